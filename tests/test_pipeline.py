@@ -1,0 +1,131 @@
+from datetime import timedelta
+
+from tests.conftest import ARTICLE_A, ARTICLE_A2, ARTICLE_B, NOW, make_config, rss
+from tidings.pipeline import opened, run
+from tidings.text import squash
+
+A = {"title": "Port Ellery approves tidal barrier", "link": "https://wire.example/barrier", "text": ARTICLE_A,
+     "guid": "https://wire.example/barrier"}
+B = {"title": "Comet visible this weekend", "link": "https://wire.example/comet", "text": ARTICLE_B}
+A2 = {"title": "Tidal barrier building to begin in October", "link": "https://wire.example/barrier-2",
+      "text": ARTICLE_A2, "date": "Sat, 14 Mar 2026 09:00:00 +0000"}
+
+
+def setup(tmp_path, feeds: dict[str, str], **settings):
+    folder = tmp_path / "feeds"
+    folder.mkdir(exist_ok=True)
+    for name, body in feeds.items():
+        (folder / name).write_text(body)
+    sources = [{"url": str(folder / name), "name": name.split(".")[0].title()} for name in feeds]
+    return make_config(tmp_path, sources, **settings)
+
+
+def test_same_article_from_two_feeds_is_stored_once_and_credited_to_both(tmp_path):
+    syndicated = dict(A, link=A["link"] + "?utm_source=partner&utm_medium=rss", guid=None)
+    copy = dict(B, link="https://other.example/comet-copy")  # same title and text under another URL
+    config = setup(tmp_path, {"wire.rss": rss([A, B]), "partner.rss": rss([syndicated, copy], "Partner")})
+    stats = run(config, now=NOW, publish=False)
+    assert stats.items_new == 2 and stats.items_linked == 2
+    with opened(config) as store:
+        items = store.items()
+    assert len(items) == 2
+    assert all(len(i.source_ids) == 2 for i in items)
+    assert {i.publishers for i in items} == {("Wire", "Partner")}
+
+
+def test_running_the_same_ingest_twice_adds_no_items_and_no_revisions(tmp_path):
+    config = setup(tmp_path, {"wire.rss": rss([A, B])})
+    first = run(config, now=NOW, publish=False)
+    assert first.items_new == 2 and first.revisions == 2
+    # Force a full re-read (not just the unchanged-file shortcut) by touching the file's bytes.
+    path = tmp_path / "feeds" / "wire.rss"
+    path.write_text(path.read_text() + "\n")
+    second = run(config, now=NOW + timedelta(hours=1), publish=False)
+    assert second.sources_ok == 1 and second.items_new == 0 and second.revisions == 0
+    third = run(config, now=NOW + timedelta(hours=2), publish=False)
+    assert third.sources_unchanged == 1 and third.revisions == 0
+    with opened(config) as store:
+        assert store.counts()["items"] == 2 and store.counts()["revisions"] == 2
+
+
+def test_new_items_revise_the_story_and_keep_old_revisions(tmp_path):
+    config = setup(tmp_path, {"wire.rss": rss([A, B])})
+    run(config, now=NOW, publish=False)
+    (tmp_path / "feeds" / "wire.rss").write_text(rss([A, B, A2]))
+    stats = run(config, now=NOW + timedelta(days=1), publish=False)
+    assert stats.items_new == 1 and stats.revisions == 1
+    with opened(config) as store:
+        barrier = next(s for s in store.stories() if "barrier" in s.title.lower())
+        revisions = store.revisions(barrier.id)
+        assert [r.number for r in revisions] == [1, 2]
+        assert revisions[1].created == NOW + timedelta(days=1)
+        assert any("New source" in c and "October" in c for c in revisions[1].changes)
+        assert len(revisions[0].sources) == 1 and len(revisions[1].sources) == 2
+        assert barrier.updated == NOW + timedelta(days=1)
+        assert len(store.stories()) == 2  # the comet stayed its own story
+
+
+def test_one_bad_source_does_not_stop_the_others(tmp_path):
+    config = setup(tmp_path, {"wire.rss": rss([A]), "broken.xml": "<rss><channel><item><title>cut &"})
+    stats = run(config, now=NOW, publish=False)
+    assert stats.sources_failed == 1 and stats.items_new == 1 and not stats.failed
+    assert len(stats.errors) == 1 and "Broken" in stats.errors[0] and "broken.xml" in stats.errors[0]
+    with opened(config) as store:
+        by_name = {s.name: s for s in store.sources()}
+    assert by_name["Broken"].status == "error" and "not a well-formed feed" in by_name["Broken"].last_error
+    assert by_name["Wire"].status == "ok" and by_name["Wire"].item_count == 1
+
+
+def test_a_failing_source_keeps_what_it_stored_before(tmp_path):
+    config = setup(tmp_path, {"wire.rss": rss([A, B])})
+    run(config, now=NOW, publish=False)
+    (tmp_path / "feeds" / "wire.rss").write_text("<html><title>502 Bad Gateway</title></html>")
+    stats = run(config, now=NOW + timedelta(hours=1), publish=False)
+    assert stats.failed  # every source failed: the CLI exits non-zero
+    with opened(config) as store:
+        assert store.counts()["items"] == 2 and store.sources()[0].status == "error"
+
+
+def test_items_are_routed_to_the_digest_they_fit(tmp_path):
+    digests = [{"slug": "coast", "title": "Coast", "description": "Harbours, sea walls and tidal barriers",
+                "keywords": ["harbour", "barrier", "tidal"]},
+               {"slug": "sky", "title": "Sky", "description": "Astronomy: comets, planets and telescopes",
+                "keywords": ["comet", "astronomers", "telescope"]}]
+    folder = tmp_path / "feeds"
+    folder.mkdir()
+    (folder / "wire.rss").write_text(rss([A, B]))
+    config = make_config(tmp_path, [{"url": str(folder / "wire.rss"), "name": "Wire"}], digests)
+    run(config, now=NOW, publish=False)
+    with opened(config) as store:
+        placed = {s.digest: s.title for s in store.stories()}
+    assert placed == {"coast": A["title"], "sky": B["title"]}
+
+
+def test_edited_article_is_updated_and_revised(tmp_path):
+    config = setup(tmp_path, {"wire.rss": rss([A])})
+    run(config, now=NOW, publish=False)
+    edited = dict(A, text=ARTICLE_A.replace("140 million", "150 million"))
+    (tmp_path / "feeds" / "wire.rss").write_text(rss([edited]))
+    stats = run(config, now=NOW + timedelta(hours=3), publish=False)
+    assert stats.items_updated == 1 and stats.items_new == 0 and stats.revisions == 1
+    with opened(config) as store:
+        (item,) = store.items()
+        assert "150 million" in item.text
+        latest = store.latest_revision(store.stories()[0].id)
+        assert "A source updated its article." in latest.changes
+        text = " ".join(s.text for sec in latest.sections for s in sec.sentences)
+        assert "140 million" not in text
+
+
+def test_every_sentence_is_verbatim_from_an_item_it_cites(tmp_path):
+    config = setup(tmp_path, {"wire.rss": rss([A, B, A2])})
+    run(config, now=NOW, publish=False)
+    with opened(config) as store:
+        items = {i.id: i for i in store.items()}
+        for story in store.stories():
+            revision = store.latest_revision(story.id)
+            by_n = {c.n: c.item_id for c in revision.sources}
+            for section in revision.sections:
+                for sentence in section.sentences:
+                    assert sentence.cites
+                    assert any(squash(sentence.text) in squash(items[by_n[n]].text) for n in sentence.cites)

@@ -1,0 +1,49 @@
+import pytest
+
+from tidings.dedupe import canonical_url, entry_keys
+from tidings.model import Entry
+from tidings.text import html_to_text, sentences, tokens
+
+
+def test_sentences_keep_decimals_abbreviations_and_model_names():
+    text = "Dr. Ames said Qwen3.5 ran 2.2x faster. gpt-oss-120b is open-weight. It ships today!"
+    assert sentences(text) == ["Dr. Ames said Qwen3.5 ran 2.2x faster.", "gpt-oss-120b is open-weight.",
+                               "It ships today!"]
+
+
+def test_paragraphs_always_end_sentences():
+    assert sentences("A heading\n\nThe body starts here.") == ["A heading", "The body starts here."]
+
+
+def test_tokens_keep_model_names_and_figures_whole():
+    assert tokens("Qwen3.5-397B-A17B scored 87.8 on MMLU-Pro") == ["qwen3.5-397b-a17b", "scored", "87.8",
+                                                                    "mmlu-pro"]
+
+
+def test_html_to_text_drops_active_content():
+    text = html_to_text('<p>Safe <b>text</b>.</p><script>alert(1)</script><img src=x onerror="bad()">'
+                        '<p><a href="javascript:evil()">link</a> stays as words.</p>')
+    assert text == "Safe text.\n\nlink stays as words."
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("HTTPS://News.Example.COM/a/b/?utm_source=x&utm_medium=rss#top", "https://news.example.com/a/b"),
+    ("https://news.example.com/a/b?fbclid=1&id=7&gclid=2", "https://news.example.com/a/b?id=7"),
+    ("https://news.example.com:443/a/b/", "https://news.example.com/a/b"),
+    ("https://news.example.com/a/b/amp/", "https://news.example.com/a/b"),
+    ("https://news.example.com/a/b.amp.html", "https://news.example.com/a/b.html"),
+    ("https://amp.news.example.com/a/b", "https://news.example.com/a/b"),
+    ("https://news-example-com.cdn.ampproject.org/c/s/news.example.com/a/b", "https://news.example.com/a/b"),
+    ("https://news.example.com/a/b?amp=1", "https://news.example.com/a/b"),
+    ("https://news.example.com/a?b=2&a=1", "https://news.example.com/a?a=1&b=2"),
+])
+def test_canonical_url(url, expected):
+    assert canonical_url(url) == expected
+
+
+def test_local_guid_is_scoped_to_its_source_and_short_text_not_hashed():
+    entry = Entry(url="https://a.example/1", title="Live", text="", publisher="A", guid="17")
+    keys_a, _ = entry_keys(entry, 1)
+    keys_b, _ = entry_keys(entry, 2)
+    assert "guid:1:17" in keys_a and "guid:2:17" in keys_b
+    assert not any(k.startswith("hash:") for k in keys_a)

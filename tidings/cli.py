@@ -1,0 +1,274 @@
+"""The `tidings` command: each command parses its options, calls one library function and prints."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from tidings import __version__
+from tidings.config import CONFIG_NAME, Config, ConfigError, load_config, write_starter
+from tidings.ingest.feeds import FeedError, read_opml, write_opml
+from tidings.ingest.fetch import is_local
+from tidings.model import Source
+from tidings.pipeline import opened, run
+from tidings.progress import reporter_for
+
+
+@dataclass
+class Context:
+    config_path: str | None
+    db: str | None
+    quiet: bool
+
+    @property
+    def config(self) -> Config:
+        try:
+            config = load_config(self.config_path)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+        return replace(config, db=self.db) if self.db else config
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tidings")
+@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+              help=f"Config file (default: ./{CONFIG_NAME} if present).")
+@click.option("--db", help="Database: a SQLite file path or a URL (overrides the config).")
+@click.option("-v", "--verbose", count=True, help="More log output (repeat for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, db: str | None, verbose: int, quiet: bool) -> None:
+    """tidings: living topic digests that cite every sentence and check their own facts."""
+    level = logging.ERROR if quiet else logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(message)s", stream=sys.stderr, force=True)
+    ctx.obj = Context(config_path, db, quiet)
+
+
+@cli.command()
+@click.argument("path", default=CONFIG_NAME, type=click.Path(dir_okay=False))
+def init(path: str) -> None:
+    """Write a commented starter config file."""
+    try:
+        write_starter(Path(path))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Wrote {path}. Add sources with 'tidings sources add URL', then 'tidings run'.")
+
+
+# --- sources -----------------------------------------------------------------------------------------------
+
+@cli.group()
+def sources() -> None:
+    """Add, list, remove, import and export sources."""
+
+
+@sources.command("add")
+@click.argument("url")
+@click.option("--name", default="", help="Publisher name shown under Sources.")
+@click.option("--digest", "digests", multiple=True, help="Digest slug this source feeds (repeatable; default all).")
+@click.option("--credibility", type=click.FloatRange(0, 1), help="Your judgement of the publisher, 0..1.")
+@pass_ctx
+def sources_add(obj: Context, url: str, name: str, digests: tuple[str, ...], credibility: float | None) -> None:
+    """Add a feed or page URL, or a local file."""
+    if is_local(url):
+        url = str(Path(url).resolve())
+    with opened(obj.config) as store:
+        source = store.upsert_source(Source(url=url, name=name, digests=digests, credibility=credibility),
+                                     datetime.now(UTC))
+    click.echo(f"Source {source.id}: {source.url}")
+
+
+@sources.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def sources_list(obj: Context, as_json: bool) -> None:
+    """List sources with their status, last error and item count."""
+    with opened(obj.config) as store:
+        found = store.sources()
+    if as_json:
+        click.echo(json.dumps([{"id": s.id, "url": s.url, "name": s.name, "digests": list(s.digests),
+                                "credibility": s.credibility, "status": s.status, "last_error": s.last_error,
+                                "items": s.item_count} for s in found], indent=2))
+        return
+    for s in found:
+        click.echo(f"{s.id:>4}  {s.status:<8} {s.item_count:>5} items  {s.name or '-'}  {s.url}")
+        if s.last_error:
+            click.echo(f"      last error: {s.last_error}")
+
+
+@sources.command("remove")
+@click.argument("url")
+@pass_ctx
+def sources_remove(obj: Context, url: str) -> None:
+    """Remove a source (the items it brought stay)."""
+    config = obj.config
+    with opened(config) as store:
+        if not store.remove_source(url) and not store.remove_source(str(Path(url).resolve())):
+            raise click.ClickException(f"no source with URL {url}")
+    if any(s.url in (url, str(Path(url).resolve())) for s in config.sources):
+        click.echo(f"Removed {url}; it is still listed in {config.path} and will come back on the next run.")
+    else:
+        click.echo(f"Removed {url}")
+
+
+@sources.command("import")
+@click.argument("opml", type=click.File("rb"))
+@click.option("--digest", "digests", multiple=True, help="Digest for outlines that name none.")
+@pass_ctx
+def sources_import(obj: Context, opml, digests: tuple[str, ...]) -> None:
+    """Import sources from an OPML file."""
+    try:
+        found = read_opml(opml.read(), digests)
+    except FeedError as exc:
+        raise click.ClickException(f"{opml.name}: {exc}") from None
+    with opened(obj.config) as store:
+        for s in found:
+            store.upsert_source(s, datetime.now(UTC))
+    click.echo(f"Imported {len(found)} sources from {opml.name}")
+
+
+@sources.command("export")
+@click.option("-o", "--output", type=click.File("w"), default="-", help="File to write (default: stdout).")
+@pass_ctx
+def sources_export(obj: Context, output) -> None:
+    """Export sources as OPML."""
+    with opened(obj.config) as store:
+        output.write(write_opml(store.sources()))
+
+
+# --- running and reading -----------------------------------------------------------------------------------
+
+@cli.command("run")
+@click.option("--no-publish", is_flag=True, help="Skip writing the static site.")
+@click.option("--source", "only", multiple=True, help="Read only this source URL (repeatable).")
+@pass_ctx
+def run_cmd(obj: Context, no_publish: bool, only: tuple[str, ...]) -> None:
+    """Fetch every source, update stories, write revisions and publish the site."""
+    stats = run(obj.config, sources=only or None, publish=not no_publish, reporter=reporter_for(obj.quiet))
+    if not obj.quiet:
+        click.echo(f"{stats.items_new} new items, {stats.stories_new} new stories, {stats.revisions} revisions"
+                   + (f"; site: {stats.site}" if stats.site else ""))
+    if stats.failed:
+        raise click.ClickException(f"all {stats.sources} sources failed; nothing was processed")
+
+
+@cli.group()
+def stories() -> None:
+    """List stories."""
+
+
+@stories.command("list")
+@click.option("--digest", help="Only this digest.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def stories_list(obj: Context, digest: str | None, as_json: bool) -> None:
+    """List stories, most recently updated first."""
+    with opened(obj.config) as store:
+        found = store.stories(digest)
+    if as_json:
+        click.echo(json.dumps([{"id": s.id, "digest": s.digest, "title": s.title, "updated": s.updated.isoformat(),
+                                "items": len(s.item_ids), "revisions": s.revision_count} for s in found], indent=2))
+        return
+    for s in found:
+        click.echo(f"{s.id:>5}  {s.digest:<12} {s.updated:%Y-%m-%d}  {len(s.item_ids):>3} src  "
+                   f"r{s.revision_count:<3} {s.title}")
+
+
+@cli.group()
+def story() -> None:
+    """Show one story."""
+
+
+@story.command("show")
+@click.argument("story_id", type=int)
+@click.option("--revision", "number", type=int, help="Show this revision (default: the latest).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def story_show(obj: Context, story_id: int, number: int | None, as_json: bool) -> None:
+    """Print a story's article, its sources and what changed."""
+    from tidings.publish.text import article_text
+    from tidings.store.store import revision_body
+
+    with opened(obj.config) as store:
+        found = store.story(story_id)
+        revisions = store.revisions(story_id) if found else []
+    if found is None:
+        raise click.ClickException(f"no story {story_id}")
+    chosen = [r for r in revisions if number is None or r.number == number]
+    if not chosen:
+        raise click.ClickException(f"story {story_id} has no revision {number} (it has {len(revisions)})")
+    revision = chosen[-1]
+    if as_json:
+        click.echo(json.dumps({"id": found.id, "digest": found.digest, "number": revision.number,
+                               "created": revision.created.isoformat(), "headline": revision.headline,
+                               "changes": list(revision.changes), **revision_body(revision)}, indent=2))
+    else:
+        click.echo(article_text(found, revision))
+
+
+@cli.command()
+@click.option("--dir", "out_dir", type=click.Path(file_okay=False), help="Output folder (default: the config's).")
+@pass_ctx
+def publish(obj: Context, out_dir: str | None) -> None:
+    """Write the static site and Atom feeds."""
+    from tidings.publish.site import publish_site
+
+    config = obj.config
+    with opened(config) as store:
+        stats = publish_site(store, out_dir or config.resolve(config.site_dir), config.site_url)
+    click.echo(f"{stats.stories} stories in {stats.digests} digests, {stats.revisions} revisions -> {stats.path}")
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
+@click.option("-o", "--output", type=click.File("w"), default="-", help="File to write (default: stdout).")
+@pass_ctx
+def export(obj: Context, fmt: str, output) -> None:
+    """Export the whole state (digests, sources, items, stories, revisions)."""
+    from tidings.publish.export import export_state
+
+    with opened(obj.config) as store:
+        json.dump(export_state(store), output, indent=2, ensure_ascii=False)
+    output.write("\n")
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--limit", default=20, show_default=True)
+@pass_ctx
+def search(obj: Context, query: str, limit: int) -> None:
+    """Full-text search over stored items."""
+    with opened(obj.config) as store:
+        for item in store.search_items(query, limit):
+            click.echo(f"{item.id:>6}  {item.published:%Y-%m-%d}  {item.publisher}: {item.title}")
+
+
+@cli.command()
+@click.option("--dir", "directory", default="demo", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for the demo's config, database and site.")
+@pass_ctx
+def demo(obj: Context, directory: str) -> None:
+    """Run the bundled demo corpus day by day and publish its site."""
+    from tidings.demo import run_demo
+
+    stats = run_demo(directory, reporter_for(obj.quiet))
+    for day, s in stats.days:
+        click.echo(f"{day}: {s.items_new} new items, {s.items_linked} also carried elsewhere, "
+                   f"{s.stories_new} new stories, {s.revisions} revisions, {s.sources_failed} sources failed")
+    c = stats.counts
+    click.echo(f"Demo: {c['digests']} digests, {c['stories']} stories, {c['items']} items, "
+               f"{c['revisions']} revisions")
+    click.echo(f"Site: {stats.site / 'index.html'}")
+
+
+def main() -> None:
+    cli(prog_name="tidings")

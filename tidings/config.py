@@ -1,0 +1,202 @@
+"""`tidings.toml` -> frozen dataclasses, with errors that name the file, the key and what is allowed."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from tidings.model import Digest, Source
+
+CONFIG_NAME = "tidings.toml"
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message is one line naming file and key."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    cluster_threshold: float = 0.22  # TF-IDF cosine an item needs to join a story
+    story_window_days: float = 4.0  # a story takes new items this long after its last one
+    route_threshold: float = 0.05  # similarity to a digest's profile needed to route an item there
+    max_sentences: int = 12  # sentences per article, all sections together
+    fetch_timeout: float = 10.0  # seconds, per request
+    fetch_full_text: bool = True  # fetch the page of an entry whose feed text is truncated
+    full_text_min_chars: int = 300  # feed text shorter than this counts as truncated
+    user_agent: str = "tidings/0.1 (+https://github.com/tidings)"
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None = None
+    db: str = "tidings.db"
+    site_dir: str = "site"
+    site_url: str = "http://localhost:8000/"
+    settings: Settings = field(default_factory=Settings)
+    digests: tuple[Digest, ...] = ()
+    sources: tuple[Source, ...] = ()
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    def resolve(self, path_or_url: str) -> str:
+        """A path relative to the config file's folder, made absolute; URLs pass through."""
+        if "://" in path_or_url:
+            return path_or_url
+        return str((self.base_dir / path_or_url).resolve())
+
+    @property
+    def db_url(self) -> str:
+        if "://" in self.db:
+            return self.db
+        return "sqlite:///" + self.resolve(self.db)
+
+    def digest(self, slug: str) -> Digest | None:
+        return next((d for d in self.digests if d.slug == slug), None)
+
+
+_TOP_KEYS = {"db": str, "site_dir": str, "site_url": str, "settings": dict, "digests": list, "sources": list}
+_DIGEST_KEYS = {"slug": str, "title": str, "description": str, "keywords": list}
+_SOURCE_KEYS = {"url": str, "name": str, "digests": list, "credibility": float}
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+               list: "a list", dict: "a table"}
+
+
+def _check(where: str, key: str, value: Any, expected: type) -> Any:
+    ok = isinstance(value, expected) and not (expected in (int, float) and isinstance(value, bool))
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not ok:
+        raise ConfigError(f"{where}: {key} must be {_TYPE_NAMES[expected]}, got {value!r}")
+    return value
+
+
+def _check_keys(where: str, table: dict, allowed: dict) -> None:
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(f"{where}: unknown key '{key}' (allowed: {', '.join(allowed)})")
+
+
+def _settings(where: str, table: dict) -> Settings:
+    allowed = {f.name: type(f.default) for f in fields(Settings)}
+    _check_keys(f"{where} [settings]", table, allowed)
+    values = {k: _check(f"{where} [settings]", k, v, allowed[k]) for k, v in table.items()}
+    for name in ("cluster_threshold", "route_threshold"):
+        if name in values and not 0 <= values[name] <= 1:
+            raise ConfigError(f"{where} [settings]: {name} must be between 0 and 1, got {values[name]}")
+    return Settings(**values)
+
+
+def _digest(where: str, table: Any) -> Digest:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: each [[digests]] entry must be a table")
+    _check_keys(where, table, _DIGEST_KEYS)
+    if "slug" not in table:
+        raise ConfigError(f"{where}: a digest needs a 'slug'")
+    values = {k: _check(where, k, v, _DIGEST_KEYS[k]) for k, v in table.items()}
+    slug = values["slug"]
+    if not slug.replace("-", "").replace("_", "").isalnum():
+        raise ConfigError(f"{where}: slug {slug!r} may hold only letters, digits, '-' and '_'")
+    return Digest(slug=slug, title=values.get("title", slug), description=values.get("description", ""),
+                  keywords=tuple(str(k) for k in values.get("keywords", ())))
+
+
+def _source(where: str, table: Any, digests: set[str]) -> Source:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: each [[sources]] entry must be a table")
+    _check_keys(where, table, _SOURCE_KEYS)
+    if "url" not in table:
+        raise ConfigError(f"{where}: a source needs a 'url' (a feed or page URL, or a file path)")
+    values = {k: _check(where, k, v, _SOURCE_KEYS[k]) for k, v in table.items()}
+    for slug in values.get("digests", ()):
+        if slug not in digests:
+            raise ConfigError(f"{where}: digest {slug!r} is not defined (defined: {', '.join(sorted(digests))})")
+    cred = values.get("credibility")
+    if cred is not None and not 0 <= cred <= 1:
+        raise ConfigError(f"{where}: credibility must be between 0 and 1, got {cred}")
+    return Source(url=values["url"], name=values.get("name", ""), digests=tuple(values.get("digests", ())),
+                  credibility=cred)
+
+
+def parse_config(data: dict, path: Path | None = None) -> Config:
+    where = str(path) if path else CONFIG_NAME
+    _check_keys(where, data, _TOP_KEYS)
+    for key, expected in _TOP_KEYS.items():
+        if key in data:
+            _check(where, key, data[key], expected)
+    settings = _settings(where, data.get("settings", {}))
+    digests = tuple(_digest(f"{where} digests[{i}]", t) for i, t in enumerate(data.get("digests", [])))
+    slugs = [d.slug for d in digests]
+    if len(set(slugs)) != len(slugs):
+        raise ConfigError(f"{where}: digest slugs must be unique, got {slugs}")
+    config = Config(path=path, settings=settings, digests=digests,
+                    **{k: data[k] for k in ("db", "site_dir", "site_url") if k in data})
+    sources = tuple(_source(f"{where} sources[{i}]", t, set(slugs)) for i, t in enumerate(data.get("sources", [])))
+    # Relative paths in a config file mean "beside this file", wherever tidings is run from.
+    sources = tuple(Source(url=config.resolve(s.url), name=s.name, digests=s.digests, credibility=s.credibility)
+                    for s in sources)
+    return Config(path=path, db=config.db, site_dir=config.site_dir, site_url=config.site_url,
+                  settings=settings, digests=digests, sources=sources)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read `path`, or `tidings.toml` in the current folder if it exists, or return the defaults."""
+    if path is None:
+        candidate = Path(CONFIG_NAME)
+        if not candidate.exists():
+            return Config()
+        path = candidate
+    path = Path(path).resolve()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file (run 'tidings init' to write one)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_config(data, path)
+
+
+STARTER = '''\
+# tidings.toml -- what to read, how to group it, where to publish.
+# Paths are relative to this file. Every key is optional except where noted.
+
+db = "tidings.db"              # a SQLite file, or a database URL such as postgresql://host/db
+site_dir = "site"              # where `tidings publish` writes the static site
+site_url = "http://localhost:8000/"   # the address the site will be served from (used in feeds)
+
+[settings]
+cluster_threshold = 0.22       # how similar (0..1) an item must be to a story to join it
+story_window_days = 4.0        # a story takes new items up to this many days after its last one
+route_threshold = 0.05         # how similar (0..1) an item must be to a digest to be routed there
+max_sentences = 12             # sentences per article
+fetch_timeout = 10.0           # seconds per HTTP request
+fetch_full_text = true         # fetch the page when a feed entry's text is truncated
+full_text_min_chars = 300      # feed text shorter than this counts as truncated
+
+# A digest is one topic. Items are routed to it by similarity to its description and keywords.
+[[digests]]
+slug = "ai"                    # required; used in URLs
+title = "AI research & misinformation"
+description = "New AI models, benchmarks and research, and claims about them that need checking."
+keywords = ["model", "open-weight", "benchmark", "training", "LLM", "parameters"]
+
+# A source is a feed (RSS, Atom, JSON Feed), a web page, or a local file of either.
+# [[sources]]
+# url = "https://example.org/feed.xml"   # required
+# name = "Example News"
+# digests = ["ai"]                      # which digests it feeds (default: all)
+# credibility = 0.8                     # 0..1, your judgement of the publisher
+'''
+
+
+def write_starter(path: Path) -> None:
+    if path.exists():
+        raise ConfigError(f"{path}: already exists; not overwriting it")
+    path.write_text(STARTER, encoding="utf-8")

@@ -1,0 +1,90 @@
+"""Knowing an article again: canonical URLs, GUIDs and content hashes.
+
+The same article reaches tidings through several feeds, with tracking parameters, AMP variants and
+syndicated copies. Each entry gets a set of keys; two entries sharing any key are one item.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+
+from tidings.model import Entry
+from tidings.text import content_hash
+
+# Query parameters that only say where a click came from.
+_TRACKING = {
+    "fbclid", "gclid", "dclid", "gclsrc", "msclkid", "yclid", "igshid", "mc_cid", "mc_eid", "_hsenc", "_hsmi",
+    "mkt_tok", "ref_src", "ref_url", "cmpid", "ocid", "ncid", "sr_share", "spm", "smid", "soc_src", "soc_trk",
+    "share", "xtor", "at_medium", "at_campaign", "guccounter", "rss", "feature", "__twitter_impression",
+}
+_TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hmb_", "oly_")
+_AMP_QUERY = {"amp", "outputtype", "amp_js_v", "usqp"}
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def canonical_url(url: str) -> str:
+    """The form of a URL under which copies of one article coincide.
+
+    Lower-case scheme and host, no default port, no fragment, no tracking or AMP parameters, sorted query,
+    no trailing slash, AMP paths and hosts folded into the plain page.
+    """
+    url = url.strip()
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        return url.split("#", 1)[0]
+    host = (parts.hostname or "").lower().rstrip(".")
+    path = parts.path or "/"
+    # Google's AMP cache: https://example-com.cdn.ampproject.org/c/s/example.com/a/b -> https://example.com/a/b
+    if host.endswith(".cdn.ampproject.org"):
+        m = re.match(r"^/[cv]/(s/)?([^/]+)(/.*)?$", path)
+        if m:
+            scheme = "https" if m.group(1) else "http"
+            host, path = m.group(2).lower(), m.group(3) or "/"
+    if host.startswith("amp."):
+        host = host[4:]
+    port = parts.port
+    netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
+    path = re.sub(r"/amp/?$", "/", path)
+    path = re.sub(r"/amp/", "/", path)
+    path = re.sub(r"\.amp(\.html?)?$", lambda m: m.group(1) or "", path)
+    path = re.sub(r"/{2,}", "/", unquote(path).replace(" ", "%20"))
+    if len(path) > 1:
+        path = path.rstrip("/")
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_noise(k)]
+    return urlunsplit((scheme, netloc, path, urlencode(sorted(query)), ""))
+
+
+def _is_noise(key: str) -> bool:
+    k = key.lower()
+    return k in _TRACKING or k in _AMP_QUERY or k.startswith(_TRACKING_PREFIXES)
+
+
+# Texts shorter than this are too generic ("Live updates", "Photos") to identify an article by their hash.
+MIN_HASHED_CHARS = 200
+
+
+def entry_keys(entry: Entry, source_id: int) -> tuple[list[str], str]:
+    """(dedupe keys, content hash) of an entry. Keys are prefixed by kind so they never collide."""
+    chash = content_hash(entry.title, entry.text)
+    keys = global_keys(entry)
+    if entry.guid and not _global_guid(entry.guid):
+        keys.append(f"guid:{source_id}:{entry.guid.strip()}")  # a bare number is only unique within its feed
+    if len(entry.title) + len(entry.text) >= MIN_HASHED_CHARS:
+        keys.append("hash:" + chash)
+    return keys, chash
+
+
+def global_keys(entry: Entry) -> list[str]:
+    """The keys that identify an entry whatever source carried it: its canonical URL and a URL or tag: GUID."""
+    keys = ["url:" + canonical_url(entry.url)]
+    if entry.guid and _global_guid(entry.guid):
+        guid = entry.guid.strip()
+        keys.append("guid:" + (canonical_url(guid) if "://" in guid else guid))
+    return keys
+
+
+def _global_guid(guid: str) -> bool:
+    guid = guid.strip()
+    return "://" in guid or guid.startswith(("tag:", "urn:"))

@@ -1,0 +1,123 @@
+"""The plain values that pipeline stages pass to each other.
+
+Every stage takes and returns these frozen dataclasses; only `tidings.store` turns them into rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Digest:
+    slug: str
+    title: str
+    description: str = ""
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Source:
+    url: str
+    name: str = ""
+    digests: tuple[str, ...] = ()
+    credibility: float | None = None
+    id: int | None = None
+    status: str = "new"  # new | ok | warning | error
+    last_error: str | None = None
+    last_fetched: datetime | None = None
+    item_count: int = 0
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry as read from a source, before it is matched against the store."""
+
+    url: str
+    title: str
+    text: str
+    publisher: str
+    published: datetime | None = None
+    guid: str | None = None
+    author: str | None = None
+    truncated: bool = False
+    error: str | None = None  # e.g. why the full text could not be fetched
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What reading one source gave: its entries, or why it gave none."""
+
+    source: Source
+    entries: tuple[Entry, ...] = ()
+    status: str = "ok"
+    error: str | None = None
+    content_hash: str | None = None
+    unchanged: bool = False
+
+
+@dataclass(frozen=True)
+class Item:
+    id: int
+    url: str
+    title: str
+    text: str
+    publisher: str
+    published: datetime
+    content_hash: str = ""
+    source_ids: tuple[int, ...] = ()
+    publishers: tuple[str, ...] = ()  # every publisher that carried it, the first one first
+
+
+@dataclass(frozen=True)
+class Story:
+    id: int
+    digest: str
+    title: str
+    created: datetime
+    updated: datetime
+    item_ids: tuple[int, ...] = ()
+    revision_count: int = 0
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    cites: tuple[int, ...]  # numbers in the revision's source list
+
+
+@dataclass(frozen=True)
+class Section:
+    heading: str
+    sentences: tuple[Sentence, ...]
+
+
+@dataclass(frozen=True)
+class CitedSource:
+    n: int
+    item_id: int
+    url: str
+    title: str
+    publisher: str
+    published: datetime
+    carried_by: tuple[str, ...] = ()  # other publishers that ran the same article
+
+
+@dataclass(frozen=True)
+class Revision:
+    story_id: int
+    number: int
+    created: datetime
+    headline: str
+    sections: tuple[Section, ...]
+    sources: tuple[CitedSource, ...]
+    item_ids: tuple[int, ...]
+    changes: tuple[str, ...] = field(default=())  # what changed since the previous revision
+
+    @property
+    def lede(self) -> Sentence | None:
+        for section in self.sections:
+            if section.sentences:
+                return section.sentences[0]
+        return None

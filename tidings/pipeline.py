@@ -1,0 +1,173 @@
+"""The stages, in order: fetch -> parse -> extract -> dedupe -> cluster -> write -> publish.
+
+`run` calls them one after another. Each stage works only on what changed since it last ran and commits one unit
+at a time (a source, an item, a story), so a crash or a second run never loses or doubles anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from tidings import cluster, dedupe
+from tidings.config import Config
+from tidings.ingest import read_source
+from tidings.model import Entry, FetchResult, Source
+from tidings.publish.site import publish_site
+from tidings.store import Store
+from tidings.write.revise import revise
+
+log = logging.getLogger("tidings")
+
+STAGES = ("fetch", "cluster", "write", "publish")
+FETCH_WORKERS = 8  # sources read at once; parsing and storing stay on one thread
+
+
+class Reporter:
+    """Where stage progress goes. This one reports nothing; the CLI brings a progress bar or log lines."""
+
+    def stage(self, name: str, total: int) -> AbstractContextManager[StageProgress]:
+        return nullcontext(StageProgress())
+
+    def done(self, name: str, summary: str) -> None:
+        pass
+
+
+class StageProgress:
+    def advance(self, n: int = 1) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class RunStats:
+    sources: int = 0
+    sources_ok: int = 0
+    sources_unchanged: int = 0
+    sources_failed: int = 0
+    items_new: int = 0
+    items_linked: int = 0
+    items_updated: int = 0
+    items_placed: int = 0
+    stories_new: int = 0
+    revisions: int = 0
+    site: Path | None = None
+    errors: tuple[str, ...] = field(default=())
+
+    @property
+    def failed(self) -> bool:
+        """Nothing could be processed: every source failed."""
+        return self.sources > 0 and self.sources_failed == self.sources
+
+
+def sync_config(config: Config, store: Store, now: datetime) -> None:
+    """Make the store's digests and sources match the config (sources added by the CLI are kept)."""
+    store.sync_digests(config.digests)
+    for source in config.sources:
+        store.upsert_source(source, now)
+
+
+def fetch_stage(config: Config, store: Store, sources: Sequence[Source], now: datetime,
+                reporter: Reporter) -> tuple[dict[str, int], list[str]]:
+    """Read every source (several at once), then store each one's entries in its own transaction."""
+    counts = {"ok": 0, "unchanged": 0, "failed": 0, "new": 0, "linked": 0, "updated": 0}
+    errors: list[str] = []
+
+    def known(entry: Entry) -> bool:
+        return store.has_any_key(dedupe.global_keys(entry))
+
+    settings = config.settings
+    with reporter.stage("fetch", len(sources)) as bar, \
+            httpx.Client(follow_redirects=True, timeout=settings.fetch_timeout) as client, \
+            ThreadPoolExecutor(max_workers=FETCH_WORKERS) as pool:
+        futures = [pool.submit(read_source, s, settings, store.source_cache(s.id), client, known) for s in sources]
+        for future in as_completed(futures):
+            result = future.result()
+            _store_result(store, result, now, counts, errors)
+            bar.advance()
+    reporter.done("fetch", f"{len(sources)} sources: {counts['ok']} read, {counts['unchanged']} unchanged, "
+                           f"{counts['failed']} failed; {counts['new']} new items, {counts['linked']} also carried "
+                           f"by another source, {counts['updated']} updated")
+    return counts, errors
+
+
+def _store_result(store: Store, result: FetchResult, now: datetime, counts: dict[str, int],
+                  errors: list[str]) -> None:
+    source = result.source
+    label = f"source {source.name!r}" if source.name else "source"
+    if result.unchanged:
+        counts["unchanged"] += 1
+        store.record_source(source.id, "ok", None, now)
+        return
+    if result.status == "error":
+        counts["failed"] += 1
+        message = f"{label}: {result.error}"
+        errors.append(message)
+        log.error(message)
+        store.record_source(source.id, "error", result.error, now)
+        return
+    if result.error:
+        log.warning(f"{label}: {result.error}")
+        errors.append(f"{label}: {result.error}")
+    for entry in result.entries:
+        if entry.error:
+            log.warning(f"{label}: {entry.url}: {entry.error}")
+    keyed = [(e, *dedupe.entry_keys(e, source.id)) for e in result.entries]
+    got = store.ingest(source, keyed, now, result.status, result.error, result.content_hash)
+    counts["ok"] += 1
+    counts["new"] += got.new
+    counts["linked"] += got.linked
+    counts["updated"] += got.updated
+
+
+def run(config: Config, store: Store | None = None, now: datetime | None = None,
+        sources: Sequence[str] | None = None, publish: bool = True, reporter: Reporter | None = None) -> RunStats:
+    """One full pass of every stage. `sources` limits the fetch to those URLs (default: every source)."""
+    now = now or datetime.now(UTC)
+    reporter = reporter or Reporter()
+    own_store = store is None
+    store = store or Store(config.db_url)
+    try:
+        sync_config(config, store, now)
+        chosen = [s for s in store.sources() if sources is None or s.url in set(sources)]
+        counts, errors = fetch_stage(config, store, chosen, now, reporter)
+
+        pending = len(store.unrouted_items())
+        with reporter.stage("cluster", pending) as bar:
+            placed = cluster.assign(store, config.settings, store.digests(), store.sources(), now, bar.advance)
+        reporter.done("cluster", f"{placed.items} items placed: {placed.joined} joined a story, "
+                                 f"{placed.new_stories} started one, {placed.unrouted} fit no digest")
+
+        with reporter.stage("write", len(store.stories_to_revise())) as bar:
+            written = revise(store, config.settings, now, bar.advance)
+        reporter.done("write", f"{written.revised} stories revised ({written.first} new)")
+
+        site = None
+        if publish:
+            with reporter.stage("publish", 1) as bar:
+                site_stats = publish_site(store, config.resolve(config.site_dir), config.site_url)
+                bar.advance()
+            site = site_stats.path
+            reporter.done("publish", f"{site_stats.stories} story pages, {site_stats.revisions} revisions -> {site}")
+        return RunStats(sources=len(chosen), sources_ok=counts["ok"], sources_unchanged=counts["unchanged"],
+                        sources_failed=counts["failed"], items_new=counts["new"], items_linked=counts["linked"],
+                        items_updated=counts["updated"], items_placed=placed.items, stories_new=placed.new_stories,
+                        revisions=written.revised, site=site, errors=tuple(errors))
+    finally:
+        if own_store:
+            store.close()
+
+
+@contextmanager
+def opened(config: Config) -> Iterator[Store]:
+    store = Store(config.db_url)
+    try:
+        yield store
+    finally:
+        store.close()

@@ -1,0 +1,1 @@
+"""Publishing: the static site, Atom feeds and the JSON export."""

@@ -1,0 +1,40 @@
+"""`tidings export --format json`: the whole state in one documented shape."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from tidings.store import Store
+from tidings.store.store import revision_body
+
+
+def export_state(store: Store) -> dict[str, Any]:
+    items = store.items()
+    stories = []
+    for story in store.stories():
+        revisions = store.revisions(story.id)
+        latest = revisions[-1] if revisions else None
+        stories.append({
+            "id": story.id, "digest": story.digest, "title": story.title, "created": _iso(story.created),
+            "updated": _iso(story.updated), "item_ids": list(story.item_ids),
+            "sources": revision_body(latest)["sources"] if latest else [],
+            "revisions": [{"number": r.number, "created": _iso(r.created), "headline": r.headline,
+                           "changes": list(r.changes), "item_ids": list(r.item_ids),
+                           "sections": revision_body(r)["sections"]} for r in revisions],
+        })
+    return {
+        "digests": [{"slug": d.slug, "title": d.title, "description": d.description, "keywords": list(d.keywords)}
+                    for d in store.digests()],
+        "sources": [{"id": s.id, "url": s.url, "name": s.name, "digests": list(s.digests),
+                     "credibility": s.credibility, "status": s.status, "last_error": s.last_error,
+                     "items": s.item_count} for s in store.sources()],
+        "items": [{"id": i.id, "url": i.url, "title": i.title, "text": i.text, "publisher": i.publisher,
+                   "publishers": list(i.publishers), "published": _iso(i.published), "sources": list(i.source_ids)}
+                  for i in items],
+        "stories": stories,
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

@@ -1,0 +1,107 @@
+"""The static site: an index of digests, a page per digest, per story and per revision, an Atom feed per digest.
+
+Pages are rendered by Jinja2 with autoescaping on; item text is plain text by the time it gets here, and links
+are limited to http(s) so nothing from a feed can run in a reader's browser.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from tidings.publish.feeds import digest_atom
+from tidings.store import Store
+
+
+@dataclass(frozen=True)
+class SiteStats:
+    path: Path
+    digests: int
+    stories: int
+    revisions: int
+
+
+def environment() -> Environment:
+    env = Environment(loader=PackageLoader("tidings", "templates"),
+                      autoescape=select_autoescape(["html", "xml"], default_for_string=True, default=True))
+    env.filters["day"] = format_day
+    env.filters["safe_url"] = safe_url
+    return env
+
+
+def format_day(value: datetime) -> str:
+    return f"{value:%b} {value.day}, {value.year}"
+
+
+def safe_url(url: str) -> str:
+    """The URL if it is a web or local-file link, else '#': a feed cannot put `javascript:` into a page."""
+    return url if urlsplit(url).scheme.lower() in ("http", "https", "file") else "#"
+
+
+def publish_site(store: Store, out_dir: str | Path, site_url: str = "http://localhost:8000/") -> SiteStats:
+    """Render the whole site into `out_dir`. The site is built beside it and swapped in at the end, so readers
+    never see half a site."""
+    out = Path(out_dir).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    build = Path(tempfile.mkdtemp(prefix=".site-", dir=out.parent))
+    try:
+        stats = _render(store, build, site_url)
+        if out.exists():
+            old = out.with_name(out.name + ".old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(out, old)
+            os.replace(build, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(build, out)
+    except BaseException:
+        shutil.rmtree(build, ignore_errors=True)
+        raise
+    return SiteStats(out, stats[0], stats[1], stats[2])
+
+
+def _render(store: Store, root: Path, site_url: str) -> tuple[int, int, int]:
+    env = environment()
+    digests = store.digests()
+    by_digest = {d.slug: store.stories(d.slug) for d in digests}
+    (root / "style.css").write_text(resources.files("tidings").joinpath("templates/style.css").read_text("utf-8"),
+                                    encoding="utf-8")
+    _write(root / "index.html", env.get_template("index.html").render(
+        root="", site_title="tidings", digests=digests, counts={k: len(v) for k, v in by_digest.items()}))
+    n_stories = n_revisions = 0
+    for digest in digests:
+        folder = root / digest.slug
+        listed, feed_entries = [], []
+        for story in by_digest[digest.slug]:
+            revisions = store.revisions(story.id)
+            if not revisions:
+                continue
+            latest = revisions[-1]
+            listed.append({"story": story, "lede": latest.lede})
+            feed_entries.append((story, latest))
+            _write(folder / "stories" / f"{story.id}.html", env.get_template("story.html").render(
+                root="../../", digest=digest, story=story, revision=latest, revisions=revisions))
+            for rev in revisions:
+                _write(folder / "stories" / str(story.id) / f"r{rev.number}.html",
+                       env.get_template("revision.html").render(
+                           root="../../../", digest=digest, story=story, revision=rev,
+                           latest_number=latest.number))
+            n_stories += 1
+            n_revisions += len(revisions)
+        _write(folder / "index.html", env.get_template("digest.html").render(
+            root="../", digest=digest, stories=listed))
+        (folder / "feed.atom").write_bytes(digest_atom(digest, feed_entries, site_url))
+    return len(digests), n_stories, n_revisions
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")

@@ -1,0 +1,5 @@
+"""The store: the only part of tidings that reads and writes the database."""
+
+from tidings.store.store import IngestCounts, Placement, Store, StoryState
+
+__all__ = ["IngestCounts", "Placement", "Store", "StoryState"]

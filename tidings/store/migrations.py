@@ -1,0 +1,61 @@
+"""Named schema migrations, applied in order, each once, each in its own transaction.
+
+A migration added later must not assume the tables were made by an older `schema.py`: `0001_initial` creates
+tables from the current metadata, so later migrations check before they alter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, select, text
+
+from tidings.store import schema
+
+
+def _initial(conn: Connection) -> None:
+    schema.metadata.create_all(conn)
+
+
+def _full_text_search(conn: Connection) -> None:
+    if conn.dialect.name != "sqlite":
+        return  # PostgreSQL searches with tsvector expressions; nothing to create up front
+    conn.execute(text(
+        "CREATE VIRTUAL TABLE items_fts USING fts5(title, text, content='items', content_rowid='id')"))
+    conn.execute(text(
+        "CREATE TRIGGER items_fts_insert AFTER INSERT ON items BEGIN "
+        "INSERT INTO items_fts(rowid, title, text) VALUES (new.id, new.title, new.text); END"))
+    conn.execute(text(
+        "CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN "
+        "INSERT INTO items_fts(items_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text); END"))
+    conn.execute(text(
+        "CREATE TRIGGER items_fts_update AFTER UPDATE OF title, text ON items BEGIN "
+        "INSERT INTO items_fts(items_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text); "
+        "INSERT INTO items_fts(rowid, title, text) VALUES (new.id, new.title, new.text); END"))
+    # Revisions never change once written, so their index is filled by the store as it writes them.
+    conn.execute(text("CREATE VIRTUAL TABLE revisions_fts USING fts5(headline, body)"))
+
+
+MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
+    ("0001_initial", _initial),
+    ("0002_full_text_search", _full_text_search),
+]
+
+
+def migrate(conn_factory) -> list[str]:
+    """Apply every migration not yet recorded; return the names applied now."""
+    with conn_factory() as conn:
+        schema.migrations.create(conn, checkfirst=True)
+        done = set(conn.scalars(select(schema.migrations.c.name)))
+        conn.commit()
+    applied = []
+    for name, step in MIGRATIONS:
+        if name in done:
+            continue
+        with conn_factory() as conn:
+            step(conn)
+            conn.execute(schema.migrations.insert().values(name=name, applied=datetime.now(UTC).replace(tzinfo=None)))
+            conn.commit()
+        applied.append(name)
+    return applied

@@ -1,0 +1,136 @@
+"""Tables, as SQLAlchemy Core metadata shared by SQLite and PostgreSQL.
+
+Times are stored as naive UTC; `tidings.store` converts at the edge.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+migrations = Table(
+    "migrations", metadata,
+    Column("name", String(200), primary_key=True),
+    Column("applied", DateTime, nullable=False),
+)
+
+digests = Table(
+    "digests", metadata,
+    Column("slug", String(100), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("keywords", JSON, nullable=False, default=list),
+)
+
+sources = Table(
+    "sources", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False, default=""),
+    Column("digests", JSON, nullable=False, default=list),
+    Column("credibility", Float),
+    Column("status", String(20), nullable=False, default="new"),
+    Column("last_error", Text),
+    Column("last_fetched", DateTime),
+    Column("content_hash", String(64)),  # of the last body read: an unchanged source is skipped
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("created", DateTime, nullable=False),
+)
+
+items = Table(
+    "items", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("publisher", Text, nullable=False),
+    Column("author", Text),
+    Column("published", DateTime, nullable=False),
+    Column("first_seen", DateTime, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("note", Text),  # e.g. why the full text could not be fetched
+    Column("routed", DateTime),  # when the cluster stage placed it; NULL = not yet
+    Column("origin_source", Integer, ForeignKey("sources.id", ondelete="SET NULL")),
+    Index("ix_items_routed", "routed"),
+)
+
+# Every key under which an item is known: canonical URL, GUID, content hash. One row per key, so
+# finding an item by any of them is one indexed lookup.
+item_keys = Table(
+    "item_keys", metadata,
+    Column("key", Text, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+)
+
+item_sources = Table(
+    "item_sources", metadata,
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("source_id", Integer, ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True),
+    Column("entry_url", Text, nullable=False),
+    Column("publisher", Text, nullable=False),
+    Column("first_seen", DateTime, nullable=False),
+)
+
+# Document frequencies for TF-IDF, kept up to date one item at a time.
+terms = Table(
+    "terms", metadata,
+    Column("term", String(200), primary_key=True),
+    Column("df", Integer, nullable=False),
+)
+
+counters = Table(
+    "counters", metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Integer, nullable=False),
+)
+
+stories = Table(
+    "stories", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("digest", String(100), ForeignKey("digests.slug", ondelete="CASCADE"), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("created", DateTime, nullable=False),
+    Column("updated", DateTime, nullable=False),
+    Column("last_item", DateTime, nullable=False),  # publication time of its newest item: the time window
+    Column("centroid", JSON, nullable=False),  # summed term weights of its items
+    Index("ix_stories_digest_last", "digest", "last_item"),
+)
+
+story_items = Table(
+    "story_items", metadata,
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("digest", String(100), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("added", DateTime, nullable=False),
+    UniqueConstraint("digest", "item_id", name="uq_story_items_digest_item"),
+)
+
+revisions = Table(
+    "revisions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("created", DateTime, nullable=False),
+    Column("headline", Text, nullable=False),
+    Column("body", JSON, nullable=False),  # {"sections": [...], "sources": [...]}
+    Column("item_ids", JSON, nullable=False),
+    Column("items_hash", String(64), nullable=False),  # what it was written from: unchanged -> no new revision
+    Column("changes", JSON, nullable=False),
+    UniqueConstraint("story_id", "number", name="uq_revisions_story_number"),
+)

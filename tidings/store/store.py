@@ -1,0 +1,437 @@
+"""`Store`: every read and write of tidings' state, on SQLite (WAL) or PostgreSQL through SQLAlchemy Core.
+
+Each method that writes does one unit of work in one transaction: one source's entries, one item's placement,
+one story's revision. A crash between units loses nothing already committed and leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, text, update
+
+from tidings.model import CitedSource, Digest, Entry, Item, Revision, Section, Sentence, Source, Story
+from tidings.store import schema as t
+from tidings.store.migrations import migrate
+
+
+def to_db(dt: datetime | None) -> datetime | None:
+    if dt is None:
+        return None
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(UTC).replace(tzinfo=None)
+    return dt
+
+
+def from_db(dt: datetime | None) -> datetime | None:
+    return dt.replace(tzinfo=UTC) if dt is not None else None
+
+
+@dataclass(frozen=True)
+class IngestCounts:
+    new: int = 0  # items stored for the first time
+    linked: int = 0  # entries that were already stored, now also credited to this source
+    updated: int = 0  # items whose text changed at their original source
+    unchanged: int = 0
+
+
+@dataclass(frozen=True)
+class StoryState:
+    """What the clusterer needs of a story: its term profile and when it last grew."""
+
+    id: int
+    digest: str
+    centroid: dict[str, float]
+    last_item: datetime
+    size: int
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the clusterer put one item in one digest: an existing story, or a new one (story_id None)."""
+
+    digest: str
+    story_id: int | None
+    score: float
+    centroid: dict[str, float]
+    last_item: datetime
+    title: str = ""
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        if "://" not in url:
+            url = "sqlite:///" + str(Path(url).resolve())
+        self.url = url
+        self.engine: Engine = create_engine(url)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        migrate(self.engine.connect)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- digests ------------------------------------------------------------------------------------------
+
+    def sync_digests(self, digests: Iterable[Digest]) -> None:
+        with self.engine.begin() as conn:
+            for d in digests:
+                values = {"title": d.title, "description": d.description, "keywords": list(d.keywords)}
+                done = conn.execute(update(t.digests).where(t.digests.c.slug == d.slug).values(**values))
+                if done.rowcount == 0:
+                    conn.execute(insert(t.digests).values(slug=d.slug, **values))
+
+    def digests(self) -> list[Digest]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.digests).order_by(t.digests.c.slug)).all()
+        return [Digest(r.slug, r.title, r.description, tuple(r.keywords or ())) for r in rows]
+
+    # --- sources ------------------------------------------------------------------------------------------
+
+    def upsert_source(self, source: Source, now: datetime) -> Source:
+        """Insert a source, or update the name, digests and credibility of the one with its URL."""
+        values = {"name": source.name, "digests": list(source.digests), "credibility": source.credibility}
+        with self.engine.begin() as conn:
+            done = conn.execute(update(t.sources).where(t.sources.c.url == source.url).values(**values))
+            if done.rowcount == 0:
+                conn.execute(insert(t.sources).values(url=source.url, status="new", created=to_db(now), **values))
+        found = self.source(source.url)
+        assert found is not None
+        return found
+
+    def remove_source(self, url: str) -> bool:
+        """Forget a source; items it carried stay (other sources or stories may use them)."""
+        with self.engine.begin() as conn:
+            return conn.execute(delete(t.sources).where(t.sources.c.url == url)).rowcount > 0
+
+    def source(self, url: str) -> Source | None:
+        return next(iter(self._sources(t.sources.c.url == url)), None)
+
+    def sources(self) -> list[Source]:
+        return self._sources(None)
+
+    def _sources(self, where) -> list[Source]:
+        counts = (select(t.item_sources.c.source_id, func.count().label("n"))
+                  .group_by(t.item_sources.c.source_id).subquery())
+        query = (select(t.sources, func.coalesce(counts.c.n, 0).label("n"))
+                 .outerjoin(counts, counts.c.source_id == t.sources.c.id).order_by(t.sources.c.id))
+        if where is not None:
+            query = query.where(where)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [Source(url=r.url, name=r.name, digests=tuple(r.digests or ()), credibility=r.credibility, id=r.id,
+                       status=r.status, last_error=r.last_error, last_fetched=from_db(r.last_fetched),
+                       item_count=r.n) for r in rows]
+
+    def source_cache(self, source_id: int) -> tuple[str | None, str | None, str | None]:
+        """(content hash, ETag, Last-Modified) of the last successful read, to skip unchanged sources."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.sources.c.content_hash, t.sources.c.etag, t.sources.c.last_modified)
+                               .where(t.sources.c.id == source_id)).one()
+        return row.content_hash, row.etag, row.last_modified
+
+    def record_source(self, source_id: int, status: str, error: str | None, now: datetime,
+                      content_hash: str | None = None, etag: str | None = None,
+                      last_modified: str | None = None) -> None:
+        """Record the outcome of reading a source that gave nothing new to store."""
+        with self.engine.begin() as conn:
+            self._record_source(conn, source_id, status, error, now, content_hash, etag, last_modified)
+
+    def _record_source(self, conn, source_id, status, error, now, content_hash, etag, last_modified) -> None:
+        values = {"status": status, "last_error": error, "last_fetched": to_db(now)}
+        if content_hash is not None:
+            values.update(content_hash=content_hash, etag=etag, last_modified=last_modified)
+        conn.execute(update(t.sources).where(t.sources.c.id == source_id).values(**values))
+
+    # --- items --------------------------------------------------------------------------------------------
+
+    def ingest(self, source: Source, entries: Sequence[tuple[Entry, Sequence[str], str]], now: datetime,
+               status: str = "ok", error: str | None = None, content_hash: str | None = None,
+               etag: str | None = None, last_modified: str | None = None) -> IngestCounts:
+        """Store one source's entries and its fetch status in one transaction.
+
+        Each entry comes with its dedupe keys (canonical URL, GUID, content hash, ...) and its content hash. An
+        entry known under any key is the same item: it is credited to this source too, not stored again.
+        """
+        assert source.id is not None
+        new = linked = updated = unchanged = 0
+        with self.engine.begin() as conn:
+            for entry, keys, chash in entries:
+                item_id = conn.execute(select(t.item_keys.c.item_id).where(t.item_keys.c.key.in_(keys))
+                                       .limit(1)).scalar()
+                carried = item_id is not None and conn.execute(select(t.item_sources.c.item_id).where(
+                    t.item_sources.c.item_id == item_id, t.item_sources.c.source_id == source.id)).first()
+                if item_id is None:
+                    item_id = conn.execute(insert(t.items).values(
+                        url=entry.url, title=entry.title, text=entry.text, publisher=entry.publisher,
+                        author=entry.author, published=to_db(entry.published or now), first_seen=to_db(now),
+                        content_hash=chash, note=entry.error, origin_source=source.id,
+                    ).returning(t.items.c.id)).scalar_one()
+                    new += 1
+                elif not carried:
+                    linked += 1
+                elif not entry.truncated and conn.execute(select(t.items.c.content_hash).where(
+                        t.items.c.id == item_id, t.items.c.origin_source == source.id)).scalar() not in (None, chash):
+                    # The publisher edited its own article: keep the new text; its story gets revised.
+                    conn.execute(update(t.items).where(t.items.c.id == item_id).values(
+                        title=entry.title, text=entry.text, content_hash=chash, note=entry.error))
+                    updated += 1
+                else:
+                    unchanged += 1
+                if not carried:
+                    conn.execute(insert(t.item_sources).values(
+                        item_id=item_id, source_id=source.id, entry_url=entry.url, publisher=entry.publisher,
+                        first_seen=to_db(now)))
+                known = set(conn.scalars(select(t.item_keys.c.key).where(t.item_keys.c.key.in_(keys))))
+                missing = [{"key": k, "item_id": item_id} for k in dict.fromkeys(keys) if k not in known]
+                if missing:
+                    conn.execute(insert(t.item_keys), missing)
+            self._record_source(conn, source.id, status, error, now, content_hash, etag, last_modified)
+        return IngestCounts(new=new, linked=linked, updated=updated, unchanged=unchanged)
+
+    def has_any_key(self, keys: Sequence[str]) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(t.item_keys.c.key).where(t.item_keys.c.key.in_(list(keys))).limit(1)
+                                ).first() is not None
+
+    def item_count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(t.items)).scalar_one()
+
+    def items(self, ids: Iterable[int] | None = None) -> list[Item]:
+        query = select(t.items).order_by(t.items.c.published, t.items.c.id)
+        if ids is not None:
+            query = query.where(t.items.c.id.in_(list(ids)))
+        return self._items(query)
+
+    def unrouted_items(self) -> list[Item]:
+        return self._items(select(t.items).where(t.items.c.routed.is_(None))
+                           .order_by(t.items.c.published, t.items.c.id))
+
+    def _items(self, query) -> list[Item]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+            ids = [r.id for r in rows]
+            carriers: dict[int, list[tuple[int, str]]] = {}
+            for chunk in _chunks(ids, 500):
+                for link in conn.execute(select(t.item_sources).where(t.item_sources.c.item_id.in_(chunk))
+                                         .order_by(t.item_sources.c.first_seen, t.item_sources.c.source_id)):
+                    carriers.setdefault(link.item_id, []).append((link.source_id, link.publisher))
+        out = []
+        for r in rows:
+            links = carriers.get(r.id, [])
+            publishers = [r.publisher] + [p for _, p in links if p != r.publisher]
+            out.append(Item(id=r.id, url=r.url, title=r.title, text=r.text, publisher=r.publisher,
+                            published=from_db(r.published), content_hash=r.content_hash,
+                            source_ids=tuple(s for s, _ in links), publishers=tuple(dict.fromkeys(publishers))))
+        return out
+
+    def search_items(self, query: str, limit: int = 20) -> list[Item]:
+        """Full-text search over item titles and texts (FTS5 on SQLite, tsvector on PostgreSQL)."""
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                ids = conn.scalars(text("SELECT rowid FROM items_fts WHERE items_fts MATCH :q ORDER BY rank "
+                                        "LIMIT :n"), {"q": _fts_query(query), "n": limit}).all()
+            else:
+                ids = conn.scalars(text(
+                    "SELECT id FROM items WHERE to_tsvector('english', title || ' ' || text) @@ "
+                    "plainto_tsquery('english', :q) LIMIT :n"), {"q": query, "n": limit}).all()
+        found = {i.id: i for i in self.items(ids)}
+        return [found[i] for i in ids if i in found]
+
+    # --- clustering ---------------------------------------------------------------------------------------
+
+    def term_stats(self) -> tuple[int, dict[str, int]]:
+        """(documents seen, document frequency per term) for TF-IDF."""
+        with self.engine.connect() as conn:
+            docs = conn.execute(select(t.counters.c.value).where(t.counters.c.key == "documents")).scalar()
+            df = dict(conn.execute(select(t.terms.c.term, t.terms.c.df)).all())
+        return int(docs or 0), df
+
+    def active_stories(self, since: datetime) -> list[StoryState]:
+        """Stories whose newest item is no older than `since`: the ones a new item may join."""
+        size = (select(t.story_items.c.story_id, func.count().label("n"))
+                .group_by(t.story_items.c.story_id).subquery())
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.stories.c.id, t.stories.c.digest, t.stories.c.centroid,
+                                       t.stories.c.last_item, size.c.n)
+                                .join(size, size.c.story_id == t.stories.c.id)
+                                .where(t.stories.c.last_item >= to_db(since))).all()
+        return [StoryState(r.id, r.digest, dict(r.centroid), from_db(r.last_item), r.n) for r in rows]
+
+    def place_item(self, item_id: int, placements: Sequence[Placement], term_counts: dict[str, int],
+                   now: datetime) -> list[int]:
+        """Record where one item went, and its terms' document frequencies, in one transaction.
+
+        Returns the story id of each placement (new stories get theirs here).
+        """
+        story_ids = []
+        with self.engine.begin() as conn:
+            for p in placements:
+                if p.story_id is None:
+                    story_id = conn.execute(insert(t.stories).values(
+                        digest=p.digest, title=p.title, created=to_db(now), updated=to_db(now),
+                        last_item=to_db(p.last_item), centroid=p.centroid).returning(t.stories.c.id)).scalar_one()
+                else:
+                    story_id = p.story_id
+                    conn.execute(update(t.stories).where(t.stories.c.id == story_id).values(
+                        centroid=p.centroid, last_item=to_db(p.last_item)))
+                conn.execute(insert(t.story_items).values(story_id=story_id, item_id=item_id, digest=p.digest,
+                                                          score=p.score, added=to_db(now)))
+                story_ids.append(story_id)
+            self._count_terms(conn, term_counts)
+            conn.execute(update(t.items).where(t.items.c.id == item_id).values(routed=to_db(now)))
+        return story_ids
+
+    def _count_terms(self, conn, term_counts: dict[str, int]) -> None:
+        if not term_counts:
+            return
+        existing = set()
+        for chunk in _chunks(list(term_counts), 500):
+            existing.update(conn.scalars(select(t.terms.c.term).where(t.terms.c.term.in_(chunk))))
+        fresh = [{"term": k, "df": 1} for k in term_counts if k not in existing]
+        if fresh:
+            conn.execute(insert(t.terms), fresh)
+        if existing:
+            conn.execute(update(t.terms).where(t.terms.c.term.in_(existing)).values(df=t.terms.c.df + 1))
+        done = conn.execute(update(t.counters).where(t.counters.c.key == "documents")
+                            .values(value=t.counters.c.value + 1))
+        if done.rowcount == 0:
+            conn.execute(insert(t.counters).values(key="documents", value=1))
+
+    # --- stories and revisions ----------------------------------------------------------------------------
+
+    def stories(self, digest: str | None = None) -> list[Story]:
+        return self._stories(t.stories.c.digest == digest if digest else None)
+
+    def story(self, story_id: int) -> Story | None:
+        return next(iter(self._stories(t.stories.c.id == story_id)), None)
+
+    def _stories(self, where) -> list[Story]:
+        revs = (select(t.revisions.c.story_id, func.count().label("n"))
+                .group_by(t.revisions.c.story_id).subquery())
+        query = (select(t.stories, func.coalesce(revs.c.n, 0).label("revs"))
+                 .outerjoin(revs, revs.c.story_id == t.stories.c.id)
+                 .order_by(t.stories.c.updated.desc(), t.stories.c.id.desc()))
+        if where is not None:
+            query = query.where(where)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+            members: dict[int, list[int]] = {}
+            for link in conn.execute(select(t.story_items.c.story_id, t.story_items.c.item_id)
+                                     .order_by(t.story_items.c.item_id)):
+                members.setdefault(link.story_id, []).append(link.item_id)
+        return [Story(id=r.id, digest=r.digest, title=r.title, created=from_db(r.created),
+                      updated=from_db(r.updated), item_ids=tuple(members.get(r.id, ())), revision_count=r.revs)
+                for r in rows]
+
+    def stories_to_revise(self) -> list[tuple[int, str]]:
+        """(story id, hash of its items' ids and contents) for every story whose items changed since its last
+        revision, or that has none yet."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.story_items.c.story_id, t.items.c.id, t.items.c.content_hash)
+                                .join(t.items, t.items.c.id == t.story_items.c.item_id)
+                                .order_by(t.story_items.c.story_id, t.items.c.id)).all()
+            newest = (select(t.revisions.c.story_id, func.max(t.revisions.c.number).label("number"))
+                      .group_by(t.revisions.c.story_id).subquery())
+            latest = dict(conn.execute(
+                select(t.revisions.c.story_id, t.revisions.c.items_hash)
+                .join(newest, (newest.c.story_id == t.revisions.c.story_id)
+                      & (newest.c.number == t.revisions.c.number))).all())
+        digests: dict[int, hashlib._Hash] = {}
+        for story_id, item_id, chash in rows:
+            digests.setdefault(story_id, hashlib.sha256()).update(f"{item_id}:{chash};".encode())
+        out = []
+        for story_id, h in digests.items():
+            items_hash = h.hexdigest()
+            if latest.get(story_id) != items_hash:
+                out.append((story_id, items_hash))
+        return out
+
+    def story_items(self, story_id: int) -> list[Item]:
+        return self._items(select(t.items).join(t.story_items, t.story_items.c.item_id == t.items.c.id)
+                           .where(t.story_items.c.story_id == story_id)
+                           .order_by(t.items.c.published, t.items.c.id))
+
+    def add_revision(self, revision: Revision, items_hash: str) -> None:
+        """Store a new revision and move its story's title and 'updated' stamp, in one transaction."""
+        body = revision_body(revision)
+        with self.engine.begin() as conn:
+            rev_id = conn.execute(insert(t.revisions).values(
+                story_id=revision.story_id, number=revision.number, created=to_db(revision.created),
+                headline=revision.headline, body=body, item_ids=list(revision.item_ids), items_hash=items_hash,
+                changes=list(revision.changes)).returning(t.revisions.c.id)).scalar_one()
+            conn.execute(update(t.stories).where(t.stories.c.id == revision.story_id).values(
+                title=revision.headline, updated=to_db(revision.created)))
+            if self.is_sqlite:
+                plain = " ".join(s.text for sec in revision.sections for s in sec.sentences)
+                conn.execute(text("INSERT INTO revisions_fts(rowid, headline, body) VALUES (:id, :h, :b)"),
+                             {"id": rev_id, "h": revision.headline, "b": plain})
+
+    def revisions(self, story_id: int) -> list[Revision]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.revisions).where(t.revisions.c.story_id == story_id)
+                                .order_by(t.revisions.c.number)).all()
+        return [_revision(r) for r in rows]
+
+    def latest_revision(self, story_id: int) -> Revision | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.revisions).where(t.revisions.c.story_id == story_id)
+                               .order_by(t.revisions.c.number.desc()).limit(1)).first()
+        return _revision(row) if row else None
+
+    def counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return {name: conn.execute(select(func.count()).select_from(table)).scalar_one()
+                    for name, table in (("digests", t.digests), ("sources", t.sources), ("items", t.items),
+                                        ("stories", t.stories), ("revisions", t.revisions))}
+
+
+def revision_body(revision: Revision) -> dict:
+    return {
+        "sections": [{"heading": s.heading, "sentences": [{"text": x.text, "cites": list(x.cites)}
+                                                          for x in s.sentences]} for s in revision.sections],
+        "sources": [{"n": c.n, "item_id": c.item_id, "url": c.url, "title": c.title, "publisher": c.publisher,
+                     "published": c.published.isoformat(), "carried_by": list(c.carried_by)}
+                    for c in revision.sources],
+    }
+
+
+def _revision(row) -> Revision:
+    body = row.body if isinstance(row.body, dict) else json.loads(row.body)
+    sections = tuple(Section(s["heading"], tuple(Sentence(x["text"], tuple(x["cites"])) for x in s["sentences"]))
+                     for s in body["sections"])
+    sources = tuple(CitedSource(n=c["n"], item_id=c["item_id"], url=c["url"], title=c["title"],
+                                publisher=c["publisher"], published=datetime.fromisoformat(c["published"]),
+                                carried_by=tuple(c.get("carried_by", ()))) for c in body["sources"])
+    return Revision(story_id=row.story_id, number=row.number, created=from_db(row.created), headline=row.headline,
+                    sections=sections, sources=sources, item_ids=tuple(row.item_ids), changes=tuple(row.changes))
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoints, safe against corruption
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def _chunks(seq: list, size: int) -> Iterator[list]:
+    for i in range(0, len(seq), size):
+        yield seq[i:i + size]
+
+
+def _fts_query(query: str) -> str:
+    # Quote each word so user input is never read as FTS5 syntax.
+    words = [w.replace('"', '""') for w in query.split()]
+    return " ".join(f'"{w}"' for w in words) or '""'

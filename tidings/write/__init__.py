@@ -1,0 +1,1 @@
+"""Writers: turn a story's items into a revision of its article."""
