@@ -168,3 +168,14 @@ def test_opml_that_is_not_opml():
         read_opml(b"<rss/>")
     with pytest.raises(FeedError, match="not valid OPML"):
         read_opml(b"<opml><body>")
+
+
+def test_conditional_get_uses_last_modified(http_dir, settings):
+    root, base = http_dir
+    (root / "wire.rss").write_text(rss([{"title": "Barrier approved", "link": "https://wire.example/a",
+                                         "text": ARTICLE_A}]))
+    source = Source(url=f"{base}/wire.rss", id=1)
+    first = read_source(source, settings)
+    assert first.last_modified
+    again = read_source(source, settings, (first.content_hash, first.etag, first.last_modified))
+    assert again.unchanged

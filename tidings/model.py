@@ -54,6 +54,8 @@ class FetchResult:
     status: str = "ok"
     error: str | None = None
     content_hash: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
     unchanged: bool = False
 
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
 
 from tidings import cluster, dedupe
 from tidings.config import Config
@@ -87,8 +88,13 @@ def fetch_stage(config: Config, store: Store, sources: Sequence[Source], now: da
             httpx.Client(follow_redirects=True, timeout=settings.fetch_timeout) as client, \
             ThreadPoolExecutor(max_workers=FETCH_WORKERS) as pool:
         futures = [pool.submit(read_source, s, settings, store.source_cache(s.id), client, known) for s in sources]
-        for future in as_completed(futures):
-            result = future.result()
+        for source, future in zip(sources, futures, strict=True):
+            try:
+                result = future.result()
+            except Exception as exc:  # a bug met by one hostile source must not end the run
+                log.exception("reading %s failed", source.url)
+                result = FetchResult(source, status="error", error=f"{source.url}: unexpected error: "
+                                                                   f"{type(exc).__name__}: {exc}")
             _store_result(store, result, now, counts, errors)
             bar.advance()
     reporter.done("fetch", f"{len(sources)} sources: {counts['ok']} read, {counts['unchanged']} unchanged, "
@@ -119,7 +125,14 @@ def _store_result(store: Store, result: FetchResult, now: datetime, counts: dict
         if entry.error:
             log.warning(f"{label}: {entry.url}: {entry.error}")
     keyed = [(e, *dedupe.entry_keys(e, source.id)) for e in result.entries]
-    got = store.ingest(source, keyed, now, result.status, result.error, result.content_hash)
+    try:
+        got = store.ingest(source, keyed, now, result.status, result.error, result.content_hash, result.etag,
+                           result.last_modified)
+    except SQLAlchemyError as exc:  # the transaction rolled back: nothing of this source was half-stored
+        reason = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0]
+        _store_result(store, FetchResult(source, status="error", error=f"{source.url}: cannot store: {reason}"),
+                      now, counts, errors)
+        return
     counts["ok"] += 1
     counts["new"] += got.new
     counts["linked"] += got.linked

@@ -55,7 +55,8 @@ def read_source(source: Source, settings: Settings, cache: tuple[str | None, str
     if settings.fetch_full_text:
         entries = [_complete(e, settings, client, known) for e in entries]
     return FetchResult(source, entries=tuple(entries), status="warning" if warning else "ok",
-                       error=f"{source.url}: {warning}" if warning else None, content_hash=body_hash)
+                       error=f"{source.url}: {warning}" if warning else None, content_hash=body_hash,
+                       etag=resp.etag, last_modified=resp.last_modified)
 
 
 def _complete(entry: Entry, settings: Settings, client: httpx.Client | None,

@@ -20,8 +20,8 @@ def export_state(store: Store) -> dict[str, Any]:
             "updated": _iso(story.updated), "item_ids": list(story.item_ids),
             "sources": revision_body(latest)["sources"] if latest else [],
             "revisions": [{"number": r.number, "created": _iso(r.created), "headline": r.headline,
-                           "changes": list(r.changes), "item_ids": list(r.item_ids),
-                           "sections": revision_body(r)["sections"]} for r in revisions],
+                           "changes": list(r.changes), "item_ids": list(r.item_ids), **revision_body(r)}
+                          for r in revisions],
         })
     return {
         "digests": [{"slug": d.slug, "title": d.title, "description": d.description, "keywords": list(d.keywords)}

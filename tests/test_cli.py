@@ -1,0 +1,125 @@
+import json
+import re
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import ARTICLE_A, ARTICLE_B, rss
+from tidings.cli import cli
+
+
+def all_commands(group: click.Group, prefix=()):
+    for name, cmd in group.commands.items():
+        yield prefix + (name,)
+        if isinstance(cmd, click.Group):
+            yield from all_commands(cmd, prefix + (name,))
+
+
+@pytest.mark.parametrize("path", list(all_commands(cli)), ids=" ".join)
+def test_every_command_has_help(path):
+    result = CliRunner().invoke(cli, [*path, "--help"])
+    assert result.exit_code == 0 and "Usage:" in result.output
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A folder with a config and two local feeds, as the current directory."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "wire.rss").write_text(rss([
+        {"title": "Port Ellery approves tidal barrier", "link": "https://wire.example/barrier", "text": ARTICLE_A},
+        {"title": "Comet visible this weekend", "link": "https://wire.example/comet", "text": ARTICLE_B}]))
+    (tmp_path / "broken.xml").write_text("<rss><channel><item><title>cut &")
+    (tmp_path / "tidings.toml").write_text(
+        'db = "t.db"\n[[digests]]\nslug = "news"\ntitle = "News"\n'
+        '[[sources]]\nurl = "wire.rss"\nname = "Wire"\n[[sources]]\nurl = "broken.xml"\nname = "Broken"\n')
+    return tmp_path
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_init_writes_a_config_that_loads(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert invoke("init").exit_code == 0
+    assert (tmp_path / "tidings.toml").exists()
+    again = invoke("init")
+    assert again.exit_code == 1 and "already exists" in again.output
+
+
+def test_run_then_read_stories(project):
+    result = invoke("run")
+    assert result.exit_code == 0, result.output
+    assert "2 new items" in result.output and "site:" in result.output
+    listed = json.loads(invoke("stories", "list", "--json").output)
+    assert len(listed) == 2 and all(s["revisions"] == 1 for s in listed)
+    shown = invoke("story", "show", str(listed[0]["id"]))
+    assert "Sources (1)" in shown.output and "Updated" in shown.output and "[1]" in shown.output
+    as_json = json.loads(invoke("story", "show", str(listed[0]["id"]), "--json").output)
+    assert as_json["number"] == 1 and as_json["sections"][0]["sentences"]
+    assert invoke("story", "show", "999").exit_code == 1
+    assert (project / "site" / "news" / "index.html").exists()
+
+
+def test_sources_list_shows_status_and_last_error(project):
+    invoke("run", "--no-publish")
+    out = invoke("sources", "list").output
+    assert "error" in out and "last error:" in out and "not a well-formed feed" in out
+    data = json.loads(invoke("sources", "list", "--json").output)
+    assert {s["name"]: s["status"] for s in data} == {"Wire": "ok", "Broken": "error"}
+
+
+def test_run_fails_only_when_nothing_could_be_processed(project):
+    (project / "tidings.toml").write_text('db = "t.db"\n[[sources]]\nurl = "broken.xml"\n')
+    result = CliRunner().invoke(cli, ["run", "--no-publish"])
+    assert result.exit_code == 1 and "all 1 sources failed" in result.output
+
+
+def test_bad_config_is_a_one_line_error(project):
+    (project / "tidings.toml").write_text('db = "t.db"\ncolour = "red"\n')
+    result = CliRunner().invoke(cli, ["run"])
+    assert result.exit_code == 1
+    assert "unknown key 'colour'" in result.output and "tidings.toml" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_sources_add_remove_and_opml_round_trip(project, tmp_path):
+    assert invoke("sources", "add", "https://feeds.example/ai.xml", "--name", "AI Feed", "--credibility",
+                  "0.7").exit_code == 0
+    invoke("run", "--no-publish", "--source", "nothing")  # syncs the config's sources into the store
+    exported = invoke("sources", "export").output
+    before = json.loads(invoke("sources", "list", "--json").output)
+    (tmp_path / "subs.opml").write_text(exported)
+    other = CliRunner().invoke(cli, ["--db", str(tmp_path / "other.db"), "sources", "import",
+                                     str(tmp_path / "subs.opml")])
+    assert other.exit_code == 0 and "Imported 3 sources" in other.output
+    after = json.loads(invoke("--db", str(tmp_path / "other.db"), "sources", "list", "--json").output)
+    key = [(s["url"], s["name"], s["digests"], s["credibility"]) for s in before]
+    assert [(s["url"], s["name"], s["digests"], s["credibility"]) for s in after] == key
+    removed = invoke("sources", "remove", "https://feeds.example/ai.xml")
+    assert removed.exit_code == 0
+    assert "ai.xml" not in invoke("sources", "list").output
+
+
+def test_export_json_and_search(project):
+    invoke("run", "--no-publish")
+    data = json.loads(invoke("export", "--format", "json").output)
+    assert {"digests", "items", "stories"} <= set(data)
+    assert len(data["items"]) == 2
+    assert "comet" in invoke("search", "comet").output.lower()
+
+
+def test_publish_to_another_folder(project, tmp_path):
+    invoke("run", "--no-publish")
+    result = invoke("publish", "--dir", str(tmp_path / "out"))
+    assert result.exit_code == 0 and "2 stories" in result.output
+    assert (tmp_path / "out" / "news" / "feed.atom").exists()
+
+
+def test_demo_command_prints_a_summary(tmp_path):
+    result = invoke("-q", "demo", "--dir", str(tmp_path / "d"))
+    assert result.exit_code == 0
+    assert re.search(r"Demo: 2 digests, \d+ stories, \d+ items, \d+ revisions", result.output)
+    assert f"Site: {tmp_path / 'd' / 'site' / 'index.html'}" in result.output
+

@@ -1,0 +1,192 @@
+"""The bundled demo corpus and what `tidings demo` makes of it."""
+
+import json
+import re
+import tomllib
+from collections import Counter
+
+import feedparser
+import pytest
+
+from tidings.config import load_config
+from tidings.dedupe import canonical_url
+from tidings.demo import corpus_dir, demo_days, run_demo
+from tidings.publish.export import export_state
+from tidings.store import Store
+from tidings.text import squash
+
+
+def manifests() -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((corpus_dir() / "manifest").glob("*.json"))]
+
+
+def labels() -> dict[str, str]:
+    """Canonical item URL -> storyline id, from the corpus manifests."""
+    out = {}
+    for m in manifests():
+        for storyline in m["storylines"]:
+            for link in storyline["items"]:
+                out[canonical_url(link)] = storyline["id"]
+        if "truncated" in m:  # the truncated entry is stored under its page's canonical URL
+            rel = m["truncated"]["link"]
+            out[canonical_url(m["truncated"]["canonical"])] = out[canonical_url(rel)]
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo")
+    stats = run_demo(folder)
+    store = Store(str(folder / "tidings.db"))
+    yield stats, store, export_state(store)
+    store.close()
+
+
+def test_corpus_has_the_required_shape():
+    config = tomllib.loads((corpus_dir() / "tidings.toml").read_text())
+    assert len(config["sources"]) >= 10
+    assert len(demo_days()) >= 4
+    storylines = [s for m in manifests() for s in m["storylines"]]
+    assert len(storylines) >= 8
+    assert len({canonical_url(link) for s in storylines for link in s["items"]}) >= 80
+    titles = {d["title"] for d in config["digests"]}
+    assert "AI research & misinformation" in titles and len(titles) >= 2
+    files = {p.suffix for day in demo_days() for p in day.iterdir()}
+    assert {".rss", ".atom", ".json", ".html"} <= files
+
+
+def test_corpus_carries_the_closed_models_error():
+    ai = next(m for m in manifests() if m["digest"]["slug"] == "ai")
+    error = next(e for e in ai["errors"] if any(c["attribute"] == "openness" for c in e["claims"]))
+    assert "closed models" in error["sentence"]
+    assert "gpt-oss-120b" in error["sentence"] and "Qwen3.5" in error["sentence"]
+
+
+def test_demo_summary(demo):
+    stats, _, _ = demo
+    assert stats.counts["digests"] == 2
+    assert stats.counts["stories"] >= 8
+    assert stats.counts["items"] >= 80
+    assert stats.counts["revisions"] > stats.counts["stories"]
+    assert (stats.site / "index.html").exists()
+
+
+def test_story_pages_show_sources_and_updated(demo):
+    stats, _, _ = demo
+    pages = [p for p in stats.site.glob("*/stories/*.html")]
+    assert len(pages) >= 8
+    for page in pages:
+        html = page.read_text()
+        assert re.search(r"Sources \(\d+\)", html)
+        assert re.search(r"Updated [A-Z][a-z]{2} \d{1,2}, 2026", html)
+
+
+def test_stories_revised_on_later_days_show_every_revision(demo):
+    stats, _, export = demo
+    revised = [s for s in export["stories"] if len(s["revisions"]) > 1]
+    assert len(revised) >= 6
+    for s in revised:
+        days = [r["created"][:10] for r in s["revisions"]]
+        assert days == sorted(days) and len(set(days)) == len(days)
+        page = (stats.site / s["digest"] / "stories" / f"{s['id']}.html").read_text()
+        for r in s["revisions"]:
+            assert f'href="{s["id"]}/r{r["number"]}.html"' in page
+            assert (stats.site / s["digest"] / "stories" / str(s["id"]) / f"r{r['number']}.html").exists()
+
+
+def test_attribution_precision_is_total(demo):
+    """In the JSON export, every article sentence of every revision appears verbatim (whitespace aside) in the
+    title or text of an item it cites."""
+    _, _, export = demo
+    items = {i["id"]: i for i in export["items"]}
+    checked = 0
+    for story in export["stories"]:
+        for revision in story["revisions"]:
+            cited = {c["n"]: items[c["item_id"]] for c in revision["sources"]}
+            for section in revision["sections"]:
+                for sentence in section["sentences"]:
+                    text = squash(sentence["text"])
+                    assert sentence["cites"], sentence
+                    assert any(text in squash(cited[n]["text"]) or text == squash(cited[n]["title"])
+                               for n in sentence["cites"]), (story["id"], revision["number"], text)
+                    checked += 1
+    assert checked > 100
+
+
+def test_export_has_the_documented_shape(demo):
+    _, _, export = demo
+    assert {"slug", "title"} <= set(export["digests"][0])
+    assert {"id", "url", "title", "text", "publisher", "published", "sources"} <= set(export["items"][0])
+    story = export["stories"][0]
+    assert {"id", "digest", "title", "updated", "sources", "revisions"} <= set(story)
+    assert {"n", "item_id", "url", "title", "publisher", "published"} <= set(story["sources"][0])
+    revision = story["revisions"][0]
+    assert {"number", "created", "sections"} <= set(revision)
+    assert {"heading", "sentences"} <= set(revision["sections"][0])
+    assert {"text", "cites"} <= set(revision["sections"][0]["sentences"][0])
+
+
+def test_atom_feeds_parse_cleanly_and_track_revisions(demo):
+    stats, _, export = demo
+    for digest in export["digests"]:
+        feed = feedparser.parse((stats.site / digest["slug"] / "feed.atom").read_bytes())
+        assert feed.bozo == 0 and feed.version == "atom10"
+        stories = [s for s in export["stories"] if s["digest"] == digest["slug"]]
+        assert len(feed.entries) == len(stories)
+        updated = {s["title"]: s["revisions"][-1]["created"][:10] for s in stories}
+        for entry in feed.entries:
+            assert entry.updated[:10] == updated[entry.title]
+
+
+def test_no_active_content_reaches_the_site(demo):
+    stats, _, _ = demo
+    for page in stats.site.rglob("*.html"):
+        html = page.read_text().lower()
+        assert "<script" not in html and "javascript:" not in html and "onerror" not in html and \
+            "onclick" not in html, page
+
+
+def test_syndicated_copies_are_one_item_credited_to_both(demo):
+    _, _, export = demo
+    by_url = {canonical_url(i["url"]): i for i in export["items"]}
+    ai = next(m for m in manifests() if m["digest"]["slug"] == "ai")
+    for pair in ai["syndicated"]:
+        if pair["kind"] not in ("canonical-url", "content-hash"):
+            continue
+        found = [by_url.get(canonical_url(link)) for link in pair["links"]]
+        first = found[0]
+        assert first is not None and len(first["sources"]) == 2, pair
+        assert all(f is None or f["id"] == first["id"] for f in found)
+
+
+def test_truncated_entry_got_its_full_text(demo):
+    _, _, export = demo
+    ai = next(m for m in manifests() if m["digest"]["slug"] == "ai")
+    item = next(i for i in export["items"] if i["url"] == ai["truncated"]["canonical"])
+    assert len(item["text"]) > 800 and "[…]" not in item["text"]
+
+
+def test_bad_sources_are_reported_and_the_rest_ingested(demo):
+    _, store, _ = demo
+    climate = next(m for m in manifests() if m["digest"]["slug"] == "climate")
+    bad = {b["source"] for b in climate["bad_sources"]}
+    status = {s.url.rsplit("/", 1)[-1]: s for s in store.sources()}
+    for name in bad:
+        assert status[name].status == "error" and status[name].last_error
+    assert sum(s.status == "ok" for s in status.values()) >= 10
+
+
+def test_storylines_do_not_share_stories_much(demo):
+    """Clustering v1 floor on the demo: most stories hold a single storyline."""
+    _, _, export = demo
+    label = labels()
+    items = {i["id"]: canonical_url(i["url"]) for i in export["items"]}
+    pure = 0
+    for story in export["stories"]:
+        found = Counter(label.get(items[i], "?") for i in story["item_ids"])
+        pure += len(found) == 1
+    assert pure >= len(export["stories"]) - 2
+
+
+def test_demo_config_is_valid():
+    assert load_config(corpus_dir() / "tidings.toml").digests

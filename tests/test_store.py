@@ -1,0 +1,62 @@
+import sqlite3
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from tests.conftest import NOW
+from tidings.dedupe import entry_keys
+from tidings.model import Entry, Source
+from tidings.store import Store
+from tidings.store.migrations import MIGRATIONS
+
+
+def entry(n: int, **kw) -> Entry:
+    values = {"url": f"https://news.example/{n}", "title": f"Headline number {n}",
+              "text": f"Body of article {n}. " * 20, "publisher": "News", "published": NOW}
+    values.update(kw)
+    return Entry(**values)
+
+
+def keyed(source: Source, *entries: Entry):
+    return [(e, *entry_keys(e, source.id)) for e in entries]
+
+
+def test_migrations_are_named_and_applied_once(tmp_path):
+    path = tmp_path / "s.db"
+    Store(str(path)).close()
+    Store(str(path)).close()  # opening again applies nothing new
+    with sqlite3.connect(path) as conn:
+        names = [r[0] for r in conn.execute("SELECT name FROM migrations ORDER BY name")]
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert names == [name for name, _ in MIGRATIONS]
+    assert mode == "wal"
+    assert {"sources", "items", "item_sources", "digests", "stories", "story_items", "revisions", "items_fts",
+            "revisions_fts"} <= tables
+
+
+def test_one_sources_entries_are_one_transaction(store):
+    source = store.upsert_source(Source(url="https://news.example/feed", name="News"), NOW)
+    store.ingest(source, keyed(source, entry(1)), NOW)
+    # The second entry breaks a NOT NULL constraint: none of this batch may be stored.
+    batch = keyed(source, entry(2), entry(3))
+    batch[1] = (entry(3, title=None), *batch[1][1:])
+    with pytest.raises(IntegrityError):
+        store.ingest(source, batch, NOW)
+    assert [i.title for i in store.items()] == ["Headline number 1"]
+
+
+def test_full_text_search_finds_items(store):
+    source = store.upsert_source(Source(url="https://news.example/feed"), NOW)
+    store.ingest(source, keyed(source, entry(1, title="Glacier retreat measured", text="Drone survey " * 30),
+                               entry(2)), NOW)
+    found = store.search_items("glacier")
+    assert [i.title for i in found] == ["Glacier retreat measured"]
+    assert store.search_items('"; DROP TABLE items; --') == []
+
+
+def test_removing_a_source_keeps_its_items(store):
+    source = store.upsert_source(Source(url="https://news.example/feed"), NOW)
+    store.ingest(source, keyed(source, entry(1)), NOW)
+    assert store.remove_source(source.url)
+    assert store.sources() == [] and store.item_count() == 1
