@@ -17,6 +17,7 @@ from tidings.model import Digest, Item, Source
 from tidings.store import Placement, Store, StoryState
 
 CANDIDATE_TERMS = 12  # an item looks up stories through its strongest terms only
+BATCH = 500  # items placed per transaction
 
 
 @dataclass
@@ -83,34 +84,50 @@ def assign(store: Store, settings: Settings, digests: Sequence[Digest], sources:
     source_digests = {s.id: s.digests for s in sources}
     all_slugs = tuple(d.slug for d in digests)
     joined = created = unrouted = 0
-    for item in items:
-        counts = vectoriser.counts(item.title, item.text)
-        vectoriser.add(counts)
-        vector = vectoriser.weigh(counts)
-        candidates = _candidate_digests(item, source_digests, all_slugs)
-        placements = []
-        for slug in candidates:
-            story_id, score = index.best(slug, vector, item.published - window)
-            fit = max(score, cosine(vector, vectoriser.weigh(profiles[slug])))
-            # A source that names a single digest has routed its items already; otherwise the item must fit.
-            if len(candidates) > 1 and fit < settings.route_threshold:
-                continue
-            if story_id is not None and score >= settings.cluster_threshold:
-                state = index.stories[story_id].state
-                placements.append(Placement(slug, story_id, score, merge_counts(state.centroid, counts),
-                                            max(state.last_item, item.published)))
-            else:
-                placements.append(Placement(slug, None, 1.0, merge_counts({}, counts), item.published, item.title))
-        story_ids = store.place_item(item.id, placements, counts, now)
-        for p, story_id in zip(placements, story_ids, strict=True):
-            size = index.stories[story_id].state.size + 1 if p.story_id else 1
-            index.add(StoryState(story_id, p.digest, p.centroid, p.last_item, size))
-        joined += sum(1 for p in placements if p.story_id is not None)
-        created += sum(1 for p in placements if p.story_id is None)
-        unrouted += not placements
-        if on_item:
-            on_item()
+    for start in range(0, len(items), BATCH):
+        with store.placing() as batch:
+            for item in items[start:start + BATCH]:
+                placed = _place(item, vectoriser, index, profiles, source_digests, all_slugs, window, settings)
+                story_ids = batch.place(item.id, placed.placements, placed.terms, now)
+                for p, story_id in zip(placed.placements, story_ids, strict=True):
+                    size = index.stories[story_id].state.size + 1 if p.story_id else 1
+                    index.add(StoryState(story_id, p.digest, p.centroid, p.last_item, size))
+                joined += sum(1 for p in placed.placements if p.story_id is not None)
+                created += sum(1 for p in placed.placements if p.story_id is None)
+                unrouted += not placed.placements
+                if on_item:
+                    on_item()
     return ClusterStats(items=len(items), joined=joined, new_stories=created, unrouted=unrouted)
+
+
+@dataclass(frozen=True)
+class _Placed:
+    placements: tuple[Placement, ...]
+    terms: tuple[str, ...]
+
+
+def _place(item: Item, vectoriser: LexicalVectoriser, index: StoryIndex, profiles: dict[str, dict[str, float]],
+           source_digests: dict[int, tuple[str, ...]], all_slugs: tuple[str, ...], window: timedelta,
+           settings: Settings) -> _Placed:
+    """Decide where one item goes: in each digest it fits, the best story above threshold or a new one."""
+    counts = vectoriser.counts(item.title, item.text)
+    vectoriser.add(counts)
+    vector = vectoriser.weigh(counts)
+    candidates = _candidate_digests(item, source_digests, all_slugs)
+    placements = []
+    for slug in candidates:
+        story_id, score = index.best(slug, vector, item.published - window)
+        fit = max(score, cosine(vector, vectoriser.weigh(profiles[slug])))
+        # A source that names a single digest has routed its items already; otherwise the item must fit.
+        if len(candidates) > 1 and fit < settings.route_threshold:
+            continue
+        if story_id is not None and score >= settings.cluster_threshold:
+            state = index.stories[story_id].state
+            placements.append(Placement(slug, story_id, score, merge_counts(state.centroid, counts),
+                                        max(state.last_item, item.published)))
+        else:
+            placements.append(Placement(slug, None, 1.0, merge_counts({}, counts), item.published, item.title))
+    return _Placed(tuple(placements), tuple(counts))
 
 
 def _candidate_digests(item: Item, source_digests: dict[int, tuple[str, ...]], all_slugs: tuple[str, ...]

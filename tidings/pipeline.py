@@ -7,11 +7,14 @@ at a time (a source, an item, a story), so a crash or a second run never loses o
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
+from itertools import chain
 from pathlib import Path
 
 import httpx
@@ -20,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tidings import cluster, dedupe
 from tidings.config import Config
 from tidings.ingest import read_source
+from tidings.ingest.fetch import is_local
 from tidings.model import Entry, FetchResult, Source
 from tidings.publish.site import publish_site
 from tidings.store import Store
@@ -28,7 +32,7 @@ from tidings.write.revise import revise
 log = logging.getLogger("tidings")
 
 STAGES = ("fetch", "cluster", "write", "publish")
-FETCH_WORKERS = 8  # sources read at once; parsing and storing stay on one thread
+FETCH_WORKERS = 8  # remote sources read at once; local files are read in turn (threads only add contention)
 
 
 class Reporter:
@@ -60,6 +64,7 @@ class RunStats:
     revisions: int = 0
     site: Path | None = None
     errors: tuple[str, ...] = field(default=())
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage
 
     @property
     def failed(self) -> bool:
@@ -70,8 +75,7 @@ class RunStats:
 def sync_config(config: Config, store: Store, now: datetime) -> None:
     """Make the store's digests and sources match the config (sources added by the CLI are kept)."""
     store.sync_digests(config.digests)
-    for source in config.sources:
-        store.upsert_source(source, now)
+    store.sync_sources(config.sources, now)
 
 
 def fetch_stage(config: Config, store: Store, sources: Sequence[Source], now: datetime,
@@ -87,10 +91,13 @@ def fetch_stage(config: Config, store: Store, sources: Sequence[Source], now: da
     with reporter.stage("fetch", len(sources)) as bar, \
             httpx.Client(follow_redirects=True, timeout=settings.fetch_timeout) as client, \
             ThreadPoolExecutor(max_workers=FETCH_WORKERS) as pool:
-        futures = [pool.submit(read_source, s, settings, store.source_cache(s.id), client, known) for s in sources]
-        for source, future in zip(sources, futures, strict=True):
+        remote = [s for s in sources if not is_local(s.url)]
+        futures = [pool.submit(read_source, s, settings, store.source_cache(s.id), client, known) for s in remote]
+        local = ((s, partial(read_source, s, settings, store.source_cache(s.id), client, known))
+                 for s in sources if is_local(s.url))
+        for source, read in chain(local, ((s, f.result) for s, f in zip(remote, futures, strict=True))):
             try:
-                result = future.result()
+                result = read()
             except Exception as exc:  # a bug met by one hostile source must not end the run
                 log.exception("reading %s failed", source.url)
                 result = FetchResult(source, status="error", error=f"{source.url}: unexpected error: "
@@ -147,19 +154,30 @@ def run(config: Config, store: Store | None = None, now: datetime | None = None,
     own_store = store is None
     store = store or Store(config.db_url)
     try:
+        clock = time.perf_counter()
+        seconds = {}
+
+        def lap(stage: str) -> None:
+            nonlocal clock
+            seconds[stage] = time.perf_counter() - clock
+            clock = time.perf_counter()
+
         sync_config(config, store, now)
         chosen = [s for s in store.sources() if sources is None or s.url in set(sources)]
         counts, errors = fetch_stage(config, store, chosen, now, reporter)
+        lap("fetch")
 
         pending = len(store.unrouted_items())
         with reporter.stage("cluster", pending) as bar:
             placed = cluster.assign(store, config.settings, store.digests(), store.sources(), now, bar.advance)
         reporter.done("cluster", f"{placed.items} items placed: {placed.joined} joined a story, "
                                  f"{placed.new_stories} started one, {placed.unrouted} fit no digest")
+        lap("cluster")
 
         with reporter.stage("write", len(store.stories_to_revise())) as bar:
             written = revise(store, config.settings, now, bar.advance)
         reporter.done("write", f"{written.revised} stories revised ({written.first} new)")
+        lap("write")
 
         site = None
         if publish:
@@ -168,10 +186,11 @@ def run(config: Config, store: Store | None = None, now: datetime | None = None,
                 bar.advance()
             site = site_stats.path
             reporter.done("publish", f"{site_stats.stories} story pages, {site_stats.revisions} revisions -> {site}")
+            lap("publish")
         return RunStats(sources=len(chosen), sources_ok=counts["ok"], sources_unchanged=counts["unchanged"],
                         sources_failed=counts["failed"], items_new=counts["new"], items_linked=counts["linked"],
                         items_updated=counts["updated"], items_placed=placed.items, stories_new=placed.new_stories,
-                        revisions=written.revised, site=site, errors=tuple(errors))
+                        revisions=written.revised, site=site, errors=tuple(errors), seconds=seconds)
     finally:
         if own_store:
             store.close()

@@ -99,14 +99,20 @@ class Store:
 
     def upsert_source(self, source: Source, now: datetime) -> Source:
         """Insert a source, or update the name, digests and credibility of the one with its URL."""
-        values = {"name": source.name, "digests": list(source.digests), "credibility": source.credibility}
-        with self.engine.begin() as conn:
-            done = conn.execute(update(t.sources).where(t.sources.c.url == source.url).values(**values))
-            if done.rowcount == 0:
-                conn.execute(insert(t.sources).values(url=source.url, status="new", created=to_db(now), **values))
+        self.sync_sources([source], now)
         found = self.source(source.url)
         assert found is not None
         return found
+
+    def sync_sources(self, sources: Iterable[Source], now: datetime) -> None:
+        """Upsert many sources in one transaction; their fetch state is kept."""
+        with self.engine.begin() as conn:
+            for source in sources:
+                values = {"name": source.name, "digests": list(source.digests), "credibility": source.credibility}
+                done = conn.execute(update(t.sources).where(t.sources.c.url == source.url).values(**values))
+                if done.rowcount == 0:
+                    conn.execute(insert(t.sources).values(url=source.url, status="new", created=to_db(now),
+                                                          **values))
 
     def remove_source(self, url: str) -> bool:
         """Forget a source; items it carried stay (other sources or stories may use them)."""
@@ -165,36 +171,77 @@ class Store:
         assert source.id is not None
         new = linked = updated = unchanged = 0
         with self.engine.begin() as conn:
+            # Everything already known about these entries, in a few queries rather than a few per entry.
+            owner: dict[str, int] = {}
+            for chunk in _chunks(list({k for _, keys, _ in entries for k in keys}), 500):
+                owner.update(conn.execute(select(t.item_keys.c.key, t.item_keys.c.item_id)
+                                          .where(t.item_keys.c.key.in_(chunk))).all())
+            carried: set[int] = set()
+            stored: dict[int, tuple[str, int | None]] = {}  # item id -> (content hash, original source)
+            for chunk in _chunks(list(set(owner.values())), 500):
+                carried.update(conn.scalars(select(t.item_sources.c.item_id).where(
+                    t.item_sources.c.source_id == source.id, t.item_sources.c.item_id.in_(chunk))))
+                stored.update((r.id, (r.content_hash, r.origin_source)) for r in conn.execute(
+                    select(t.items.c.id, t.items.c.content_hash, t.items.c.origin_source)
+                    .where(t.items.c.id.in_(chunk))))
+            # New items are inserted together; entries of this batch that share a key share the new item.
+            fresh: list[dict] = []
+            resolved: list[int | None] = []  # item id, or None while the item is new in this batch
+            pending: dict[str, int] = {}  # key -> index in `fresh`
+            slots: list[int] = []
             for entry, keys, chash in entries:
-                item_id = conn.execute(select(t.item_keys.c.item_id).where(t.item_keys.c.key.in_(keys))
-                                       .limit(1)).scalar()
-                carried = item_id is not None and conn.execute(select(t.item_sources.c.item_id).where(
-                    t.item_sources.c.item_id == item_id, t.item_sources.c.source_id == source.id)).first()
+                item_id = next((owner[k] for k in keys if k in owner), None)
+                slot = next((pending[k] for k in keys if k in pending), None) if item_id is None else None
+                if item_id is None and slot is None:
+                    slot = len(fresh)
+                    fresh.append({"url": entry.url, "title": entry.title, "text": entry.text,
+                                  "publisher": entry.publisher, "author": entry.author,
+                                  "published": to_db(entry.published or now), "first_seen": to_db(now),
+                                  "content_hash": chash, "note": entry.error, "origin_source": source.id})
+                if slot is not None:
+                    pending.update((k, slot) for k in keys)
+                resolved.append(item_id)
+                slots.append(slot if slot is not None else -1)
+            new_ids = list(conn.scalars(insert(t.items).returning(t.items.c.id, sort_by_parameter_order=True),
+                                        fresh)) if fresh else []
+            new = len(new_ids)
+            for item_id in new_ids:
+                carried.add(item_id)  # credited below with the rest
+                stored[item_id] = (None, source.id)  # type: ignore[assignment]
+            links, new_keys = [], []
+            linked_now: set[int] = set()
+            for (entry, keys, chash), item_id, slot in zip(entries, resolved, slots, strict=True):
                 if item_id is None:
-                    item_id = conn.execute(insert(t.items).values(
-                        url=entry.url, title=entry.title, text=entry.text, publisher=entry.publisher,
-                        author=entry.author, published=to_db(entry.published or now), first_seen=to_db(now),
-                        content_hash=chash, note=entry.error, origin_source=source.id,
-                    ).returning(t.items.c.id)).scalar_one()
-                    new += 1
-                elif not carried:
+                    item_id = new_ids[slot]
+                    if stored[item_id][0] is None:
+                        stored[item_id] = (chash, source.id)
+                        links.append({"item_id": item_id, "source_id": source.id, "entry_url": entry.url,
+                                      "publisher": entry.publisher, "first_seen": to_db(now)})
+                elif item_id not in carried:
                     linked += 1
-                elif not entry.truncated and conn.execute(select(t.items.c.content_hash).where(
-                        t.items.c.id == item_id, t.items.c.origin_source == source.id)).scalar() not in (None, chash):
+                    carried.add(item_id)
+                    linked_now.add(item_id)
+                    links.append({"item_id": item_id, "source_id": source.id, "entry_url": entry.url,
+                                  "publisher": entry.publisher, "first_seen": to_db(now)})
+                elif item_id in linked_now:
+                    unchanged += 1
+                elif not entry.truncated and stored[item_id] != (chash, source.id) \
+                        and stored[item_id][1] == source.id:
                     # The publisher edited its own article: keep the new text; its story gets revised.
                     conn.execute(update(t.items).where(t.items.c.id == item_id).values(
                         title=entry.title, text=entry.text, content_hash=chash, note=entry.error))
+                    stored[item_id] = (chash, source.id)
                     updated += 1
                 else:
                     unchanged += 1
-                if not carried:
-                    conn.execute(insert(t.item_sources).values(
-                        item_id=item_id, source_id=source.id, entry_url=entry.url, publisher=entry.publisher,
-                        first_seen=to_db(now)))
-                known = set(conn.scalars(select(t.item_keys.c.key).where(t.item_keys.c.key.in_(keys))))
-                missing = [{"key": k, "item_id": item_id} for k in dict.fromkeys(keys) if k not in known]
-                if missing:
-                    conn.execute(insert(t.item_keys), missing)
+                for key in keys:
+                    if key not in owner:
+                        owner[key] = item_id
+                        new_keys.append({"key": key, "item_id": item_id})
+            if links:
+                conn.execute(insert(t.item_sources), links)
+            if new_keys:
+                conn.execute(insert(t.item_keys), new_keys)
             self._record_source(conn, source.id, status, error, now, content_hash, etag, last_modified)
         return IngestCounts(new=new, linked=linked, updated=updated, unchanged=unchanged)
 
@@ -268,45 +315,13 @@ class Store:
                                 .where(t.stories.c.last_item >= to_db(since))).all()
         return [StoryState(r.id, r.digest, dict(r.centroid), from_db(r.last_item), r.n) for r in rows]
 
-    def place_item(self, item_id: int, placements: Sequence[Placement], term_counts: dict[str, int],
-                   now: datetime) -> list[int]:
-        """Record where one item went, and its terms' document frequencies, in one transaction.
+    def placing(self) -> PlacementBatch:
+        """A batch of item placements written in one transaction when the `with` block ends.
 
-        Returns the story id of each placement (new stories get theirs here).
+        Placing items one transaction each spends most of its time committing; a batch is still atomic (all
+        its items are placed, or none are and the next run places them again).
         """
-        story_ids = []
-        with self.engine.begin() as conn:
-            for p in placements:
-                if p.story_id is None:
-                    story_id = conn.execute(insert(t.stories).values(
-                        digest=p.digest, title=p.title, created=to_db(now), updated=to_db(now),
-                        last_item=to_db(p.last_item), centroid=p.centroid).returning(t.stories.c.id)).scalar_one()
-                else:
-                    story_id = p.story_id
-                    conn.execute(update(t.stories).where(t.stories.c.id == story_id).values(
-                        centroid=p.centroid, last_item=to_db(p.last_item)))
-                conn.execute(insert(t.story_items).values(story_id=story_id, item_id=item_id, digest=p.digest,
-                                                          score=p.score, added=to_db(now)))
-                story_ids.append(story_id)
-            self._count_terms(conn, term_counts)
-            conn.execute(update(t.items).where(t.items.c.id == item_id).values(routed=to_db(now)))
-        return story_ids
-
-    def _count_terms(self, conn, term_counts: dict[str, int]) -> None:
-        if not term_counts:
-            return
-        existing = set()
-        for chunk in _chunks(list(term_counts), 500):
-            existing.update(conn.scalars(select(t.terms.c.term).where(t.terms.c.term.in_(chunk))))
-        fresh = [{"term": k, "df": 1} for k in term_counts if k not in existing]
-        if fresh:
-            conn.execute(insert(t.terms), fresh)
-        if existing:
-            conn.execute(update(t.terms).where(t.terms.c.term.in_(existing)).values(df=t.terms.c.df + 1))
-        done = conn.execute(update(t.counters).where(t.counters.c.key == "documents")
-                            .values(value=t.counters.c.value + 1))
-        if done.rowcount == 0:
-            conn.execute(insert(t.counters).values(key="documents", value=1))
+        return PlacementBatch(self)
 
     # --- stories and revisions ----------------------------------------------------------------------------
 
@@ -396,6 +411,72 @@ class Store:
                                         ("stories", t.stories), ("revisions", t.revisions))}
 
 
+class PlacementBatch:
+    """Where the clusterer put each item; see `Store.placing`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def __enter__(self) -> PlacementBatch:
+        self.conn = self.store.engine.connect()
+        self.tx = self.conn.begin()
+        self.grown: dict[int, tuple[dict[str, float], datetime]] = {}
+        self.memberships: list[dict] = []
+        self.placed: list[int] = []
+        self.df: dict[str, int] = {}
+        return self
+
+    def place(self, item_id: int, placements: Sequence[Placement], terms: Iterable[str],
+              now: datetime) -> list[int]:
+        """Record one item's placements and terms; returns the story id of each (new stories get theirs now)."""
+        story_ids = []
+        for p in placements:
+            if p.story_id is None:
+                story_id = self.conn.execute(insert(t.stories).values(
+                    digest=p.digest, title=p.title, created=to_db(now), updated=to_db(now),
+                    last_item=to_db(p.last_item), centroid=p.centroid).returning(t.stories.c.id)).scalar_one()
+            else:
+                story_id = p.story_id
+                self.grown[story_id] = (p.centroid, p.last_item)
+            self.memberships.append({"story_id": story_id, "item_id": item_id, "digest": p.digest,
+                                     "score": p.score, "added": to_db(now)})
+            story_ids.append(story_id)
+        for term in terms:
+            self.df[term] = self.df.get(term, 0) + 1
+        self.placed.append(item_id)
+        self.now = now
+        return story_ids
+
+    def __exit__(self, kind, exc, tb) -> None:
+        try:
+            if kind is None and self.placed:
+                self._flush()
+                self.tx.commit()
+            else:
+                self.tx.rollback()
+        finally:
+            self.conn.close()
+
+    def _flush(self) -> None:
+        conn = self.conn
+        for story_id, (centroid, last_item) in self.grown.items():
+            conn.execute(update(t.stories).where(t.stories.c.id == story_id).values(
+                centroid=centroid, last_item=to_db(last_item)))
+        if self.memberships:
+            conn.execute(insert(t.story_items), self.memberships)
+        for chunk in _chunks(self.placed, 500):
+            conn.execute(update(t.items).where(t.items.c.id.in_(chunk)).values(routed=to_db(self.now)))
+        upsert = _insert_for(conn)
+        if self.df:
+            stmt = upsert(t.terms)
+            conn.execute(stmt.on_conflict_do_update(index_elements=[t.terms.c.term],
+                                                    set_={"df": t.terms.c.df + stmt.excluded.df}),
+                         [{"term": k, "df": v} for k, v in self.df.items()])
+        stmt = upsert(t.counters).values(key="documents", value=len(self.placed))
+        conn.execute(stmt.on_conflict_do_update(index_elements=[t.counters.c.key],
+                                                set_={"value": t.counters.c.value + stmt.excluded.value}))
+
+
 def revision_body(revision: Revision) -> dict:
     return {
         "sections": [{"heading": s.heading, "sentences": [{"text": x.text, "cites": list(x.cites)}
@@ -415,6 +496,17 @@ def _revision(row) -> Revision:
                                 carried_by=tuple(c.get("carried_by", ()))) for c in body["sources"])
     return Revision(story_id=row.story_id, number=row.number, created=from_db(row.created), headline=row.headline,
                     sections=sections, sources=sources, item_ids=tuple(row.item_ids), changes=tuple(row.changes))
+
+
+def _insert_for(conn):
+    """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL spell it the same)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
