@@ -74,7 +74,11 @@ def compose(story_id: int, items: Sequence[Item], previous: Revision | None, now
             chosen[section].append(c)
             taken.append(c)
 
-    pick(SUMMARY, [c for c in candidates if c.position <= 2 and not _DANGLING.match(c.text)] or candidates)
+    # The lede is the opening of the article whose headline leads: news writing puts the event first.
+    opening = sorted((c for c in candidates if c.item.id == headline_item.id and not _DANGLING.match(c.text)),
+                     key=lambda c: c.position)[:1]
+    pick(SUMMARY, opening or [c for c in candidates if c.position <= 2 and not _DANGLING.match(c.text)]
+         or candidates)
     cued = [c for c in candidates if _WHY.search(c.text) or _WATCH.search(c.text)]
     fresh = [c for c in candidates if c.item.id in new_ids]
     pick(NEW, [c for c in fresh if c not in cued] or fresh, per_item=1)
