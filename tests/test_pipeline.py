@@ -13,7 +13,7 @@ A2 = {"title": "Tidal barrier building to begin in October", "link": "https://wi
 
 def setup(tmp_path, feeds: dict[str, str], **settings):
     folder = tmp_path / "feeds"
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     for name, body in feeds.items():
         (folder / name).write_text(body)
     sources = [{"url": str(folder / name), "name": name.split(".")[0].title()} for name in feeds]
@@ -129,3 +129,19 @@ def test_every_sentence_is_verbatim_from_an_item_it_cites(tmp_path):
                 for sentence in section.sentences:
                     assert sentence.cites
                     assert any(squash(sentence.text) in squash(items[by_n[n]].text) for n in sentence.cites)
+
+
+def test_a_light_rewrite_folds_into_the_original_and_credits_both(tmp_path):
+    rewrite = dict(A, link="https://partner.example/barrier-story", guid=None,
+                   title="Harbour town backs its tidal barrier",
+                   text=ARTICLE_A.replace("on Thursday", "this week").replace("two years", "24 months"))
+    config = setup(tmp_path, {"wire.rss": rss([A, B]), "partner.rss": rss([rewrite], "Partner")})
+    stats = run(config, now=NOW, publish=False)
+    assert stats.items_new == 2 and stats.items_linked == 1
+    with opened(config) as store:
+        barrier = next(i for i in store.items() if "barrier" in i.title.lower())
+    assert barrier.publishers == ("Wire", "Partner")
+    # With near-duplicate folding off, the rewrite is an item of its own.
+    config_off = setup(tmp_path / "off", {"wire.rss": rss([A, B]), "partner.rss": rss([rewrite], "Partner")},
+                       near_duplicate_threshold=1.0)
+    assert run(config_off, now=NOW, publish=False).items_new == 3

@@ -1,10 +1,11 @@
 import sqlite3
+from dataclasses import replace
 
 import pytest
 from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import NOW
-from tidings.dedupe import entry_keys
+from tidings.dedupe import keyed as key_entry
 from tidings.model import Entry, Source
 from tidings.store import Store
 from tidings.store.migrations import MIGRATIONS
@@ -18,7 +19,7 @@ def entry(n: int, **kw) -> Entry:
 
 
 def keyed(source: Source, *entries: Entry):
-    return [(e, *entry_keys(e, source.id)) for e in entries]
+    return [key_entry(e, source.id) for e in entries]
 
 
 def test_migrations_are_named_and_applied_once(tmp_path):
@@ -40,7 +41,7 @@ def test_one_sources_entries_are_one_transaction(store):
     store.ingest(source, keyed(source, entry(1)), NOW)
     # The second entry breaks a NOT NULL constraint: none of this batch may be stored.
     batch = keyed(source, entry(2), entry(3))
-    batch[1] = (entry(3, title=None), *batch[1][1:])
+    batch[1] = replace(batch[1], entry=entry(3, title=None))
     with pytest.raises(IntegrityError):
         store.ingest(source, batch, NOW)
     assert [i.title for i in store.items()] == ["Headline number 1"]

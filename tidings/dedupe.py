@@ -7,10 +7,14 @@ syndicated copies. Each entry gets a set of keys; two entries sharing any key ar
 from __future__ import annotations
 
 import re
+import zlib
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
+import numpy as np
+
 from tidings.model import Entry
-from tidings.text import content_hash
+from tidings.text import content_hash, tokens
 
 # Query parameters that only say where a click came from.
 _TRACKING = {
@@ -88,3 +92,54 @@ def global_keys(entry: Entry) -> list[str]:
 def _global_guid(guid: str) -> bool:
     guid = guid.strip()
     return "://" in guid or guid.startswith(("tag:", "urn:"))
+
+
+# --- near-duplicates: MinHash over word shingles, LSH banding --------------------------------------------------
+
+SHINGLE_WORDS = 3
+PERMUTATIONS = 128
+BANDS = 32  # 32 bands of 4 rows: pairs above about 0.5 Jaccard almost always share a band
+_PRIME = np.uint64(4294967291)  # the largest prime below 2**32: (a*x + b) stays inside 64 bits
+_rng = np.random.default_rng(20260313)  # fixed: signatures must agree between runs and machines
+_A = _rng.integers(1, int(_PRIME), PERMUTATIONS, dtype=np.uint64)
+_B = _rng.integers(0, int(_PRIME), PERMUTATIONS, dtype=np.uint64)
+
+
+def signature(title: str, text: str) -> np.ndarray | None:
+    """MinHash signature of an article's word shingles, or None when it is too short to compare."""
+    words = tokens(title + " " + text)
+    if len(words) < SHINGLE_WORDS + 8:
+        return None
+    shingles = {" ".join(words[i:i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1)}
+    hashes = np.fromiter((zlib.crc32(s.encode()) for s in shingles), dtype=np.uint64, count=len(shingles))
+    return ((hashes[:, None] * _A[None, :] + _B[None, :]) % _PRIME).min(axis=0).astype(np.uint32)
+
+
+def band_keys(sig: np.ndarray) -> tuple[str, ...]:
+    rows = PERMUTATIONS // BANDS
+    return tuple(f"{b}:{zlib.crc32(sig[b * rows:(b + 1) * rows].tobytes()):08x}" for b in range(BANDS))
+
+
+def similarity(a: bytes | np.ndarray, b: bytes | np.ndarray) -> float:
+    """Estimated Jaccard similarity of two signatures."""
+    sa = np.frombuffer(a, dtype=np.uint32) if isinstance(a, bytes) else a
+    sb = np.frombuffer(b, dtype=np.uint32) if isinstance(b, bytes) else b
+    return float(np.mean(sa == sb))
+
+
+@dataclass(frozen=True)
+class Keyed:
+    """An entry with everything the store needs to know it again."""
+
+    entry: Entry
+    keys: tuple[str, ...]
+    content_hash: str
+    signature: bytes | None = None
+    bands: tuple[str, ...] = ()
+
+
+def keyed(entry: Entry, source_id: int) -> Keyed:
+    keys, chash = entry_keys(entry, source_id)
+    sig = None if entry.truncated else signature(entry.title, entry.text)
+    return Keyed(entry, tuple(keys), chash, sig.tobytes() if sig is not None else None,
+                 band_keys(sig) if sig is not None else ())

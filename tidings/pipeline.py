@@ -102,7 +102,7 @@ def fetch_stage(config: Config, store: Store, sources: Sequence[Source], now: da
                 log.exception("reading %s failed", source.url)
                 result = FetchResult(source, status="error", error=f"{source.url}: unexpected error: "
                                                                    f"{type(exc).__name__}: {exc}")
-            _store_result(store, result, now, counts, errors)
+            _store_result(store, result, now, counts, errors, settings.near_duplicate_threshold)
             bar.advance()
     reporter.done("fetch", f"{len(sources)} sources: {counts['ok']} read, {counts['unchanged']} unchanged, "
                            f"{counts['failed']} failed; {counts['new']} new items, {counts['linked']} also carried "
@@ -111,7 +111,7 @@ def fetch_stage(config: Config, store: Store, sources: Sequence[Source], now: da
 
 
 def _store_result(store: Store, result: FetchResult, now: datetime, counts: dict[str, int],
-                  errors: list[str]) -> None:
+                  errors: list[str], near_threshold: float) -> None:
     source = result.source
     label = f"source {source.name!r}" if source.name else "source"
     if result.unchanged:
@@ -131,14 +131,14 @@ def _store_result(store: Store, result: FetchResult, now: datetime, counts: dict
     for entry in result.entries:
         if entry.error:
             log.warning(f"{label}: {entry.url}: {entry.error}")
-    keyed = [(e, *dedupe.entry_keys(e, source.id)) for e in result.entries]
+    keyed = [dedupe.keyed(e, source.id) for e in result.entries]
     try:
         got = store.ingest(source, keyed, now, result.status, result.error, result.content_hash, result.etag,
-                           result.last_modified)
+                           result.last_modified, near_threshold)
     except SQLAlchemyError as exc:  # the transaction rolled back: nothing of this source was half-stored
         reason = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0]
         _store_result(store, FetchResult(source, status="error", error=f"{source.url}: cannot store: {reason}"),
-                      now, counts, errors)
+                      now, counts, errors, near_threshold)
         return
     counts["ok"] += 1
     counts["new"] += got.new

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, inspect, select, text
 
 from tidings.store import schema
 
@@ -37,9 +37,21 @@ def _full_text_search(conn: Connection) -> None:
     conn.execute(text("CREATE VIRTUAL TABLE revisions_fts USING fts5(headline, body)"))
 
 
+def _near_duplicates_and_continuity(conn: Connection) -> None:
+    """MinHash tables, story status and redirects, story events (a database made by 0001 may have them)."""
+    for table in (schema.item_signatures, schema.item_bands, schema.story_events):
+        table.create(conn, checkfirst=True)
+    columns = {c["name"] for c in inspect(conn).get_columns("stories")}
+    if "status" not in columns:
+        conn.execute(text("ALTER TABLE stories ADD COLUMN status VARCHAR(20) NOT NULL DEFAULT 'active'"))
+    if "merged_into" not in columns:
+        conn.execute(text("ALTER TABLE stories ADD COLUMN merged_into INTEGER"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_full_text_search", _full_text_search),
+    ("0003_near_duplicates_and_continuity", _near_duplicates_and_continuity),
 ]
 
 

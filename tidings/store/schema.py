@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -77,6 +78,20 @@ item_keys = Table(
     Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
 )
 
+# MinHash signatures and their LSH bands: candidates for near-duplicate folding.
+item_signatures = Table(
+    "item_signatures", metadata,
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("signature", LargeBinary, nullable=False),
+)
+
+item_bands = Table(
+    "item_bands", metadata,
+    Column("band", String(40), nullable=False),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Index("ix_item_bands_band", "band"),
+)
+
 item_sources = Table(
     "item_sources", metadata,
     Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
@@ -108,7 +123,20 @@ stories = Table(
     Column("updated", DateTime, nullable=False),
     Column("last_item", DateTime, nullable=False),  # publication time of its newest item: the time window
     Column("centroid", JSON, nullable=False),  # summed term weights of its items
+    Column("status", String(20), nullable=False, server_default="active"),  # active | merged
+    Column("merged_into", Integer),  # a merged story's page redirects here
     Index("ix_stories_digest_last", "digest", "last_item"),
+)
+
+# Merges, splits and revivals, so that a story's history (and its old URLs) can be followed.
+story_events = Table(
+    "story_events", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(20), nullable=False),  # merge | split | revive
+    Column("story_id", Integer, nullable=False),  # merge: the story that went; split: the one that was split
+    Column("other_id", Integer, nullable=False),  # merge: where it went; split: the new story
+    Column("created", DateTime, nullable=False),
+    Column("detail", Text, nullable=False, default=""),
 )
 
 story_items = Table(

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, text, update
 
-from tidings.model import CitedSource, Digest, Entry, Item, Revision, Section, Sentence, Source, Story
+from tidings.dedupe import Keyed, similarity
+from tidings.model import CitedSource, Digest, Item, Revision, Section, Sentence, Source, Story
 from tidings.store import schema as t
 from tidings.store.migrations import migrate
 
@@ -160,81 +161,62 @@ class Store:
 
     # --- items --------------------------------------------------------------------------------------------
 
-    def ingest(self, source: Source, entries: Sequence[tuple[Entry, Sequence[str], str]], now: datetime,
-               status: str = "ok", error: str | None = None, content_hash: str | None = None,
-               etag: str | None = None, last_modified: str | None = None) -> IngestCounts:
+    def ingest(self, source: Source, entries: Sequence[Keyed], now: datetime, status: str = "ok",
+               error: str | None = None, content_hash: str | None = None, etag: str | None = None,
+               last_modified: str | None = None, near_threshold: float = 1.0) -> IngestCounts:
         """Store one source's entries and its fetch status in one transaction.
 
-        Each entry comes with its dedupe keys (canonical URL, GUID, content hash, ...) and its content hash. An
-        entry known under any key is the same item: it is credited to this source too, not stored again.
+        An entry known under any of its keys (canonical URL, GUID, content hash) is the same item, and so is one
+        whose MinHash signature is at least `near_threshold` similar to a stored item's (a syndicated copy or a
+        light rewrite): it is credited to this source too, not stored again.
         """
         assert source.id is not None
         new = linked = updated = unchanged = 0
         with self.engine.begin() as conn:
-            # Everything already known about these entries, in a few queries rather than a few per entry.
+            # What is already known about these entries, in a few queries rather than a few per entry.
             owner: dict[str, int] = {}
-            for chunk in _chunks(list({k for _, keys, _ in entries for k in keys}), 500):
+            for chunk in _chunks(list({key for k in entries for key in k.keys}), 500):
                 owner.update(conn.execute(select(t.item_keys.c.key, t.item_keys.c.item_id)
                                           .where(t.item_keys.c.key.in_(chunk))).all())
             carried: set[int] = set()
             stored: dict[int, tuple[str, int | None]] = {}  # item id -> (content hash, original source)
             for chunk in _chunks(list(set(owner.values())), 500):
-                carried.update(conn.scalars(select(t.item_sources.c.item_id).where(
-                    t.item_sources.c.source_id == source.id, t.item_sources.c.item_id.in_(chunk))))
-                stored.update((r.id, (r.content_hash, r.origin_source)) for r in conn.execute(
-                    select(t.items.c.id, t.items.c.content_hash, t.items.c.origin_source)
-                    .where(t.items.c.id.in_(chunk))))
-            # New items are inserted together; entries of this batch that share a key share the new item.
-            fresh: list[dict] = []
-            resolved: list[int | None] = []  # item id, or None while the item is new in this batch
-            pending: dict[str, int] = {}  # key -> index in `fresh`
-            slots: list[int] = []
-            for entry, keys, chash in entries:
-                item_id = next((owner[k] for k in keys if k in owner), None)
-                slot = next((pending[k] for k in keys if k in pending), None) if item_id is None else None
-                if item_id is None and slot is None:
-                    slot = len(fresh)
-                    fresh.append({"url": entry.url, "title": entry.title, "text": entry.text,
-                                  "publisher": entry.publisher, "author": entry.author,
-                                  "published": to_db(entry.published or now), "first_seen": to_db(now),
-                                  "content_hash": chash, "note": entry.error, "origin_source": source.id})
-                if slot is not None:
-                    pending.update((k, slot) for k in keys)
-                resolved.append(item_id)
-                slots.append(slot if slot is not None else -1)
-            new_ids = list(conn.scalars(insert(t.items).returning(t.items.c.id, sort_by_parameter_order=True),
-                                        fresh)) if fresh else []
-            new = len(new_ids)
-            for item_id in new_ids:
-                carried.add(item_id)  # credited below with the rest
-                stored[item_id] = (None, source.id)  # type: ignore[assignment]
+                self._load_items(conn, source.id, chunk, carried, stored)
             links, new_keys = [], []
-            linked_now: set[int] = set()
-            for (entry, keys, chash), item_id, slot in zip(entries, resolved, slots, strict=True):
+            for k in entries:
+                entry = k.entry
+                item_id = next((owner[key] for key in k.keys if key in owner), None)
+                if item_id is None and k.signature is not None and near_threshold < 1.0:
+                    item_id = self._near_duplicate(conn, k, near_threshold)
+                    if item_id is not None:
+                        self._load_items(conn, source.id, [item_id], carried, stored)
                 if item_id is None:
-                    item_id = new_ids[slot]
-                    if stored[item_id][0] is None:
-                        stored[item_id] = (chash, source.id)
-                        links.append({"item_id": item_id, "source_id": source.id, "entry_url": entry.url,
-                                      "publisher": entry.publisher, "first_seen": to_db(now)})
+                    item_id = conn.execute(insert(t.items).values(
+                        url=entry.url, title=entry.title, text=entry.text, publisher=entry.publisher,
+                        author=entry.author, published=to_db(entry.published or now), first_seen=to_db(now),
+                        content_hash=k.content_hash, note=entry.error, origin_source=source.id,
+                    ).returning(t.items.c.id)).scalar_one()
+                    if k.signature is not None:
+                        conn.execute(insert(t.item_signatures).values(item_id=item_id, signature=k.signature))
+                        conn.execute(insert(t.item_bands), [{"band": b, "item_id": item_id} for b in k.bands])
+                    stored[item_id] = (k.content_hash, source.id)
+                    new += 1
                 elif item_id not in carried:
                     linked += 1
-                    carried.add(item_id)
-                    linked_now.add(item_id)
-                    links.append({"item_id": item_id, "source_id": source.id, "entry_url": entry.url,
-                                  "publisher": entry.publisher, "first_seen": to_db(now)})
-                elif item_id in linked_now:
-                    unchanged += 1
-                elif not entry.truncated and stored[item_id] != (chash, source.id) \
-                        and stored[item_id][1] == source.id:
+                elif not entry.truncated and stored[item_id][1] == source.id \
+                        and stored[item_id][0] != k.content_hash:
                     # The publisher edited its own article: keep the new text; its story gets revised.
                     conn.execute(update(t.items).where(t.items.c.id == item_id).values(
-                        title=entry.title, text=entry.text, content_hash=chash, note=entry.error))
-                    stored[item_id] = (chash, source.id)
+                        title=entry.title, text=entry.text, content_hash=k.content_hash, note=entry.error))
+                    stored[item_id] = (k.content_hash, source.id)
                     updated += 1
                 else:
                     unchanged += 1
-                for key in keys:
+                if item_id not in carried:
+                    carried.add(item_id)
+                    links.append({"item_id": item_id, "source_id": source.id, "entry_url": entry.url,
+                                  "publisher": entry.publisher, "first_seen": to_db(now)})
+                for key in k.keys:
                     if key not in owner:
                         owner[key] = item_id
                         new_keys.append({"key": key, "item_id": item_id})
@@ -244,6 +226,25 @@ class Store:
                 conn.execute(insert(t.item_keys), new_keys)
             self._record_source(conn, source.id, status, error, now, content_hash, etag, last_modified)
         return IngestCounts(new=new, linked=linked, updated=updated, unchanged=unchanged)
+
+    @staticmethod
+    def _load_items(conn, source_id: int, ids: list[int], carried: set[int],
+                    stored: dict[int, tuple[str, int | None]]) -> None:
+        carried.update(conn.scalars(select(t.item_sources.c.item_id).where(
+            t.item_sources.c.source_id == source_id, t.item_sources.c.item_id.in_(ids))))
+        stored.update((r.id, (r.content_hash, r.origin_source)) for r in conn.execute(
+            select(t.items.c.id, t.items.c.content_hash, t.items.c.origin_source).where(t.items.c.id.in_(ids))))
+
+    @staticmethod
+    def _near_duplicate(conn, k: Keyed, threshold: float) -> int | None:
+        """The stored item most similar to this entry, if it is similar enough to be the same article."""
+        candidates = conn.execute(
+            select(t.item_signatures.c.item_id, t.item_signatures.c.signature)
+            .where(t.item_signatures.c.item_id.in_(
+                select(t.item_bands.c.item_id).where(t.item_bands.c.band.in_(k.bands)).distinct()))).all()
+        scored = [(similarity(k.signature, sig), item_id) for item_id, sig in candidates]
+        best = max(scored, default=(0.0, None))
+        return best[1] if best[0] >= threshold else None
 
     def has_any_key(self, keys: Sequence[str]) -> bool:
         with self.engine.connect() as conn:
