@@ -199,6 +199,10 @@ def story_show(obj: Context, story_id: int, number: int | None, as_json: bool) -
     from tidings.store.store import revision_body
 
     with opened(obj.config) as store:
+        moved = store.redirects().get(story_id)
+        if moved is not None:
+            click.echo(f"Story {story_id} was merged into story {moved}.", err=True)
+            story_id = moved
         found = store.story(story_id)
         revisions = store.revisions(story_id) if found else []
     if found is None:

@@ -72,6 +72,7 @@ def _render(store: Store, root: Path, site_url: str) -> tuple[int, int, int]:
     env = environment()
     digests = store.digests()
     by_digest = {d.slug: store.stories(d.slug) for d in digests}
+    redirects = store.redirects()
     (root / "style.css").write_text(resources.files("tidings").joinpath("templates/style.css").read_text("utf-8"),
                                     encoding="utf-8")
     _write(root / "index.html", env.get_template("index.html").render(
@@ -98,6 +99,12 @@ def _render(store: Store, root: Path, site_url: str) -> tuple[int, int, int]:
             n_revisions += len(revisions)
         _write(folder / "index.html", env.get_template("digest.html").render(
             root="../", digest=digest, stories=listed))
+        # A story merged into another keeps its address: its page sends readers on to where it lives now.
+        titles = {s.id: s.title for s in by_digest[digest.slug]}
+        for gone, target in redirects.items():
+            if target in titles:
+                _write(folder / "stories" / f"{gone}.html", env.get_template("redirect.html").render(
+                    target=f"{target}.html", title=titles[target]))
         (folder / "feed.atom").write_bytes(digest_atom(digest, feed_entries, site_url))
     return len(digests), n_stories, n_revisions
 

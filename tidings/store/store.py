@@ -313,7 +313,8 @@ class Store:
             rows = conn.execute(select(t.stories.c.id, t.stories.c.digest, t.stories.c.centroid,
                                        t.stories.c.last_item, size.c.n)
                                 .join(size, size.c.story_id == t.stories.c.id)
-                                .where(t.stories.c.last_item >= to_db(since))).all()
+                                .where(t.stories.c.last_item >= to_db(since),
+                                       t.stories.c.status == "active")).all()
         return [StoryState(r.id, r.digest, dict(r.centroid), from_db(r.last_item), r.n) for r in rows]
 
     def placing(self) -> PlacementBatch:
@@ -327,10 +328,72 @@ class Store:
     # --- stories and revisions ----------------------------------------------------------------------------
 
     def stories(self, digest: str | None = None) -> list[Story]:
-        return self._stories(t.stories.c.digest == digest if digest else None)
+        """Live stories (not merged away), most recently updated first."""
+        live = t.stories.c.status == "active"
+        return self._stories(live & (t.stories.c.digest == digest) if digest else live)
 
     def story(self, story_id: int) -> Story | None:
         return next(iter(self._stories(t.stories.c.id == story_id)), None)
+
+    def redirects(self) -> dict[int, int]:
+        """Merged story id -> the live story it now lives in (following chains of merges)."""
+        with self.engine.connect() as conn:
+            pairs = dict(conn.execute(select(t.stories.c.id, t.stories.c.merged_into)
+                                      .where(t.stories.c.merged_into.is_not(None))).all())
+        out = {}
+        for story_id in pairs:
+            target, seen = pairs[story_id], {story_id}
+            while target in pairs and target not in seen:
+                seen.add(target)
+                target = pairs[target]
+            out[story_id] = target
+        return out
+
+    def story_events(self, story_id: int | None = None) -> list[dict]:
+        query = select(t.story_events).order_by(t.story_events.c.id)
+        if story_id is not None:
+            query = query.where((t.story_events.c.story_id == story_id) | (t.story_events.c.other_id == story_id))
+        with self.engine.connect() as conn:
+            return [{**r._mapping, "created": from_db(r.created)} for r in conn.execute(query)]
+
+    def merge_stories(self, gone: int, into: int, centroid: dict[str, float], now: datetime,
+                      detail: str = "") -> None:
+        """Move every item of story `gone` into `into`; `gone` keeps its revisions and redirects to `into`."""
+        with self.engine.begin() as conn:
+            conn.execute(update(t.story_items).where(t.story_items.c.story_id == gone).values(story_id=into))
+            last = conn.execute(select(func.max(t.stories.c.last_item)).where(t.stories.c.id.in_([gone, into])))
+            conn.execute(update(t.stories).where(t.stories.c.id == into).values(
+                centroid=centroid, last_item=last.scalar_one()))
+            conn.execute(update(t.stories).where(t.stories.c.id == gone).values(
+                status="merged", merged_into=into, centroid={}))
+            conn.execute(insert(t.story_events).values(kind="merge", story_id=gone, other_id=into,
+                                                       created=to_db(now), detail=detail))
+
+    def split_story(self, story_id: int, moved: Sequence[int], kept_centroid: dict[str, float],
+                    new_centroid: dict[str, float], title: str, now: datetime, detail: str = "") -> int:
+        """Move items `moved` of a story into a new story of the same digest; returns the new story's id."""
+        with self.engine.begin() as conn:
+            digest = conn.execute(select(t.stories.c.digest).where(t.stories.c.id == story_id)).scalar_one()
+            newest = select(func.max(t.items.c.published)).where(t.items.c.id.in_(list(moved))).scalar_subquery()
+            new_id = conn.execute(insert(t.stories).values(
+                digest=digest, title=title, created=to_db(now), updated=to_db(now), last_item=newest,
+                centroid=new_centroid).returning(t.stories.c.id)).scalar_one()
+            conn.execute(update(t.story_items).where(t.story_items.c.story_id == story_id,
+                                                     t.story_items.c.item_id.in_(list(moved)))
+                         .values(story_id=new_id))
+            kept_newest = (select(func.max(t.items.c.published))
+                           .join(t.story_items, t.story_items.c.item_id == t.items.c.id)
+                           .where(t.story_items.c.story_id == story_id).scalar_subquery())
+            conn.execute(update(t.stories).where(t.stories.c.id == story_id).values(
+                centroid=kept_centroid, last_item=func.coalesce(kept_newest, t.stories.c.last_item)))
+            conn.execute(insert(t.story_events).values(kind="split", story_id=story_id, other_id=new_id,
+                                                       created=to_db(now), detail=detail))
+        return new_id
+
+    def record_revival(self, story_id: int, item_id: int, now: datetime, detail: str = "") -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(t.story_events).values(kind="revive", story_id=story_id, other_id=item_id,
+                                                       created=to_db(now), detail=detail))
 
     def _stories(self, where) -> list[Story]:
         revs = (select(t.revisions.c.story_id, func.count().label("n"))
