@@ -16,7 +16,7 @@ def test_starter_file_loads_and_is_commented(tmp_path):
     write_starter(path)
     config = load_config(path)
     assert config.digests[0].slug == "ai"
-    assert config.settings.cluster_threshold == 0.22
+    assert config.settings.cluster_threshold == 0.2
     assert STARTER.count("#") > 10
     with pytest.raises(ConfigError, match="already exists"):
         write_starter(path)

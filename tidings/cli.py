@@ -276,3 +276,33 @@ def demo(obj: Context, directory: str) -> None:
 
 def main() -> None:
     cli(prog_name="tidings")
+
+
+@cli.group("eval")
+def eval_group() -> None:
+    """Measure quality against labelled data."""
+
+
+@eval_group.command("cluster")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--order", type=click.Choice(["file", "shuffled"]), default="file", show_default=True,
+              help="Stream items in file order, or shuffled with a fixed seed.")
+@click.option("--vectoriser", default="lexical", show_default=True, help="lexical (more with extras installed).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_ctx
+def eval_cluster(obj: Context, path: str, order: str, vectoriser: str, as_json: bool) -> None:
+    """Stream a labelled JSONL file ({"text", "cluster"[, "time"]}) through the story clusterer."""
+    from tidings.evaluate import EvalError, evaluate_clustering, read_labelled
+
+    try:
+        result = evaluate_clustering(read_labelled(path), order, vectoriser, obj.config.settings)
+    except EvalError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    click.echo(f"{path} ({result['items']} items, {order} order, {vectoriser} vectors)")
+    click.echo(f"NMI {result['nmi']:.4f}  ARI {result['ari']:.4f}  homogeneity {result['homogeneity']:.4f}  "
+               f"completeness {result['completeness']:.4f}")
+    click.echo(f"stories {result['stories']} (true {result['true_stories']})  "
+               f"{result['items_per_s']:,.0f} items/s")

@@ -1,58 +1,27 @@
-"""Routing items to digests and assigning them to stories, one item at a time.
+"""The cluster stage: route new items to digests and place them into stories that last across days.
 
-A new item joins the most similar active story of its digest (TF-IDF cosine against the story's profile, among
-stories whose newest item is inside the time window, above the configured threshold) or starts a new story.
-Candidate stories come from an inverted index on terms, so an item is never compared with every story.
+Per digest, the stories still taking items (newest item inside the time window) are loaded with their members,
+and dormant ones (quiet longer, but inside the revival window) with their profile only; the new items stream
+through `StoryClusterer` in publication order; its maintenance pass may move items, merge or split stories; the
+outcome is written in one transaction. A merged story redirects to the one that absorbed it; a split is recorded
+as an event; a dormant story that takes a new item is revived, and that is recorded too.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from tidings.clusterer import ClusterParams, StoryClusterer, Vocabulary, dot
 from tidings.config import Settings
-from tidings.embed import LexicalVectoriser, Vector, cosine, merge_counts
+from tidings.embed import LexicalVectoriser
 from tidings.model import Digest, Item, Source
-from tidings.store import Placement, Store, StoryState
+from tidings.store import ClusterOutcome, NewStory, Store
 
-CANDIDATE_TERMS = 12  # an item looks up stories through its strongest terms only
-BATCH = 500  # items placed per transaction
-
-
-@dataclass
-class _Story:
-    state: StoryState
-    vector: Vector | None = None  # weighted profile, recomputed when the story grows
-
-
-@dataclass
-class StoryIndex:
-    """Active stories of all digests with an inverted index from terms to stories."""
-
-    vectoriser: LexicalVectoriser
-    stories: dict[int, _Story] = field(default_factory=dict)
-    by_term: dict[str, set[int]] = field(default_factory=dict)
-
-    def add(self, state: StoryState) -> None:
-        self.stories[state.id] = _Story(state)
-        for term in state.centroid:
-            self.by_term.setdefault(term, set()).add(state.id)
-
-    def best(self, digest: str, vector: Vector, not_before: datetime) -> tuple[int | None, float]:
-        strongest = sorted(vector, key=vector.get, reverse=True)[:CANDIDATE_TERMS]
-        candidates = set().union(*(self.by_term.get(t, ()) for t in strongest)) if strongest else set()
-        best_id, best_score = None, 0.0
-        for story_id in candidates:
-            story = self.stories[story_id]
-            if story.state.digest != digest or story.state.last_item < not_before:
-                continue
-            if story.vector is None:
-                story.vector = self.vectoriser.weigh(story.state.centroid)
-            score = cosine(vector, story.vector)
-            if score > best_score or (score == best_score and best_id is not None and story_id < best_id):
-                best_id, best_score = story_id, score
-        return best_id, best_score
+DAY = 86400.0
+_counts = LexicalVectoriser().counts  # title words count twice: a title says what an article is about
 
 
 @dataclass(frozen=True)
@@ -61,11 +30,14 @@ class ClusterStats:
     joined: int = 0
     new_stories: int = 0
     unrouted: int = 0
+    merges: int = 0
+    splits: int = 0
+    revivals: int = 0
+    moved: int = 0
 
 
-def digest_profiles(digests: Sequence[Digest], vectoriser: LexicalVectoriser) -> dict[str, dict[str, float]]:
-    """Term counts describing each digest: its title, description and keywords."""
-    return {d.slug: vectoriser.counts(d.title + " " + " ".join(d.keywords), d.description) for d in digests}
+def params(settings: Settings) -> ClusterParams:
+    return ClusterParams(join=settings.cluster_threshold, revive=settings.revive_threshold)
 
 
 def assign(store: Store, settings: Settings, digests: Sequence[Digest], sources: Sequence[Source],
@@ -75,59 +47,129 @@ def assign(store: Store, settings: Settings, digests: Sequence[Digest], sources:
     if not items or not digests:
         return ClusterStats(unrouted=len(items))
     documents, df = store.term_stats()
-    vectoriser = LexicalVectoriser(documents, df)
-    window = timedelta(days=settings.story_window_days)
-    index = StoryIndex(vectoriser)
-    for state in store.active_stories(since=min(i.published for i in items) - window):
-        index.add(state)
-    profiles = digest_profiles(digests, vectoriser)
+    vocabulary = Vocabulary(documents, df)
+    window = settings.story_window_days * DAY
+    earliest = min(i.published for i in items)
+    loaded = store.active_stories(since=earliest - timedelta(days=settings.revive_within_days))
+    active = [s for s in loaded if s.last_item >= earliest - timedelta(days=settings.story_window_days)]
+    members = store.story_members([s.id for s in active])
+    engines = {d.slug: StoryClusterer(vocabulary, params(settings), window) for d in digests}
+    before: dict[tuple[str, int], int] = {}  # (digest, item) -> story, for items already placed
+    last_seen: dict[int, datetime] = {}
+    for story in loaded:
+        engine = engines.get(story.digest)
+        if engine is None:
+            continue
+        last_seen[story.id] = story.last_item
+        if story.id in members:
+            engine.load_story(story.id, [(i.id, _counts(i.title, i.text), _ts(i.published))
+                                         for i in members[story.id]], last=_ts(story.last_item))
+            before.update({(story.digest, i.id): story.id for i in members[story.id]})
+        else:
+            engine.load_story(story.id, centroid=story.centroid, last=_ts(story.last_item))
+    profiles = {d.slug: vocabulary.vector(_counts(d.title + " " + " ".join(d.keywords), d.description))
+                for d in digests}
     source_digests = {s.id: s.digests for s in sources}
     all_slugs = tuple(d.slug for d in digests)
-    joined = created = unrouted = 0
-    for start in range(0, len(items), BATCH):
-        with store.placing() as batch:
-            for item in items[start:start + BATCH]:
-                placed = _place(item, vectoriser, index, profiles, source_digests, all_slugs, window, settings)
-                story_ids = batch.place(item.id, placed.placements, placed.terms, now)
-                for p, story_id in zip(placed.placements, story_ids, strict=True):
-                    size = index.stories[story_id].state.size + 1 if p.story_id else 1
-                    index.add(StoryState(story_id, p.digest, p.centroid, p.last_item, size))
-                joined += sum(1 for p in placed.placements if p.story_id is not None)
-                created += sum(1 for p in placed.placements if p.story_id is None)
-                unrouted += not placed.placements
-                if on_item:
-                    on_item()
-    return ClusterStats(items=len(items), joined=joined, new_stories=created, unrouted=unrouted)
+    known = {i.id: i for i in items} | {i.id: i for group in members.values() for i in group}
+    placed_in: dict[int, list[str]] = {}
+    term_counts: Counter[str] = Counter()
+    unrouted = 0
+    for item in items:
+        counts = _counts(item.title, item.text)
+        vocabulary.observe(counts)
+        term_counts.update(counts.keys())
+        candidates = _candidate_digests(item, source_digests, all_slugs)
+        vector = vocabulary.vector(counts)
+        chosen = []
+        for slug in candidates:
+            # A source that names a single digest has routed its items already; otherwise the item must fit.
+            fit = max(dot(vector, profiles[slug]), engines[slug].closest(vector, _ts(item.published)))
+            if len(candidates) == 1 or fit >= settings.route_threshold:
+                chosen.append(slug)
+        for slug in chosen:
+            engines[slug].add(item.id, counts, _ts(item.published), observe=False)
+        placed_in[item.id] = chosen
+        unrouted += not chosen
+        if on_item:
+            on_item()
+    outcome = ClusterOutcome(routed=[i.id for i in items], term_counts=dict(term_counts))
+    stats = Counter()
+    for slug, engine in engines.items():
+        engine.maintain()
+        _record(engine, slug, before, last_seen, known, window, outcome, stats)
+    store.apply_clustering(outcome, now)
+    return ClusterStats(items=len(items), joined=stats["joined"], new_stories=len(outcome.new_stories),
+                        unrouted=unrouted, merges=len(outcome.merged), splits=stats["split"],
+                        revivals=stats["revive"], moved=len(outcome.moves))
 
 
-@dataclass(frozen=True)
-class _Placed:
-    placements: tuple[Placement, ...]
-    terms: tuple[str, ...]
-
-
-def _place(item: Item, vectoriser: LexicalVectoriser, index: StoryIndex, profiles: dict[str, dict[str, float]],
-           source_digests: dict[int, tuple[str, ...]], all_slugs: tuple[str, ...], window: timedelta,
-           settings: Settings) -> _Placed:
-    """Decide where one item goes: in each digest it fits, the best story above threshold or a new one."""
-    counts = vectoriser.counts(item.title, item.text)
-    vectoriser.add(counts)
-    vector = vectoriser.weigh(counts)
-    candidates = _candidate_digests(item, source_digests, all_slugs)
-    placements = []
-    for slug in candidates:
-        story_id, score = index.best(slug, vector, item.published - window)
-        fit = max(score, cosine(vector, vectoriser.weigh(profiles[slug])))
-        # A source that names a single digest has routed its items already; otherwise the item must fit.
-        if len(candidates) > 1 and fit < settings.route_threshold:
+def _record(engine: StoryClusterer, digest: str, before: dict[tuple[str, int], int],
+            last_seen: dict[int, datetime], items: dict[int, Item], window: float, outcome: ClusterOutcome,
+            stats: Counter) -> None:
+    """Turn one digest's final stories into store changes: only what differs from what was stored."""
+    refs: dict[int, int | str] = {}
+    for k, keys in engine.stories().items():
+        known = engine.story_keys[k]
+        if known is not None:
+            refs[k] = known
+        elif keys:
+            refs[k] = f"{digest}:{k}"
+            first = min(keys, key=lambda i: (items[i].published, i))
+            outcome.new_stories[refs[k]] = NewStory(digest, items[first].title, {}, items[first].published)
+    for k, keys in engine.stories().items():
+        if not keys and engine.story_keys[k] is None:
             continue
-        if story_id is not None and score >= settings.cluster_threshold:
-            state = index.stories[story_id].state
-            placements.append(Placement(slug, story_id, score, merge_counts(state.centroid, counts),
-                                        max(state.last_item, item.published)))
+        ref = refs[k]
+        centroid = _trim(engine.centroid(k))
+        newest = max([items[i].published for i in keys] + ([last_seen[ref]] if ref in last_seen else []))
+        if isinstance(ref, str):
+            story = outcome.new_stories[ref]
+            outcome.new_stories[ref] = NewStory(story.digest, story.title, centroid, newest)
+            came_from = Counter(before[(digest, i)] for i in keys if (digest, i) in before)
+            if came_from:
+                origin, _ = came_from.most_common(1)[0]
+                outcome.events.append(("split", origin, ref, f"{len(keys)} items"))
+                stats["split"] += 1
         else:
-            placements.append(Placement(slug, None, 1.0, merge_counts({}, counts), item.published, item.title))
-    return _Placed(tuple(placements), tuple(counts))
+            outcome.profiles[ref] = (centroid, newest)
+            dormant_until = last_seen.get(ref)
+            fresh = [i for i in keys if (digest, i) not in before]
+            if dormant_until is not None and fresh and \
+                    min(items[i].published for i in fresh).timestamp() - dormant_until.timestamp() > window:
+                outcome.events.append(("revive", ref, fresh[0], f"quiet since {dormant_until:%Y-%m-%d}"))
+                stats["revive"] += 1
+        for item_id in keys:
+            was = before.get((digest, item_id))
+            if was is None:
+                outcome.placements.append((item_id, digest, ref, 1.0))
+                stats["joined"] += 1
+            elif was != ref:
+                outcome.moves.append((item_id, digest, ref, 1.0))
+    # A stored story that lost all its items went into the story that took most of them.
+    landed: dict[int, Counter] = {}
+    for k, keys in engine.stories().items():
+        for item_id in keys:
+            was = before.get((digest, item_id))
+            if was is not None and was != refs.get(k):
+                landed.setdefault(was, Counter())[refs[k]] += 1
+    still_there = {engine.story_keys[k] for k, keys in engine.stories().items() if keys}
+    for story_id, where in landed.items():
+        if story_id not in still_there:
+            into, _ = where.most_common(1)[0]
+            outcome.merged[story_id] = into
+            outcome.events.append(("merge", story_id, into, f"{sum(where.values())} items"))
+
+
+def _trim(centroid: dict[str, float], size: int = 300) -> dict[str, float]:
+    """A story's stored profile keeps its strongest terms (a dormant story is matched on these alone)."""
+    if len(centroid) <= size:
+        return {t: round(a, 6) for t, a in centroid.items() if a > 1e-9}
+    return {t: round(a, 6) for t, a in sorted(centroid.items(), key=lambda kv: -kv[1])[:size]}
+
+
+def _ts(when: datetime) -> float:
+    return when.timestamp()
 
 
 def _candidate_digests(item: Item, source_digests: dict[int, tuple[str, ...]], all_slugs: tuple[str, ...]

@@ -18,8 +18,10 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    cluster_threshold: float = 0.22  # TF-IDF cosine an item needs to join a story
-    story_window_days: float = 4.0  # a story takes new items this long after its last one
+    cluster_threshold: float = 0.2  # TF-IDF cosine an item needs to join a story
+    story_window_days: float = 4.0  # a story quiet for longer than this goes dormant
+    revive_threshold: float = 0.3  # cosine an item needs to revive a dormant story
+    revive_within_days: float = 30.0  # how long a dormant story can still be revived
     route_threshold: float = 0.05  # similarity to a digest's profile needed to route an item there
     near_duplicate_threshold: float = 0.5  # MinHash similarity at which two articles are one (1 = off)
     max_sentences: int = 12  # sentences per article, all sections together
@@ -85,7 +87,7 @@ def _settings(where: str, table: dict) -> Settings:
     allowed = {f.name: type(f.default) for f in fields(Settings)}
     _check_keys(f"{where} [settings]", table, allowed)
     values = {k: _check(f"{where} [settings]", k, v, allowed[k]) for k, v in table.items()}
-    for name in ("cluster_threshold", "route_threshold", "near_duplicate_threshold"):
+    for name in ("cluster_threshold", "revive_threshold", "route_threshold", "near_duplicate_threshold"):
         if name in values and not 0 <= values[name] <= 1:
             raise ConfigError(f"{where} [settings]: {name} must be between 0 and 1, got {values[name]}")
     return Settings(**values)
@@ -173,8 +175,10 @@ site_dir = "site"              # where `tidings publish` writes the static site
 site_url = "http://localhost:8000/"   # the address the site will be served from (used in feeds)
 
 [settings]
-cluster_threshold = 0.22       # how similar (0..1) an item must be to a story to join it
-story_window_days = 4.0        # a story takes new items up to this many days after its last one
+cluster_threshold = 0.2        # how similar (0..1) an item must be to a story to join it
+story_window_days = 4.0        # a story quiet for longer than this goes dormant
+revive_threshold = 0.3         # how similar (0..1) an item must be to revive a dormant story
+revive_within_days = 30.0      # a dormant story older than this is closed for good
 route_threshold = 0.05         # how similar (0..1) an item must be to a digest to be routed there
 near_duplicate_threshold = 0.5 # shingle similarity (0..1) at which two articles count as one (1 = off)
 max_sentences = 12             # sentences per article

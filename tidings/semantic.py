@@ -148,10 +148,10 @@ class SemanticVectoriser:
         self.tokenizer_path = tokenizer
 
         self._tokenizer = Tokenizer.from_file(str(tokenizer))
-        # The file itself says: truncate at 128, pad every text to 128. Replace both: truncate at max_tokens, pad
-        # a batch to its longest text only.
+        # The file itself says: truncate at 128, pad every text to 128. Truncate at max_tokens instead, and pad
+        # nothing here: embed() pads each batch to its own longest text.
         self._tokenizer.enable_truncation(max_length=max_tokens)
-        self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        self._tokenizer.no_padding()
 
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -178,8 +178,8 @@ class SemanticVectoriser:
             mask = np.zeros((len(chunk), width), dtype=np.int64)
             for row, i in enumerate(chunk):
                 n = len(encodings[i].ids)
-                ids[row, :n] = encodings[i].ids[:n]
-                mask[row, :n] = encodings[i].attention_mask[:n]
+                ids[row, :n] = encodings[i].ids
+                mask[row, :n] = 1
             out[chunk] = self._pool(ids, mask)
         return out
 

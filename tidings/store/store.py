@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -53,15 +53,26 @@ class StoryState:
 
 
 @dataclass(frozen=True)
-class Placement:
-    """Where the clusterer put one item in one digest: an existing story, or a new one (story_id None)."""
-
+class NewStory:
     digest: str
-    story_id: int | None
-    score: float
+    title: str
     centroid: dict[str, float]
     last_item: datetime
-    title: str = ""
+
+
+@dataclass
+class ClusterOutcome:
+    """Everything one cluster stage decided, for `Store.apply_clustering`. A story is referred to by its id, or
+    by a temporary name (a str) when it is new."""
+
+    new_stories: dict[str, NewStory] = field(default_factory=dict)
+    placements: list[tuple[int, str, int | str, float]] = field(default_factory=list)  # item, digest, story
+    moves: list[tuple[int, str, int | str, float]] = field(default_factory=list)  # stored item to another story
+    profiles: dict[int, tuple[dict[str, float], datetime]] = field(default_factory=dict)
+    merged: dict[int, int | str] = field(default_factory=dict)  # story that went -> where its items went
+    events: list[tuple[str, int | str, int | str, str]] = field(default_factory=list)  # kind, story, other, detail
+    routed: list[int] = field(default_factory=list)
+    term_counts: dict[str, int] = field(default_factory=dict)
 
 
 class Store:
@@ -317,13 +328,70 @@ class Store:
                                        t.stories.c.status == "active")).all()
         return [StoryState(r.id, r.digest, dict(r.centroid), from_db(r.last_item), r.n) for r in rows]
 
-    def placing(self) -> PlacementBatch:
-        """A batch of item placements written in one transaction when the `with` block ends.
+    def story_members(self, story_ids: Sequence[int]) -> dict[int, list[Item]]:
+        """The items of each story, oldest first."""
+        out: dict[int, list[Item]] = {k: [] for k in story_ids}
+        with self.engine.connect() as conn:
+            pairs = []
+            for chunk in _chunks(list(story_ids), 500):
+                pairs += conn.execute(select(t.story_items.c.story_id, t.story_items.c.item_id)
+                                      .where(t.story_items.c.story_id.in_(chunk))).all()
+        items = {i.id: i for i in self.items({item_id for _, item_id in pairs})}
+        for story_id, item_id in pairs:
+            out[story_id].append(items[item_id])
+        for members in out.values():
+            members.sort(key=lambda i: (i.published, i.id))
+        return out
 
-        Placing items one transaction each spends most of its time committing; a batch is still atomic (all
-        its items are placed, or none are and the next run places them again).
-        """
-        return PlacementBatch(self)
+    def apply_clustering(self, outcome: ClusterOutcome, now: datetime) -> dict[str, int]:
+        """Write what the clusterer decided, in one transaction: new stories, where each item now is, story
+        profiles, merges (with redirects), splits and revivals, the placed items and their term counts.
+        Returns the ids of the new stories by their temporary names."""
+        created: dict[str, int] = {}
+        with self.engine.begin() as conn:
+            for name, story in outcome.new_stories.items():
+                created[name] = conn.execute(insert(t.stories).values(
+                    digest=story.digest, title=story.title, created=to_db(now), updated=to_db(now),
+                    last_item=to_db(story.last_item), centroid=story.centroid).returning(t.stories.c.id)
+                ).scalar_one()
+
+            def resolve(ref: int | str) -> int:
+                return created[ref] if isinstance(ref, str) else ref
+
+            for story_id, (centroid, last_item) in outcome.profiles.items():
+                conn.execute(update(t.stories).where(t.stories.c.id == story_id).values(
+                    centroid=centroid, last_item=to_db(last_item)))
+            for item_id, digest, ref, score in outcome.moves:
+                conn.execute(update(t.story_items).where(t.story_items.c.item_id == item_id,
+                                                         t.story_items.c.digest == digest)
+                             .values(story_id=resolve(ref), score=score))
+            if outcome.placements:
+                conn.execute(insert(t.story_items), [
+                    {"story_id": resolve(ref), "item_id": item_id, "digest": digest, "score": score,
+                     "added": to_db(now)} for item_id, digest, ref, score in outcome.placements])
+            events = [{"kind": kind, "story_id": resolve(a), "other_id": resolve(b), "created": to_db(now),
+                       "detail": detail} for kind, a, b, detail in outcome.events]
+            if events:
+                conn.execute(insert(t.story_events), events)
+            for gone, into in outcome.merged.items():
+                conn.execute(update(t.stories).where(t.stories.c.id == gone).values(
+                    status="merged", merged_into=resolve(into), centroid={}))
+            for chunk in _chunks(list(outcome.routed), 500):
+                conn.execute(update(t.items).where(t.items.c.id.in_(chunk)).values(routed=to_db(now)))
+            self._count_terms(conn, outcome.term_counts, len(outcome.routed))
+        return created
+
+    def _count_terms(self, conn, df: dict[str, int], documents: int) -> None:
+        upsert = _insert_for(conn)
+        if df:
+            stmt = upsert(t.terms)
+            conn.execute(stmt.on_conflict_do_update(index_elements=[t.terms.c.term],
+                                                    set_={"df": t.terms.c.df + stmt.excluded.df}),
+                         [{"term": k, "df": v} for k, v in df.items()])
+        if documents:
+            stmt = upsert(t.counters).values(key="documents", value=documents)
+            conn.execute(stmt.on_conflict_do_update(index_elements=[t.counters.c.key],
+                                                    set_={"value": t.counters.c.value + stmt.excluded.value}))
 
     # --- stories and revisions ----------------------------------------------------------------------------
 
@@ -355,45 +423,6 @@ class Store:
             query = query.where((t.story_events.c.story_id == story_id) | (t.story_events.c.other_id == story_id))
         with self.engine.connect() as conn:
             return [{**r._mapping, "created": from_db(r.created)} for r in conn.execute(query)]
-
-    def merge_stories(self, gone: int, into: int, centroid: dict[str, float], now: datetime,
-                      detail: str = "") -> None:
-        """Move every item of story `gone` into `into`; `gone` keeps its revisions and redirects to `into`."""
-        with self.engine.begin() as conn:
-            conn.execute(update(t.story_items).where(t.story_items.c.story_id == gone).values(story_id=into))
-            last = conn.execute(select(func.max(t.stories.c.last_item)).where(t.stories.c.id.in_([gone, into])))
-            conn.execute(update(t.stories).where(t.stories.c.id == into).values(
-                centroid=centroid, last_item=last.scalar_one()))
-            conn.execute(update(t.stories).where(t.stories.c.id == gone).values(
-                status="merged", merged_into=into, centroid={}))
-            conn.execute(insert(t.story_events).values(kind="merge", story_id=gone, other_id=into,
-                                                       created=to_db(now), detail=detail))
-
-    def split_story(self, story_id: int, moved: Sequence[int], kept_centroid: dict[str, float],
-                    new_centroid: dict[str, float], title: str, now: datetime, detail: str = "") -> int:
-        """Move items `moved` of a story into a new story of the same digest; returns the new story's id."""
-        with self.engine.begin() as conn:
-            digest = conn.execute(select(t.stories.c.digest).where(t.stories.c.id == story_id)).scalar_one()
-            newest = select(func.max(t.items.c.published)).where(t.items.c.id.in_(list(moved))).scalar_subquery()
-            new_id = conn.execute(insert(t.stories).values(
-                digest=digest, title=title, created=to_db(now), updated=to_db(now), last_item=newest,
-                centroid=new_centroid).returning(t.stories.c.id)).scalar_one()
-            conn.execute(update(t.story_items).where(t.story_items.c.story_id == story_id,
-                                                     t.story_items.c.item_id.in_(list(moved)))
-                         .values(story_id=new_id))
-            kept_newest = (select(func.max(t.items.c.published))
-                           .join(t.story_items, t.story_items.c.item_id == t.items.c.id)
-                           .where(t.story_items.c.story_id == story_id).scalar_subquery())
-            conn.execute(update(t.stories).where(t.stories.c.id == story_id).values(
-                centroid=kept_centroid, last_item=func.coalesce(kept_newest, t.stories.c.last_item)))
-            conn.execute(insert(t.story_events).values(kind="split", story_id=story_id, other_id=new_id,
-                                                       created=to_db(now), detail=detail))
-        return new_id
-
-    def record_revival(self, story_id: int, item_id: int, now: datetime, detail: str = "") -> None:
-        with self.engine.begin() as conn:
-            conn.execute(insert(t.story_events).values(kind="revive", story_id=story_id, other_id=item_id,
-                                                       created=to_db(now), detail=detail))
 
     def _stories(self, where) -> list[Story]:
         revs = (select(t.revisions.c.story_id, func.count().label("n"))
@@ -473,72 +502,6 @@ class Store:
             return {name: conn.execute(select(func.count()).select_from(table)).scalar_one()
                     for name, table in (("digests", t.digests), ("sources", t.sources), ("items", t.items),
                                         ("stories", t.stories), ("revisions", t.revisions))}
-
-
-class PlacementBatch:
-    """Where the clusterer put each item; see `Store.placing`."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-
-    def __enter__(self) -> PlacementBatch:
-        self.conn = self.store.engine.connect()
-        self.tx = self.conn.begin()
-        self.grown: dict[int, tuple[dict[str, float], datetime]] = {}
-        self.memberships: list[dict] = []
-        self.placed: list[int] = []
-        self.df: dict[str, int] = {}
-        return self
-
-    def place(self, item_id: int, placements: Sequence[Placement], terms: Iterable[str],
-              now: datetime) -> list[int]:
-        """Record one item's placements and terms; returns the story id of each (new stories get theirs now)."""
-        story_ids = []
-        for p in placements:
-            if p.story_id is None:
-                story_id = self.conn.execute(insert(t.stories).values(
-                    digest=p.digest, title=p.title, created=to_db(now), updated=to_db(now),
-                    last_item=to_db(p.last_item), centroid=p.centroid).returning(t.stories.c.id)).scalar_one()
-            else:
-                story_id = p.story_id
-                self.grown[story_id] = (p.centroid, p.last_item)
-            self.memberships.append({"story_id": story_id, "item_id": item_id, "digest": p.digest,
-                                     "score": p.score, "added": to_db(now)})
-            story_ids.append(story_id)
-        for term in terms:
-            self.df[term] = self.df.get(term, 0) + 1
-        self.placed.append(item_id)
-        self.now = now
-        return story_ids
-
-    def __exit__(self, kind, exc, tb) -> None:
-        try:
-            if kind is None and self.placed:
-                self._flush()
-                self.tx.commit()
-            else:
-                self.tx.rollback()
-        finally:
-            self.conn.close()
-
-    def _flush(self) -> None:
-        conn = self.conn
-        for story_id, (centroid, last_item) in self.grown.items():
-            conn.execute(update(t.stories).where(t.stories.c.id == story_id).values(
-                centroid=centroid, last_item=to_db(last_item)))
-        if self.memberships:
-            conn.execute(insert(t.story_items), self.memberships)
-        for chunk in _chunks(self.placed, 500):
-            conn.execute(update(t.items).where(t.items.c.id.in_(chunk)).values(routed=to_db(self.now)))
-        upsert = _insert_for(conn)
-        if self.df:
-            stmt = upsert(t.terms)
-            conn.execute(stmt.on_conflict_do_update(index_elements=[t.terms.c.term],
-                                                    set_={"df": t.terms.c.df + stmt.excluded.df}),
-                         [{"term": k, "df": v} for k, v in self.df.items()])
-        stmt = upsert(t.counters).values(key="documents", value=len(self.placed))
-        conn.execute(stmt.on_conflict_do_update(index_elements=[t.counters.c.key],
-                                                set_={"value": t.counters.c.value + stmt.excluded.value}))
 
 
 def revision_body(revision: Revision) -> dict:
