@@ -91,6 +91,7 @@ class StoryClusterer:
         self.index: dict[str, dict[int, float]] = {}
         self._next = 0
         self._split_size: dict[int, int] = {}
+        self.touched: set[int] = set()  # stories that took items since the last maintenance pass
 
     # --- loading what the store holds ---------------------------------------------------------------------
 
@@ -120,6 +121,7 @@ class StoryClusterer:
         if k is None or score < self.p.join:
             k = self._new(None)
         self._add_to(k, i, v)
+        self.touched.add(k)
         return k
 
     def closest(self, vector: Vector, when: float | None = None) -> float:
@@ -251,11 +253,14 @@ class StoryClusterer:
     # --- maintenance --------------------------------------------------------------------------------------
 
     def maintain(self) -> None:
+        """Tidy the stories that took items since the last pass (every story, in a single streaming run; the
+        stories new items joined, in the pipeline): stories nobody touched are left as they are."""
         self._reweight()
         self._reassign()
         self._merge()
         self._split()
         self._absorb()
+        self.touched.clear()
 
     def _reweight(self) -> None:
         """Vectors made while the vocabulary was young used immature IDF: make them again."""
@@ -270,8 +275,9 @@ class StoryClusterer:
             self._set_centroid(k, centroid)
 
     def _reassign(self) -> None:
-        for i, v in enumerate(self.vecs):
-            k = self.label[i]
+        scope = sorted(i for k in self.touched if k in self.members for i in self.members[k])
+        for i in scope:
+            v, k = self.vecs[i], self.label[i]
             best, score = self._best(v, when=self.when[i], own=k, exact=REASSIGN_EXACT)
             if best is None or best == k:
                 continue
@@ -294,7 +300,8 @@ class StoryClusterer:
     def _merge(self) -> None:
         while True:
             closest = {}
-            for k, centroid in self.cent.items():
+            for k in sorted(self.touched & self.cent.keys()):
+                centroid = self.cent[k]
                 if self.nsq[k] <= 1e-9 or k in self.base:
                     continue
                 # A story is looked up by its strongest terms: the long tail of one-off words costs time
@@ -321,6 +328,7 @@ class StoryClusterer:
                 for i in sorted(self.members[gone]):
                     self._move(i, keep)
                 used |= {keep, gone}
+                self.touched.add(keep)
                 merged = True
             if not merged:
                 return
@@ -331,7 +339,8 @@ class StoryClusterer:
         return (a, b) if rank[a] >= rank[b] else (b, a)
 
     def _split(self) -> None:
-        for k in sorted(k for k, m in self.members.items() if len(m) >= 2 * self.p.split_min and k not in self.base):
+        for k in sorted(k for k in self.touched & self.members.keys()
+                        if len(self.members[k]) >= 2 * self.p.split_min and k not in self.base):
             size = len(self.members[k])
             if size < 1.2 * self._split_size.get(k, 0):
                 continue  # test again only once the story has grown by a fifth
@@ -357,6 +366,7 @@ class StoryClusterer:
             new = self._new(None)
             for i in second:
                 self._move(i, new)
+            self.touched.add(new)
             self._split_size[k], self._split_size[new] = len(first), len(second)
 
     def _bisect(self, ids: list[int]) -> np.ndarray | None:
@@ -400,7 +410,8 @@ class StoryClusterer:
         return side
 
     def _absorb(self) -> None:
-        for k in sorted(k for k, m in self.members.items() if len(m) <= self.p.absorb_size and k not in self.base):
+        for k in sorted(k for k in self.touched & self.members.keys()
+                        if len(self.members[k]) <= self.p.absorb_size and k not in self.base):
             if k not in self.members:
                 continue
             for i in sorted(self.members[k]):

@@ -1,0 +1,141 @@
+"""Story clustering: tidings' streaming clusterer beside scikit-learn, and its cost as the store grows.
+
+Part 1, on ../shared/eval-data/googlenews-dev (TS and T), on the same vectors: tidings' incremental clusterer
+(one streaming pass plus its maintenance pass, as the pipeline runs it) beside scikit-learn KMeans (k = the true
+count) and agglomerative clustering (average linkage, cosine, k = the true count, on a 200-dimension SVD of the
+vectors, since it needs dense input). The batch methods get the whole file's IDF; tidings sees only the past.
+
+Part 2, the cost growth: the time the cluster stage takes to place 1,000 new items into a SQLite store already
+holding 1k, 10k and 100k items, arriving at 1,000 a day (the default 4-day window and 30-day revival window).
+
+    python bench/cluster.py [--sizes 1000,10000,100000] [--skip-growth]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tidings.config import Settings  # noqa: E402
+from tidings.evaluate import evaluate_clustering, read_labelled  # noqa: E402
+from tidings.metrics import cluster_scores  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "eval-data" / "googlenews-dev"
+
+
+def batch_baselines(name: str) -> list[tuple[str, dict, float]]:
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from sklearn.cluster import AgglomerativeClustering, KMeans
+    from sklearn.decomposition import TruncatedSVD
+
+    from tidings.clusterer import Vocabulary
+    from tidings.embed import LexicalVectoriser
+
+    rows = read_labelled(DATA / f"{name}.jsonl")
+    counts = [LexicalVectoriser().counts("", r.text) for r in rows]
+    vocabulary = Vocabulary()
+    for c in counts:
+        vocabulary.observe(c)
+    start = time.perf_counter()
+    vectors = [vocabulary.vector(c) for c in counts]  # the same weighting, with the whole file's IDF
+    columns = {t: j for j, t in enumerate(sorted(vocabulary.df))}
+    data, indices, indptr = [], [], [0]
+    for v in vectors:
+        for t, a in v.items():
+            indices.append(columns[t])
+            data.append(a)
+        indptr.append(len(indices))
+    matrix = csr_matrix((np.array(data), np.array(indices), np.array(indptr)), shape=(len(rows), len(columns)))
+    vectorise = time.perf_counter() - start
+    truth = [r.cluster for r in rows]
+    k = len(set(truth))
+    out = []
+    start = time.perf_counter()
+    labels = KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(matrix)
+    out.append(("KMeans (true k)", cluster_scores(truth, labels), time.perf_counter() - start + vectorise))
+    start = time.perf_counter()
+    dense = TruncatedSVD(n_components=200, random_state=0).fit_transform(matrix)
+    dense[np.linalg.norm(dense, axis=1) == 0, 0] = 1e-9  # an empty text has no direction; cosine needs one
+    labels = AgglomerativeClustering(n_clusters=k, metric="cosine", linkage="average").fit_predict(dense)
+    out.append(("agglomerative (true k)", cluster_scores(truth, labels), time.perf_counter() - start + vectorise))
+    return out
+
+
+def quality() -> None:
+    if not DATA.exists():
+        print(f"skipping part 1: {DATA} is not here")
+        return
+    for name in ("TS", "T"):
+        print(f"\n{name}.jsonl")
+        ours = evaluate_clustering(read_labelled(DATA / f"{name}.jsonl"), "file")
+        ours_time = ours["items"] / ours["items_per_s"]
+        print(f"  {'tidings (streaming)':<24} NMI {ours['nmi']:.3f}  ARI {ours['ari']:.3f}  "
+              f"stories {ours['stories']:>4}  {ours_time:6.2f} s")
+        for label, scores, seconds in batch_baselines(name):
+            print(f"  {label:<24} NMI {scores['nmi']:.3f}  ARI {scores['ari']:.3f}  stories "
+                  f"{ours['true_stories']:>4}  {seconds:6.2f} s  (tidings takes {ours_time / seconds:.2f}x)")
+
+
+def growth(sizes: list[int]) -> None:
+    from tidings import dedupe
+    from tidings.cluster import assign
+    from tidings.model import Digest, Entry, Source
+    from tidings.store import Store
+
+    texts = [json.loads(line)["text"] for line in (DATA / "TS.jsonl").read_text().splitlines()] \
+        if DATA.exists() else [f"story {n % 97} words {n % 13} more {n}" for n in range(5000)]
+    settings = Settings(near_duplicate_threshold=1.0)
+    start_day = datetime(2026, 1, 1, tzinfo=UTC)
+    print("\ncost of placing 1,000 new items (cluster stage, SQLite store, 1,000 items a day)")
+    results = {}
+    for size in sizes:
+        with tempfile.TemporaryDirectory() as folder:
+            store = Store(str(Path(folder) / "bench.db"))
+            store.sync_digests([Digest("news", "News")])
+            source = store.upsert_source(Source(url="bench://feed", name="Bench", digests=("news",)), start_day)
+            n = 0
+            seconds = 0.0
+            for day in range(size // 1000 + 1):
+                when = start_day + timedelta(days=day)
+                batch = []
+                for j in range(1000):
+                    text = texts[n % len(texts)]
+                    entry = Entry(url=f"https://bench.example/{n}", title="", text=f"{text} d{day}",
+                                  publisher="Bench", published=when + timedelta(seconds=j))
+                    batch.append(dedupe.keyed(entry, source.id))
+                    n += 1
+                store.ingest(source, batch, when)
+                started = time.perf_counter()
+                assign(store, settings, store.digests(), store.sources(), when)
+                seconds = time.perf_counter() - started  # the last day's batch is the one measured
+            results[size] = seconds
+            print(f"  store of {size:>7,} items: {seconds:6.2f} s for 1,000 new items")
+            store.close()
+    if len(results) > 1:
+        small, large = min(results), max(results)
+        print(f"  ratio {large:,} vs {small:,}: {results[large] / results[small]:.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--skip-growth", action="store_true")
+    parser.add_argument("--skip-quality", action="store_true")
+    args = parser.parse_args()
+    if not args.skip_quality:
+        quality()
+    if not args.skip_growth:
+        growth([int(s) for s in args.sizes.split(",")])
+
+
+if __name__ == "__main__":
+    main()
