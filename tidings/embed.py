@@ -13,7 +13,7 @@ from tidings.text import tokens
 
 Vector = dict[str, float]
 
-TITLE_WEIGHT = 2.0  # a title says what an article is about more densely than its body
+TITLE_WEIGHT = 3.0  # a title says what an article is about more densely than its body
 MAX_TEXT_TOKENS = 30  # title and lead carry the story; the tail of an article drifts to other subjects
 MAX_CENTROID_TERMS = 300  # a story's profile keeps its strongest terms only
 
