@@ -6,7 +6,9 @@ count) and agglomerative clustering (average linkage, cosine, k = the true count
 vectors, since it needs dense input). The batch methods get the whole file's IDF; tidings sees only the past.
 
 Part 2, the cost growth: the time the cluster stage takes to place 1,000 new items into a SQLite store already
-holding 1k, 10k and 100k items, arriving at 1,000 a day (the default 4-day window and 30-day revival window).
+holding 1k, 10k and 100k items, arriving at 1,000 a day (the default 4-day window and 30-day revival window);
+each day's texts are Google News items whose words carry the weekday, so stories are new each day and come back,
+dormant, a week later.
 
     python bench/cluster.py [--sizes 1000,10000,100000] [--skip-growth]
 """
@@ -108,8 +110,10 @@ def growth(sizes: list[int]) -> None:
                 when = start_day + timedelta(days=day)
                 batch = []
                 for j in range(1000):
-                    text = texts[n % len(texts)]
-                    entry = Entry(url=f"https://bench.example/{n}", title="", text=f"{text} d{day}",
+                    # Each day's words carry the weekday: a day's stories are its own, and a story comes back a
+                    # week later (dormant by then, so it can only be revived), as news does.
+                    text = " ".join(f"{word}{day % 7}" for word in texts[n % len(texts)].split())
+                    entry = Entry(url=f"https://bench.example/{n}", title="", text=text,
                                   publisher="Bench", published=when + timedelta(seconds=j))
                     batch.append(dedupe.keyed(entry, source.id))
                     n += 1

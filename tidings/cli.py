@@ -287,7 +287,8 @@ def eval_group() -> None:
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--order", type=click.Choice(["file", "shuffled"]), default="file", show_default=True,
               help="Stream items in file order, or shuffled with a fixed seed.")
-@click.option("--vectoriser", default="lexical", show_default=True, help="lexical (more with extras installed).")
+@click.option("--vectoriser", type=click.Choice(["lexical", "hybrid", "semantic"]), default="lexical",
+              show_default=True, help="Word vectors, sentence embeddings (the semantic extra), or both.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_ctx
 def eval_cluster(obj: Context, path: str, order: str, vectoriser: str, as_json: bool) -> None:

@@ -25,6 +25,7 @@ Vector = dict[str, float]
 _by_weight = itemgetter(1)
 MERGE_QUERY_TERMS = 64  # a story looks up merge partners by this many of its strongest terms
 REASSIGN_EXACT = 8  # candidates scored exactly in the maintenance sweep
+MERGE_EXACT = 20  # merge partners scored exactly, after ranking by the partial cosine
 
 
 @dataclass(frozen=True)

