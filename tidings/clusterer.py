@@ -44,6 +44,18 @@ class ClusterParams:
     beta: float = 0.1  # Dirichlet smoothing of the likelihood test
 
 
+DENSE = "~"  # keys of embedding dimensions, which no word can be (tokens are letters and digits)
+
+
+def blend(lexical: Vector, dense, weight: float) -> Vector:
+    """A unit vector whose cosine is `weight` * lexical cosine + (1 - weight) * embedding cosine."""
+    a, b = sqrt(weight), sqrt(1.0 - weight)
+    out = {t: x * a for t, x in lexical.items()} if weight > 0 else {}
+    if b > 0:
+        out.update((f"{DENSE}{j}", float(x) * b) for j, x in enumerate(dense))
+    return out
+
+
 class Vocabulary:
     """Document frequencies, grown one document at a time, and the TF-IDF weighting they give."""
 
@@ -69,10 +81,12 @@ class StoryClusterer:
     """Stories of one digest. Items and stories carry caller keys (store ids, or anything hashable)."""
 
     def __init__(self, vocabulary: Vocabulary, params: ClusterParams | None = None,
-                 window: float | None = None) -> None:
+                 window: float | None = None, lexical_weight: float = 1.0) -> None:
         self.vocab = vocabulary
         self.p = params or ClusterParams()
         self.window = window  # seconds; a story quiet for longer is dormant (None: no time limits)
+        self.lexical_weight = lexical_weight  # below 1, items carry an embedding too (see `blend`)
+        self.dense: list = []
         # items, by position
         self.item_keys: list[Hashable] = []
         self.docs: list[dict[str, float]] = []
@@ -112,11 +126,12 @@ class StoryClusterer:
 
     # --- assignment ---------------------------------------------------------------------------------------
 
-    def add(self, key: Hashable, counts: dict[str, float], when: float = 0.0, observe: bool = True) -> int:
-        """Place one new item; returns its story's internal id."""
+    def add(self, key: Hashable, counts: dict[str, float], when: float = 0.0, observe: bool = True,
+            dense=None) -> int:
+        """Place one new item (with its embedding when the clusterer blends one in); returns its story."""
         if observe:
             self.vocab.observe(counts)
-        i = self._item(key, counts, when)
+        i = self._item(key, counts, when, dense)
         v = self.vecs[i]
         k, score = self._best(v, when=when)
         if k is None or score < self.p.join:
@@ -129,14 +144,21 @@ class StoryClusterer:
         """The cosine of the story that a vector would join (0 when there is none)."""
         return self._best(vector, when=when)[1]
 
-    def _item(self, key: Hashable, counts: dict[str, float], when: float) -> int:
+    def _item(self, key: Hashable, counts: dict[str, float], when: float, dense=None) -> int:
         self.item_keys.append(key)
         self.docs.append(counts)
         self.tokens.append(sum(counts.values()))
-        self.vecs.append(self.vocab.vector(counts))
+        self.dense.append(dense)
+        self.vecs.append(self._vector(len(self.docs) - 1))
         self.label.append(-1)
         self.when.append(when)
         return len(self.docs) - 1
+
+    def _vector(self, i: int) -> Vector:
+        lexical = self.vocab.vector(self.docs[i])
+        if self.lexical_weight >= 1.0 or self.dense[i] is None:
+            return lexical
+        return blend(lexical, self.dense[i], self.lexical_weight)
 
     def _best(self, v: Vector, when: float | None = None, own: int | None = None, exclude: int | None = None,
               exact: int | None = None) -> tuple[int | None, float]:
@@ -148,7 +170,8 @@ class StoryClusterer:
         get = partial.get
         for term, a in top:
             postings = self.index.get(term)
-            if postings and len(postings) <= self.p.posting_cap:
+            # Embedding dimensions are shared by every story: they rank candidates but have no cap.
+            if postings and (len(postings) <= self.p.posting_cap or term[0] == DENSE):
                 for k, x in postings.items():
                     partial[k] = get(k, 0.0) + a * x
         if exclude is not None:
@@ -265,7 +288,7 @@ class StoryClusterer:
 
     def _reweight(self) -> None:
         """Vectors made while the vocabulary was young used immature IDF: make them again."""
-        self.vecs = [self.vocab.vector(c) for c in self.docs]
+        self.vecs = [self._vector(i) for i in range(len(self.docs))]
         self.index = {}
         for k, members in self.members.items():
             centroid = dict(self.base.get(k, {}))
