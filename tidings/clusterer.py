@@ -333,7 +333,7 @@ class StoryClusterer:
                 strongest = sorted(centroid.items(), key=_by_weight, reverse=True)[:MERGE_QUERY_TERMS]
                 norm = 1.0 / sqrt(sum(a * a for _, a in strongest) or 1.0)
                 best, score = self._best({t: a * norm for t, a in strongest if a > 1e-9}, exclude=k,
-                                         exact=10 ** 9)
+                                         exact=MERGE_EXACT)
                 if best is not None and best not in self.base:
                     closest[k] = (best, score)
             used: set[int] = set()
