@@ -167,6 +167,27 @@ def test_eval_cluster_command(tmp_path):
     assert bad.exit_code == 1 and "bad.jsonl:2" in bad.output
 
 
+def test_eval_cluster_with_sentence_embeddings(tmp_path):
+    from tidings import semantic
+
+    if not semantic.available():
+        pytest.skip(f"needs the semantic extra: {semantic.INSTALL_HINT}")
+    # No two sentences of a story share a word: only their meaning groups them.
+    sentences = {0: ["The council approved a tidal barrier", "Flood defences for the coast were voted through"],
+                 1: ["Astronomers spotted a bright comet",
+                     "A visitor from the outer solar system will light up the night sky"]}
+    path = tmp_path / "labelled.jsonl"
+    path.write_text("\n".join(json.dumps({"text": t, "cluster": c}) for c, ts in sentences.items() for t in ts))
+
+    def score(vectoriser):
+        result = CliRunner().invoke(cli, ["eval", "cluster", str(path), "--json", "--vectoriser", vectoriser])
+        return json.loads(result.output)
+
+    assert score("lexical")["stories"] == 4
+    hybrid = score("hybrid")
+    assert hybrid["vectoriser"] == "hybrid" and hybrid["ari"] == pytest.approx(1.0)
+
+
 # --- the quality gate ---------------------------------------------------------------------------------------
 
 GOOGLENEWS = Path(__file__).resolve().parents[2] / "shared" / "eval-data" / "googlenews-dev"

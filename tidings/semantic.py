@@ -7,7 +7,7 @@ bert-base-uncased vocabulary) is looked up in the places listed in ``TOKENIZER_S
 
 The pipeline is sentence-transformers' for this model: lower-cased WordPiece, at most 256 word pieces
 (``[CLS]`` and ``[SEP]`` included), mean pooling over the attention mask, L2 normalisation. The weights are int8
-and the arithmetic fp32, so the vectors are close to the fp32 model's (cosine about 0.99+), not identical.
+and the arithmetic fp32: the vectors are within cosine 0.999 of the fp32 model's, not identical.
 
 onnxruntime and tokenizers are imported inside the class, so importing this module never needs the extra.
 """
