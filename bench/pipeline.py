@@ -7,7 +7,9 @@ how much the rest of the pipeline (extraction, dedupe, storage, clustering, writ
 
     python bench/pipeline.py [--items 10000]
 
-Each side runs in a fresh process so its peak memory is its own.
+Each side runs in a fresh process so its peak memory is its own. Replicas are copies by construction, which
+near-duplicate folding would rightly fold into one another, so the run sets `near_duplicate_threshold = 1`:
+signatures are still computed, the LSH lookup is skipped.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ def run_pipeline(files: list[str], workdir: str) -> dict:
 
     digests = [json.loads(p.read_text())["digest"] for p in sorted((corpus_dir() / "manifest").glob("*.json"))]
     config = parse_config({"db": f"{workdir}/bench.db", "site_dir": f"{workdir}/site", "digests": digests,
+                           "settings": {"near_duplicate_threshold": 1.0},
                            "sources": [{"url": f, "name": Path(f).stem,
                                         "digests": ["climate" if _is_climate(f) else "ai"]} for f in files]},
                           Path(workdir) / "tidings.toml")

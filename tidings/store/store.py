@@ -193,7 +193,7 @@ class Store:
             stored: dict[int, tuple[str, int | None]] = {}  # item id -> (content hash, original source)
             for chunk in _chunks(list(set(owner.values())), 500):
                 self._load_items(conn, source.id, chunk, carried, stored)
-            links, new_keys = [], []
+            links, new_keys, signatures, bands = [], [], [], []
             for k in entries:
                 entry = k.entry
                 item_id = next((owner[key] for key in k.keys if key in owner), None)
@@ -208,8 +208,8 @@ class Store:
                         content_hash=k.content_hash, note=entry.error, origin_source=source.id,
                     ).returning(t.items.c.id)).scalar_one()
                     if k.signature is not None:
-                        conn.execute(insert(t.item_signatures).values(item_id=item_id, signature=k.signature))
-                        conn.execute(insert(t.item_bands), [{"band": b, "item_id": item_id} for b in k.bands])
+                        signatures.append({"item_id": item_id, "signature": k.signature})
+                        bands.extend({"band": b, "item_id": item_id} for b in k.bands)
                     stored[item_id] = (k.content_hash, source.id)
                     new += 1
                 elif item_id not in carried:
@@ -231,8 +231,9 @@ class Store:
                     if key not in owner:
                         owner[key] = item_id
                         new_keys.append({"key": key, "item_id": item_id})
-            if links:
-                conn.execute(insert(t.item_sources), links)
+            for table, rows in ((t.item_sources, links), (t.item_signatures, signatures), (t.item_bands, bands)):
+                if rows:
+                    conn.execute(insert(table), rows)
             if new_keys:
                 conn.execute(insert(t.item_keys), new_keys)
             self._record_source(conn, source.id, status, error, now, content_hash, etag, last_modified)
