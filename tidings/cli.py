@@ -307,3 +307,44 @@ def eval_cluster(obj: Context, path: str, order: str, vectoriser: str, as_json: 
                f"completeness {result['completeness']:.4f}")
     click.echo(f"stories {result['stories']} (true {result['true_stories']})  "
                f"{result['items_per_s']:,.0f} items/s")
+
+
+@cli.group()
+def kb() -> None:
+    """The knowledge base of AI-model facts."""
+
+
+def _load_kb(obj: Context):
+    from tidings.check.kb import KBError, load_kb
+
+    try:
+        knowledge = load_kb(obj.config.kb)
+    except KBError as exc:
+        raise click.ClickException(str(exc)) from None
+    for error in knowledge.errors:
+        click.echo(f"Warning: {error} (skipped; the built-in KB is used)", err=True)
+    return knowledge
+
+
+@kb.command("show")
+@click.argument("model")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def kb_show(obj: Context, model: str, as_json: bool) -> None:
+    """Show what the KB knows about a model (any name or alias)."""
+    from dataclasses import asdict
+
+    from tidings.publish.text import model_text
+
+    found = _load_kb(obj).model(model)
+    if found is None:
+        raise click.ClickException(f"no model called {model!r} in the knowledge base (try 'tidings kb list')")
+    click.echo(json.dumps(asdict(found), indent=2) if as_json else model_text(found))
+
+
+@kb.command("list")
+@pass_ctx
+def kb_list(obj: Context) -> None:
+    """List the models in the knowledge base."""
+    for m in sorted(_load_kb(obj).models.values(), key=lambda m: (m.developer.lower(), m.id)):
+        click.echo(f"{m.id:<24} {m.developer:<18} {m.openness or '-':<12} {m.released or '-'}")

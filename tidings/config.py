@@ -40,6 +40,7 @@ class Config:
     settings: Settings = field(default_factory=Settings)
     digests: tuple[Digest, ...] = ()
     sources: tuple[Source, ...] = ()
+    kb: tuple[str, ...] = ()  # the user's own knowledge-base files, beside the built-in one
 
     @property
     def base_dir(self) -> Path:
@@ -61,7 +62,8 @@ class Config:
         return next((d for d in self.digests if d.slug == slug), None)
 
 
-_TOP_KEYS = {"db": str, "site_dir": str, "site_url": str, "settings": dict, "digests": list, "sources": list}
+_TOP_KEYS = {"db": str, "site_dir": str, "site_url": str, "kb": list, "settings": dict, "digests": list,
+             "sources": list}
 _DIGEST_KEYS = {"slug": str, "title": str, "description": str, "keywords": list}
 _SOURCE_KEYS = {"url": str, "name": str, "digests": list, "credibility": float}
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
@@ -141,8 +143,11 @@ def parse_config(data: dict, path: Path | None = None) -> Config:
     # Relative paths in a config file mean "beside this file", wherever tidings is run from.
     sources = tuple(Source(url=config.resolve(s.url), name=s.name, digests=s.digests, credibility=s.credibility)
                     for s in sources)
+    kb = data.get("kb", [])
+    if not all(isinstance(k, str) for k in kb):
+        raise ConfigError(f"{where}: kb must be a list of file paths, got {kb!r}")
     return Config(path=path, db=config.db, site_dir=config.site_dir, site_url=config.site_url,
-                  settings=settings, digests=digests, sources=sources)
+                  settings=settings, digests=digests, sources=sources, kb=tuple(config.resolve(k) for k in kb))
 
 
 def load_config(path: str | Path | None = None) -> Config:
@@ -173,6 +178,7 @@ STARTER = '''\
 db = "tidings.db"              # a SQLite file, or a database URL such as postgresql://host/db
 site_dir = "site"              # where `tidings publish` writes the static site
 site_url = "http://localhost:8000/"   # the address the site will be served from (used in feeds)
+# kb = ["my-facts.toml"]      # your own knowledge-base files, added to the built-in one
 
 [settings]
 cluster_threshold = 0.2        # how similar (0..1) an item must be to a story to join it

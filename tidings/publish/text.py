@@ -24,3 +24,29 @@ def article_text(story: Story, revision: Revision, width: int = 88) -> str:
     if revision.changes:
         lines += ["", "What changed in this revision:"] + [f"  - {c}" for c in revision.changes]
     return "\n".join(lines)
+
+
+def model_text(model) -> str:
+    """A knowledge-base entry, for the terminal."""
+    def params() -> str:
+        if model.params_total_b is None:
+            return "undisclosed"
+        active = f" total, {model.params_active_b:g}B active" if model.params_active_b is not None else ""
+        return f"{model.params_total_b:g}B{active}"
+
+    rows = [("developer", model.developer), ("openness", model.openness), ("licence", model.licence),
+            ("parameters", params()), ("architecture", model.architecture),
+            ("context", f"{model.context_tokens:,} tokens" if model.context_tokens else ""),
+            ("released", model.released), ("confidence", model.confidence),
+            ("aliases", ", ".join(model.aliases))]
+    lines = [f"{model.name} ({model.id})"]
+    lines += [f"  {label:<12} {value}" for label, value in rows if value]
+    for s in model.benchmarks:
+        setting = f" ({s.setting})" if s.setting else ""
+        by = f", reported by {s.reported_by}" if s.reported_by else ""
+        lines.append(f"  benchmark    {s.benchmark}: {s.score:g}{setting}{by}" + (f" <{s.source}>" if s.source else ""))
+    if model.notes:
+        lines.append(f"  notes        {model.notes}")
+    lines += [f"  source       {url}" for url in model.sources]
+    lines.append(f"  from         {model.origin}")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Fact checking: the knowledge base of AI-model facts, and (to come) claims and their verdicts."""
