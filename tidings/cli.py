@@ -348,3 +348,34 @@ def kb_list(obj: Context) -> None:
     """List the models in the knowledge base."""
     for m in sorted(_load_kb(obj).models.values(), key=lambda m: (m.developer.lower(), m.id)):
         click.echo(f"{m.id:<24} {m.developer:<18} {m.openness or '-':<12} {m.released or '-'}")
+
+
+@cli.command()
+@click.argument("location")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def check(obj: Context, location: str, as_json: bool) -> None:
+    """Fact-check a text file, a web page (URL or HTML file) or standard input ('-') against the KB."""
+    from tidings.check.report import CheckInputError, check_text, read_document
+
+    stdin = sys.stdin.buffer.read() if location == "-" else None
+    try:
+        document = read_document(location, stdin)
+    except CheckInputError as exc:
+        raise click.ClickException(str(exc)) from None
+    report = check_text(document.text, _load_kb(obj))
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    for s in report["sentences"]:
+        if not s["claims"] and not s["flags"]:
+            continue
+        click.echo(f"[{s['checkworthiness']:.2f}] {s['text']}")
+        for c in s["claims"]:
+            click.echo(f"    {c['verdict'].upper():<13} {c['model']} {c['attribute']} = {c['value']}")
+            for e in c["evidence"]:
+                click.echo(f"        KB: {e['fact']}" + (f" <{e['source']}>" if e["source"] else ""))
+        for flag in s["flags"]:
+            click.echo(f"    FLAG          {flag}")
+    checked = sum(1 for s in report["sentences"])
+    click.echo(f"{checked} check-worthy sentences in {document.name}")

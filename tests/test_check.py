@@ -1,0 +1,123 @@
+"""Claims and verdicts: the demo corpus' deliberate errors are caught, and nothing true is called false."""
+
+import json
+import socket
+
+import pytest
+from click.testing import CliRunner
+
+from tests.test_demo import manifests
+from tidings.check.kb import load_kb
+from tidings.check.report import check_text
+from tidings.cli import cli
+from tidings.demo import corpus_dir
+
+CLOSED = "Nemotron 3 Super puts up numbers that rival closed models like gpt-oss-120b and Qwen3.5."
+
+
+@pytest.fixture(scope="module")
+def kb():
+    return load_kb()
+
+
+def verdicts(text, kb):
+    return [(c["model"], c["attribute"], c["value"], c["verdict"])
+            for s in check_text(text, kb)["sentences"] for c in s["claims"]]
+
+
+def test_closed_models_sentence_is_contradicted_for_both_models(kb):
+    report = check_text(CLOSED, kb)
+    (sentence,) = report["sentences"]
+    found = {c["model"]: c for c in sentence["claims"]}
+    assert found["gpt-oss-120b"]["verdict"] == "contradicted" and found["qwen3.5"]["verdict"] == "contradicted"
+    evidence = found["gpt-oss-120b"]["evidence"][0]
+    assert "open-weight" in evidence["fact"] and evidence["source"].startswith("https://")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("gpt-oss-120b is an open-weight model.", ("gpt-oss-120b", "openness", "open", "supported")),
+    ("GPT-5 is a closed model.", ("gpt-5", "openness", "closed", "supported")),
+    ("Qwen3.5-397B-A17B activates 17 billion parameters per token.",
+     ("qwen3.5-397b-a17b", "params_active_b", 17.0, "supported")),
+    ("Qwen3.5-397B-A17B activates 1.7 billion parameters per token.",
+     ("qwen3.5-397b-a17b", "params_active_b", 1.7, "contradicted")),
+    ("OpenAI's gpt-oss-120b has 120 billion parameters in total.",
+     ("gpt-oss-120b", "params_total_b", 120.0, "supported")),  # MoE sizes round: 116.8B is "120B"
+    ("OpenAI released gpt-oss-120b in August 2025.", ("gpt-oss-120b", "released", "2025-08", "supported")),
+    ("OpenAI released gpt-oss-120b in 2024.", ("gpt-oss-120b", "released", "2024", "contradicted")),
+])
+def test_structured_claims_and_verdicts(kb, text, expected):
+    assert expected in verdicts(text, kb)
+
+
+def test_demo_errors_are_caught_and_nothing_true_is_contradicted(kb):
+    """Every item of the demo corpus is checked; contradictions are exactly the deliberate errors."""
+    from tidings.config import Settings
+    from tidings.ingest import read_source
+    from tidings.model import Source
+
+    errors = {e["sentence"] for m in manifests() for e in m.get("errors", [])}
+    contradicted = set()
+    for day in sorted((corpus_dir() / "days").iterdir()):
+        for path in day.iterdir():
+            if path.is_dir():
+                continue
+            result = read_source(Source(url=str(path), id=1), Settings(fetch_full_text=False))
+            for entry in result.entries:
+                for s in check_text(f"{entry.title}.\n\n{entry.text}", kb)["sentences"]:
+                    if any(c["verdict"] == "contradicted" for c in s["claims"]):
+                        contradicted.add(s["text"])
+    assert contradicted == errors
+
+
+def test_framing_flags(kb):
+    (s,) = check_text("NVIDIA's Nemotron 3 Super shatters every record an open model has ever set.", kb)["sentences"]
+    assert "hype" in s["flags"]
+    (s,) = check_text("On AIME 2025, gpt-oss-120b posted 97.9.", kb)["sentences"]
+    assert "score-without-setting" in s["flags"]
+    (s,) = check_text("On AIME 2025 with tools, gpt-oss-120b posted 97.9.", kb)["sentences"]
+    assert "score-without-setting" not in s["flags"]
+
+
+def test_check_command_json_shape_and_exit_code(tmp_path):
+    path = tmp_path / "article.txt"
+    path.write_text(CLOSED)
+    result = CliRunner().invoke(cli, ["check", str(path), "--json"])
+    assert result.exit_code == 0  # finding errors is not a failure
+    data = json.loads(result.output)
+    claim = data["sentences"][0]["claims"][0]
+    assert {"text", "checkworthiness", "claims", "flags"} <= set(data["sentences"][0])
+    assert {"model", "attribute", "value", "verdict", "evidence"} <= set(claim)
+    assert {"fact", "source"} <= set(claim["evidence"][0])
+    piped = CliRunner().invoke(cli, ["check", "-"], input=CLOSED)
+    assert piped.exit_code == 0 and "CONTRADICTED" in piped.output
+
+
+def test_check_a_page_over_http(http_dir):
+    root, base = http_dir
+    (root / "page.html").write_text(
+        "<html><head><title>Open models</title></head><body><nav>Home</nav><article><h1>Open models gain</h1>"
+        f"<p>{CLOSED} Analysts expect more open releases this year, and several labs have said so.</p>"
+        "<p>The comparison was made on coding and long-context tasks by the vendor itself.</p></article>"
+        "</body></html>")
+    result = CliRunner().invoke(cli, ["check", f"{base}/page.html", "--json"])
+    assert result.exit_code == 0
+    verdict_list = [c["verdict"] for s in json.loads(result.output)["sentences"] for c in s["claims"]]
+    assert verdict_list.count("contradicted") == 2
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_bad_input_gives_one_line_errors(tmp_path):
+    (tmp_path / "empty.txt").write_text("  \n")
+    (tmp_path / "blob.bin").write_bytes(b"\x00\x01\x02binary")
+    for args, message in ([str(tmp_path / "empty.txt")], "empty"), ([str(tmp_path / "blob.bin")], "binary"), \
+            ([str(tmp_path / "nope.txt")], "no such file"), \
+            ([f"http://127.0.0.1:{_closed_port()}/a"], "cannot connect"):
+        result = CliRunner().invoke(cli, ["check", *args])
+        assert result.exit_code == 1 and message in result.output
+        assert len(result.output.strip().splitlines()) == 1

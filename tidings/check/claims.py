@@ -1,0 +1,190 @@
+"""Claims: check-worthy sentences, and the structured facts about AI models that they state.
+
+A sentence gets a check-worthiness score from what fact-checkers look for (figures, comparisons, superlatives,
+named models and organisations, dates, attributions). Where a sentence says something about a model that the
+knowledge base knows, the claim is structured as (model, attribute, value): openness, total or active
+parameters, release year or month. One sentence can hold several claims ("comparable to closed models such as A
+and B" says both A and B are closed).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tidings.check.kb import KnowledgeBase, normalise
+from tidings.text import sentences
+
+MONTHS = {m: n for n, m in enumerate(("january", "february", "march", "april", "may", "june", "july", "august",
+                                      "september", "october", "november", "december"), 1)}
+
+
+@dataclass(frozen=True)
+class Mention:
+    model: str  # KB id
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Claim:
+    model: str  # KB id
+    attribute: str  # openness | params_total_b | params_active_b | released
+    value: str | float
+    text: str  # the words that state it
+
+
+@dataclass(frozen=True)
+class CheckworthySentence:
+    text: str
+    checkworthiness: float
+    mentions: tuple[Mention, ...]
+    claims: tuple[Claim, ...]
+
+
+_FIGURE = re.compile(r"\d")
+_COMPARISON = re.compile(r"\b(than|versus|vs|compared|comparable|rival\w*|match\w*|beat\w*|surpass\w*|outperform\w*|"
+                         r"ahead of|behind|first|only|best|largest|biggest|fastest|most|least|record|top)\b", re.I)
+_ATTRIBUTION = re.compile(r"\b(said|says|according to|reported|reports|claimed|claims|announced|told)\b", re.I)
+_DATE = re.compile(r"\b(19|20)\d\d\b|\b(" + "|".join(MONTHS) + r")\b", re.I)
+_ORG = re.compile(r"\b[A-Z][a-zA-Z]+(?:\s+[A-Z][a-zA-Z]+)*\b")
+
+
+def checkworthiness(text: str, mentions: int) -> float:
+    """0..1: how much a sentence looks like something a fact-checker would check."""
+    score = 0.0
+    score += 0.3 if _FIGURE.search(text) else 0.0
+    score += 0.2 if _COMPARISON.search(text) else 0.0
+    score += 0.25 if mentions else 0.0
+    score += 0.1 if _DATE.search(text) else 0.0
+    score += 0.1 if _ATTRIBUTION.search(text) else 0.0
+    score += 0.05 if len(_ORG.findall(text[1:])) >= 1 else 0.0
+    return min(score, 1.0)
+
+
+def find_mentions(text: str, kb: KnowledgeBase) -> list[Mention]:
+    """Model names and aliases in a sentence, longest first and without overlaps."""
+    names = kb.names()
+    words = [(m.start(), m.end()) for m in re.finditer(r"[A-Za-z0-9][A-Za-z0-9.'’/\-]*", text)]
+    found: list[Mention] = []
+    taken: set[int] = set()
+    for size in range(6, 0, -1):
+        for i in range(len(words) - size + 1):
+            if any(j in taken for j in range(i, i + size)):
+                continue
+            start, end = words[i][0], words[i + size - 1][1]
+            span = text[start:end].rstrip(".'’")
+            key = normalise(re.sub(r"['’]s$", "", span))
+            if key in names:
+                found.append(Mention(names[key], start, start + len(span)))
+                taken.update(range(i, i + size))
+    return sorted(found, key=lambda m: m.start)
+
+
+_CLOSED = re.compile(r"\b(closed(?:[- ]source|[- ]weights?)?|proprietary|api[- ]only)\b", re.I)
+_OPEN = re.compile(r"\b(open[- ]weights?|open[- ]source|fully open|openly licensed)\b", re.I)
+_LIST_LEAD = re.compile(r"^\W*(models?|systems?|rivals?|peers?|competitors?)?\W*(such as|like|including|e\.?g\.?|"
+                        r"namely|:)", re.I)
+_COPULA_AFTER = re.compile(r"^\W*(?:is|are|was|were|remains?|stays?)\s+(?:an?\s+|still\s+)?$", re.I)
+_PARAMS = re.compile(r"(\d+(?:\.\d+)?)\s*(billion|b|trillion|t)\b(?:\s+(active|total))?(?:\s+parameters?)?", re.I)
+_RELEASE = re.compile(r"\b(released|launched|shipped|came out|unveiled|introduced)\b[^.;]*?\b(?:in|on)\s+"
+                      r"((?:" + "|".join(MONTHS) + r")\s+)?((?:19|20)\d\d)\b", re.I)
+
+
+def extract_claims(text: str, mentions: list[Mention]) -> list[Claim]:
+    claims: list[Claim] = []
+    claims += _openness(text, mentions)
+    claims += _parameters(text, mentions)
+    claims += _release(text, mentions)
+    return claims
+
+
+def _openness(text: str, mentions: list[Mention]) -> list[Claim]:
+    out = []
+    for pattern, value in ((_CLOSED, "closed"), (_OPEN, "open")):
+        for m in pattern.finditer(text):
+            # "closed models such as A and B": every model listed after the phrase, up to the clause's end.
+            rest = text[m.end():]
+            if _LIST_LEAD.match(rest):
+                clause_end = m.end() + (re.search(r"[;.!?]|\b(but|while|whereas)\b", rest) or _End(rest)).start()
+                listed = [x for x in mentions if m.end() <= x.start < clause_end]
+                out += [Claim(x.model, "openness", value, text[m.start():clause_end]) for x in listed]
+                continue
+            # "A is a closed model" / "A and B are proprietary": models before the phrase, joined by a copula.
+            before = [x for x in mentions if x.end <= m.start()]
+            if before and _COPULA_AFTER.match(text[before[-1].end:m.start()]):
+                out.append(Claim(before[-1].model, "openness", value, text[before[-1].start:m.end()]))
+            # "the closed A" / "open-weight A": the model right after the phrase.
+            after = [x for x in mentions if x.start >= m.end()]
+            if after and re.fullmatch(r"\W*(model\s+)?", text[m.end():after[0].start], re.I):
+                out.append(Claim(after[0].model, "openness", value, text[m.start():after[0].end]))
+    return out
+
+
+class _End:
+    def __init__(self, rest: str) -> None:
+        self._start = len(rest)
+
+    def start(self) -> int:
+        return self._start
+
+
+def _parameters(text: str, mentions: list[Mention]) -> list[Claim]:
+    if not mentions or not re.search(r"\bparameters?\b|\bactive\b", text, re.I):
+        return []
+    out = []
+    for m in _PARAMS.finditer(text):
+        number = float(m.group(1)) * (1000.0 if m.group(2).lower() in ("trillion", "t") else 1.0)
+        after = text[m.end():m.end() + 20].lower()
+        before = text[max(0, m.start() - 30):m.start()].lower()
+        active = "active" in (m.group(3) or "").lower() or "activat" in before or "active" in after
+        says_parameters = "param" in m.group(0).lower() or re.search(r"parameters?|\bare active",
+                                                                       text[m.end():m.end() + 30], re.I)
+        if not says_parameters and not m.group(3):
+            continue
+        if any(x.start <= m.start() < x.end for x in mentions):
+            continue  # a size in a model's own name ("Qwen3-4B") is not a claim about it
+        # The claim is about the model named before the figure in the same clause; none, no claim.
+        subject = max((x for x in mentions if x.end <= m.start() and not re.search(r"[;.]|\bwhile\b",
+                                                                                    text[x.end:m.start()])),
+                      key=lambda x: x.end, default=None)
+        if subject is None:
+            continue
+        out.append(Claim(subject.model, "params_active_b" if active else "params_total_b", number,
+                         text[m.start():m.end()]))
+    return out
+
+
+def _release(text: str, mentions: list[Mention]) -> list[Claim]:
+    out = []
+    for m in _RELEASE.finditer(text):
+        subject = [x for x in mentions if x.end <= m.start(1) + 200 and x.start < m.end()]
+        if not subject:
+            continue
+        month = MONTHS[m.group(2).strip().lower()] if m.group(2) else None
+        value = f"{m.group(3)}-{month:02d}" if month else m.group(3)
+        for x in subject:
+            out.append(Claim(x.model, "released", value, text[m.start():m.end()]))
+    return out
+
+
+def checkworthy_sentences(text: str, kb: KnowledgeBase, threshold: float = 0.3) -> list[CheckworthySentence]:
+    out = []
+    for sentence in sentences(text):
+        mentions = find_mentions(sentence, kb)
+        score = checkworthiness(sentence, len(mentions))
+        if score < threshold:
+            continue
+        claims = extract_claims(sentence, mentions)
+        out.append(CheckworthySentence(sentence, round(score, 3), tuple(mentions), tuple(_dedupe(claims))))
+    return out
+
+
+def _dedupe(claims: list[Claim]) -> list[Claim]:
+    seen, out = set(), []
+    for c in claims:
+        key = (c.model, c.attribute, c.value)
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out

@@ -1,0 +1,83 @@
+"""`tidings check`: fact-check any text or page on its own, without a store."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tidings.check.claims import checkworthy_sentences
+from tidings.check.kb import KnowledgeBase
+from tidings.check.verify import verify
+from tidings.ingest.extract import ExtractError, page_entry
+from tidings.ingest.feeds import sniff
+from tidings.ingest.fetch import FetchError, fetch
+
+_HYPE = re.compile(r"\b(shatter\w*|smash\w*|crush\w*|destroys?|best ever|ever set|revolutionar\w*|"
+                   r"game[- ]chang\w*|unprecedented|blows? away|mind-blowing|every record)\b", re.I)
+_SCORE = re.compile(r"\b(MMLU(?:-Pro)?|GPQA(?: Diamond)?|AIME(?: 20\d\d)?|SWE-bench(?: Verified)?|LiveCodeBench|"
+                    r"Humanity's Last Exam|FrontierMath|RULER)\b[^.;]{0,60}?\b\d+(?:\.\d+)?\s*%?", re.I)
+_SETTING = re.compile(r"\b(with(?:out)? tools|harness|OpenHands|shot|pass@\d|high reasoning|setting|"
+                      r"at \d+\w* tokens|test-time compute)\b", re.I)
+
+
+class CheckInputError(ValueError):
+    """Input that cannot be checked; the message is one line naming it."""
+
+
+@dataclass(frozen=True)
+class Document:
+    name: str
+    text: str
+
+
+def read_document(location: str, stdin_bytes: bytes | None = None, timeout: float = 10.0) -> Document:
+    """Text from a file, an http(s) URL, or standard input ('-'); pages go through the article extractor."""
+    if location == "-":
+        body, name = stdin_bytes or b"", "standard input"
+    else:
+        try:
+            body = fetch(location, timeout=timeout).body
+        except FetchError as exc:
+            raise CheckInputError(str(exc)) from None
+        name = location
+    if b"\x00" in body[:4096]:
+        raise CheckInputError(f"{name}: binary data, not text")
+    if sniff(body) == "html":
+        try:
+            entry = page_entry(body, location if "://" in location else "file:///" + name)
+        except ExtractError as exc:
+            raise CheckInputError(f"{name}: {exc}") from None
+        text = f"{entry.title}.\n\n{entry.text}" if entry.title else entry.text
+    else:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise CheckInputError(f"{name}: not UTF-8 text") from None
+    if not text.strip():
+        raise CheckInputError(f"{name}: empty")
+    return Document(name, text)
+
+
+def flags(sentence: str) -> list[str]:
+    """Framing problems, separate from verdicts."""
+    out = []
+    if _HYPE.search(sentence):
+        out.append("hype")
+    if _SCORE.search(sentence) and not _SETTING.search(sentence):
+        out.append("score-without-setting")
+    return out
+
+
+def check_text(text: str, kb: KnowledgeBase) -> dict:
+    """Every check-worthy sentence with its claims, verdicts and evidence, in the `tidings check --json` shape."""
+    sentences = []
+    for s in checkworthy_sentences(text, kb):
+        claims = []
+        for claim in s.claims:
+            verdict = verify(claim, kb)
+            claims.append({"model": claim.model, "attribute": claim.attribute, "value": claim.value,
+                           "verdict": verdict.verdict,
+                           "evidence": [{"fact": e.fact, "source": e.source} for e in verdict.evidence]})
+        sentences.append({"text": s.text, "checkworthiness": s.checkworthiness, "claims": claims,
+                          "flags": flags(s.text)})
+    return {"sentences": sentences}

@@ -1,0 +1,70 @@
+"""Verdicts: each structured claim against the knowledge base, with the KB fact and its source as evidence.
+
+Numbers are compared with a tolerance (mixture-of-experts sizes are rounded in names and prose: 116.8B is "120B";
+2.2B for 22B is an error); dates at the precision the claim states.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tidings.check.claims import Claim
+from tidings.check.kb import KnowledgeBase, Model
+
+PARAM_TOLERANCE = 0.05  # relative
+
+
+@dataclass(frozen=True)
+class Evidence:
+    fact: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    claim: Claim
+    verdict: str  # supported | contradicted | disputed | single-source | unverified
+    evidence: tuple[Evidence, ...]
+
+
+def verify(claim: Claim, kb: KnowledgeBase) -> Verdict:
+    model = kb.models.get(claim.model)
+    if model is None:
+        return Verdict(claim, "unverified", ())
+    check = {"openness": _openness, "params_total_b": _params, "params_active_b": _params,
+             "released": _released}[claim.attribute]
+    return check(claim, model)
+
+
+def _evidence(model: Model, fact: str) -> tuple[Evidence, ...]:
+    sources = model.sources or ("",)
+    return tuple(Evidence(fact, s) for s in sources[:2])
+
+
+def _openness(claim: Claim, model: Model) -> Verdict:
+    if not model.openness:
+        return Verdict(claim, "unverified", ())
+    known_open = model.openness in ("open-weight", "fully-open")
+    fact = f"{model.name} is {model.openness}" + (f" ({model.licence})" if model.licence else "")
+    agrees = known_open == (claim.value == "open")
+    return Verdict(claim, "supported" if agrees else "contradicted", _evidence(model, fact))
+
+
+def _params(claim: Claim, model: Model) -> Verdict:
+    known = model.params_active_b if claim.attribute == "params_active_b" else model.params_total_b
+    if known is None:
+        return Verdict(claim, "unverified", ())
+    kind = "active" if claim.attribute == "params_active_b" else "total"
+    fact = f"{model.name} has {known:g}B {kind} parameters"
+    close = abs(float(claim.value) - known) <= PARAM_TOLERANCE * known
+    return Verdict(claim, "supported" if close else "contradicted", _evidence(model, fact))
+
+
+def _released(claim: Claim, model: Model) -> Verdict:
+    if not model.released:
+        return Verdict(claim, "unverified", ())
+    stated = str(claim.value)
+    known = model.released[:len(stated)]  # compare at the precision the claim states
+    fact = f"{model.name} was released {model.released}"
+    agrees = stated.startswith(model.released) if len(model.released) < len(stated) else known == stated
+    return Verdict(claim, "supported" if agrees else "contradicted", _evidence(model, fact))
