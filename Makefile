@@ -21,7 +21,7 @@ demo: $(VENV)/.installed
 	$(BIN)/tidings demo --dir demo
 
 test: $(VENV)/.installed-test
-	$(BIN)/ruff check tidings tests bench
+	$(BIN)/ruff check tidings tests bench scripts
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed

@@ -379,3 +379,24 @@ def check(obj: Context, location: str, as_json: bool) -> None:
             click.echo(f"    FLAG          {flag}")
     checked = sum(1 for s in report["sentences"])
     click.echo(f"{checked} check-worthy sentences in {document.name}")
+
+
+@eval_group.command("checkworthy")
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--loo", is_flag=True, help="Re-train leave-one-debate-out on FOLDER itself.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def eval_checkworthy(folder: str, loo: bool, as_json: bool) -> None:
+    """Rank each debate's sentences by check-worthiness; MAP, R-precision and P@10 (CheckThat! format)."""
+    from tidings.check.checkworthy import CheckworthyDataError, evaluate, read_folder
+
+    try:
+        result = evaluate(read_folder(folder), leave_one_out=loo)
+    except CheckworthyDataError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    how = "leave-one-debate-out" if loo else "shipped weights"
+    click.echo(f"{folder} ({result['debates']} debates, {how})")
+    click.echo(f"MAP {result['map']:.4f}  R-precision {result['r_precision']:.4f}  P@10 {result['p_at_10']:.4f}  "
+               f"(baseline, longer sentences first: MAP {result['baseline_map']:.4f})")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from tidings.check.checkworthy import learned_probability
 from tidings.check.kb import KnowledgeBase, normalise
 from tidings.text import sentences
 
@@ -169,13 +170,15 @@ def _release(text: str, mentions: list[Mention]) -> list[Claim]:
 
 
 def checkworthy_sentences(text: str, kb: KnowledgeBase, threshold: float = 0.3) -> list[CheckworthySentence]:
+    """Sentences worth checking: half the score is the cues above (which know about AI models), half the
+    model learned from fact-checked debates. A sentence that states a structured claim is always kept."""
     out = []
     for sentence in sentences(text):
         mentions = find_mentions(sentence, kb)
-        score = checkworthiness(sentence, len(mentions))
-        if score < threshold:
-            continue
         claims = extract_claims(sentence, mentions)
+        score = 0.5 * checkworthiness(sentence, len(mentions)) + 0.5 * learned_probability(sentence)
+        if score < threshold and not claims:
+            continue
         out.append(CheckworthySentence(sentence, round(score, 3), tuple(mentions), tuple(_dedupe(claims))))
     return out
 
