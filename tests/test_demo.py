@@ -188,3 +188,23 @@ def test_storylines_do_not_share_stories_much(demo):
 
 def test_demo_config_is_valid():
     assert load_config(corpus_dir() / "tidings.toml").digests
+
+
+def test_verdicts_reach_articles_pages_and_export(demo):
+    stats, _, export = demo
+    closed = next(e["sentence"] for m in manifests() for e in m.get("errors", [])
+                  if any(c["attribute"] == "openness" for c in e["claims"]))
+    flagged = [c for i in export["items"] for c in i["claims"] if c["sentence"] == closed]
+    assert {(c["model"], c["verdict"]) for c in flagged} == {("gpt-oss-120b", "contradicted"),
+                                                             ("qwen3.5", "contradicted")}
+    assert all(c["evidence"] and c["evidence"][0]["source"] for c in flagged)
+    checked = [r for s in export["stories"] for r in s["revisions"][-1:]
+               if any(f["sentence"] == closed for f in r["fact_check"])]
+    assert checked, "the story carrying the sentence reports it in its fact check"
+    for story in export["stories"]:
+        for revision in story["revisions"]:  # a contradicted claim is never stated as fact
+            assert all(s["text"] != closed for sec in revision["sections"] for s in sec["sentences"])
+    watch = (stats.site / "ai" / "misinformation.html").read_text()
+    assert "gpt-oss-120b" in watch and "Contradicted" in watch and "closed models like" in watch
+    page = next(p for p in (stats.site / "ai" / "stories").glob("*.html") if "Fact check" in p.read_text())
+    assert "Knowledge base:" in page.read_text()

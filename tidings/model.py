@@ -107,6 +107,19 @@ class CitedSource:
 
 
 @dataclass(frozen=True)
+class FactCheck:
+    """A checked claim from one of the story's sources, as the article reports it."""
+
+    sentence: str
+    cites: tuple[int, ...]
+    model: str
+    attribute: str
+    value: str
+    verdict: str
+    evidence: tuple[tuple[str, str], ...]  # (fact, source URL)
+
+
+@dataclass(frozen=True)
 class Revision:
     story_id: int
     number: int
@@ -116,6 +129,7 @@ class Revision:
     sources: tuple[CitedSource, ...]
     item_ids: tuple[int, ...]
     changes: tuple[str, ...] = field(default=())  # what changed since the previous revision
+    fact_check: tuple[FactCheck, ...] = field(default=())
 
     @property
     def lede(self) -> Sentence | None:

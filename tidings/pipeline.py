@@ -1,4 +1,4 @@
-"""The stages, in order: fetch -> parse -> extract -> dedupe -> cluster -> write -> publish.
+"""The stages, in order: fetch -> parse -> extract -> dedupe -> cluster -> check -> write -> publish.
 
 `run` calls them one after another. Each stage works only on what changed since it last ran and commits one unit
 at a time (a source, an item, a story), so a crash or a second run never loses or doubles anything.
@@ -21,6 +21,8 @@ import httpx
 from sqlalchemy.exc import SQLAlchemyError
 
 from tidings import cluster, dedupe
+from tidings.check.kb import load_kb
+from tidings.check.stage import check_items
 from tidings.config import Config
 from tidings.ingest import read_source
 from tidings.ingest.fetch import is_local
@@ -31,7 +33,7 @@ from tidings.write.revise import revise
 
 log = logging.getLogger("tidings")
 
-STAGES = ("fetch", "cluster", "write", "publish")
+STAGES = ("fetch", "cluster", "check", "write", "publish")
 FETCH_WORKERS = 8  # remote sources read at once; local files are read in turn (threads only add contention)
 
 
@@ -173,6 +175,15 @@ def run(config: Config, store: Store | None = None, now: datetime | None = None,
         reporter.done("cluster", f"{placed.items} items placed: {placed.joined} joined a story, "
                                  f"{placed.new_stories} started one, {placed.unrouted} fit no digest")
         lap("cluster")
+
+        knowledge = load_kb(config.kb)
+        for problem in knowledge.errors:
+            log.warning(f"{problem} (skipped; the built-in KB is used)")
+        with reporter.stage("check", len(store.items_to_check())) as bar:
+            checked = check_items(store, knowledge, bar.advance)
+        reporter.done("check", f"{checked['items']} items checked: {checked['claims']} claims, "
+                               f"{checked['contradicted']} contradicted by the knowledge base")
+        lap("check")
 
         with reporter.stage("write", len(store.stories_to_revise())) as bar:
             written = revise(store, config.settings, now, bar.advance)

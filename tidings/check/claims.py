@@ -87,6 +87,8 @@ _OPEN = re.compile(r"\b(open[- ]weights?|open[- ]source|fully open|openly licens
 _LIST_LEAD = re.compile(r"^\W*(models?|systems?|rivals?|peers?|competitors?)?\W*(such as|like|including|e\.?g\.?|"
                         r"namely|:)", re.I)
 _COPULA_AFTER = re.compile(r"^\W*(?:is|are|was|were|remains?|stays?)\s+(?:an?\s+|still\s+)?$", re.I)
+# A clause ends at a semicolon, a full stop (not a decimal point: "Claude Opus 4.6"), or a contrast.
+_CLAUSE_END = re.compile(r"[;!?]|\.(?=\s|$)|\b(but|while|whereas)\b")
 _PARAMS = re.compile(r"(\d+(?:\.\d+)?)\s*(billion|b|trillion|t)\b(?:\s+(active|total))?(?:\s+parameters?)?", re.I)
 _RELEASE = re.compile(r"\b(released|launched|shipped|came out|unveiled|introduced)\b[^.;]*?\b(?:in|on)\s+"
                       r"((?:" + "|".join(MONTHS) + r")\s+)?((?:19|20)\d\d)\b", re.I)
@@ -107,7 +109,7 @@ def _openness(text: str, mentions: list[Mention]) -> list[Claim]:
             # "closed models such as A and B": every model listed after the phrase, up to the clause's end.
             rest = text[m.end():]
             if _LIST_LEAD.match(rest):
-                clause_end = m.end() + (re.search(r"[;.!?]|\b(but|while|whereas)\b", rest) or _End(rest)).start()
+                clause_end = m.end() + (_CLAUSE_END.search(rest) or _End(rest)).start()
                 listed = [x for x in mentions if m.end() <= x.start < clause_end]
                 out += [Claim(x.model, "openness", value, text[m.start():clause_end]) for x in listed]
                 continue
@@ -146,8 +148,7 @@ def _parameters(text: str, mentions: list[Mention]) -> list[Claim]:
         if any(x.start <= m.start() < x.end for x in mentions):
             continue  # a size in a model's own name ("Qwen3-4B") is not a claim about it
         # The claim is about the model named before the figure in the same clause; none, no claim.
-        subject = max((x for x in mentions if x.end <= m.start() and not re.search(r"[;.]|\bwhile\b",
-                                                                                    text[x.end:m.start()])),
+        subject = max((x for x in mentions if x.end <= m.start() and not _CLAUSE_END.search(text[x.end:m.start()])),
                       key=lambda x: x.end, default=None)
         if subject is None:
             continue

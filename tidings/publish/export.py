@@ -11,6 +11,10 @@ from tidings.store.store import revision_body
 
 def export_state(store: Store) -> dict[str, Any]:
     items = store.items()
+    claims: dict[int, list[dict]] = {}
+    for c in store.claims():
+        claims.setdefault(c["item_id"], []).append({k: c[k] for k in ("sentence", "model", "attribute", "value",
+                                                                        "verdict", "evidence")})
     stories = []
     for story in store.stories():
         revisions = store.revisions(story.id)
@@ -30,7 +34,8 @@ def export_state(store: Store) -> dict[str, Any]:
                      "credibility": s.credibility, "status": s.status, "last_error": s.last_error,
                      "items": s.item_count} for s in store.sources()],
         "items": [{"id": i.id, "url": i.url, "title": i.title, "text": i.text, "publisher": i.publisher,
-                   "publishers": list(i.publishers), "published": _iso(i.published), "sources": list(i.source_ids)}
+                   "publishers": list(i.publishers), "published": _iso(i.published), "sources": list(i.source_ids),
+                   "claims": claims.get(i.id, [])}
                   for i in items],
         "stories": stories,
     }

@@ -34,7 +34,12 @@ def environment() -> Environment:
                       autoescape=select_autoescape(["html", "xml"], default_for_string=True, default=True))
     env.filters["day"] = format_day
     env.filters["safe_url"] = safe_url
+    env.globals["attribute_labels"] = ATTRIBUTE_LABELS
     return env
+
+
+ATTRIBUTE_LABELS = {"openness": "is", "params_total_b": "has this many billion parameters in total:",
+                    "params_active_b": "has this many billion active parameters:", "released": "was released in"}
 
 
 def format_day(value: datetime) -> str:
@@ -106,7 +111,21 @@ def _render(store: Store, root: Path, site_url: str) -> tuple[int, int, int]:
                 _write(folder / "stories" / f"{gone}.html", env.get_template("redirect.html").render(
                     target=f"{target}.html", title=titles[target]))
         (folder / "feed.atom").write_bytes(digest_atom(digest, feed_entries, site_url))
+        _write(folder / "misinformation.html", env.get_template("misinformation.html").render(
+            root="../", digest=digest, claims=misinformation(store, by_digest[digest.slug])))
     return len(digests), n_stories, n_revisions
+
+
+def misinformation(store: Store, stories) -> list[dict]:
+    """Contradicted and disputed claims in the sources of these stories, newest first, with their items."""
+    story_of = {item_id: s.id for s in stories for item_id in s.item_ids}
+    items = {i.id: i for i in store.items(story_of)}
+    out = []
+    for c in store.claims(story_of, verdicts=("contradicted", "disputed")):
+        item = items[c["item_id"]]
+        out.append({**c, "publisher": item.publisher, "title": item.title, "url": item.url,
+                    "published": item.published, "story": story_of.get(item.id)})
+    return sorted(out, key=lambda c: c["published"], reverse=True)
 
 
 def _write(path: Path, text: str) -> None:

@@ -48,10 +48,17 @@ def _near_duplicates_and_continuity(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE stories ADD COLUMN merged_into INTEGER"))
 
 
+def _claims(conn: Connection) -> None:
+    schema.claims.create(conn, checkfirst=True)
+    if "checked" not in {c["name"] for c in inspect(conn).get_columns("items")}:
+        conn.execute(text("ALTER TABLE items ADD COLUMN checked VARCHAR(64)"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_full_text_search", _full_text_search),
     ("0003_near_duplicates_and_continuity", _near_duplicates_and_continuity),
+    ("0004_claims", _claims),
 ]
 
 

@@ -66,6 +66,7 @@ items = Table(
     Column("content_hash", String(64), nullable=False),
     Column("note", Text),  # e.g. why the full text could not be fetched
     Column("routed", DateTime),  # when the cluster stage placed it; NULL = not yet
+    Column("checked", String(64)),  # content hash of the text last fact-checked; NULL = never
     Column("origin_source", Integer, ForeignKey("sources.id", ondelete="SET NULL")),
     Index("ix_items_routed", "routed"),
 )
@@ -126,6 +127,20 @@ stories = Table(
     Column("status", String(20), nullable=False, server_default="active"),  # active | merged
     Column("merged_into", Integer),  # a merged story's page redirects here
     Index("ix_stories_digest_last", "digest", "last_item"),
+)
+
+# Claims found in items and what the checker made of them.
+claims = Table(
+    "claims", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("sentence", Text, nullable=False),
+    Column("model", String(100), nullable=False),
+    Column("attribute", String(40), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("verdict", String(20), nullable=False),
+    Column("evidence", JSON, nullable=False),
+    Index("ix_claims_item", "item_id"),
 )
 
 # Merges, splits and revivals, so that a story's history (and its old URLs) can be followed.

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, text, update
 
 from tidings.dedupe import Keyed, similarity
-from tidings.model import CitedSource, Digest, Item, Revision, Section, Sentence, Source, Story
+from tidings.model import CitedSource, Digest, FactCheck, Item, Revision, Section, Sentence, Source, Story
 from tidings.store import schema as t
 from tidings.store.migrations import migrate
 
@@ -262,6 +262,29 @@ class Store:
         with self.engine.connect() as conn:
             return conn.execute(select(t.item_keys.c.key).where(t.item_keys.c.key.in_(list(keys))).limit(1)
                                 ).first() is not None
+
+    def items_to_check(self) -> list[Item]:
+        """Items never fact-checked, or whose text changed since."""
+        return self._items(select(t.items).where((t.items.c.checked.is_(None))
+                                                 | (t.items.c.checked != t.items.c.content_hash))
+                           .order_by(t.items.c.id))
+
+    def save_claims(self, item: Item, found: Sequence[dict]) -> None:
+        """Replace one item's claims with `found` (dicts of the claims table's columns), in one transaction."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(t.claims).where(t.claims.c.item_id == item.id))
+            if found:
+                conn.execute(insert(t.claims), [{**c, "item_id": item.id, "value": str(c["value"])} for c in found])
+            conn.execute(update(t.items).where(t.items.c.id == item.id).values(checked=item.content_hash))
+
+    def claims(self, item_ids: Iterable[int] | None = None, verdicts: Sequence[str] | None = None) -> list[dict]:
+        query = select(t.claims).order_by(t.claims.c.item_id, t.claims.c.id)
+        if item_ids is not None:
+            query = query.where(t.claims.c.item_id.in_(list(item_ids)))
+        if verdicts is not None:
+            query = query.where(t.claims.c.verdict.in_(list(verdicts)))
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
 
     def item_count(self) -> int:
         with self.engine.connect() as conn:
@@ -512,6 +535,10 @@ def revision_body(revision: Revision) -> dict:
         "sources": [{"n": c.n, "item_id": c.item_id, "url": c.url, "title": c.title, "publisher": c.publisher,
                      "published": c.published.isoformat(), "carried_by": list(c.carried_by)}
                     for c in revision.sources],
+        "fact_check": [{"sentence": f.sentence, "cites": list(f.cites), "model": f.model,
+                        "attribute": f.attribute, "value": f.value, "verdict": f.verdict,
+                        "evidence": [{"fact": fact, "source": source} for fact, source in f.evidence]}
+                       for f in revision.fact_check],
     }
 
 
@@ -522,8 +549,12 @@ def _revision(row) -> Revision:
     sources = tuple(CitedSource(n=c["n"], item_id=c["item_id"], url=c["url"], title=c["title"],
                                 publisher=c["publisher"], published=datetime.fromisoformat(c["published"]),
                                 carried_by=tuple(c.get("carried_by", ()))) for c in body["sources"])
+    checks = tuple(FactCheck(f["sentence"], tuple(f["cites"]), f["model"], f["attribute"], f["value"],
+                             f["verdict"], tuple((e["fact"], e["source"]) for e in f["evidence"]))
+                   for f in body.get("fact_check", []))
     return Revision(story_id=row.story_id, number=row.number, created=from_db(row.created), headline=row.headline,
-                    sections=sections, sources=sources, item_ids=tuple(row.item_ids), changes=tuple(row.changes))
+                    sections=sections, sources=sources, item_ids=tuple(row.item_ids), changes=tuple(row.changes),
+                    fact_check=checks)
 
 
 def _insert_for(conn):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tidings.embed import LexicalVectoriser, Vector, cosine, merge_counts
-from tidings.model import CitedSource, Item, Revision, Section, Sentence
+from tidings.model import CitedSource, FactCheck, Item, Revision, Section, Sentence
 from tidings.text import sentences, squash, tokens
 
 SUMMARY, NEW, SUPPORTING, WHY, WATCH = ("Summary", "What's new", "Supporting developments", "Why it matters",
@@ -50,10 +50,14 @@ def budget(max_sentences: int) -> dict[str, int]:
 
 
 def compose(story_id: int, items: Sequence[Item], previous: Revision | None, now: datetime,
-            max_sentences: int = 12) -> Revision:
-    """Write the next revision of a story from its items."""
+            max_sentences: int = 12, claims: Sequence[dict] = ()) -> Revision:
+    """Write the next revision of a story from its items and the checked claims of those items.
+
+    A sentence whose claim the checker found contradicted is never stated as fact: it is left out of the
+    article, and the "Fact check" list quotes it with the correction."""
     items = sorted(items, key=lambda i: (i.published, i.id))
-    candidates = _candidates(items)
+    refuted = {squash(c["sentence"]) for c in claims if c["verdict"] in ("contradicted", "disputed")}
+    candidates = [c for c in _candidates(items) if squash(c.text) not in refuted]
     centroid = _centroid(candidates)
     for c in candidates:
         c.score = cosine(c.vector, centroid) + (0.12 if c.position == 0 else 0.05 if c.position == 1 else 0.0)
@@ -105,9 +109,15 @@ def compose(story_id: int, items: Sequence[Item], previous: Revision | None, now
                                 publisher=by_id[i].publisher, published=by_id[i].published,
                                 carried_by=tuple(by_id[i].publishers[1:]))
                     for i, n in sorted(numbers.items(), key=lambda kv: kv[1]))
+    checks = []
+    for c in sorted(claims, key=lambda c: (c["verdict"] != "contradicted", numbers[c["item_id"]])):
+        check = FactCheck(c["sentence"], (numbers[c["item_id"]],), c["model"], c["attribute"], str(c["value"]),
+                          c["verdict"], tuple((e["fact"], e["source"]) for e in c["evidence"]))
+        if check not in checks:
+            checks.append(check)
     revision = Revision(story_id=story_id, number=(previous.number + 1) if previous else 1, created=now,
                         headline=headline_item.title, sections=tuple(sections), sources=sources,
-                        item_ids=tuple(i.id for i in items))
+                        item_ids=tuple(i.id for i in items), fact_check=tuple(checks))
     return Revision(**{**revision.__dict__, "changes": describe_changes(previous, revision, by_id)})
 
 

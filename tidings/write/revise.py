@@ -22,7 +22,9 @@ def revise(store: Store, settings: Settings, now: datetime,
     revised = first = 0
     for story_id, items_hash in store.stories_to_revise():
         previous = store.latest_revision(story_id)
-        revision = compose(story_id, store.story_items(story_id), previous, now, settings.max_sentences)
+        items = store.story_items(story_id)
+        revision = compose(story_id, items, previous, now, settings.max_sentences,
+                           store.claims([i.id for i in items]))
         store.add_revision(revision, items_hash)
         revised += 1
         first += previous is None
