@@ -158,17 +158,22 @@ def load_config(path: str | Path | None = None) -> Config:
             return Config()
         path = candidate
     path = Path(path).resolve()
+    _, data = read_toml(path, ConfigError, "no such config file (run 'tidings init' to write one)")
+    return parse_config(data, path)
+
+
+def read_toml(path: Path, error: type[Exception], missing: str) -> tuple[str, dict]:
+    """(text, parsed) of a TOML file; any problem raises `error` with a one-line message naming the file."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file (run 'tidings init' to write one)") from None
+        raise error(f"{path}: {missing}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
+        raise error(f"{path}: cannot read: {exc}") from None
     try:
-        data = tomllib.loads(text)
+        return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse_config(data, path)
+        raise error(f"{path}: not valid TOML: {exc}") from None
 
 
 STARTER = '''\

@@ -7,11 +7,12 @@ A user file with a mistake is reported (file, line, what is wrong) and skipped: 
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+
+from tidings.config import read_toml
 
 OPENNESS = ("open-weight", "fully-open", "closed")
 
@@ -129,16 +130,7 @@ def load_kb(user_files: Iterable[str | Path] = ()) -> KnowledgeBase:
 
 
 def _load_file(kb: KnowledgeBase, path: Path) -> None:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise KBError(f"{path}: no such KB file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise KBError(f"{path}: cannot read: {exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise KBError(f"{path}: not valid TOML: {exc}") from None
+    text, data = read_toml(path, KBError, "no such KB file")
     unknown = set(data) - {"models", "benchmarks"}
     if unknown:
         key = sorted(unknown)[0]
