@@ -33,7 +33,6 @@ from tidings.write.revise import revise
 
 log = logging.getLogger("tidings")
 
-STAGES = ("fetch", "cluster", "check", "write", "publish")
 FETCH_WORKERS = 8  # remote sources read at once; local files are read in turn (threads only add contention)
 
 

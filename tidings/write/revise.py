@@ -31,7 +31,3 @@ def revise(store: Store, settings: Settings, now: datetime,
         if on_story:
             on_story()
     return WriteStats(revised=revised, first=first)
-
-
-def pending(store: Store) -> int:
-    return len(store.stories_to_revise())
