@@ -16,12 +16,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
-from math import lgamma, log, sqrt
+from math import lgamma, sqrt
 from operator import itemgetter
 
 import numpy as np
 
-Vector = dict[str, float]
+from tidings.embed import Vector, Vocabulary
+
+__all__ = ["ClusterParams", "StoryClusterer", "Vocabulary", "blend", "dot"]
 _by_weight = itemgetter(1)
 MERGE_QUERY_TERMS = 64  # a story looks up merge partners by this many of its strongest terms
 REASSIGN_EXACT = 8  # candidates scored exactly in the maintenance sweep
@@ -54,27 +56,6 @@ def blend(lexical: Vector, dense, weight: float) -> Vector:
     if b > 0:
         out.update((f"{DENSE}{j}", float(x) * b) for j, x in enumerate(dense))
     return out
-
-
-class Vocabulary:
-    """Document frequencies, grown one document at a time, and the TF-IDF weighting they give."""
-
-    def __init__(self, documents: int = 0, df: dict[str, int] | None = None) -> None:
-        self.documents = documents
-        self.df: dict[str, int] = dict(df or {})
-
-    def observe(self, counts: dict[str, float]) -> None:
-        self.documents += 1
-        df = self.df
-        for term in counts:
-            df[term] = df.get(term, 0) + 1
-
-    def vector(self, counts: dict[str, float]) -> Vector:
-        """(1 + ln tf) * idf, L2-normalised; idf = ln((N + 1) / (1 + df)) + 1."""
-        n1, df = self.documents + 1, self.df
-        vec = {t: (1.0 + log(c)) * (log(n1 / (1 + df.get(t, 0))) + 1.0) for t, c in counts.items() if c >= 1}
-        norm = sqrt(sum(a * a for a in vec.values()))
-        return {t: a / norm for t, a in vec.items()} if norm else {}
 
 
 class StoryClusterer:

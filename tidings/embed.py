@@ -6,8 +6,8 @@ item at a time, so a vector only ever uses what has been seen so far (nothing pe
 
 from __future__ import annotations
 
-import math
 from collections import Counter
+from math import log, sqrt
 
 from tidings.text import tokens
 
@@ -18,10 +18,29 @@ MAX_TEXT_TOKENS = 30  # title and lead carry the story; the tail of an article d
 MAX_CENTROID_TERMS = 300  # a story's profile keeps its strongest terms only
 
 
-class LexicalVectoriser:
+class Vocabulary:
+    """Document frequencies, grown one document at a time, and the TF-IDF weighting they give."""
+
     def __init__(self, documents: int = 0, df: dict[str, int] | None = None) -> None:
         self.documents = documents
         self.df: dict[str, int] = dict(df or {})
+
+    def observe(self, counts: dict[str, float]) -> None:
+        self.documents += 1
+        df = self.df
+        for term in counts:
+            df[term] = df.get(term, 0) + 1
+
+    def vector(self, counts: dict[str, float]) -> Vector:
+        """(1 + ln tf) * idf, L2-normalised; idf = ln((N + 1) / (1 + df)) + 1."""
+        n1, df = self.documents + 1, self.df
+        vec = {t: (1.0 + log(c)) * (log(n1 / (1 + df.get(t, 0))) + 1.0) for t, c in counts.items() if c >= 1}
+        norm = sqrt(sum(a * a for a in vec.values()))
+        return {t: a / norm for t, a in vec.items()} if norm else {}
+
+
+class LexicalVectoriser(Vocabulary):
+    """TF-IDF over a document's title (weighted up) and lead."""
 
     def counts(self, title: str, text: str = "") -> dict[str, float]:
         """Raw weighted term counts of one document (title terms count TITLE_WEIGHT times)."""
@@ -32,20 +51,8 @@ class LexicalVectoriser:
             out[term] += 1.0
         return dict(out)
 
-    def add(self, counts: dict[str, float]) -> None:
-        """Count one more document in the document frequencies."""
-        self.documents += 1
-        for term in counts:
-            self.df[term] = self.df.get(term, 0) + 1
-
-    def idf(self, term: str) -> float:
-        return math.log((1 + self.documents) / (1 + self.df.get(term, 0))) + 1.0
-
-    def weigh(self, counts: dict[str, float]) -> Vector:
-        """Sublinear TF times IDF, L2-normalised."""
-        vec = {t: (1.0 + math.log(c)) * self.idf(t) for t, c in counts.items() if c > 0}
-        norm = math.sqrt(sum(v * v for v in vec.values()))
-        return {t: v / norm for t, v in vec.items()} if norm else {}
+    add = Vocabulary.observe
+    weigh = Vocabulary.vector
 
 
 def cosine(a: Vector, b: Vector) -> float:
