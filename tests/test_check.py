@@ -159,3 +159,30 @@ def test_checkworthiness_quality_gate():
 
     result = evaluate(read_folder(CHECKTHAT), leave_one_out=True)
     assert result["map"] >= 0.19 and result["map"] > result["baseline_map"] + 0.05
+
+
+def test_sources_that_disagree_dispute_each_other(tmp_path):
+    """Figures the KB does not hold are settled among the sources: one publisher alone is single-source; two
+    publishers (web domains) with different figures dispute each other, and the digest's watch page says so."""
+    from tests.conftest import NOW, make_config, rss
+    from tidings.pipeline import opened, run
+
+    body = ("<p>OpenAI's gpt-oss-120b scores {} on LiveCodeBench, the lab's partners said on Tuesday. The result "
+            "puts the open model close to far larger systems on fresh coding problems.</p>")
+    feeds = {"a.rss": ("https://alpha.example/", "71.5", "https://alpha.example/gpt-oss-livecodebench"),
+             "b.rss": ("https://beta.example/", "64.2", "https://beta.example/livecodebench-gpt-oss"),
+             "c.rss": ("https://gamma.example/", "", "https://gamma.example/other")}
+    sources = []
+    (tmp_path / "feeds").mkdir()
+    for name, (site, score, link) in feeds.items():
+        text = body.format(score) if score else "<p>OpenAI released gpt-oss-120b in August 2025, its lab said.</p>"
+        (tmp_path / "feeds" / name).write_text(rss([{"title": f"Coding scores {name}", "link": link, "text": text}],
+                                                   link=site))
+        sources.append({"url": str(tmp_path / "feeds" / name), "name": name})
+    config = make_config(tmp_path, sources, near_duplicate_threshold=1.0)
+    run(config, now=NOW)
+    with opened(config) as store:
+        verdicts = {(c["value"], c["verdict"]) for c in store.claims() if c["attribute"] == "score:livecodebench"}
+    assert verdicts == {("71.5", "disputed"), ("64.2", "disputed")}
+    watch = (tmp_path / "site" / "news" / "misinformation.html").read_text()
+    assert "Disputed" in watch and "beta.example states 64.2" in watch

@@ -94,12 +94,63 @@ _RELEASE = re.compile(r"\b(released|launched|shipped|came out|unveiled|introduce
                       r"((?:" + "|".join(MONTHS) + r")\s+)?((?:19|20)\d\d)\b", re.I)
 
 
-def extract_claims(text: str, mentions: list[Mention]) -> list[Claim]:
+def extract_claims(text: str, mentions: list[Mention], kb: KnowledgeBase | None = None) -> list[Claim]:
     claims: list[Claim] = []
     claims += _openness(text, mentions)
     claims += _parameters(text, mentions)
     claims += _release(text, mentions)
+    if kb is not None:
+        claims += _scores(text, mentions, kb)
     return claims
+
+
+_SCORE_NUMBER = re.compile(r"(?<![\w.\-])(\d{1,3}(?:\.\d{1,2})?)\s*(%|percent|points?)?"
+                           r"(?!\w|\.\d|-|\s*(?:billion|million|trillion|parameters|tokens|B\b|x\b|times|per|"
+                           r"experts|layers|GPUs|peers))", re.I)
+
+
+def _scores(text: str, mentions: list[Mention], kb: KnowledgeBase) -> list[Claim]:
+    """"gpt-oss-120b scored 97.9 on AIME 2025": a figure on a named benchmark, for the model it is paired with
+    (the model named before it in the clause, or right after it: "60.47% for Nemotron 3 Super")."""
+    benches = _find_benchmarks(text, kb)
+    if not benches or not mentions:
+        return []
+    out = []
+    taken = [(x.start, x.end) for x in mentions] + [(b, e) for b, e, _ in benches]
+    for m in _SCORE_NUMBER.finditer(text):
+        if any(b <= m.start() < e for b, e in taken) or re.match(r"(19|20)\d\d$", m.group(1)):
+            continue
+        # "88.4 on GPQA Diamond" names its benchmark after the figure; otherwise the last one named before it.
+        bench = next((x for x in benches if x[0] >= m.end()
+                      and re.fullmatch(r"\s*(%|percent|points?)?\s*(on|in)\s+(the\s+)?", text[m.end():x[0]], re.I)),
+                     None) \
+            or max((x for x in benches if x[1] <= m.start() and not _CLAUSE_END.search(text[x[1]:m.start()])),
+                   key=lambda x: x[1], default=None)
+        if bench is None:
+            continue
+        following = [x for x in mentions if x.start >= m.end() and re.fullmatch(r"\s*%?\s*(for|by|from)\s+(the\s+)?",
+                                                                                text[m.end():x.start], re.I)]
+        preceding = [x for x in mentions if x.end <= m.start() and not _CLAUSE_END.search(text[x.end:m.start()])]
+        subject = following[0] if following else (preceding[-1] if preceding else None)
+        if subject is None:
+            continue
+        out.append(Claim(subject.model, f"score:{bench[2]}", float(m.group(1)), text[m.start():m.end()]))
+    return out
+
+
+def _find_benchmarks(text: str, kb: KnowledgeBase) -> list[tuple[int, int, str]]:
+    words = [(m.start(), m.end()) for m in re.finditer(r"[A-Za-z0-9][A-Za-z0-9.'’\-]*", text)]
+    found, taken = [], set()
+    for size in range(4, 0, -1):
+        for i in range(len(words) - size + 1):
+            if any(j in taken for j in range(i, i + size)):
+                continue
+            start, end = words[i][0], words[i + size - 1][1]
+            bench = kb.benchmark(text[start:end].rstrip(".'’"))
+            if bench is not None:
+                found.append((start, end, bench.id))
+                taken.update(range(i, i + size))
+    return found
 
 
 def _openness(text: str, mentions: list[Mention]) -> list[Claim]:
@@ -176,7 +227,7 @@ def checkworthy_sentences(text: str, kb: KnowledgeBase, threshold: float = 0.3) 
     out = []
     for sentence in sentences(text):
         mentions = find_mentions(sentence, kb)
-        claims = extract_claims(sentence, mentions)
+        claims = extract_claims(sentence, mentions, kb)
         score = 0.5 * checkworthiness(sentence, len(mentions)) + 0.5 * learned_probability(sentence)
         if score < threshold and not claims:
             continue

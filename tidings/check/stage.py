@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from tidings.check.claims import checkworthy_sentences
 from tidings.check.kb import KnowledgeBase
@@ -27,4 +28,48 @@ def check_items(store: Store, kb: KnowledgeBase, on_item: Callable[[], None] | N
         counts["contradicted"] += sum(c["verdict"] == "contradicted" for c in found)
         if on_item:
             on_item()
+    if counts["items"]:
+        counts["disputed"] = corroborate(store)
     return counts
+
+
+OPEN_VERDICTS = ("unverified", "single-source", "corroborated", "disputed")  # what the KB could not settle
+
+
+def corroborate(store: Store) -> int:
+    """Settle what the KB cannot among the sources: a claim stated by two or more publishers (by web domain)
+    is corroborated, one stated by a single publisher is single-source, and one that another publisher states
+    with a different figure is disputed, with the other statements as evidence. Returns the disputed count."""
+    claims = store.claims(verdicts=OPEN_VERDICTS)
+    domains = {i.id: (urlsplit(i.url).hostname or i.publisher).removeprefix("www.")
+               for i in store.items({c["item_id"] for c in claims})}
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for c in claims:
+        groups.setdefault((c["model"], c["attribute"]), []).append(c)
+    changes = []
+    for group in groups.values():
+        for c in group:
+            mine = domains[c["item_id"]]
+            same = {domains[o["item_id"]] for o in group if _agree(o["value"], c["value"])}
+            other = [o for o in group if not _agree(o["value"], c["value"]) and domains[o["item_id"]] != mine]
+            if other:
+                verdict = "disputed"
+                evidence = [{"fact": f"{domains[o['item_id']]} states {o['value']}: {o['sentence']}", "source": ""}
+                            for o in other[:3]]
+            elif len(same) >= 2:
+                verdict = "corroborated"
+                evidence = [{"fact": f"also stated by {d}", "source": ""} for d in sorted(same - {mine})[:3]]
+            else:
+                verdict, evidence = "single-source", []
+            if verdict != c["verdict"]:
+                changes.append((c["id"], verdict, evidence))
+    store.set_verdicts(changes)
+    return sum(1 for _, v, _ in changes if v == "disputed")
+
+
+def _agree(a: str, b: str) -> bool:
+    try:
+        x, y = float(a), float(b)
+    except ValueError:
+        return a == b
+    return abs(x - y) <= 0.02 * max(abs(x), abs(y), 1e-9)

@@ -31,9 +31,27 @@ def verify(claim: Claim, kb: KnowledgeBase) -> Verdict:
     model = kb.models.get(claim.model)
     if model is None:
         return Verdict(claim, "unverified", ())
+    if claim.attribute.startswith("score:"):
+        return _score(claim, model)
     check = {"openness": _openness, "params_total_b": _params, "params_active_b": _params,
              "released": _released}[claim.attribute]
     return check(claim, model)
+
+
+SCORE_TOLERANCE = 0.6  # points: "about 62%" and 62.4 are the same figure
+
+
+def _score(claim: Claim, model: Model) -> Verdict:
+    """A benchmark figure the KB holds for this model is supported; one it does not is left for the other
+    sources to corroborate or dispute (figures depend on settings the sentence may not state)."""
+    benchmark = claim.attribute.split(":", 1)[1]
+    for s in model.benchmarks:
+        if s.benchmark == benchmark and abs(s.score - float(claim.value)) <= SCORE_TOLERANCE:
+            setting = f" ({s.setting})" if s.setting else ""
+            by = f", reported by {s.reported_by}" if s.reported_by else ""
+            return Verdict(claim, "supported", (Evidence(f"{model.name} scores {s.score:g} on {benchmark}"
+                                                         f"{setting}{by}", s.source),))
+    return Verdict(claim, "unverified", ())
 
 
 def _evidence(model: Model, fact: str) -> tuple[Evidence, ...]:

@@ -277,6 +277,13 @@ class Store:
                 conn.execute(insert(t.claims), [{**c, "item_id": item.id, "value": str(c["value"])} for c in found])
             conn.execute(update(t.items).where(t.items.c.id == item.id).values(checked=item.content_hash))
 
+    def set_verdicts(self, changes: Sequence[tuple[int, str, list[dict]]]) -> None:
+        """(claim id, verdict, evidence) for claims whose standing among the sources changed, in one transaction."""
+        with self.engine.begin() as conn:
+            for claim_id, verdict, evidence in changes:
+                conn.execute(update(t.claims).where(t.claims.c.id == claim_id)
+                             .values(verdict=verdict, evidence=evidence))
+
     def claims(self, item_ids: Iterable[int] | None = None, verdicts: Sequence[str] | None = None) -> list[dict]:
         query = select(t.claims).order_by(t.claims.c.item_id, t.claims.c.id)
         if item_ids is not None:
