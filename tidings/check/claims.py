@@ -99,9 +99,48 @@ def extract_claims(text: str, mentions: list[Mention], kb: KnowledgeBase | None 
     claims += _openness(text, mentions)
     claims += _parameters(text, mentions)
     claims += _release(text, mentions)
+    claims += _licence(text, mentions)
     if kb is not None:
         claims += _scores(text, mentions, kb)
+        claims += _developer(text, mentions, kb)
     return claims
+
+
+_LICENCE = re.compile(r"\b(?:under|with|released under|licensed under)\s+(?:an?\s+|the\s+|its\s+)?"
+                      r"(Apache[- ]?2(?:\.0)?|MIT|Llama[\w. ]{0,12}?|Gemma[\w ]{0,12}?|NVIDIA[\w ]{0,24}?|"
+                      r"(?:modified|custom)\s+MIT|proprietary|research|non-commercial)\s+(?:licen[cs]e|terms)", re.I)
+
+
+def _licence(text: str, mentions: list[Mention]) -> list[Claim]:
+    """"released under the Apache 2.0 licence": the licence of the model named before it in the clause."""
+    out = []
+    for m in _LICENCE.finditer(text):
+        subject = [x for x in mentions if x.end <= m.start() and not _CLAUSE_END.search(text[x.end:m.start()])]
+        if not subject:
+            continue
+        # "Both A and B are released under ...": every model of the clause; otherwise the one right before.
+        joined = len(subject) > 1 and re.search(r"\b(both|all|and)\b", text[subject[0].start:m.start()])
+        for x in subject if joined else subject[-1:]:
+            out.append(Claim(x.model, "licence", m.group(1).strip(), text[x.start:m.end()]))
+    return out
+
+
+_BY = re.compile(r"\b(?:developed|built|made|trained|released|published|created)\s+by\s+"
+                 r"([A-Z][\w.]*(?:\s+[A-Z][\w.]*)?)")
+
+
+def _developer(text: str, mentions: list[Mention], kb: KnowledgeBase) -> list[Claim]:
+    """"gpt-oss-120b, developed by OpenAI": only explicit attributions to an organisation the KB knows."""
+    known = {normalise(m.developer).split("(")[0]: m.developer for m in kb.models.values() if m.developer}
+    out = []
+    for m in _BY.finditer(text):
+        org = m.group(1)
+        if not any(normalise(org).startswith(k) or k.startswith(normalise(org)) for k in known):
+            continue
+        subject = [x for x in mentions if x.end <= m.start() and not _CLAUSE_END.search(text[x.end:m.start()])]
+        if subject:
+            out.append(Claim(subject[-1].model, "developer", org, text[subject[-1].start:m.end()]))
+    return out
 
 
 _SCORE_NUMBER = re.compile(r"(?<![\w.\-])(\d{1,3}(?:\.\d{1,2})?)\s*(%|percent|points?)?"

@@ -34,7 +34,7 @@ def verify(claim: Claim, kb: KnowledgeBase) -> Verdict:
     if claim.attribute.startswith("score:"):
         return _score(claim, model)
     check = {"openness": _openness, "params_total_b": _params, "params_active_b": _params,
-             "released": _released}[claim.attribute]
+             "released": _released, "licence": _licence, "developer": _developer}[claim.attribute]
     return check(claim, model)
 
 
@@ -86,3 +86,29 @@ def _released(claim: Claim, model: Model) -> Verdict:
     fact = f"{model.name} was released {model.released}"
     agrees = stated.startswith(model.released) if len(model.released) < len(stated) else known == stated
     return Verdict(claim, "supported" if agrees else "contradicted", _evidence(model, fact))
+
+
+def _family(licence: str) -> str:
+    """The licence family a name belongs to: 'Apache 2.0 licence' and 'Apache-2.0 (+ usage policy)' agree."""
+    text = licence.lower()
+    for family in ("apache", "mit", "llama", "gemma", "nvidia", "mistral research", "proprietary"):
+        if family in text:
+            return family
+    return text.strip()
+
+
+def _licence(claim: Claim, model: Model) -> Verdict:
+    if not model.licence:
+        return Verdict(claim, "unverified", ())
+    fact = f"{model.name} is licensed {model.licence}"
+    agrees = _family(str(claim.value)) == _family(model.licence)
+    return Verdict(claim, "supported" if agrees else "contradicted", _evidence(model, fact))
+
+
+def _developer(claim: Claim, model: Model) -> Verdict:
+    if not model.developer:
+        return Verdict(claim, "unverified", ())
+    stated, known = str(claim.value).lower(), model.developer.lower()
+    agrees = stated in known or known.split(" (")[0] in stated
+    return Verdict(claim, "supported" if agrees else "contradicted",
+                   _evidence(model, f"{model.name} is developed by {model.developer}"))
