@@ -83,6 +83,11 @@ def test_framing_flags(kb):
     assert "score-without-setting" in s["flags"]
     (s,) = check_text("On AIME 2025 with tools, gpt-oss-120b posted 97.9.", kb)["sentences"]
     assert "score-without-setting" not in s["flags"]
+    # NVIDIA compared Nemotron 3 Super with gpt-oss-120b and Qwen3.5-122B-A10B, not with Claude Opus 4.6.
+    (s,) = check_text("Nemotron 3 Super beats Claude Opus 4.6 on coding, fans say.", kb)["sentences"]
+    assert "unnamed-comparator" in s["flags"]
+    (s,) = check_text("Nemotron 3 Super beats gpt-oss-120b on coding, NVIDIA said.", kb)["sentences"]
+    assert "unnamed-comparator" not in s["flags"]
 
 
 def test_check_command_json_shape_and_exit_code(tmp_path):

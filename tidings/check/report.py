@@ -58,13 +58,25 @@ def read_document(location: str, stdin_bytes: bytes | None = None, timeout: floa
     return Document(name, text)
 
 
-def flags(sentence: str) -> list[str]:
-    """Framing problems, separate from verdicts."""
+_COMPARE = re.compile(r"\b(rival\w*|match\w*|beat\w*|surpass\w*|outperform\w*|ahead of|on par with|"
+                      r"comparable to|competes? with|versus|vs)\b", re.I)
+
+
+def flags(sentence: str, mentions=(), kb: KnowledgeBase | None = None) -> list[str]:
+    """Framing problems, separate from verdicts: hype, a score without its setting, and a model set against a
+    rival its developer did not compare it with."""
     out = []
     if _HYPE.search(sentence):
         out.append("hype")
     if _SCORE.search(sentence) and not _SETTING.search(sentence):
         out.append("score-without-setting")
+    if kb is not None and _COMPARE.search(sentence):
+        named = {m.model for m in mentions}
+        for model_id in named:
+            rivals = set(kb.models[model_id].vendor_comparators)
+            if rivals and named - rivals - {model_id}:
+                out.append("unnamed-comparator")
+                break
     return out
 
 
@@ -79,5 +91,5 @@ def check_text(text: str, kb: KnowledgeBase) -> dict:
                            "verdict": verdict.verdict,
                            "evidence": [{"fact": e.fact, "source": e.source} for e in verdict.evidence]})
         sentences.append({"text": s.text, "checkworthiness": s.checkworthiness, "claims": claims,
-                          "flags": flags(s.text)})
+                          "flags": flags(s.text, s.mentions, kb)})
     return {"sentences": sentences}
