@@ -51,6 +51,11 @@ def test_closed_models_sentence_is_contradicted_for_both_models(kb):
     ("Qwen3.5, developed by Alibaba, is a family of models.", ("qwen3.5", "developer", "Alibaba", "supported")),
     ("Qwen3.5, developed by OpenAI, is a family of models.", ("qwen3.5", "developer", "OpenAI", "contradicted")),
     ("On AIME 2025 with tools, gpt-oss-120b posted 97.9.", ("gpt-oss-120b", "score:aime-2025", 97.9, "supported")),
+    # the right figure under the wrong setting: 97.9 is with tools
+    ("On AIME 2025 without tools, gpt-oss-120b posted 97.9.",
+     ("gpt-oss-120b", "score:aime-2025", 97.9, "contradicted")),
+    ("Nemotron 3 Super has a 1M-token context window.", ("nemotron-3-super", "context_tokens", 1e6, "supported")),
+    ("GLM-4.6 offers a context of 128K tokens.", ("glm-4.6", "context_tokens", 128000.0, "contradicted")),
 ])
 def test_structured_claims_and_verdicts(kb, text, expected):
     assert expected in verdicts(text, kb)
@@ -88,6 +93,8 @@ def test_framing_flags(kb):
     assert "unnamed-comparator" in s["flags"]
     (s,) = check_text("Nemotron 3 Super beats gpt-oss-120b on coding, NVIDIA said.", kb)["sentences"]
     assert "unnamed-comparator" not in s["flags"]
+    (s,) = check_text("Qwen3.5 scores 87.8 on MMLU-Pro with tools.", kb)["sentences"]
+    assert "score-without-variant" in s["flags"]
 
 
 def test_check_command_json_shape_and_exit_code(tmp_path):

@@ -30,9 +30,11 @@ class Mention:
 @dataclass(frozen=True)
 class Claim:
     model: str  # KB id
-    attribute: str  # openness | params_total_b | params_active_b | released
+    attribute: str  # openness | developer | licence | params_total_b | params_active_b | released |
+    #                 context_tokens | score:<benchmark id>
     value: str | float
     text: str  # the words that state it
+    setting: str = ""  # for scores: "with tools", "without tools", a harness ... as the sentence says
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ def extract_claims(text: str, mentions: list[Mention], kb: KnowledgeBase | None 
     claims += _parameters(text, mentions)
     claims += _release(text, mentions)
     claims += _licence(text, mentions)
+    claims += _context(text, mentions)
     if kb is not None:
         claims += _scores(text, mentions, kb)
         claims += _developer(text, mentions, kb)
@@ -173,7 +176,36 @@ def _scores(text: str, mentions: list[Mention], kb: KnowledgeBase) -> list[Claim
         subject = following[0] if following else (preceding[-1] if preceding else None)
         if subject is None:
             continue
-        out.append(Claim(subject.model, f"score:{bench[2]}", float(m.group(1)), text[m.start():m.end()]))
+        out.append(Claim(subject.model, f"score:{bench[2]}", float(m.group(1)), text[m.start():m.end()],
+                         setting_of(text)))
+    return out
+
+
+_SETTINGS = (("without tools", re.compile(r"\bwithout (?:tools|tool use)\b|\bno tools\b", re.I)),
+             ("with tools", re.compile(r"\bwith (?:tools|tool use)\b", re.I)),
+             ("OpenHands harness", re.compile(r"\bOpenHands\b", re.I)),
+             ("zero-shot", re.compile(r"\bzero[- ]shot\b", re.I)))
+
+
+def setting_of(text: str) -> str:
+    """The evaluation setting a sentence states, if any (first match wins: "without tools" before "with")."""
+    return next((name for name, pattern in _SETTINGS if pattern.search(text)), "")
+
+
+_CONTEXT = re.compile(r"\b(\d+(?:\.\d+)?)\s*(k|m|thousand|million)?[- ]?(?:tokens?[- ]?)?(?:long[- ])?"
+                      r"context(?:[- ]window)?\b|\bcontext(?:[- ]window)? of (?:up to )?(\d+(?:\.\d+)?)\s*(k|m|"
+                      r"thousand|million)?\s*tokens\b", re.I)
+
+
+def _context(text: str, mentions: list[Mention]) -> list[Claim]:
+    """"a 1M-token context window", "a context of 200K tokens": the model named before it in the clause."""
+    out = []
+    for m in _CONTEXT.finditer(text):
+        number, unit = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+        scale = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6}.get((unit or "").lower(), 1.0)
+        subject = [x for x in mentions if x.end <= m.start() and not _CLAUSE_END.search(text[x.end:m.start()])]
+        if subject and scale > 1:
+            out.append(Claim(subject[-1].model, "context_tokens", float(number) * scale, text[m.start():m.end()]))
     return out
 
 

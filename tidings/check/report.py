@@ -80,6 +80,16 @@ def flags(sentence: str, mentions=(), kb: KnowledgeBase | None = None) -> list[s
     return out
 
 
+def family_ids(kb: KnowledgeBase) -> set[str]:
+    """Models that stand for a family with several members (Qwen3.5, whose flagship is Qwen3.5-397B-A17B)."""
+    out = set()
+    for member in kb.models.values():
+        family = kb.model(member.family) if member.family else None
+        if family is not None and family.id != member.id:
+            out.add(family.id)
+    return out
+
+
 def check_text(text: str, kb: KnowledgeBase) -> dict:
     """Every check-worthy sentence with its claims, verdicts and evidence, in the `tidings check --json` shape."""
     sentences = []
@@ -88,8 +98,10 @@ def check_text(text: str, kb: KnowledgeBase) -> dict:
         for claim in s.claims:
             verdict = verify(claim, kb)
             claims.append({"model": claim.model, "attribute": claim.attribute, "value": claim.value,
-                           "verdict": verdict.verdict,
+                           "setting": claim.setting, "verdict": verdict.verdict,
                            "evidence": [{"fact": e.fact, "source": e.source} for e in verdict.evidence]})
-        sentences.append({"text": s.text, "checkworthiness": s.checkworthiness, "claims": claims,
-                          "flags": flags(s.text, s.mentions, kb)})
+        found = flags(s.text, s.mentions, kb)
+        if any(c["attribute"].startswith("score:") and c["model"] in family_ids(kb) for c in claims):
+            found.append("score-without-variant")  # "Qwen3.5 scores ..." - which of the family's models?
+        sentences.append({"text": s.text, "checkworthiness": s.checkworthiness, "claims": claims, "flags": found})
     return {"sentences": sentences}

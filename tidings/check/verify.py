@@ -34,7 +34,8 @@ def verify(claim: Claim, kb: KnowledgeBase) -> Verdict:
     if claim.attribute.startswith("score:"):
         return _score(claim, model)
     check = {"openness": _openness, "params_total_b": _params, "params_active_b": _params,
-             "released": _released, "licence": _licence, "developer": _developer}[claim.attribute]
+             "released": _released, "licence": _licence, "developer": _developer,
+             "context_tokens": _context}[claim.attribute]
     return check(claim, model)
 
 
@@ -49,9 +50,22 @@ def _score(claim: Claim, model: Model) -> Verdict:
         if s.benchmark == benchmark and abs(s.score - float(claim.value)) <= SCORE_TOLERANCE:
             setting = f" ({s.setting})" if s.setting else ""
             by = f", reported by {s.reported_by}" if s.reported_by else ""
-            return Verdict(claim, "supported", (Evidence(f"{model.name} scores {s.score:g} on {benchmark}"
-                                                         f"{setting}{by}", s.source),))
+            evidence = (Evidence(f"{model.name} scores {s.score:g} on {benchmark}{setting}{by}", s.source),)
+            # The right figure under the wrong setting is an error: 97.9 on AIME 2025 is with tools, not without.
+            tools = {"with tools", "without tools"}
+            stated, known = claim.setting, next((t for t in tools if t in s.setting.lower()), "")
+            if stated in tools and known and stated != known:
+                return Verdict(claim, "contradicted", evidence)
+            return Verdict(claim, "supported", evidence)
     return Verdict(claim, "unverified", ())
+
+
+def _context(claim: Claim, model: Model) -> Verdict:
+    if not model.context_tokens:
+        return Verdict(claim, "unverified", ())
+    fact = f"{model.name} has a context of {model.context_tokens:,} tokens"
+    close = abs(float(claim.value) - model.context_tokens) <= PARAM_TOLERANCE * model.context_tokens
+    return Verdict(claim, "supported" if close else "contradicted", _evidence(model, fact))
 
 
 def _evidence(model: Model, fact: str) -> tuple[Evidence, ...]:
