@@ -96,7 +96,10 @@ class Model:
         return matrix(texts) @ self.weights + self.bias
 
     def probability(self, text: str) -> float:
-        return float(1 / (1 + np.exp(-self.scores([text])[0])))
+        """One sentence, without building a sparse matrix: a sum over its active slots."""
+        slots, cues = features(text)
+        z = self.bias + float(self.weights[slots].sum()) + float(np.dot(self.weights[HASH_DIM:], cues))
+        return float(1 / (1 + np.exp(-z)))
 
 
 _shipped: Model | None = None

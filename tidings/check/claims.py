@@ -67,19 +67,18 @@ def checkworthiness(text: str, mentions: int) -> float:
 
 def find_mentions(text: str, kb: KnowledgeBase) -> list[Mention]:
     """Model names and aliases in a sentence, longest first and without overlaps."""
-    names = kb.names()
-    words = [(m.start(), m.end()) for m in re.finditer(r"[A-Za-z0-9][A-Za-z0-9.'’/\-]*", text)]
+    names = kb.name_index
+    words = []
+    for m in re.finditer(r"[A-Za-z0-9][A-Za-z0-9.'’/\-]*", text):
+        word = re.sub(r"['’]s$", "", m.group().rstrip(".'’"))
+        words.append((m.start(), m.start() + len(word), normalise(word)))
     found: list[Mention] = []
     taken: set[int] = set()
     for size in range(6, 0, -1):
         for i in range(len(words) - size + 1):
-            if any(j in taken for j in range(i, i + size)):
-                continue
-            start, end = words[i][0], words[i + size - 1][1]
-            span = text[start:end].rstrip(".'’")
-            key = normalise(re.sub(r"['’]s$", "", span))
-            if key in names:
-                found.append(Mention(names[key], start, start + len(span)))
+            key = "".join(w[2] for w in words[i:i + size])
+            if key in names and not any(j in taken for j in range(i, i + size)):
+                found.append(Mention(names[key], words[i][0], words[i + size - 1][1]))
                 taken.update(range(i, i + size))
     return sorted(found, key=lambda m: m.start)
 

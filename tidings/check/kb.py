@@ -80,9 +80,10 @@ class KnowledgeBase:
         found = self._bench_names.get(normalise(name))
         return self.benchmarks[found] if found else None
 
-    def names(self) -> dict[str, str]:
-        """Every normalised name and alias, with the model it means."""
-        return dict(self._names)
+    @property
+    def name_index(self) -> dict[str, str]:
+        """Every normalised name and alias, with the model it means (read-only by convention: no copy)."""
+        return self._names
 
     def _add_model(self, model: Model) -> None:
         self.models[model.id] = model
@@ -97,7 +98,7 @@ class KnowledgeBase:
 
 def normalise(name: str) -> str:
     """Case, spaces, hyphens and underscores do not tell model names apart; dots do (Qwen3.5 is not Qwen35)."""
-    return re.sub(r"[\s_\-]+", "", name.strip().lower())
+    return re.sub(r"[\s_\-'’]+", "", re.sub(r"['’]s\b", "", name.strip().lower()))
 
 
 _MODEL_KEYS = {"id": str, "name": str, "developer": str, "aliases": list, "family": str, "openness": str,
