@@ -291,6 +291,19 @@ def _release(text: str, mentions: list[Mention]) -> list[Claim]:
     return out
 
 
+def claims_in(text: str, kb: KnowledgeBase) -> list[tuple[str, list[Claim]]]:
+    """(sentence, its claims) for the sentences that state structured claims; cheaper than scoring every
+    sentence, since a sentence that names no model states none."""
+    out = []
+    for sentence in sentences(text):
+        mentions = find_mentions(sentence, kb)
+        if mentions:
+            claims = _dedupe(extract_claims(sentence, mentions, kb))
+            if claims:
+                out.append((sentence, claims))
+    return out
+
+
 def checkworthy_sentences(text: str, kb: KnowledgeBase, threshold: float = 0.3) -> list[CheckworthySentence]:
     """Sentences worth checking: half the score is the cues above (which know about AI models), half the
     model learned from fact-checked debates. A sentence that states a structured claim is always kept."""

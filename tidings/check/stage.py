@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from tidings.check.claims import checkworthy_sentences
+from tidings.check.claims import claims_in
 from tidings.check.kb import KnowledgeBase
 from tidings.check.verify import verify
 from tidings.store import Store
@@ -16,10 +16,10 @@ def check_items(store: Store, kb: KnowledgeBase, on_item: Callable[[], None] | N
     counts = {"items": 0, "claims": 0, "contradicted": 0}
     for item in store.items_to_check():
         found = []
-        for sentence in checkworthy_sentences(f"{item.title}.\n\n{item.text}", kb):
-            for claim in sentence.claims:
+        for sentence, claims in claims_in(f"{item.title}.\n\n{item.text}", kb):
+            for claim in claims:
                 verdict = verify(claim, kb)
-                found.append({"sentence": sentence.text, "model": claim.model, "attribute": claim.attribute,
+                found.append({"sentence": sentence, "model": claim.model, "attribute": claim.attribute,
                               "value": claim.value, "verdict": verdict.verdict,
                               "evidence": [{"fact": e.fact, "source": e.source} for e in verdict.evidence]})
         store.save_claims(item, found)
