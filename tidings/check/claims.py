@@ -230,7 +230,8 @@ def _openness(text: str, mentions: list[Mention]) -> list[Claim]:
             # "closed models such as A and B": every model listed after the phrase, up to the clause's end.
             rest = text[m.end():]
             if _LIST_LEAD.match(rest):
-                clause_end = m.end() + (_CLAUSE_END.search(rest) or _End(rest)).start()
+                end = _CLAUSE_END.search(rest)
+                clause_end = m.end() + (end.start() if end else len(rest))
                 listed = [x for x in mentions if m.end() <= x.start < clause_end]
                 out += [Claim(x.model, "openness", value, text[m.start():clause_end]) for x in listed]
                 continue
@@ -243,14 +244,6 @@ def _openness(text: str, mentions: list[Mention]) -> list[Claim]:
             if after and re.fullmatch(r"\W*(model\s+)?", text[m.end():after[0].start], re.I):
                 out.append(Claim(after[0].model, "openness", value, text[m.start():after[0].end]))
     return out
-
-
-class _End:
-    def __init__(self, rest: str) -> None:
-        self._start = len(rest)
-
-    def start(self) -> int:
-        return self._start
 
 
 def _parameters(text: str, mentions: list[Mention]) -> list[Claim]:
