@@ -39,9 +39,9 @@ def test_migrations_are_named_and_applied_once(tmp_path):
 def test_one_sources_entries_are_one_transaction(store):
     source = store.upsert_source(Source(url="https://news.example/feed", name="News"), NOW)
     store.ingest(source, keyed(source, entry(1)), NOW)
-    # The second entry breaks a NOT NULL constraint: none of this batch may be stored.
+    # The second entry breaks a NOT NULL constraint (no publisher): none of this batch may be stored.
     batch = keyed(source, entry(2), entry(3))
-    batch[1] = replace(batch[1], entry=entry(3, title=None))
+    batch[1] = replace(batch[1], entry=entry(3, publisher=None))
     with pytest.raises(IntegrityError):
         store.ingest(source, batch, NOW)
     assert [i.title for i in store.items()] == ["Headline number 1"]

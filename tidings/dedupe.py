@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import zlib
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import numpy as np
@@ -129,17 +130,28 @@ def similarity(a: bytes | np.ndarray, b: bytes | np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class Keyed:
-    """An entry with everything the store needs to know it again."""
+    """An entry with everything the store needs to know it again.
+
+    The MinHash signature is made only when asked for: the store needs it for entries that no exact key
+    matches, and a feed mostly repeats entries it carried before."""
 
     entry: Entry
     keys: tuple[str, ...]
     content_hash: str
-    signature: bytes | None = None
-    bands: tuple[str, ...] = ()
+
+    @cached_property
+    def _minhash(self) -> np.ndarray | None:
+        return None if self.entry.truncated else signature(self.entry.title, self.entry.text)
+
+    @property
+    def signature(self) -> bytes | None:
+        return self._minhash.tobytes() if self._minhash is not None else None
+
+    @property
+    def bands(self) -> tuple[str, ...]:
+        return band_keys(self._minhash) if self._minhash is not None else ()
 
 
 def keyed(entry: Entry, source_id: int) -> Keyed:
     keys, chash = entry_keys(entry, source_id)
-    sig = None if entry.truncated else signature(entry.title, entry.text)
-    return Keyed(entry, tuple(keys), chash, sig.tobytes() if sig is not None else None,
-                 band_keys(sig) if sig is not None else ())
+    return Keyed(entry, tuple(keys), chash)
