@@ -10,10 +10,13 @@ from tidings.check.kb import KnowledgeBase
 from tidings.check.verify import verify
 from tidings.store import Store
 
+BATCH = 200  # items whose claims are written per transaction
+
 
 def check_items(store: Store, kb: KnowledgeBase, on_item: Callable[[], None] | None = None) -> dict[str, int]:
-    """Claims and verdicts for each item not yet checked; one transaction per item."""
+    """Claims and verdicts for each item not yet checked, stored a batch of items per transaction."""
     counts = {"items": 0, "claims": 0, "contradicted": 0}
+    batch: list = []
     for item in store.items_to_check():
         found = []
         for sentence, claims in claims_in(f"{item.title}.\n\n{item.text}", kb):
@@ -22,12 +25,17 @@ def check_items(store: Store, kb: KnowledgeBase, on_item: Callable[[], None] | N
                 found.append({"sentence": sentence, "model": claim.model, "attribute": claim.attribute,
                               "value": claim.value, "verdict": verdict.verdict,
                               "evidence": [{"fact": e.fact, "source": e.source} for e in verdict.evidence]})
-        store.save_claims(item, found)
+        batch.append((item, found))
+        if len(batch) >= BATCH:
+            store.save_claims(batch)
+            batch = []
         counts["items"] += 1
         counts["claims"] += len(found)
         counts["contradicted"] += sum(c["verdict"] == "contradicted" for c in found)
         if on_item:
             on_item()
+    if batch:
+        store.save_claims(batch)
     if counts["items"]:
         counts["disputed"] = corroborate(store)
     return counts

@@ -269,13 +269,18 @@ class Store:
                                                  | (t.items.c.checked != t.items.c.content_hash))
                            .order_by(t.items.c.id))
 
-    def save_claims(self, item: Item, found: Sequence[dict]) -> None:
-        """Replace one item's claims with `found` (dicts of the claims table's columns), in one transaction."""
+    def save_claims(self, checked: Sequence[tuple[Item, Sequence[dict]]]) -> None:
+        """Replace each item's claims (dicts of the claims table's columns) and mark it checked, all in one
+        transaction: a batch is checked wholly or not at all."""
         with self.engine.begin() as conn:
-            conn.execute(delete(t.claims).where(t.claims.c.item_id == item.id))
-            if found:
-                conn.execute(insert(t.claims), [{**c, "item_id": item.id, "value": str(c["value"])} for c in found])
-            conn.execute(update(t.items).where(t.items.c.id == item.id).values(checked=item.content_hash))
+            ids = [item.id for item, _ in checked]
+            for chunk in _chunks(ids, 500):
+                conn.execute(delete(t.claims).where(t.claims.c.item_id.in_(chunk)))
+            rows = [{**c, "item_id": item.id, "value": str(c["value"])} for item, found in checked for c in found]
+            if rows:
+                conn.execute(insert(t.claims), rows)
+            for item, _ in checked:
+                conn.execute(update(t.items).where(t.items.c.id == item.id).values(checked=item.content_hash))
 
     def set_verdicts(self, changes: Sequence[tuple[int, str, list[dict]]]) -> None:
         """(claim id, verdict, evidence) for claims whose standing among the sources changed, in one transaction."""
