@@ -65,13 +65,19 @@ def checkworthiness(text: str, mentions: int) -> float:
     return min(score, 1.0)
 
 
-def find_mentions(text: str, kb: KnowledgeBase) -> list[Mention]:
-    """Model names and aliases in a sentence, longest first and without overlaps."""
-    names = kb.name_index
+def _normalised_words(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, normalised form) of each word; a name of several words is the join of their forms."""
     words = []
     for m in re.finditer(r"[A-Za-z0-9][A-Za-z0-9.'’/\-]*", text):
         word = re.sub(r"['’]s$", "", m.group().rstrip(".'’"))
         words.append((m.start(), m.start() + len(word), normalise(word)))
+    return words
+
+
+def find_mentions(text: str, kb: KnowledgeBase) -> list[Mention]:
+    """Model names and aliases in a sentence, longest first and without overlaps."""
+    names = kb.name_index
+    words = _normalised_words(text)
     found: list[Mention] = []
     taken: set[int] = set()
     for size in range(6, 0, -1):
@@ -133,7 +139,7 @@ _BY = re.compile(r"\b(?:developed|built|made|trained|released|published|created)
 
 def _developer(text: str, mentions: list[Mention], kb: KnowledgeBase) -> list[Claim]:
     """"gpt-oss-120b, developed by OpenAI": only explicit attributions to an organisation the KB knows."""
-    known = {normalise(m.developer).split("(")[0]: m.developer for m in kb.models.values() if m.developer}
+    known = kb.developer_index
     out = []
     for m in _BY.finditer(text):
         org = m.group(1)
@@ -209,16 +215,14 @@ def _context(text: str, mentions: list[Mention]) -> list[Claim]:
 
 
 def _find_benchmarks(text: str, kb: KnowledgeBase) -> list[tuple[int, int, str]]:
-    words = [(m.start(), m.end()) for m in re.finditer(r"[A-Za-z0-9][A-Za-z0-9.'’\-]*", text)]
+    names = kb.benchmark_index
+    words = _normalised_words(text)
     found, taken = [], set()
     for size in range(4, 0, -1):
         for i in range(len(words) - size + 1):
-            if any(j in taken for j in range(i, i + size)):
-                continue
-            start, end = words[i][0], words[i + size - 1][1]
-            bench = kb.benchmark(text[start:end].rstrip(".'’"))
-            if bench is not None:
-                found.append((start, end, bench.id))
+            key = "".join(w[2] for w in words[i:i + size])
+            if key in names and not any(j in taken for j in range(i, i + size)):
+                found.append((words[i][0], words[i + size - 1][1], names[key]))
                 taken.update(range(i, i + size))
     return found
 

@@ -70,6 +70,7 @@ class KnowledgeBase:
     errors: list[str] = field(default_factory=list)  # problems in user files, which were skipped
     _names: dict[str, str] = field(default_factory=dict)  # normalised name or alias -> model id
     _bench_names: dict[str, str] = field(default_factory=dict)
+    _developers: dict[str, str] | None = None
 
     def model(self, name: str) -> Model | None:
         """The model a name or alias refers to ("GPT OSS 120B", "gpt-oss-120b", ...), or None."""
@@ -81,12 +82,26 @@ class KnowledgeBase:
         return self.benchmarks[found] if found else None
 
     @property
+    def benchmark_index(self) -> dict[str, str]:
+        """Every normalised benchmark name and alias, with the benchmark it means."""
+        return self._bench_names
+
+    @property
+    def developer_index(self) -> dict[str, str]:
+        """Normalised developer names ("alibaba" for "Alibaba (Qwen)"), with the name as the KB gives it."""
+        if self._developers is None:
+            self._developers = {normalise(m.developer).split("(")[0]: m.developer
+                                for m in self.models.values() if m.developer}
+        return self._developers
+
+    @property
     def name_index(self) -> dict[str, str]:
         """Every normalised name and alias, with the model it means (read-only by convention: no copy)."""
         return self._names
 
     def _add_model(self, model: Model) -> None:
         self.models[model.id] = model
+        self._developers = None
         for name in (model.id, model.name, *model.aliases):
             self._names.setdefault(normalise(name), model.id)
 
