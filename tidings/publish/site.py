@@ -34,12 +34,26 @@ def environment() -> Environment:
                       autoescape=select_autoescape(["html", "xml"], default_for_string=True, default=True))
     env.filters["day"] = format_day
     env.filters["safe_url"] = safe_url
-    env.globals["attribute_labels"] = ATTRIBUTE_LABELS
+    env.filters["claim"] = claim_words
     return env
 
 
-ATTRIBUTE_LABELS = {"openness": "is", "params_total_b": "has this many billion parameters in total:",
-                    "params_active_b": "has this many billion active parameters:", "released": "was released in"}
+def claim_words(claim) -> str:
+    """A structured claim as words: "gpt-oss-120b is closed", "Nemotron 3 Super scores 60.47 on swe-bench-verified"."""
+    model, attribute, value = claim["model"], claim["attribute"], claim["value"]
+    if attribute.startswith("score:"):
+        return f"{model} scores {value} on {attribute.split(':', 1)[1]}"
+    try:
+        number = f"{float(value):g}"
+    except (TypeError, ValueError):
+        number = str(value)
+    phrases = {"openness": f"{model} is {value}", "developer": f"{model} is developed by {value}",
+               "licence": f"{model} is licensed {value}",
+               "params_total_b": f"{model} has {number}B parameters in total",
+               "params_active_b": f"{model} has {number}B active parameters",
+               "released": f"{model} was released in {value}",
+               "context_tokens": f"{model} has a context of {number} tokens"}
+    return phrases.get(attribute, f"{model} {attribute} {value}")
 
 
 def format_day(value: datetime) -> str:
