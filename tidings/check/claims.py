@@ -76,17 +76,26 @@ def _normalised_words(text: str) -> list[tuple[int, int, str]]:
 
 def find_mentions(text: str, kb: KnowledgeBase) -> list[Mention]:
     """Model names and aliases in a sentence, longest first and without overlaps."""
-    names = kb.name_index
+    return [Mention(name, start, end) for start, end, name in _names_in(text, kb.name_index, longest=6)]
+
+
+def _names_in(text: str, names: dict[str, str], longest: int) -> list[tuple[int, int, str]]:
+    """(start, end, what it names) for each run of up to `longest` words whose joined normalised form is in
+    `names`; longer runs win and runs never overlap."""
     words = _normalised_words(text)
-    found: list[Mention] = []
-    taken: set[int] = set()
-    for size in range(6, 0, -1):
+    found, taken = [], set()
+    for size in range(longest, 0, -1):
         for i in range(len(words) - size + 1):
             key = "".join(w[2] for w in words[i:i + size])
             if key in names and not any(j in taken for j in range(i, i + size)):
-                found.append(Mention(names[key], words[i][0], words[i + size - 1][1]))
+                found.append((words[i][0], words[i + size - 1][1], names[key]))
                 taken.update(range(i, i + size))
-    return sorted(found, key=lambda m: m.start)
+    return sorted(found)
+
+
+def _in_clause_before(text: str, mentions: list[Mention], position: int) -> list[Mention]:
+    """The models named before `position` in the same clause, in order."""
+    return [x for x in mentions if x.end <= position and not _CLAUSE_END.search(text[x.end:position])]
 
 
 _CLOSED = re.compile(r"\b(closed(?:[- ]source|[- ]weights?)?|proprietary|api[- ]only)\b", re.I)
@@ -123,7 +132,7 @@ def _licence(text: str, mentions: list[Mention]) -> list[Claim]:
     """"released under the Apache 2.0 licence": the licence of the model named before it in the clause."""
     out = []
     for m in _LICENCE.finditer(text):
-        subject = [x for x in mentions if x.end <= m.start() and not _CLAUSE_END.search(text[x.end:m.start()])]
+        subject = _in_clause_before(text, mentions, m.start())
         if not subject:
             continue
         # "Both A and B are released under ...": every model of the clause; otherwise the one right before.
@@ -145,7 +154,7 @@ def _developer(text: str, mentions: list[Mention], kb: KnowledgeBase) -> list[Cl
         org = m.group(1)
         if not any(normalise(org).startswith(k) or k.startswith(normalise(org)) for k in known):
             continue
-        subject = [x for x in mentions if x.end <= m.start() and not _CLAUSE_END.search(text[x.end:m.start()])]
+        subject = _in_clause_before(text, mentions, m.start())
         if subject:
             out.append(Claim(subject[-1].model, "developer", org, text[subject[-1].start:m.end()]))
     return out
@@ -177,7 +186,7 @@ def _scores(text: str, mentions: list[Mention], kb: KnowledgeBase) -> list[Claim
             continue
         following = [x for x in mentions if x.start >= m.end() and re.fullmatch(r"\s*%?\s*(for|by|from)\s+(the\s+)?",
                                                                                 text[m.end():x.start], re.I)]
-        preceding = [x for x in mentions if x.end <= m.start() and not _CLAUSE_END.search(text[x.end:m.start()])]
+        preceding = _in_clause_before(text, mentions, m.start())
         subject = following[0] if following else (preceding[-1] if preceding else None)
         if subject is None:
             continue
@@ -208,23 +217,14 @@ def _context(text: str, mentions: list[Mention]) -> list[Claim]:
     for m in _CONTEXT.finditer(text):
         number, unit = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
         scale = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6}.get((unit or "").lower(), 1.0)
-        subject = [x for x in mentions if x.end <= m.start() and not _CLAUSE_END.search(text[x.end:m.start()])]
+        subject = _in_clause_before(text, mentions, m.start())
         if subject and scale > 1:
             out.append(Claim(subject[-1].model, "context_tokens", float(number) * scale, text[m.start():m.end()]))
     return out
 
 
 def _find_benchmarks(text: str, kb: KnowledgeBase) -> list[tuple[int, int, str]]:
-    names = kb.benchmark_index
-    words = _normalised_words(text)
-    found, taken = [], set()
-    for size in range(4, 0, -1):
-        for i in range(len(words) - size + 1):
-            key = "".join(w[2] for w in words[i:i + size])
-            if key in names and not any(j in taken for j in range(i, i + size)):
-                found.append((words[i][0], words[i + size - 1][1], names[key]))
-                taken.update(range(i, i + size))
-    return found
+    return _names_in(text, kb.benchmark_index, longest=4)
 
 
 def _openness(text: str, mentions: list[Mention]) -> list[Claim]:
@@ -266,10 +266,10 @@ def _parameters(text: str, mentions: list[Mention]) -> list[Claim]:
         if any(x.start <= m.start() < x.end for x in mentions):
             continue  # a size in a model's own name ("Qwen3-4B") is not a claim about it
         # The claim is about the model named before the figure in the same clause; none, no claim.
-        subject = max((x for x in mentions if x.end <= m.start() and not _CLAUSE_END.search(text[x.end:m.start()])),
-                      key=lambda x: x.end, default=None)
-        if subject is None:
+        preceding = _in_clause_before(text, mentions, m.start())
+        if not preceding:
             continue
+        subject = preceding[-1]
         out.append(Claim(subject.model, "params_active_b" if active else "params_total_b", number,
                          text[m.start():m.end()]))
     return out
