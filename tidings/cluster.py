@@ -108,8 +108,9 @@ def _record(engine: StoryClusterer, digest: str, before: dict[tuple[str, int], i
             last_seen: dict[int, datetime], items: dict[int, Item], window: float, outcome: ClusterOutcome,
             stats: Counter) -> None:
     """Turn one digest's final stories into store changes: only what differs from what was stored."""
+    final = engine.stories()
     refs: dict[int, int | str] = {}
-    for k, keys in engine.stories().items():
+    for k, keys in final.items():
         known = engine.story_keys[k]
         if known is not None:
             refs[k] = known
@@ -117,7 +118,7 @@ def _record(engine: StoryClusterer, digest: str, before: dict[tuple[str, int], i
             refs[k] = f"{digest}:{k}"
             first = min(keys, key=lambda i: (items[i].published, i))
             outcome.new_stories[refs[k]] = NewStory(digest, items[first].title, {}, items[first].published)
-    for k, keys in engine.stories().items():
+    for k, keys in final.items():
         if not keys and engine.story_keys[k] is None:
             continue
         ref = refs[k]
@@ -148,12 +149,12 @@ def _record(engine: StoryClusterer, digest: str, before: dict[tuple[str, int], i
                 outcome.moves.append((item_id, digest, ref, 1.0))
     # A stored story that lost all its items went into the story that took most of them.
     landed: dict[int, Counter] = {}
-    for k, keys in engine.stories().items():
+    for k, keys in final.items():
         for item_id in keys:
             was = before.get((digest, item_id))
             if was is not None and was != refs.get(k):
                 landed.setdefault(was, Counter())[refs[k]] += 1
-    still_there = {engine.story_keys[k] for k, keys in engine.stories().items() if keys}
+    still_there = {engine.story_keys[k] for k, keys in final.items() if keys}
     for story_id, where in landed.items():
         if story_id not in still_there:
             into, _ = where.most_common(1)[0]

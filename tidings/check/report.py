@@ -93,6 +93,7 @@ def family_ids(kb: KnowledgeBase) -> set[str]:
 def check_text(text: str, kb: KnowledgeBase) -> dict:
     """Every check-worthy sentence with its claims, verdicts and evidence, in the `tidings check --json` shape."""
     sentences = []
+    families = family_ids(kb)
     for s in checkworthy_sentences(text, kb):
         claims = []
         for claim in s.claims:
@@ -101,7 +102,7 @@ def check_text(text: str, kb: KnowledgeBase) -> dict:
                            "setting": claim.setting, "verdict": verdict.verdict,
                            "evidence": [{"fact": e.fact, "source": e.source} for e in verdict.evidence]})
         found = flags(s.text, s.mentions, kb)
-        if any(c["attribute"].startswith("score:") and c["model"] in family_ids(kb) for c in claims):
+        if any(c["attribute"].startswith("score:") and c["model"] in families for c in claims):
             found.append("score-without-variant")  # "Qwen3.5 scores ..." - which of the family's models?
         sentences.append({"text": s.text, "checkworthiness": s.checkworthiness, "claims": claims, "flags": found})
     return {"sentences": sentences}
