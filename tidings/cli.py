@@ -12,7 +12,8 @@ from pathlib import Path
 import click
 
 from tidings import __version__
-from tidings.config import CONFIG_NAME, Config, ConfigError, load_config, write_starter
+from tidings.config import CONFIG_NAME, Config, load_config, write_starter
+from tidings.errors import TidingsError
 from tidings.ingest.feeds import FeedError, read_opml, write_opml
 from tidings.ingest.fetch import is_local
 from tidings.model import Source
@@ -28,17 +29,24 @@ class Context:
 
     @property
     def config(self) -> Config:
-        try:
-            config = load_config(self.config_path)
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from None
+        config = load_config(self.config_path)
         return replace(config, db=self.db) if self.db else config
 
 
 pass_ctx = click.make_pass_decorator(Context)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Group(click.Group):
+    """Every error tidings reports (`TidingsError`) ends a command with its one line and exit status 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except TidingsError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tidings")
 @click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
               help=f"Config file (default: ./{CONFIG_NAME} if present).")
@@ -57,10 +65,7 @@ def cli(ctx: click.Context, config_path: str | None, db: str | None, verbose: in
 @click.argument("path", default=CONFIG_NAME, type=click.Path(dir_okay=False))
 def init(path: str) -> None:
     """Write a commented starter config file."""
-    try:
-        write_starter(Path(path))
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    write_starter(Path(path))
     click.echo(f"Wrote {path}. Add sources with 'tidings sources add URL', then 'tidings run'.")
 
 
@@ -293,12 +298,9 @@ def eval_group() -> None:
 @pass_ctx
 def eval_cluster(obj: Context, path: str, order: str, vectoriser: str, as_json: bool) -> None:
     """Stream a labelled JSONL file ({"text", "cluster"[, "time"]}) through the story clusterer."""
-    from tidings.evaluate import EvalError, evaluate_clustering, read_labelled
+    from tidings.evaluate import evaluate_clustering, read_labelled
 
-    try:
-        result = evaluate_clustering(read_labelled(path), order, vectoriser, obj.config.settings)
-    except EvalError as exc:
-        raise click.ClickException(str(exc)) from None
+    result = evaluate_clustering(read_labelled(path), order, vectoriser, obj.config.settings)
     if as_json:
         click.echo(json.dumps(result))
         return
@@ -315,12 +317,9 @@ def kb() -> None:
 
 
 def _load_kb(obj: Context):
-    from tidings.check.kb import KBError, load_kb
+    from tidings.check.kb import load_kb
 
-    try:
-        knowledge = load_kb(obj.config.kb)
-    except KBError as exc:
-        raise click.ClickException(str(exc)) from None
+    knowledge = load_kb(obj.config.kb)
     for error in knowledge.errors:
         click.echo(f"Warning: {error} (skipped; the built-in KB is used)", err=True)
     return knowledge
@@ -356,13 +355,10 @@ def kb_list(obj: Context) -> None:
 @pass_ctx
 def check(obj: Context, location: str, as_json: bool) -> None:
     """Fact-check a text file, a web page (URL or HTML file) or standard input ('-') against the KB."""
-    from tidings.check.report import CheckInputError, check_text, read_document
+    from tidings.check.report import check_text, read_document
 
     stdin = sys.stdin.buffer.read() if location == "-" else None
-    try:
-        document = read_document(location, stdin)
-    except CheckInputError as exc:
-        raise click.ClickException(str(exc)) from None
+    document = read_document(location, stdin)
     report = check_text(document.text, _load_kb(obj))
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
@@ -387,12 +383,9 @@ def check(obj: Context, location: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def eval_checkworthy(folder: str, loo: bool, as_json: bool) -> None:
     """Rank each debate's sentences by check-worthiness; MAP, R-precision and P@10 (CheckThat! format)."""
-    from tidings.check.checkworthy import CheckworthyDataError, evaluate, read_folder
+    from tidings.check.checkworthy import evaluate, read_folder
 
-    try:
-        result = evaluate(read_folder(folder), leave_one_out=loo)
-    except CheckworthyDataError as exc:
-        raise click.ClickException(str(exc)) from None
+    result = evaluate(read_folder(folder), leave_one_out=loo)
     if as_json:
         click.echo(json.dumps(result))
         return

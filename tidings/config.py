@@ -7,12 +7,13 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from tidings.errors import TidingsError
 from tidings.model import Digest, Source
 
 CONFIG_NAME = "tidings.toml"
 
 
-class ConfigError(ValueError):
+class ConfigError(TidingsError, ValueError):
     """A config file that cannot be used; the message is one line naming file and key."""
 
 

@@ -19,13 +19,14 @@ from tidings.cluster import DAY, params
 from tidings.clusterer import StoryClusterer, Vocabulary
 from tidings.config import Settings
 from tidings.embed import LexicalVectoriser
+from tidings.errors import TidingsError
 from tidings.metrics import cluster_scores
 
 # name -> weight of the lexical cosine; the rest is the embedding's (the semantic extra)
 VECTORISERS = {"lexical": 1.0, "hybrid": 0.5, "semantic": 0.0}
 
 
-class EvalError(ValueError):
+class EvalError(TidingsError, ValueError):
     """A labelled file that cannot be read; the message names the file and line."""
 
 

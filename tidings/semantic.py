@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tidings.errors import TidingsError
+
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Sequence
 
@@ -47,7 +49,7 @@ TOKEN_BUDGET = 512  # word pieces per model run: bigger runs spill out of the CP
 LEAD_WORDS = 256  # words of the text kept after the title; the model sees at most 256 word pieces anyway
 
 
-class SemanticUnavailable(RuntimeError):
+class SemanticUnavailable(TidingsError, RuntimeError):
     """The semantic extra (or one of its files) is not installed, or a file is not the expected one."""
 
 

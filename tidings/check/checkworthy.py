@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tidings.errors import TidingsError
+
 HASH_DIM = 2 ** 16
 _WORD = re.compile(r"[a-z0-9$%']+")
 _CUES = (re.compile(r"\d"), re.compile(r"%|\bpercent\b"), re.compile(r"\b(million|billion|trillion)\b"),
@@ -24,7 +26,7 @@ N_CUES = len(_CUES) + 2  # the patterns, a length feature, a "very short" flag
 DIM = HASH_DIM + N_CUES
 
 
-class CheckworthyDataError(ValueError):
+class CheckworthyDataError(TidingsError, ValueError):
     """A CheckThat!-format folder that cannot be read; the message names the file and line."""
 
 

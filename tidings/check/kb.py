@@ -13,11 +13,12 @@ from importlib import resources
 from pathlib import Path
 
 from tidings.config import read_toml
+from tidings.errors import TidingsError
 
 OPENNESS = ("open-weight", "fully-open", "closed")
 
 
-class KBError(ValueError):
+class KBError(TidingsError, ValueError):
     """A KB file that cannot be used; the message is one line naming the file and line."""
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from tidings.check.claims import checkworthy_sentences
 from tidings.check.kb import KnowledgeBase
 from tidings.check.verify import verify
+from tidings.errors import TidingsError
 from tidings.ingest.extract import ExtractError, page_entry
 from tidings.ingest.feeds import sniff
 from tidings.ingest.fetch import FetchError, fetch
@@ -20,7 +21,7 @@ _SETTING = re.compile(r"\b(with(?:out)? tools|harness|OpenHands|shot|pass@\d|hig
                       r"at \d+\w* tokens|test-time compute)\b", re.I)
 
 
-class CheckInputError(ValueError):
+class CheckInputError(TidingsError, ValueError):
     """Input that cannot be checked; the message is one line naming it."""
 
 

@@ -10,6 +10,7 @@ import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
 
+from tidings.errors import TidingsError
 from tidings.model import Entry
 from tidings.text import plain_paragraphs, squash
 
@@ -19,7 +20,7 @@ MIN_ARTICLE_CHARS = 200
 _TRUNCATION_MARKS = re.compile(r"(\[\s*(…|\.\.\.)\s*\]|…|\.\.\.|read more|continue reading|more »)\s*$", re.I)
 
 
-class ExtractError(Exception):
+class ExtractError(TidingsError):
     """No article could be taken from a page; the message is one line."""
 
 

@@ -12,11 +12,12 @@ from xml.sax.saxutils import quoteattr
 import feedparser
 from lxml import etree
 
+from tidings.errors import TidingsError
 from tidings.model import Entry, Source
 from tidings.text import html_to_text, plain_paragraphs, squash
 
 
-class FeedError(Exception):
+class FeedError(TidingsError):
     """The bytes are not a usable feed; the message is one line."""
 
 

@@ -8,10 +8,12 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
+from tidings.errors import TidingsError
+
 MAX_BYTES = 20 * 1024 * 1024  # a feed or page larger than this is not a feed or a page
 
 
-class FetchError(Exception):
+class FetchError(TidingsError):
     """Reading failed; the message is one line naming the URL or path."""
 
 
