@@ -1,0 +1,33 @@
+"""The one URL policy: a link that comes from a feed or a page is kept only if it is an absolute http(s) URL.
+
+Ingest applies it when it parses a feed or a page, and every output (site, Atom, JSON export) applies it again
+when it renders a link, so a `javascript:`, `data:` or `file:` link can neither be stored nor shown. Only the
+user names local files, as sources in the config or on the command line.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urljoin, urlsplit
+
+WEB_SCHEMES = ("http", "https")
+
+
+def web_url(link: str | None, base: str = "") -> str:
+    """`link` resolved against `base`, if the result is an absolute http(s) URL with a host; otherwise ""."""
+    if not isinstance(link, str):
+        return ""
+    link = "".join(ch for ch in link.strip() if ch >= " " and ch != "\x7f")  # no control characters in a URL
+    if not link:
+        return ""
+    try:
+        absolute = urljoin(base, link) if base and urlsplit(base).scheme.lower() in WEB_SCHEMES else link
+        parts = urlsplit(absolute)
+    except ValueError:  # e.g. an invalid IPv6 host
+        return ""
+    if parts.scheme.lower() not in WEB_SCHEMES or not parts.hostname:
+        return ""
+    return absolute
+
+
+def is_web_url(link: str | None) -> bool:
+    return bool(link) and web_url(link) == link.strip()
