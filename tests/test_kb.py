@@ -66,3 +66,33 @@ def test_user_kb_from_the_config(tmp_path, monkeypatch):
     result = CliRunner().invoke(cli, ["kb", "show", "gpt-oss-120b"])
     assert result.exit_code == 0
     assert "mine.toml" in result.output and "openness must be one of" in result.output
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    return any(a == b[:i] + b[i + 1:] for i in range(len(b))) or (
+        len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1)
+
+
+def test_kb_sources_are_web_links_without_misspelt_hosts():
+    from urllib.parse import urlsplit
+
+    from tidings.check.kb import load_kb
+
+    kb = load_kb()
+    urls = {u for m in kb.models.values() for u in m.sources} | {
+        s.source for m in kb.models.values() for s in m.benchmarks if s.source}
+    hosts = {urlsplit(u).hostname for u in urls}
+    assert all(urlsplit(u).scheme == "https" for u in urls) and None not in hosts
+    well_known = {"arxiv.org", "huggingface.co", "github.com", "openai.com", "ai.meta.com"}
+    assert not [h for h in hosts for k in well_known if _one_edit_apart(h, k)]
+
+
+def test_kb_files_name_nothing_outside_the_package():
+    from tidings.check.kb import builtin_files
+
+    for path in builtin_files():
+        assert "/work/" not in path.read_text() and "shared/facts" not in path.read_text()

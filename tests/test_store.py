@@ -6,6 +6,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import NOW
 from tidings.dedupe import keyed as key_entry
+from tidings.errors import StoreError
 from tidings.model import Entry, Source
 from tidings.store import Store
 from tidings.store.migrations import MIGRATIONS
@@ -42,8 +43,9 @@ def test_one_sources_entries_are_one_transaction(store):
     # The second entry breaks a NOT NULL constraint (no publisher): none of this batch may be stored.
     batch = keyed(source, entry(2), entry(3))
     batch[1] = replace(batch[1], entry=entry(3, publisher=None))
-    with pytest.raises(IntegrityError):
+    with pytest.raises(StoreError, match="NOT NULL") as caught:
         store.ingest(source, batch, NOW)
+    assert isinstance(caught.value.__cause__, IntegrityError)
     assert [i.title for i in store.items()] == ["Headline number 1"]
 
 

@@ -15,10 +15,9 @@ from tidings import __version__
 from tidings.config import CONFIG_NAME, Config, load_config, write_starter
 from tidings.errors import TidingsError
 from tidings.ingest.feeds import FeedError, read_opml, write_opml
-from tidings.ingest.fetch import is_local
-from tidings.model import Source
-from tidings.pipeline import opened, run
+from tidings.pipeline import opened, run, sync_config
 from tidings.progress import reporter_for
+from tidings.sources import add_source, import_sources, remove_source
 
 
 @dataclass
@@ -78,17 +77,15 @@ def sources() -> None:
 
 @sources.command("add")
 @click.argument("url")
-@click.option("--name", default="", help="Publisher name shown under Sources.")
+@click.option("--name", default="", help="Publisher name shown under Sources (default: the feed's title).")
 @click.option("--digest", "digests", multiple=True, help="Digest slug this source feeds (repeatable; default all).")
 @click.option("--credibility", type=click.FloatRange(0, 1), help="Your judgement of the publisher, 0..1.")
 @pass_ctx
 def sources_add(obj: Context, url: str, name: str, digests: tuple[str, ...], credibility: float | None) -> None:
     """Add a feed or page URL, or a local file."""
-    if is_local(url):
-        url = str(Path(url).resolve())
-    with opened(obj.config) as store:
-        source = store.upsert_source(Source(url=url, name=name, digests=digests, credibility=credibility),
-                                     datetime.now(UTC))
+    config = obj.config
+    with opened(config) as store:
+        source = add_source(store, config, url, name, digests, credibility, datetime.now(UTC))
     click.echo(f"Source {source.id}: {source.url}")
 
 
@@ -97,32 +94,34 @@ def sources_add(obj: Context, url: str, name: str, digests: tuple[str, ...], cre
 @pass_ctx
 def sources_list(obj: Context, as_json: bool) -> None:
     """List sources with their status, last error and item count."""
-    with opened(obj.config) as store:
+    config = obj.config
+    with opened(config) as store:
+        sync_config(config, store, datetime.now(UTC), for_run=False)
         found = store.sources()
     if as_json:
-        click.echo(json.dumps([{"id": s.id, "url": s.url, "name": s.name, "digests": list(s.digests),
+        click.echo(json.dumps([{"id": s.id, "url": s.url, "name": s.name, "title": s.title, "digests": list(s.digests),
                                 "credibility": s.credibility, "status": s.status, "last_error": s.last_error,
                                 "items": s.item_count} for s in found], indent=2))
         return
     for s in found:
-        click.echo(f"{s.id:>4}  {s.status:<8} {s.item_count:>5} items  {s.name or '-'}  {s.url}")
+        click.echo(f"{s.id:>4}  {s.status:<8} {s.item_count:>5} items  {s.label or '-'}  {s.url}")
         if s.last_error:
             click.echo(f"      last error: {s.last_error}")
 
 
 @sources.command("remove")
-@click.argument("url")
+@click.argument("source")
 @pass_ctx
-def sources_remove(obj: Context, url: str) -> None:
-    """Remove a source (the items it brought stay)."""
+def sources_remove(obj: Context, source: str) -> None:
+    """Remove a source, by id, URL or path (the items it brought stay)."""
     config = obj.config
     with opened(config) as store:
-        if not store.remove_source(url) and not store.remove_source(str(Path(url).resolve())):
-            raise click.ClickException(f"no source with URL {url}")
-    if any(s.url in (url, str(Path(url).resolve())) for s in config.sources):
-        click.echo(f"Removed {url}; it is still listed in {config.path} and will come back on the next run.")
+        found, in_config = remove_source(store, config, source)
+    if in_config:
+        click.echo(f"Removed source {found.id} ({found.url}); it is still listed in {config.path} and will "
+                   "come back on the next run unless you delete it there.")
     else:
-        click.echo(f"Removed {url}")
+        click.echo(f"Removed source {found.id} ({found.url})")
 
 
 @sources.command("import")
@@ -135,10 +134,12 @@ def sources_import(obj: Context, opml, digests: tuple[str, ...]) -> None:
         found = read_opml(opml.read(), digests)
     except FeedError as exc:
         raise click.ClickException(f"{opml.name}: {exc}") from None
-    with opened(obj.config) as store:
-        for s in found:
-            store.upsert_source(s, datetime.now(UTC))
-    click.echo(f"Imported {len(found)} sources from {opml.name}")
+    config = obj.config
+    with opened(config) as store:
+        added, skipped = import_sources(store, config, found, datetime.now(UTC))
+    for line in skipped:
+        click.echo(f"Warning: {line}", err=True)
+    click.echo(f"Imported {len(added)} sources from {opml.name}")
 
 
 @sources.command("export")
@@ -146,7 +147,9 @@ def sources_import(obj: Context, opml, digests: tuple[str, ...]) -> None:
 @pass_ctx
 def sources_export(obj: Context, output) -> None:
     """Export sources as OPML."""
-    with opened(obj.config) as store:
+    config = obj.config
+    with opened(config) as store:
+        sync_config(config, store, datetime.now(UTC), for_run=False)
         output.write(write_opml(store.sources()))
 
 
@@ -154,7 +157,7 @@ def sources_export(obj: Context, output) -> None:
 
 @cli.command("run")
 @click.option("--no-publish", is_flag=True, help="Skip writing the static site.")
-@click.option("--source", "only", multiple=True, help="Read only this source URL (repeatable).")
+@click.option("--source", "only", multiple=True, help="Read only this source, by id or URL (repeatable).")
 @pass_ctx
 def run_cmd(obj: Context, no_publish: bool, only: tuple[str, ...]) -> None:
     """Fetch every source, update stories, write revisions and publish the site."""
@@ -272,7 +275,14 @@ def demo(obj: Context, directory: str) -> None:
     stats = run_demo(directory, reporter_for(obj.quiet))
     for day, s in stats.days:
         click.echo(f"{day}: {s.items_new} new items, {s.items_linked} also carried elsewhere, "
-                   f"{s.stories_new} new stories, {s.revisions} revisions, {s.sources_failed} sources failed")
+                   f"{s.stories_new} new stories, {s.revisions} revisions")
+        for error in stats.unexpected_errors(s):
+            click.echo(f"  {error}")
+    if stats.broken_on_purpose:
+        click.echo(f"{len(stats.broken_on_purpose)} sources are broken on purpose, to show how a failing source "
+                   "is reported while the run goes on (see 'tidings sources list' in the demo folder):")
+        for name, why, error in stats.broken_on_purpose:
+            click.echo(f"  {name}: {why}. Reported: {error}")
     c = stats.counts
     click.echo(f"Demo: {c['digests']} digests, {c['stories']} stories, {c['items']} items, "
                f"{c['revisions']} revisions")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -93,7 +94,19 @@ def _settings(where: str, table: dict) -> Settings:
     for name in ("cluster_threshold", "revive_threshold", "route_threshold", "near_duplicate_threshold"):
         if name in values and not 0 <= values[name] <= 1:
             raise ConfigError(f"{where} [settings]: {name} must be between 0 and 1, got {values[name]}")
+    for name, least, strict in _LOWER_BOUNDS:
+        if name in values:
+            value = values[name]
+            # NaN fails every comparison, and an infinite timeout or window would never end.
+            if not math.isfinite(value) or value < least or (strict and value == least):
+                bound = f"greater than {least}" if strict else f"at least {least}"
+                raise ConfigError(f"{where} [settings]: {name} must be a finite number {bound}, got {value}")
     return Settings(**values)
+
+
+# (setting, bound, whether the bound itself is excluded): values below make no sense and would be silently odd.
+_LOWER_BOUNDS = (("fetch_timeout", 0, True), ("story_window_days", 0, True), ("revive_within_days", 0, False),
+                 ("max_sentences", 0, True), ("full_text_min_chars", 0, False))
 
 
 def _digest(where: str, table: Any) -> Digest:

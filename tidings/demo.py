@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
@@ -13,6 +14,12 @@ from tidings.ingest.fetch import is_local, local_path
 from tidings.pipeline import Reporter, RunStats, run
 from tidings.store import Store
 
+# Two of the demo's sources fail on purpose, to show how a failing source is reported while the run goes on.
+BROKEN_ON_PURPOSE = {
+    "feeds/wattnotes.xml": "its feed is malformed XML from 14 March",
+    "feeds/northlineenergy.rss": "it serves an HTML error page instead of its feed",
+}
+
 
 @dataclass(frozen=True)
 class DemoStats:
@@ -20,6 +27,23 @@ class DemoStats:
     days: tuple[tuple[str, RunStats], ...]
     counts: dict[str, int]
     site: Path
+    broken_on_purpose: tuple[tuple[str, str, str], ...] = ()  # (source, why it is broken, the error reported)
+
+    def unexpected_errors(self, day: RunStats) -> list[str]:
+        """A day's errors other than those of the sources broken on purpose."""
+        expected = {name for name, _, _ in self.broken_on_purpose}
+        return [e for e in day.errors if not any(e.startswith(f"source {n!r}") for n in expected)]
+
+
+class _Expected(logging.Filter):
+    """Keeps the deliberate failures out of the log: the demo reports them itself, saying they are intended."""
+
+    def __init__(self, names: set[str]) -> None:
+        super().__init__()
+        self.prefixes = tuple(f"source {n!r}" for n in names)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.prefixes)
 
 
 def corpus_dir() -> Path:
@@ -44,6 +68,10 @@ def run_demo(directory: str | Path, reporter: Reporter | None = None) -> DemoSta
         (root / stale).unlink(missing_ok=True)
     shutil.rmtree(root / "feeds", ignore_errors=True)
     config = load_config(config_path)
+    broken = {config.resolve(url): why for url, why in BROKEN_ON_PURPOSE.items()}
+    names = {s.url: s.name for s in config.sources}
+    quiet = _Expected({names[url] for url in broken})
+    logging.getLogger("tidings").addFilter(quiet)
     store = Store(config.db_url)
     days = []
     try:
@@ -57,6 +85,9 @@ def run_demo(directory: str | Path, reporter: Reporter | None = None) -> DemoSta
                         reporter=reporter)
             days.append((day.name, stats))
         counts = store.counts()
+        reported = tuple((s.name, broken[s.url], s.last_error or "") for s in store.sources() if s.url in broken)
     finally:
         store.close()
-    return DemoStats(directory=root, days=tuple(days), counts=counts, site=root / config.site_dir)
+        logging.getLogger("tidings").removeFilter(quiet)
+    return DemoStats(directory=root, days=tuple(days), counts=counts, site=root / config.site_dir,
+                     broken_on_purpose=reported)

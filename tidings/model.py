@@ -28,6 +28,12 @@ class Source:
     last_error: str | None = None
     last_fetched: datetime | None = None
     item_count: int = 0
+    title: str = ""  # the feed's own title, learnt on the first read
+
+    @property
+    def label(self) -> str:
+        """What to call the source: the name the user gave it, else its feed's title."""
+        return self.name or self.title
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,7 @@ class FetchResult:
     etag: str | None = None
     last_modified: str | None = None
     unchanged: bool = False
+    title: str = ""  # the feed's or page's own title
 
 
 @dataclass(frozen=True)

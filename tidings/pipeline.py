@@ -18,12 +18,12 @@ from itertools import chain
 from pathlib import Path
 
 import httpx
-from sqlalchemy.exc import SQLAlchemyError
 
 from tidings import cluster, dedupe
 from tidings.check.kb import load_kb
 from tidings.check.stage import check_items
-from tidings.config import Config
+from tidings.config import CONFIG_NAME, Config
+from tidings.errors import SetupError, StoreError
 from tidings.ingest import read_source
 from tidings.ingest.fetch import is_local
 from tidings.model import Entry, FetchResult, Source
@@ -73,10 +73,32 @@ class RunStats:
         return self.sources > 0 and self.sources_failed == self.sources
 
 
-def sync_config(config: Config, store: Store, now: datetime) -> None:
-    """Make the store's digests and sources match the config (sources added by the CLI are kept)."""
+def sync_config(config: Config, store: Store, now: datetime, for_run: bool = True) -> None:
+    """Make the store's digests and sources match the config (sources added by the CLI are kept). A run needs
+    at least one digest: without one, items would have no story to join."""
+    if for_run and not config.digests:
+        where = config.path or f"./{CONFIG_NAME} (there is none here)"
+        raise SetupError(f"{where}: no digest is defined, so items would have no story to join; run "
+                         "'tidings init' for a starter config, or add a [[digests]] table with a slug")
     store.sync_digests(config.digests)
-    store.sync_sources(config.sources, now)
+    for url in store.sync_sources(config.sources, now):
+        log.info(f"source {url}: no longer in {config.path}; it is not read any more (its items stay)")
+
+
+def chosen_sources(store: Store, only: Sequence[str] | None) -> list[Source]:
+    """The sources a run reads: all of them, or those named by URL or id."""
+    every = store.sources()
+    if not every:
+        raise SetupError("no sources to read; add one with 'tidings sources add URL' or a [[sources]] table "
+                         "in tidings.toml")
+    if only is None:
+        return every
+    wanted = set(only)
+    chosen = [s for s in every if s.url in wanted or str(s.id) in wanted]
+    unknown = wanted - {s.url for s in chosen} - {str(s.id) for s in chosen}
+    if unknown:
+        raise SetupError(f"no source {sorted(unknown)[0]!r}; 'tidings sources list' shows their ids and URLs")
+    return chosen
 
 
 def fetch_stage(config: Config, store: Store, sources: Sequence[Source], now: datetime,
@@ -114,7 +136,7 @@ def fetch_stage(config: Config, store: Store, sources: Sequence[Source], now: da
 def _store_result(store: Store, result: FetchResult, now: datetime, counts: dict[str, int],
                   errors: list[str], near_threshold: float) -> None:
     source = result.source
-    label = f"source {source.name!r}" if source.name else "source"
+    label = f"source {source.label!r}" if source.label else "source"
     if result.unchanged:
         counts["unchanged"] += 1
         store.record_source(source.id, "ok", None, now)
@@ -135,9 +157,9 @@ def _store_result(store: Store, result: FetchResult, now: datetime, counts: dict
     keyed = [dedupe.keyed(e, source.id) for e in result.entries]
     try:
         got = store.ingest(source, keyed, now, result.status, result.error, result.content_hash, result.etag,
-                           result.last_modified, near_threshold)
-    except SQLAlchemyError as exc:  # the transaction rolled back: nothing of this source was half-stored
-        reason = str(exc.orig if getattr(exc, "orig", None) else exc).splitlines()[0]
+                           result.last_modified, near_threshold, result.title)
+    except StoreError as exc:  # the transaction rolled back: nothing of this source was half-stored
+        reason = str(exc).split(": ", 1)[-1]
         _store_result(store, FetchResult(source, status="error", error=f"{source.url}: cannot store: {reason}"),
                       now, counts, errors, near_threshold)
         return
@@ -164,7 +186,7 @@ def run(config: Config, store: Store | None = None, now: datetime | None = None,
             clock = time.perf_counter()
 
         sync_config(config, store, now)
-        chosen = [s for s in store.sources() if sources is None or s.url in set(sources)]
+        chosen = chosen_sources(store, sources)
         counts, errors = fetch_stage(config, store, chosen, now, reporter)
         lap("fetch")
 

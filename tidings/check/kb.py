@@ -6,6 +6,7 @@ A user file with a mistake is reported (file, line, what is wrong) and skipped: 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -72,6 +73,15 @@ class KnowledgeBase:
     _names: dict[str, str] = field(default_factory=dict)  # normalised name or alias -> model id
     _bench_names: dict[str, str] = field(default_factory=dict)
     _developers: dict[str, str] | None = None
+    _texts: list[str] = field(default_factory=list)  # every file loaded, for the fingerprint
+
+    @property
+    def fingerprint(self) -> str:
+        """A hash of everything the KB was loaded from: when it changes, stored verdicts may be stale."""
+        h = hashlib.sha256()
+        for text in self._texts:
+            h.update(hashlib.sha256(text.encode("utf-8")).digest())
+        return h.hexdigest()
 
     def model(self, name: str) -> Model | None:
         """The model a name or alias refers to ("GPT OSS 120B", "gpt-oss-120b", ...), or None."""
@@ -175,6 +185,7 @@ def _load_file(kb: KnowledgeBase, path: Path) -> None:
         kb._add_benchmark(bench)
     for model in models:
         kb._add_model(model)
+    kb._texts.append(text)
 
 
 def _checked(path: Path, text: str, where: str, table, allowed: dict, required: tuple[str, ...]) -> dict:

@@ -15,7 +15,10 @@ BATCH = 200  # items whose claims are written per transaction
 
 def check_items(store: Store, kb: KnowledgeBase, on_item: Callable[[], None] | None = None) -> dict[str, int]:
     """Claims and verdicts for each item not yet checked, stored a batch of items per transaction."""
-    counts = {"items": 0, "claims": 0, "contradicted": 0}
+    counts = {"items": 0, "claims": 0, "contradicted": 0, "rechecked": 0}
+    if store.meta("kb_fingerprint") != kb.fingerprint:
+        # The KB gained or corrected a fact: every stored verdict may be stale, so every item is checked again.
+        counts["rechecked"] = store.recheck_all(kb.fingerprint)
     batch: list = []
     for item in store.items_to_check():
         found = []

@@ -54,11 +54,22 @@ def _claims(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE items ADD COLUMN checked VARCHAR(64)"))
 
 
+def _source_origin_and_meta(conn: Connection) -> None:
+    """Who named each source (the config or the CLI) and its feed's title; a table of named values."""
+    schema.meta.create(conn, checkfirst=True)
+    columns = {c["name"] for c in inspect(conn).get_columns("sources")}
+    if "origin" not in columns:
+        conn.execute(text("ALTER TABLE sources ADD COLUMN origin VARCHAR(20) NOT NULL DEFAULT 'cli'"))
+    if "title" not in columns:
+        conn.execute(text("ALTER TABLE sources ADD COLUMN title TEXT NOT NULL DEFAULT ''"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_full_text_search", _full_text_search),
     ("0003_near_duplicates_and_continuity", _near_duplicates_and_continuity),
     ("0004_claims", _claims),
+    ("0005_source_origin_and_meta", _source_origin_and_meta),
 ]
 
 

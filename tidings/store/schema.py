@@ -51,6 +51,8 @@ sources = Table(
     Column("etag", Text),
     Column("last_modified", Text),
     Column("created", DateTime, nullable=False),
+    Column("origin", String(20), nullable=False, server_default="cli"),  # config | cli: who named it
+    Column("title", Text, nullable=False, server_default=""),  # the feed's own title, shown when name is empty
 )
 
 items = Table(
@@ -107,6 +109,13 @@ terms = Table(
     "terms", metadata,
     Column("term", String(200), primary_key=True),
     Column("df", Integer, nullable=False),
+)
+
+# Small named values the stages remember between runs (the knowledge base's fingerprint, ...).
+meta = Table(
+    "meta", metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
 )
 
 counters = Table(

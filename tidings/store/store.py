@@ -6,16 +6,21 @@ one story's revision. A crash between units loses nothing already committed and 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from tidings.dedupe import Keyed, similarity
+from tidings.errors import StoreError
 from tidings.model import CitedSource, Digest, FactCheck, Item, Revision, Section, Sentence, Source, Story
 from tidings.store import schema as t
 from tidings.store.migrations import migrate
@@ -75,15 +80,101 @@ class ClusterOutcome:
     term_counts: dict[str, int] = field(default_factory=dict)
 
 
+# --- opening a database ------------------------------------------------------------------------------------
+
+def database_url(location: str) -> str:
+    """A SQLAlchemy URL for a SQLite path or a database URL. `postgresql://` means the psycopg 3 driver, and a
+    SQLite file's folder is made if it does not exist yet (as a user naming `data/tidings.db` expects)."""
+    if "://" not in location:
+        location = "sqlite:///" + str(Path(location).expanduser().resolve())
+    scheme, rest = location.split("://", 1)
+    if scheme.lower() in ("postgres", "postgresql"):
+        return "postgresql+psycopg://" + rest
+    if scheme.lower() == "sqlite" and rest.startswith("/") and rest not in ("/", "/:memory:"):
+        folder = Path(rest[1:]).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{folder}: cannot make the database's folder: {exc.strerror or exc}") from None
+    return location
+
+
+def open_engine(url: str) -> Engine:
+    try:
+        return create_engine(url)
+    except NoSuchModuleError:
+        scheme = url.split("://", 1)[0]
+        raise StoreError(f"{_hide_password(url)}: unknown database URL scheme {scheme!r} (use a SQLite file "
+                         "path or postgresql://user@host/dbname)") from None
+    except ArgumentError as exc:
+        raise StoreError(f"{_hide_password(url)}: not a database URL ({exc})") from None
+    except ImportError:
+        raise StoreError(f"{_hide_password(url)}: the PostgreSQL driver is not installed; "
+                         "install it with: pip install 'tidings[postgres]'") from None
+
+
+def shown_url(engine: Engine) -> str:
+    """How to name the database in a message: the SQLite file's path, or the URL without its password."""
+    if engine.dialect.name == "sqlite":
+        return engine.url.database or ":memory:"
+    return engine.url.render_as_string(hide_password=True)
+
+
+def _hide_password(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def _reason(exc: BaseException) -> str:
+    inner = getattr(exc, "orig", None) or exc
+    lines = str(inner).strip().splitlines()
+    return lines[0] if lines else type(inner).__name__
+
+
+def _opening_error(shown: str, exc: BaseException) -> str:
+    reason = _reason(exc)
+    if "file is not a database" in reason:
+        return (f"{shown}: not a SQLite database; point db (or --db) at a tidings database, or at a path where "
+                "a new one can be made")
+    if "unable to open database file" in reason:
+        return f"{shown}: cannot open or create the database file here (check the folder exists and is writable)"
+    return f"{shown}: cannot open the database: {reason}"
+
+
+def _store_errors(cls):
+    """Wrap every public method so that a database error leaves the store as one line naming the database."""
+    def wrap(method):
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except (SQLAlchemyError, sqlite3.Error) as exc:
+                raise StoreError(f"{self.shown}: {_reason(exc)}") from exc
+        return wrapper
+
+    for name, member in list(vars(cls).items()):
+        if not name.startswith("_") and callable(member) and not isinstance(member, staticmethod):
+            setattr(cls, name, wrap(member))
+    return cls
+
+
+@_store_errors
 class Store:
+    """Every method raises `StoreError` (one line naming the database) rather than a driver's exception."""
+
     def __init__(self, url: str) -> None:
-        if "://" not in url:
-            url = "sqlite:///" + str(Path(url).resolve())
-        self.url = url
-        self.engine: Engine = create_engine(url)
+        self.url = database_url(url)
+        self.engine: Engine = open_engine(self.url)
+        self.shown = shown_url(self.engine)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        migrate(self.engine.connect)
+        try:
+            migrate(self.engine.connect)
+        except (SQLAlchemyError, sqlite3.Error) as exc:
+            self.engine.dispose()
+            raise StoreError(_opening_error(self.shown, exc)) from exc
 
     @property
     def is_sqlite(self) -> bool:
@@ -110,29 +201,52 @@ class Store:
     # --- sources ------------------------------------------------------------------------------------------
 
     def upsert_source(self, source: Source, now: datetime) -> Source:
-        """Insert a source, or update the name, digests and credibility of the one with its URL."""
-        self.sync_sources([source], now)
+        """Insert a source named on the command line, or update the name, digests and credibility of the one
+        with its URL."""
+        with self.engine.begin() as conn:
+            self._upsert_source(conn, source, now, None)
         found = self.source(source.url)
         assert found is not None
         return found
 
-    def sync_sources(self, sources: Iterable[Source], now: datetime) -> None:
-        """Upsert many sources in one transaction; their fetch state is kept."""
+    def sync_sources(self, sources: Iterable[Source], now: datetime) -> list[str]:
+        """Make the config's sources the ones it lists, in one transaction: upsert each (its fetch state is kept)
+        and forget those the config no longer lists. Sources added on the command line are left alone.
+        Returns the URLs forgotten; their items and stories stay."""
         with self.engine.begin() as conn:
+            urls = set()
             for source in sources:
-                values = {"name": source.name, "digests": list(source.digests), "credibility": source.credibility}
-                done = conn.execute(update(t.sources).where(t.sources.c.url == source.url).values(**values))
-                if done.rowcount == 0:
-                    conn.execute(insert(t.sources).values(url=source.url, status="new", created=to_db(now),
-                                                          **values))
+                self._upsert_source(conn, source, now, "config")
+                urls.add(source.url)
+            gone = [u for u in conn.scalars(select(t.sources.c.url).where(t.sources.c.origin == "config"))
+                    if u not in urls]
+            for chunk in _chunks(gone, 500):
+                conn.execute(delete(t.sources).where(t.sources.c.url.in_(chunk)))
+        return gone
 
-    def remove_source(self, url: str) -> bool:
-        """Forget a source; items it carried stay (other sources or stories may use them)."""
-        with self.engine.begin() as conn:
-            return conn.execute(delete(t.sources).where(t.sources.c.url == url)).rowcount > 0
+    @staticmethod
+    def _upsert_source(conn, source: Source, now: datetime, origin: str | None) -> None:
+        values = {"name": source.name, "digests": list(source.digests), "credibility": source.credibility}
+        if origin:
+            values["origin"] = origin
+        done = conn.execute(update(t.sources).where(t.sources.c.url == source.url).values(**values))
+        if done.rowcount == 0:
+            conn.execute(insert(t.sources).values(url=source.url, status="new", created=to_db(now),
+                                                  **{"origin": "cli", **values}))
 
-    def source(self, url: str) -> Source | None:
-        return next(iter(self._sources(t.sources.c.url == url)), None)
+    def remove_source(self, url_or_id: str | int) -> Source | None:
+        """Forget a source, named by its URL or id; items it carried stay (other sources or stories may use
+        them). Returns the source forgotten, or None if there was none."""
+        found = self.source(url_or_id)
+        if found is not None:
+            with self.engine.begin() as conn:
+                conn.execute(delete(t.sources).where(t.sources.c.id == found.id))
+        return found
+
+    def source(self, url_or_id: str | int) -> Source | None:
+        if isinstance(url_or_id, int):
+            return next(iter(self._sources(t.sources.c.id == url_or_id)), None)
+        return next(iter(self._sources(t.sources.c.url == url_or_id)), None)
 
     def sources(self) -> list[Source]:
         return self._sources(None)
@@ -148,7 +262,7 @@ class Store:
             rows = conn.execute(query).all()
         return [Source(url=r.url, name=r.name, digests=tuple(r.digests or ()), credibility=r.credibility, id=r.id,
                        status=r.status, last_error=r.last_error, last_fetched=from_db(r.last_fetched),
-                       item_count=r.n) for r in rows]
+                       item_count=r.n, title=r.title) for r in rows]
 
     def source_cache(self, source_id: int) -> tuple[str | None, str | None, str | None]:
         """(content hash, ETag, Last-Modified) of the last successful read, to skip unchanged sources."""
@@ -164,17 +278,20 @@ class Store:
         with self.engine.begin() as conn:
             self._record_source(conn, source_id, status, error, now, content_hash, etag, last_modified)
 
-    def _record_source(self, conn, source_id, status, error, now, content_hash, etag, last_modified) -> None:
+    def _record_source(self, conn, source_id, status, error, now, content_hash, etag, last_modified,
+                       title: str = "") -> None:
         values = {"status": status, "last_error": error, "last_fetched": to_db(now)}
         if content_hash is not None:
             values.update(content_hash=content_hash, etag=etag, last_modified=last_modified)
+        if title:
+            values["title"] = title
         conn.execute(update(t.sources).where(t.sources.c.id == source_id).values(**values))
 
     # --- items --------------------------------------------------------------------------------------------
 
     def ingest(self, source: Source, entries: Sequence[Keyed], now: datetime, status: str = "ok",
                error: str | None = None, content_hash: str | None = None, etag: str | None = None,
-               last_modified: str | None = None, near_threshold: float = 1.0) -> IngestCounts:
+               last_modified: str | None = None, near_threshold: float = 1.0, title: str = "") -> IngestCounts:
         """Store one source's entries and its fetch status in one transaction.
 
         An entry known under any of its keys (canonical URL, GUID, content hash) is the same item, and so is one
@@ -236,7 +353,7 @@ class Store:
                     conn.execute(insert(table), rows)
             if new_keys:
                 conn.execute(insert(t.item_keys), new_keys)
-            self._record_source(conn, source.id, status, error, now, content_hash, etag, last_modified)
+            self._record_source(conn, source.id, status, error, now, content_hash, etag, last_modified, title)
         return IngestCounts(new=new, linked=linked, updated=updated, unchanged=unchanged)
 
     @staticmethod
@@ -281,6 +398,20 @@ class Store:
                 conn.execute(insert(t.claims), rows)
             for item, _ in checked:
                 conn.execute(update(t.items).where(t.items.c.id == item.id).values(checked=item.content_hash))
+
+    def meta(self, key: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.scalar(select(t.meta.c.value).where(t.meta.c.key == key))
+
+    def recheck_all(self, kb_fingerprint: str) -> int:
+        """Mark every item for checking again because the knowledge base changed, and remember the new KB's
+        fingerprint, in one transaction. Returns how many items were marked."""
+        with self.engine.begin() as conn:
+            marked = conn.execute(update(t.items).where(t.items.c.checked.is_not(None)).values(checked=None))
+            upsert = _insert_for(conn)(t.meta).values(key="kb_fingerprint", value=kb_fingerprint)
+            conn.execute(upsert.on_conflict_do_update(index_elements=[t.meta.c.key],
+                                                      set_={"value": kb_fingerprint}))
+            return marked.rowcount
 
     def set_verdicts(self, changes: Sequence[tuple[int, str, list[dict]]]) -> None:
         """(claim id, verdict, evidence) for claims whose standing among the sources changed, in one transaction."""
@@ -479,12 +610,18 @@ class Store:
                 for r in rows]
 
     def stories_to_revise(self) -> list[tuple[int, str]]:
-        """(story id, hash of its items' ids and contents) for every story whose items changed since its last
-        revision, or that has none yet."""
+        """(story id, hash of what its article is written from) for every story whose items, or the verdicts on
+        its items' claims, changed since its last revision, or that has none yet."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(t.story_items.c.story_id, t.items.c.id, t.items.c.content_hash)
                                 .join(t.items, t.items.c.id == t.story_items.c.item_id)
                                 .order_by(t.story_items.c.story_id, t.items.c.id)).all()
+            # A verdict that changes (a claim now disputed by a new source, or contradicted by a corrected KB)
+            # must reach the article, although no item changed.
+            verdicts = conn.execute(select(t.story_items.c.story_id, t.claims.c.item_id, t.claims.c.model,
+                                           t.claims.c.attribute, t.claims.c.value, t.claims.c.verdict,
+                                           t.claims.c.sentence)
+                                    .join(t.claims, t.claims.c.item_id == t.story_items.c.item_id)).all()
             newest = (select(t.revisions.c.story_id, func.max(t.revisions.c.number).label("number"))
                       .group_by(t.revisions.c.story_id).subquery())
             latest = dict(conn.execute(
@@ -494,6 +631,12 @@ class Store:
         digests: dict[int, hashlib._Hash] = {}
         for story_id, item_id, chash in rows:
             digests.setdefault(story_id, hashlib.sha256()).update(f"{item_id}:{chash};".encode())
+        by_story: dict[int, list[str]] = {}
+        for story_id, *claim in verdicts:
+            by_story.setdefault(story_id, []).append("\x1f".join(map(str, claim)))
+        for story_id, states in by_story.items():
+            if story_id in digests:
+                digests[story_id].update("\x1e".join(sorted(states)).encode())
         out = []
         for story_id, h in digests.items():
             items_hash = h.hexdigest()
@@ -520,6 +663,12 @@ class Store:
                 plain = " ".join(s.text for sec in revision.sections for s in sec.sentences)
                 conn.execute(text("INSERT INTO revisions_fts(rowid, headline, body) VALUES (:id, :h, :b)"),
                              {"id": rev_id, "h": revision.headline, "b": plain})
+
+    def set_items_hash(self, story_id: int, number: int, items_hash: str) -> None:
+        """Record that a revision still stands for what its story is now written from."""
+        with self.engine.begin() as conn:
+            conn.execute(update(t.revisions).where(t.revisions.c.story_id == story_id,
+                                                   t.revisions.c.number == number).values(items_hash=items_hash))
 
     def revisions(self, story_id: int) -> list[Revision]:
         with self.engine.connect() as conn:
@@ -598,3 +747,4 @@ def _fts_query(query: str) -> str:
     # Quote each word so user input is never read as FTS5 syntax.
     words = [w.replace('"', '""') for w in query.split()]
     return " ".join(f'"{w}"' for w in words) or '""'
+

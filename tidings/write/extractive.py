@@ -118,14 +118,22 @@ def compose(story_id: int, items: Sequence[Item], previous: Revision | None, now
     revision = Revision(story_id=story_id, number=(previous.number + 1) if previous else 1, created=now,
                         headline=headline_item.title, sections=tuple(sections), sources=sources,
                         item_ids=tuple(i.id for i in items), fact_check=tuple(checks))
-    return Revision(**{**revision.__dict__, "changes": describe_changes(previous, revision, by_id)})
+    return Revision(**{**revision.__dict__, "changes": describe_changes(previous, revision, by_id, refuted)})
 
 
-def describe_changes(previous: Revision | None, current: Revision, items: dict[int, Item]) -> tuple[str, ...]:
+def same_article(a: Revision, b: Revision) -> bool:
+    """Whether two revisions would read the same: then the later one need not be stored."""
+    return (a.headline, a.sections, a.sources, a.fact_check) == (b.headline, b.sections, b.sources, b.fact_check)
+
+
+def describe_changes(previous: Revision | None, current: Revision, items: dict[int, Item],
+                     refuted: set[str] = frozenset()) -> tuple[str, ...]:
     """What a reader needs to know about how this revision differs from the one before."""
     if previous is None:
         return (f"First version, from {len(current.item_ids)} source{'s' * (len(current.item_ids) != 1)}.",)
-    out = []
+    out = list(_verdict_changes(previous, current, refuted))
+    if out and set(previous.item_ids) == set(current.item_ids):
+        return tuple(out)  # only the fact check moved: say that, and not that a source changed
     added = [i for i in current.item_ids if i not in set(previous.item_ids)]
     removed = [i for i in previous.item_ids if i not in set(current.item_ids)]
     for i in added:
@@ -142,6 +150,30 @@ def describe_changes(previous: Revision | None, current: Revision, items: dict[i
         out.append(f"{len(after - before)} sentence{'s' * (len(after - before) != 1)} added, "
                    f"{len(before - after)} removed.")
     return tuple(out)
+
+
+def _verdict_changes(previous: Revision, current: Revision, refuted: set[str]) -> list[str]:
+    """Each claim whose verdict changed, with why; each sentence taken out because its claim no longer holds."""
+    from tidings.publish.site import claim_words
+
+    out = []
+    before = {(f.sentence, f.model, f.attribute, f.value): f for f in previous.fact_check}
+    for f in current.fact_check:
+        was = before.get((f.sentence, f.model, f.attribute, f.value))
+        if (was.verdict == f.verdict) if was else f.verdict not in ("contradicted", "disputed"):
+            continue
+        claim = claim_words({"model": f.model, "attribute": f.attribute, "value": f.value})
+        why = ""
+        if f.evidence:
+            fact = f.evidence[0][0]
+            why = f": {fact}" if f.verdict == "disputed" else f": the knowledge base says {fact}"
+        status = f"is now {f.verdict} (was {was.verdict})" if was else f"is {f.verdict}"
+        out.append(f"Fact check: “{claim}” {status}{why}.")
+    for section in previous.sections:
+        for s in section.sentences:
+            if squash(s.text) in refuted:
+                out.append(f"Taken out, because its claim is now contradicted or disputed: “{s.text}”")
+    return out
 
 
 def _candidates(items: Sequence[Item]) -> list[_Candidate]:

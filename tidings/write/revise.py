@@ -8,7 +8,7 @@ from datetime import datetime
 
 from tidings.config import Settings
 from tidings.store import Store
-from tidings.write.extractive import compose
+from tidings.write.extractive import compose, same_article
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,10 @@ def revise(store: Store, settings: Settings, now: datetime,
         items = store.story_items(story_id)
         revision = compose(story_id, items, previous, now, settings.max_sentences,
                            store.claims([i.id for i in items]))
+        if previous is not None and same_article(previous, revision):
+            # What it is written from changed (say, a verdict moved) but the article reads the same.
+            store.set_items_hash(story_id, previous.number, items_hash)
+            continue
         store.add_revision(revision, items_hash)
         revised += 1
         first += previous is None
