@@ -45,7 +45,7 @@ def test_a_claim_disputed_by_a_later_source_leaves_the_article(tmp_path):
     sources = [_feed(feeds, "a.rss", "https://alpha.example/",
                      [("Open model does well on fresh coding problems", "https://alpha.example/lcb",
                        SCORE.format("71.5"))])]
-    config = make_config(tmp_path, sources, DIGESTS, near_duplicate_threshold=1.0)
+    config = make_config(tmp_path, sources, DIGESTS, near_duplicate_threshold=1.0, fetch_full_text=False)
     run(config, now=NOW)
     with opened(config) as store:
         first = store.latest_revision(store.stories()[0].id)
@@ -56,7 +56,7 @@ def test_a_claim_disputed_by_a_later_source_leaves_the_article(tmp_path):
     sources.append(_feed(feeds, "b.rss", "https://beta.example/",
                          [("A different LiveCodeBench figure for gpt-oss", "https://beta.example/lcb",
                            SCORE.format("64.2"))], digest="other"))
-    config = make_config(tmp_path, sources, DIGESTS, near_duplicate_threshold=1.0)
+    config = make_config(tmp_path, sources, DIGESTS, near_duplicate_threshold=1.0, fetch_full_text=False)
     run(config, now=NOW + timedelta(days=1))
     assert _stated_but_refuted(config) == []
     changes = " ".join(_latest_changes(config))
@@ -71,12 +71,12 @@ def test_a_changed_knowledge_base_rechecks_stored_items(tmp_path):
     kb = tmp_path / "facts.toml"
     kb.write_text('[[models]]\nid = "zephyr-9"\nname = "Zephyr 9"\ndeveloper = "Example Lab"\n'
                   'params_total_b = 30\nsources = ["https://lab.example/zephyr"]\n')
-    config = make_config(tmp_path, sources)
+    config = make_config(tmp_path, sources, fetch_full_text=False)
     run(config, now=NOW)
     with opened(config) as store:
         assert store.claims() == []  # the built-in KB knows no Zephyr: nothing to check
 
-    config = replace(make_config(tmp_path, sources), kb=(str(kb),))
+    config = replace(make_config(tmp_path, sources, fetch_full_text=False), kb=(str(kb),))
     run(config, now=NOW + timedelta(hours=1))
     with opened(config) as store:
         assert {(c["attribute"], c["verdict"]) for c in store.claims()} == {("params_total_b", "supported")}

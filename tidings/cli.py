@@ -167,6 +167,9 @@ def run_cmd(obj: Context, no_publish: bool, only: tuple[str, ...]) -> None:
                    + (f"; site: {stats.site}" if stats.site else ""))
     if stats.failed:
         raise click.ClickException(f"all {stats.sources} sources failed; nothing was processed")
+    if stats.publish_error:
+        raise click.ClickException(f"{stats.publish_error} (everything else was stored; "
+                                   "run 'tidings publish' once that is fixed)")
 
 
 @cli.group()
@@ -237,6 +240,8 @@ def publish(obj: Context, out_dir: str | None) -> None:
     config = obj.config
     with opened(config) as store:
         stats = publish_site(store, out_dir or config.resolve(config.site_dir), config.site_url)
+    for problem in stats.errors:
+        click.echo(f"Error: {problem}", err=True)
     click.echo(f"{stats.stories} stories in {stats.digests} digests, {stats.revisions} revisions -> {stats.path}")
 
 

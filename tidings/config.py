@@ -194,7 +194,7 @@ STARTER = '''\
 # tidings.toml -- what to read, how to group it, where to publish.
 # Paths are relative to this file. Every key is optional except where noted.
 
-db = "tidings.db"              # a SQLite file, or a database URL such as postgresql://host/db
+db = "tidings.db"              # a SQLite file, or postgresql://user@host/dbname (pip install 'tidings[postgres]')
 site_dir = "site"              # where `tidings publish` writes the static site
 site_url = "http://localhost:8000/"   # the address the site will be served from (used in feeds)
 # kb = ["my-facts.toml"]      # your own knowledge-base files, added to the built-in one

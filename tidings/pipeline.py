@@ -23,7 +23,7 @@ from tidings import cluster, dedupe
 from tidings.check.kb import load_kb
 from tidings.check.stage import check_items
 from tidings.config import CONFIG_NAME, Config
-from tidings.errors import SetupError, StoreError
+from tidings.errors import PublishError, SetupError, StoreError
 from tidings.ingest import read_source
 from tidings.ingest.fetch import is_local
 from tidings.model import Entry, FetchResult, Source
@@ -66,6 +66,7 @@ class RunStats:
     site: Path | None = None
     errors: tuple[str, ...] = field(default=())
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage
+    publish_error: str | None = None  # why the site could not be written (everything else was stored)
 
     @property
     def failed(self) -> bool:
@@ -211,18 +212,28 @@ def run(config: Config, store: Store | None = None, now: datetime | None = None,
         reporter.done("write", f"{written.revised} stories revised ({written.first} new)")
         lap("write")
 
-        site = None
+        site, publish_error = None, None
         if publish:
-            with reporter.stage("publish", 1) as bar:
-                site_stats = publish_site(store, config.resolve(config.site_dir), config.site_url)
-                bar.advance()
-            site = site_stats.path
-            reporter.done("publish", f"{site_stats.stories} story pages, {site_stats.revisions} revisions -> {site}")
+            try:
+                with reporter.stage("publish", 1) as bar:
+                    site_stats = publish_site(store, config.resolve(config.site_dir), config.site_url)
+                    bar.advance()
+            except PublishError as exc:  # everything before is stored; only the site could not be written
+                publish_error = str(exc)
+                log.error(publish_error)
+            else:
+                site = site_stats.path
+                for problem in site_stats.errors:
+                    log.error(problem)
+                errors.extend(site_stats.errors)
+                reporter.done("publish", f"{site_stats.stories} story pages, {site_stats.revisions} revisions "
+                                         f"-> {site}")
             lap("publish")
         return RunStats(sources=len(chosen), sources_ok=counts["ok"], sources_unchanged=counts["unchanged"],
                         sources_failed=counts["failed"], items_new=counts["new"], items_linked=counts["linked"],
                         items_updated=counts["updated"], items_placed=placed.items, stories_new=placed.new_stories,
-                        revisions=written.revised, site=site, errors=tuple(errors), seconds=seconds)
+                        revisions=written.revised, site=site, errors=tuple(errors), seconds=seconds,
+                        publish_error=publish_error)
     finally:
         if own_store:
             store.close()

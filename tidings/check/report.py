@@ -37,7 +37,7 @@ def read_document(location: str, stdin_bytes: bytes | None = None, timeout: floa
         body, name = stdin_bytes or b"", "standard input"
     else:
         try:
-            body = fetch(location, timeout=timeout).body
+            body = fetch(location, timeout=timeout, allow_local=True).body  # the user named it
         except FetchError as exc:
             raise CheckInputError(str(exc)) from None
         name = location

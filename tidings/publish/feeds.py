@@ -1,51 +1,78 @@
-"""Feeds out: one Atom feed per digest, one entry per story, updated with each revision."""
+"""Feeds out: one Atom feed per digest, one entry per story, updated with each revision.
+
+An entry's HTML is rendered by the site's own Jinja environment (autoescaped, links through the one URL policy)
+and then sanitised by nh3, so text that came from a feed can only ever reach a reader as text and web links.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from html import escape
 
+import nh3
 from feedgen.feed import FeedGenerator
+from jinja2 import Environment
 
 from tidings.model import Digest, Revision, Story
 
+# Characters XML 1.0 cannot carry at all (C0 controls other than tab, newline and return; surrogates; U+FFFE/F),
+# plus DEL and the C1 controls, which it can carry but which are never text a reader should get.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
-def digest_atom(digest: Digest, entries: Sequence[tuple[Story, Revision]], site_url: str) -> bytes:
+URL_SCHEMES = {"http", "https"}
+
+
+def xml_text(value: str | None) -> str:
+    """`value` with every character XML cannot (or should not) carry replaced by a space."""
+    return _NOT_XML.sub(" ", value) if value else ""
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One story's entry, already rendered and cleaned, so building the feed from it cannot fail on its text."""
+
+    story_id: int
+    title: str
+    summary: str
+    content: str
+    published: datetime
+    updated: datetime
+
+
+def feed_entry(env: Environment, story: Story, revision: Revision, headline: str) -> FeedEntry:
+    html = env.get_template("_atom_entry.html").render(revision=revision)
+    content = xml_text(nh3.clean(html, url_schemes=URL_SCHEMES, link_rel="nofollow noopener noreferrer"))
+    title = " ".join(xml_text(headline).split()) or f"Story {story.id}"
+    summary = " ".join(xml_text(revision.lede.text if revision.lede else "").split()) or title
+    return FeedEntry(story_id=story.id, title=title, summary=summary, content=content, published=story.created,
+                     updated=revision.created)
+
+
+def digest_atom(digest: Digest, entries: Sequence[FeedEntry], site_url: str) -> bytes:
     base = site_url.rstrip("/") + "/"
+    title = " ".join(xml_text(digest.title).split()) or digest.slug
     fg = FeedGenerator()
     fg.id(f"{base}{digest.slug}/")
-    fg.title(digest.title)
-    fg.subtitle(digest.description or digest.title)
+    fg.title(title)
+    fg.subtitle(" ".join(xml_text(digest.description).split()) or title)
     fg.link(href=f"{base}{digest.slug}/index.html", rel="alternate")
     fg.link(href=f"{base}{digest.slug}/feed.atom", rel="self")
     fg.generator("tidings")
     fg.language("en")
-    newest = max((r.created for _, r in entries), default=datetime(1970, 1, 1, tzinfo=UTC))
+    newest = max((e.updated for e in entries), default=datetime(1970, 1, 1, tzinfo=UTC))
     fg.updated(newest)
     # feedgen prepends entries; add oldest first so the newest revision ends up on top.
-    for story, revision in sorted(entries, key=lambda e: e[1].created):
-        url = f"{base}{digest.slug}/stories/{story.id}.html"
+    for entry in sorted(entries, key=lambda e: e.updated):
+        url = f"{base}{digest.slug}/stories/{entry.story_id}.html"
         fe = fg.add_entry()
         fe.id(url)
-        fe.title(revision.headline)
+        fe.title(entry.title)
         fe.link(href=url, rel="alternate")
-        fe.published(story.created)
-        fe.updated(revision.created)
+        fe.published(entry.published)
+        fe.updated(entry.updated)
         fe.author(name="tidings")
-        fe.summary(revision.lede.text if revision.lede else revision.headline)
-        fe.content(_entry_html(revision), type="html")
+        fe.summary(entry.summary)
+        fe.content(entry.content, type="html")
     return fg.atom_str(pretty=True)
-
-
-def _entry_html(revision: Revision) -> str:
-    parts = []
-    for section in revision.sections:
-        parts.append(f"<h3>{escape(section.heading)}</h3><p>")
-        parts.append(" ".join(f"{escape(s.text)} " + "".join(f"[{n}]" for n in s.cites) for s in section.sentences))
-        parts.append("</p>")
-    parts.append(f"<h3>Sources ({len(revision.sources)})</h3><ol>")
-    for c in revision.sources:
-        parts.append(f'<li>{escape(c.publisher)} — <a href="{escape(c.url)}">{escape(c.title)}</a></li>')
-    parts.append("</ol>")
-    return "".join(parts)

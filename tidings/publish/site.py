@@ -1,24 +1,40 @@
 """The static site: an index of digests, a page per digest, per story and per revision, an Atom feed per digest.
 
-Pages are rendered by Jinja2 with autoescaping on; item text is plain text by the time it gets here, and links
-are limited to http(s) so nothing from a feed can run in a reader's browser.
+Pages are rendered by Jinja2 with autoescaping on; item text is plain text by the time it gets here, and every
+link goes through `tidings.urls.web_url`, so nothing from a feed can run in a reader's browser.
+
+The site is built beside its folder and swapped in at the end. tidings only ever replaces a folder that it made
+itself (one holding its marker file) or an empty one, so pointing it at the wrong folder cannot delete anything.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
+import stat
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
-from tidings.publish.feeds import digest_atom
+from tidings.errors import PublishError, TidingsError
+from tidings.model import Digest, Revision, Story
+from tidings.publish.feeds import FeedEntry, digest_atom, feed_entry, xml_text
 from tidings.store import Store
+from tidings.urls import web_url
+
+log = logging.getLogger(__name__)
+
+MARKER = ".tidings-site"
+_MARKER_TEXT = ("This folder is a site written by `tidings publish`. tidings replaces it as a whole on every\n"
+                "publish, so keep nothing else in it. Without this file tidings will not touch the folder.\n")
+_CHOOSE = "choose an empty or new folder for site_dir or --dir"
+_LEDE_WORDS = 12
 
 
 @dataclass(frozen=True)
@@ -27,15 +43,26 @@ class SiteStats:
     digests: int
     stories: int
     revisions: int
+    errors: tuple[str, ...] = ()  # one line per story (or digest page) that could not be published
 
 
 def environment() -> Environment:
     env = Environment(loader=PackageLoader("tidings", "templates"),
-                      autoescape=select_autoescape(["html", "xml"], default_for_string=True, default=True))
+                      autoescape=select_autoescape(["html", "xml"], default_for_string=True, default=True),
+                      finalize=_finalize)
     env.filters["day"] = format_day
-    env.filters["safe_url"] = safe_url
+    env.filters["web_url"] = web_url
     env.filters["claim"] = claim_words
     return env
+
+
+def _finalize(value):
+    # Every printed value passes here, so no control character from a stored text reaches a page or a feed.
+    if isinstance(value, Markup):
+        return Markup(xml_text(str(value)))
+    if isinstance(value, str):
+        return xml_text(value)
+    return value
 
 
 def claim_words(claim) -> str:
@@ -60,74 +87,191 @@ def format_day(value: datetime) -> str:
     return f"{value:%b} {value.day}, {value.year}"
 
 
-def safe_url(url: str) -> str:
-    """The URL if it is a web or local-file link, else '#': a feed cannot put `javascript:` into a page."""
-    return url if urlsplit(url).scheme.lower() in ("http", "https", "file") else "#"
+def headline(revision: Revision, story_id: int) -> str:
+    """The revision's headline; for one stored without a usable headline, its lede's first words or "Story N"."""
+    words = xml_text(revision.headline).split()
+    if words:
+        return " ".join(words)
+    lede = xml_text(revision.lede.text).split() if revision.lede else []
+    if lede:
+        return " ".join(lede[:_LEDE_WORDS]) + ("…" if len(lede) > _LEDE_WORDS else "")
+    return f"Story {story_id}"
 
 
 def publish_site(store: Store, out_dir: str | Path, site_url: str = "http://localhost:8000/") -> SiteStats:
-    """Render the whole site into `out_dir`. The site is built beside it and swapped in at the end, so readers
-    never see half a site."""
-    out = Path(out_dir).resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    build = Path(tempfile.mkdtemp(prefix=".site-", dir=out.parent))
+    """Render the whole site into `out_dir`, which must be new, empty or a site tidings made before.
+
+    A story that cannot be rendered is left out and named in `SiteStats.errors`; the rest is published. A folder
+    that cannot be written raises `PublishError`, and then the site that was there before is left as it was.
+    """
     try:
-        stats = _render(store, build, site_url)
-        if out.exists():
-            old = out.with_name(out.name + ".old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out, old)
-            os.replace(build, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(build, out)
-    except BaseException:
-        shutil.rmtree(build, ignore_errors=True)
+        out = Path(out_dir).resolve()
+    except (OSError, RuntimeError) as exc:
+        raise PublishError(f"{out_dir}: cannot find this folder ({_reason(exc)}); {_CHOOSE}") from exc
+    _check_target(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tidings-", dir=out.parent))
+    except OSError as exc:
+        raise PublishError(_unwritable(out, exc)) from exc
+    try:
+        new = staging / "site"
+        new.mkdir()  # made by mkdir, not mkdtemp, so the site gets the user's usual permissions, not 0700
+        digests, stories, revisions, errors = _render(store, new, site_url)
+        (new / MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
+        _check_target(out)  # someone may have put files there while the site was being rendered
+        _swap(new, out, staging / "old")
+    except OSError as exc:
+        raise PublishError(_unwritable(out, exc)) from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return SiteStats(out, digests, stories, revisions, tuple(errors))
+
+
+def _check_target(out: Path) -> None:
+    try:
+        if not os.path.lexists(out):
+            return
+        if not out.is_dir():
+            raise PublishError(f"{out}: is a file, not a folder; {_CHOOSE}")
+        if (out / MARKER).is_file() or _site_without_marker(out):
+            return
+        has_files = next(out.iterdir(), None) is not None
+    except OSError as exc:
+        raise PublishError(f"{out}: cannot read this folder ({_reason(exc)}); {_CHOOSE}") from exc
+    if has_files:
+        raise PublishError(f"{out}: not a site made by tidings (it has other files); {_CHOOSE}")
+
+
+def _site_without_marker(out: Path) -> bool:
+    """Whether a folder is exactly a site that tidings wrote before sites carried the marker: the index, the
+    style sheet, and one folder per digest with its index and Atom feed. Anything else in it, and it is not."""
+    entries = list(out.iterdir())
+    names = {e.name for e in entries}
+    if not {"index.html", "style.css"} <= names:
+        return False
+    digests = [e for e in entries if e.name not in ("index.html", "style.css")]
+    return bool(digests) and all(d.is_dir() and (d / "feed.atom").is_file() and (d / "index.html").is_file()
+                                 for d in digests)
+
+
+def _swap(new: Path, out: Path, old: Path) -> None:
+    """Put `new` where `out` is. The old site goes into the staging folder (removed with it) until the new one is
+    in place; if the new one cannot be put there, the old one goes back."""
+    if not out.exists():
+        os.replace(new, out)
+        return
+    os.chmod(new, stat.S_IMODE(out.stat().st_mode))
+    if not (out / MARKER).is_file() and not _site_without_marker(out):
+        out.rmdir()  # an empty folder; rmdir refuses if anything has arrived in it since it was checked
+        os.replace(new, out)
+        return
+    os.replace(out, old)
+    try:
+        os.replace(new, out)
+    except OSError:
+        os.replace(old, out)
         raise
-    return SiteStats(out, stats[0], stats[1], stats[2])
 
 
-def _render(store: Store, root: Path, site_url: str) -> tuple[int, int, int]:
+def _unwritable(out: Path, exc: OSError) -> str:
+    # A path under a file fails with a puzzling "File exists" or "Not a directory": name the file instead.
+    blocker = next((p for p in (out, *out.parents) if os.path.lexists(p)), None)
+    why = f"{blocker} is a file, not a folder" if blocker and not os.path.isdir(blocker) else _reason(exc)
+    return f"{out}: cannot write the site there ({why}); choose a folder you can write to for site_dir or --dir"
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split())[:300]
+
+
+def _render(store: Store, root: Path, site_url: str) -> tuple[int, int, int, list[str]]:
     env = environment()
+    errors: list[str] = []
     digests = store.digests()
-    by_digest = {d.slug: store.stories(d.slug) for d in digests}
     redirects = store.redirects()
     (root / "style.css").write_text(resources.files("tidings").joinpath("templates/style.css").read_text("utf-8"),
                                     encoding="utf-8")
-    _write(root / "index.html", env.get_template("index.html").render(
-        root="", site_title="tidings", digests=digests, counts={k: len(v) for k, v in by_digest.items()}))
-    n_stories = n_revisions = 0
+    counts: dict[str, int] = {}
+    n_revisions = 0
     for digest in digests:
         folder = root / digest.slug
-        listed, feed_entries = [], []
-        for story in by_digest[digest.slug]:
-            revisions = store.revisions(story.id)
-            if not revisions:
+        listed: list[dict] = []
+        entries: list[FeedEntry] = []
+        stories = store.stories(digest.slug)
+        for story in stories:
+            # Everything that could fail on a story's data happens here, before anything of it is written.
+            try:
+                rendered = _story(env, store, digest, story)
+            except TidingsError:
+                raise  # the database failing is not this story's fault: stop, and keep the site that is there
+            except Exception as exc:
+                errors.append(f"story {story.id} ({digest.slug}): not published, {_reason(exc)}")
+                log.debug("story %s could not be rendered", story.id, exc_info=True)
                 continue
-            latest = revisions[-1]
-            listed.append({"story": story, "lede": latest.lede})
-            feed_entries.append((story, latest))
-            _write(folder / "stories" / f"{story.id}.html", env.get_template("story.html").render(
-                root="../../", digest=digest, story=story, revision=latest, revisions=revisions))
-            for rev in revisions:
-                _write(folder / "stories" / str(story.id) / f"r{rev.number}.html",
-                       env.get_template("revision.html").render(
-                           root="../../../", digest=digest, story=story, revision=rev,
-                           latest_number=latest.number))
-            n_stories += 1
-            n_revisions += len(revisions)
+            if rendered is None:
+                continue
+            pages, entry, listing, revision_count = rendered
+            for path, html in pages.items():
+                _write(folder / path, html)
+            listed.append(listing)
+            entries.append(entry)
+            n_revisions += revision_count
+        counts[digest.slug] = len(listed)
         _write(folder / "index.html", env.get_template("digest.html").render(
             root="../", digest=digest, stories=listed))
         # A story merged into another keeps its address: its page sends readers on to where it lives now.
-        titles = {s.id: s.title for s in by_digest[digest.slug]}
+        titles = {s["id"]: s["headline"] for s in listed}
         for gone, target in redirects.items():
             if target in titles:
                 _write(folder / "stories" / f"{gone}.html", env.get_template("redirect.html").render(
                     target=f"{target}.html", title=titles[target]))
-        (folder / "feed.atom").write_bytes(digest_atom(digest, feed_entries, site_url))
-        _write(folder / "misinformation.html", env.get_template("misinformation.html").render(
-            root="../", digest=digest, claims=misinformation(store, by_digest[digest.slug])))
-    return len(digests), n_stories, n_revisions
+        try:
+            feed = digest_atom(digest, entries, site_url)
+        except Exception as exc:
+            errors.append(f"digest {digest.slug}: Atom feed not published, {_reason(exc)}")
+            log.debug("feed of %s could not be built", digest.slug, exc_info=True)
+        else:
+            (folder / "feed.atom").write_bytes(feed)
+        try:
+            watch = env.get_template("misinformation.html").render(
+                root="../", digest=digest, claims=misinformation(store, stories),
+                published=set(titles))
+        except TidingsError:
+            raise
+        except Exception as exc:
+            errors.append(f"digest {digest.slug}: misinformation page not published, {_reason(exc)}")
+            log.debug("misinformation page of %s could not be rendered", digest.slug, exc_info=True)
+        else:
+            _write(folder / "misinformation.html", watch)
+    _write(root / "index.html", env.get_template("index.html").render(
+        root="", site_title="tidings", digests=digests, counts=counts))
+    return len(digests), sum(counts.values()), n_revisions, errors
+
+
+def _story(env: Environment, store: Store, digest: Digest,
+           story: Story) -> tuple[dict[str, str], FeedEntry, dict, int] | None:
+    """A story's pages (path under its digest's folder -> HTML), feed entry, line in the digest's list and number
+    of revisions; None for a story with no revision yet."""
+    revisions = store.revisions(story.id)
+    if not revisions:
+        return None
+    latest = revisions[-1]
+    title = headline(latest, story.id)
+    pages = {f"stories/{story.id}.html": env.get_template("story.html").render(
+        root="../../", digest=digest, story=story, revision=latest, revisions=revisions, headline=title)}
+    for rev in revisions:
+        pages[f"stories/{story.id}/r{rev.number}.html"] = env.get_template("revision.html").render(
+            root="../../../", digest=digest, story=story, revision=rev, latest_number=latest.number,
+            headline=headline(rev, story.id))
+    listing = {"id": story.id, "headline": title, "updated": format_day(story.updated),
+               "sources": len(story.item_ids), "revisions": story.revision_count,
+               "lede": latest.lede.text if latest.lede else ""}
+    return pages, feed_entry(env, story, latest, title), listing, len(revisions)
 
 
 def misinformation(store: Store, stories) -> list[dict]:
