@@ -14,6 +14,7 @@ from tidings.demo import corpus_dir, demo_days, run_demo
 from tidings.publish.export import export_state
 from tidings.store import Store
 from tidings.text import squash
+from tidings.urls import web_url
 
 
 def manifests() -> list[dict]:
@@ -22,15 +23,8 @@ def manifests() -> list[dict]:
 
 def labels() -> dict[str, str]:
     """Canonical item URL -> storyline id, from the corpus manifests."""
-    out = {}
-    for m in manifests():
-        for storyline in m["storylines"]:
-            for link in storyline["items"]:
-                out[canonical_url(link)] = storyline["id"]
-        if "truncated" in m:  # the truncated entry is stored under its page's canonical URL
-            rel = m["truncated"]["link"]
-            out[canonical_url(m["truncated"]["canonical"])] = out[canonical_url(rel)]
-    return out
+    return {canonical_url(link): storyline["id"] for m in manifests() for storyline in m["storylines"]
+            for link in storyline["items"]}
 
 
 @pytest.fixture(scope="module")
@@ -157,11 +151,42 @@ def test_syndicated_copies_are_one_item_credited_to_both(demo):
         assert all(f is None or f["id"] == first["id"] for f in found)
 
 
+def test_every_link_in_the_corpus_is_a_web_link():
+    """A real feed's or page's links are absolute http(s) URLs: a relative one in a local file resolves to
+    nothing, and a file:// one is never followed."""
+    links = []
+    for path in (p for day in demo_days() for p in day.rglob("*") if p.is_file()):
+        if path.suffix == ".json":
+            links += [(path, i.get(k)) for i in json.loads(path.read_text())["items"]
+                      for k in ("url", "external_url") if i.get(k)]
+        else:
+            found = re.findall(r"<link>([^<]*)</link>|<link\s[^>]*href=[\"']([^\"']*)[\"']", path.read_text())
+            links += [(path, a or b) for a, b in found]
+    assert len(links) > 100
+    assert [(path.name, link) for path, link in links if web_url(link) != link] == []
+
+
 def test_truncated_entry_got_its_full_text(demo):
-    _, _, export = demo
+    """The feed carries a teaser whose link is the article's canonical URL; the page itself is a source named in
+    the config, read before the feed, so the teaser is known and the stored item keeps the page's full text."""
+    _, store, export = demo
     ai = next(m for m in manifests() if m["digest"]["slug"] == "ai")
-    item = next(i for i in export["items"] if i["url"] == ai["truncated"]["canonical"])
+    truncated = ai["truncated"]
+    assert truncated["link"] == truncated["canonical"]
+    teaser = next(e for e in feedparser.parse((demo_days()[1] / truncated["source"]).read_bytes()).entries
+                  if e.link == truncated["link"])
+    assert "[…]" in teaser.summary and len(teaser.summary) < 400
+    config = tomllib.loads((corpus_dir() / "tidings.toml").read_text())
+    urls = [s["url"] for s in config["sources"]]
+    assert urls.index("feeds/" + truncated["page"]) < urls.index("feeds/" + truncated["source"])
+    items = [i for i in export["items"] if canonical_url(i["url"]) == canonical_url(truncated["canonical"])]
+    assert len(items) == 1
+    item = items[0]
     assert len(item["text"]) > 800 and "[…]" not in item["text"]
+    assert item["text"].startswith(squash(teaser.summary).removesuffix("[…]").rstrip()[:200])
+    sources = {s.id: s.url for s in store.sources()}
+    assert {sources[i].rsplit("/", 1)[-1] for i in item["sources"]} == {truncated["source"],
+                                                                        truncated["page"].rsplit("/", 1)[-1]}
 
 
 def test_bad_sources_are_reported_and_the_rest_ingested(demo):

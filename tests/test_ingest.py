@@ -1,6 +1,9 @@
 import json
 import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 
 from tests.conftest import ARTICLE_A, ARTICLE_B, rss
@@ -170,12 +173,72 @@ def test_opml_that_is_not_opml():
         read_opml(b"<opml><body>")
 
 
-def test_conditional_get_uses_last_modified(http_dir, settings):
+class _ConditionalFeed(BaseHTTPRequestHandler):
+    """Serves one feed with validators, answers a matching conditional request with 304, and records what each
+    request sent and what it got."""
+
+    body = rss([{"title": "Barrier approved", "link": "https://wire.example/a", "text": ARTICLE_A}]).encode()
+    etag = '"wire-v1"'
+    last_modified = "Fri, 13 Mar 2026 09:00:00 GMT"
+
+    def do_GET(self) -> None:
+        seen = {k: self.headers.get(k) for k in ("If-None-Match", "If-Modified-Since")}
+        fresh = seen["If-None-Match"] == self.etag or seen["If-Modified-Since"] == self.last_modified
+        self.server.log.append((seen, 304 if fresh else 200))
+        self.send_response(304 if fresh else 200)
+        self.send_header("ETag", self.etag)
+        self.send_header("Last-Modified", self.last_modified)
+        if fresh:
+            self.end_headers()
+            return
+        self.send_header("Content-Type", "application/rss+xml")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def conditional_feed():
+    """(feed URL, log of ({conditional headers sent}, status answered)) for a real server on 127.0.0.1."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ConditionalFeed)
+    server.log = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/wire.rss", server.log
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_conditional_get_sends_validators_and_takes_304_as_unchanged(conditional_feed, settings):
+    url, log = conditional_feed
+    source = Source(url=url, id=1)
+    first = read_source(source, settings)
+    assert first.status == "ok" and len(first.entries) == 1
+    assert (first.etag, first.last_modified) == (_ConditionalFeed.etag, _ConditionalFeed.last_modified)
+    # No content hash is passed on: "unchanged" can only come from the server's 304.
+    again = read_source(source, settings, (None, first.etag, first.last_modified))
+    assert again.unchanged and not again.entries
+    assert log == [({"If-None-Match": None, "If-Modified-Since": None}, 200),
+                   ({"If-None-Match": _ConditionalFeed.etag, "If-Modified-Since": _ConditionalFeed.last_modified},
+                    304)]
+
+
+def test_conditional_get_with_last_modified_only(http_dir, settings):
+    """The stock file server sends Last-Modified and honours If-Modified-Since; the second read gets a 304."""
     root, base = http_dir
     (root / "wire.rss").write_text(rss([{"title": "Barrier approved", "link": "https://wire.example/a",
                                          "text": ARTICLE_A}]))
     source = Source(url=f"{base}/wire.rss", id=1)
     first = read_source(source, settings)
     assert first.last_modified
-    again = read_source(source, settings, (first.content_hash, first.etag, first.last_modified))
+    statuses: list[tuple[str | None, int]] = []
+    with httpx.Client(event_hooks={"response": [lambda r: statuses.append(
+            (r.request.headers.get("If-Modified-Since"), r.status_code))]}) as client:
+        again = read_source(source, settings, (None, first.etag, first.last_modified), client)
     assert again.unchanged
+    assert statuses == [(first.last_modified, 304)]

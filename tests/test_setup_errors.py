@@ -120,3 +120,12 @@ def test_a_source_deleted_from_the_config_is_no_longer_read(project):
     listed = ok("sources", "list")
     assert "wire.rss" in listed and "other.rss" not in listed
     assert "Comet tonight" in ok("search", "comet")  # its items stay
+
+
+def test_a_source_added_without_a_name_takes_its_feeds_title(project):
+    ok("init")
+    ok("sources", "add", "wire.rss", "--digest", "ai")
+    assert "  -  " in ok("sources", "list")
+    ok("run", "--no-publish")
+    assert "Harbour Wire" in ok("sources", "list")
+    assert "Harbour Wire" in ok("sources", "export")

@@ -71,21 +71,33 @@ MIN_HASHED_CHARS = 200
 
 
 def entry_keys(entry: Entry, source_id: int) -> tuple[list[str], str]:
-    """(dedupe keys, content hash) of an entry. Keys are prefixed by kind so they never collide."""
+    """(dedupe keys, content hash) of an entry. Keys are prefixed by kind so they never collide.
+
+    A short text is too generic to identify an article by its hash, unless the entry has neither a link nor a
+    GUID: then its content is all that tells it apart, and without that key every reading of the feed would
+    store it again.
+    """
     chash = content_hash(entry.title, entry.text)
     keys = global_keys(entry)
-    if entry.guid and not _global_guid(entry.guid):
-        keys.append(f"guid:{source_id}:{entry.guid.strip()}")  # a bare number is only unique within its feed
-    if len(entry.title) + len(entry.text) >= MIN_HASHED_CHARS:
+    guid = (entry.guid or "").strip()
+    if guid and not _global_guid(guid):
+        keys.append(f"guid:{source_id}:{guid}")  # a bare number is only unique within its feed
+    if len(entry.title) + len(entry.text) >= MIN_HASHED_CHARS or not (entry.url.strip() or guid):
         keys.append("hash:" + chash)
     return keys, chash
 
 
 def global_keys(entry: Entry) -> list[str]:
-    """The keys that identify an entry whatever source carried it: its canonical URL and a URL or tag: GUID."""
-    keys = ["url:" + canonical_url(entry.url)]
-    if entry.guid and _global_guid(entry.guid):
-        guid = entry.guid.strip()
+    """The keys that identify an entry whatever source carried it: its canonical URL and a URL or tag: GUID.
+
+    An entry without a link has no URL key: an empty one would make every link-less entry one item.
+    """
+    keys = []
+    url = canonical_url(entry.url) if entry.url.strip() else ""
+    if url:
+        keys.append("url:" + url)
+    guid = (entry.guid or "").strip()
+    if guid and _global_guid(guid):
         keys.append("guid:" + (canonical_url(guid) if "://" in guid else guid))
     return keys
 

@@ -6,16 +6,54 @@ import hashlib
 import html
 import re
 import unicodedata
+from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 from lxml import html as lxml_html
 
+HEADLINE_WORDS = 12  # words of an untitled item's text that become its title
 _SPACE = re.compile(r"\s+")
+# C0 controls but tab and newline, DEL and C1 controls, which no text shows and XML 1.0 cannot carry; lone
+# surrogates and the two non-characters U+FFFE/U+FFFF, which cannot even be encoded or stored as XML.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 def squash(text: str) -> str:
     """Collapse runs of whitespace to one space: the form in which sentences are compared."""
     return _SPACE.sub(" ", text).strip()
+
+
+def strip_controls(text: str | None) -> str:
+    """Text from a feed or page with its control characters gone, so it can be stored, shown and put in XML.
+
+    Line breaks stay line breaks (CR and CRLF become LF) and separators that count as whitespace become spaces,
+    so words on either side of them stay apart; every other control character is dropped.
+    """
+    if not text:
+        return ""
+    if not isinstance(text, str):
+        text = str(text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub(lambda m: " " if m.group().isspace() else "", text)
+
+
+def headline(title: str, text: str = "", link: str = "") -> str:
+    """A title for an item: its own, else the first words of its text, else its link's host and last path
+    segment, so no item reaches a story or a feed without a headline."""
+    title = squash(strip_controls(title))
+    if title:
+        return title
+    words = squash(strip_controls(text)).split()
+    if words:
+        return " ".join(words[:HEADLINE_WORDS]) + ("…" if len(words) > HEADLINE_WORDS else "")
+    try:
+        parts = urlsplit(strip_controls(link))
+        host = parts.hostname or ""
+    except ValueError:  # a link too broken to name anything
+        return ""
+    segment = unquote(parts.path.rstrip("/").rsplit("/", 1)[-1])
+    segment = squash(re.sub(r"[-_+]+", " ", segment.rsplit(".", 1)[0] if "." in segment else segment))
+    return squash(strip_controls(": ".join(p for p in (host, segment) if p)))
 
 
 def content_hash(*parts: str) -> str:
@@ -100,14 +138,16 @@ _DROP = ["script", "style", "noscript", "iframe", "object", "embed", "template",
 def html_to_text(markup: str) -> str:
     """Feed HTML (content:encoded, Atom content) to plain text, one paragraph per block element.
 
-    Scripts, styles and other active content are dropped; the result is plain text, never markup.
+    Scripts, styles and other active content are dropped; the result is plain text, never markup, and carries
+    no control characters (lxml refuses some, and decodes others from character references).
     """
-    if not markup or "<" not in markup:
-        return _unescape_plain(markup or "")
+    markup = strip_controls(markup)
+    if "<" not in markup:
+        return _unescape_plain(markup)
     try:
         root = lxml_html.fragment_fromstring(markup, create_parent="div")
     except (etree.ParserError, ValueError):
-        return squash(re.sub(r"<[^>]+>", " ", markup))
+        return squash(strip_controls(re.sub(r"<[^>]+>", " ", markup)))
     etree.strip_elements(root, *_DROP, etree.Comment, with_tail=False)
     parts: list[str] = []
 
@@ -126,8 +166,7 @@ def html_to_text(markup: str) -> str:
             parts.append(el.tail)
 
     walk(root)
-    paragraphs = [squash(p) for p in re.split(r"\n\s*\n", "".join(parts))]
-    return "\n\n".join(p for p in paragraphs if p)
+    return plain_paragraphs("".join(parts))
 
 
 def _unescape_plain(text: str) -> str:
@@ -135,6 +174,7 @@ def _unescape_plain(text: str) -> str:
 
 
 def plain_paragraphs(text: str) -> str:
-    """Plain text with each paragraph's whitespace squashed and paragraphs split by one blank line."""
-    paragraphs = [squash(p) for p in re.split(r"\n\s*\n", text)]
+    """Plain text with each paragraph's whitespace squashed and paragraphs split by one blank line, without
+    control characters."""
+    paragraphs = [squash(p) for p in re.split(r"\n\s*\n", strip_controls(text))]
     return "\n\n".join(p for p in paragraphs if p)

@@ -14,6 +14,7 @@ from tidings.ingest.extract import ExtractError, is_truncated, page_entry, with_
 from tidings.ingest.feeds import FeedError, parse_feed, sniff
 from tidings.ingest.fetch import FetchError, fetch
 from tidings.model import Entry, FetchResult, Source
+from tidings.urls import web_url
 
 _FEED_SUFFIXES = {".rss", ".atom", ".xml", ".rdf", ".json", ".feed"}
 _FEED_WORDS = {"feed", "rss", "atom", "feeds", "rss.xml", "atom.xml", "feed.xml", "index.xml"}
@@ -30,7 +31,9 @@ def read_source(source: Source, settings: Settings, cache: tuple[str | None, str
     """Fetch and parse one source. Never raises for bad input: problems come back as status and error."""
     content_hash, etag, last_modified = cache
     try:
-        resp = fetch(source.url, settings.fetch_timeout, settings.user_agent, etag, last_modified, client)
+        # The source itself was named by the user, so it alone may be a local file.
+        resp = fetch(source.url, settings.fetch_timeout, settings.user_agent, etag, last_modified, client,
+                     allow_local=True)
     except FetchError as exc:
         return FetchResult(source, status="error", error=str(exc))
     if resp.not_modified:
@@ -48,15 +51,16 @@ def read_source(source: Source, settings: Settings, cache: tuple[str | None, str
                 return FetchResult(source, status="error",
                                    error=f"{source.url}: expected a feed, got an HTML page{_page_title(resp.body)}")
             entries = [page_entry(resp.body, resp.url, source.name)]
+            title = entries[0].publisher  # a page's site name stands for its publisher
         else:
-            entries, warning, _ = parse_feed(resp.body, resp.url, source.name, resp.content_type)
+            entries, warning, title = parse_feed(resp.body, resp.url, source.name, resp.content_type)
     except (FeedError, ExtractError) as exc:
         return FetchResult(source, status="error", error=f"{source.url}: {exc}")
     if settings.fetch_full_text:
         entries = [_complete(e, settings, client, known) for e in entries]
     return FetchResult(source, entries=tuple(entries), status="warning" if warning else "ok",
                        error=f"{source.url}: {warning}" if warning else None, content_hash=body_hash,
-                       etag=resp.etag, last_modified=resp.last_modified)
+                       etag=resp.etag, last_modified=resp.last_modified, title=title)
 
 
 def _complete(entry: Entry, settings: Settings, client: httpx.Client | None,
@@ -64,14 +68,18 @@ def _complete(entry: Entry, settings: Settings, client: httpx.Client | None,
     """An entry with its full text from its page when the feed gave only a teaser and the page can be read.
 
     A teaser of an item already stored is not fetched again; it is marked truncated so it never replaces the
-    stored full text.
+    stored full text. The page is fetched only over http(s): a feed's link never makes tidings read a local file.
+    An entry without a web link keeps what the feed gave, since there is nowhere to read more.
     """
     if not is_truncated(entry, settings.full_text_min_chars):
+        return entry
+    link = web_url(entry.url)
+    if not link:
         return entry
     if known and known(entry):
         return Entry(**{**entry.__dict__, "truncated": True})
     try:
-        resp = fetch(entry.url, settings.fetch_timeout, settings.user_agent, client=client)
+        resp = fetch(link, settings.fetch_timeout, settings.user_agent, client=client, allow_local=False)
         page = page_entry(resp.body, resp.url, entry.publisher)
     except (FetchError, ExtractError) as exc:
         return Entry(**{**entry.__dict__, "truncated": True, "error": f"full text unavailable: {exc}"})

@@ -12,7 +12,8 @@ from lxml import html as lxml_html
 
 from tidings.errors import TidingsError
 from tidings.model import Entry
-from tidings.text import plain_paragraphs, squash
+from tidings.text import headline, plain_paragraphs, squash, strip_controls
+from tidings.urls import web_url
 
 # A page with less article text than this is not an article (an error page, a login wall, a home page).
 MIN_ARTICLE_CHARS = 200
@@ -25,26 +26,34 @@ class ExtractError(TidingsError):
 
 
 def page_entry(body: bytes, url: str, publisher: str = "") -> Entry:
-    """One item from an HTML page: its main text by trafilatura, its metadata from the page's head."""
+    """One item from an HTML page: its main text by trafilatura, its metadata from the page's head.
+
+    `url` is where the page was read from; the page's own canonical link replaces it only as
+    `_prefer_canonical` allows.
+    """
     try:
         html_text = body.decode("utf-8")
     except UnicodeDecodeError:
         html_text = body.decode("latin-1")
+    html_text = strip_controls(html_text)  # lxml, under trafilatura, refuses some of them outright
     doc = trafilatura.bare_extraction(html_text, url=url, with_metadata=True, include_comments=False,
                                       include_tables=False, favor_precision=True)
-    text = doc.text if doc is not None and doc.text else ""
+    text = strip_controls(doc.text) if doc is not None and doc.text else ""
     if len(text) < MIN_ARTICLE_CHARS:
         raise ExtractError(f"no article text found ({len(text)} characters)")
     meta = _head_metadata(html_text)
-    title = squash(meta.get("og:title") or (doc.title or "") or meta.get("title", ""))
+    title = squash(strip_controls(meta.get("og:title") or (doc.title or "") or meta.get("title", "")))
     lines = [squash(line) for line in text.splitlines()]
     if lines and lines[0] == title:
         lines = lines[1:]  # trafilatura repeats the headline as the first line
-    canonical = meta.get("canonical") or (doc.url if doc.url and "://" in doc.url else "")
-    return Entry(url=_prefer_canonical(url, canonical), title=title, text=plain_paragraphs("\n\n".join(lines)),
-                 publisher=publisher or meta.get("og:site_name") or doc.sitename or _host(canonical or url),
+    text = plain_paragraphs("\n\n".join(lines))
+    canonical = meta.get("canonical") or doc.url or ""
+    url = _prefer_canonical(url, canonical)
+    site = meta.get("og:site_name") or doc.sitename or _host(web_url(canonical, url) or url)
+    return Entry(url=url, title=headline(title, text, url), text=text,
+                 publisher=squash(strip_controls(publisher or site)),
                  published=_date(meta.get("article:published_time") or doc.date), guid=None,
-                 author=meta.get("author") or doc.author or None)
+                 author=squash(strip_controls(meta.get("author") or doc.author or "")) or None)
 
 
 def is_truncated(entry: Entry, min_chars: int) -> bool:
@@ -63,8 +72,10 @@ def with_full_text(entry: Entry, page: Entry) -> Entry:
 
 def _prefer_canonical(url: str, canonical: str) -> str:
     """A page's canonical link replaces the URL it was read from when it is on the same site, or when the page was
-    read from a local file; a page may not claim another site's article."""
-    if not canonical or "://" not in canonical:
+    read from a local file the user named; a page may not claim another site's article, and a canonical link
+    that is not an http(s) URL is no link at all."""
+    canonical = web_url(canonical, url)
+    if not canonical:
         return url
     if url.startswith("file://") or _host(url) == _host(canonical):
         return canonical

@@ -6,7 +6,7 @@ import calendar
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 from xml.sax.saxutils import quoteattr
 
 import feedparser
@@ -14,7 +14,8 @@ from lxml import etree
 
 from tidings.errors import TidingsError
 from tidings.model import Entry, Source
-from tidings.text import html_to_text, plain_paragraphs, squash
+from tidings.text import headline, html_to_text, plain_paragraphs, squash, strip_controls
+from tidings.urls import web_url
 
 
 class FeedError(TidingsError):
@@ -38,24 +39,24 @@ def parse_feed(body: bytes, base_url: str, publisher: str = "", content_type: st
     """Parse a feed. Returns (entries, warning, feed title).
 
     A feed with errors but usable entries (feedparser's `bozo`) gives its entries and a warning; a feed with no
-    usable entries raises FeedError.
+    usable entries raises FeedError. An entry keeps a link only if it is an absolute http(s) URL (relative ones
+    resolve against an http(s) `base_url`, and to nothing in a local file); without one its url is "" and its
+    GUID or content is what identifies it.
     """
     if sniff(body) == "json":
         return _parse_json_feed(body, base_url, publisher)
-    # Relative links resolve against where the feed was read from; a server's "text/html" for a feed is common
-    # and harmless, so the XML parser is told it has XML.
-    # (feedparser mangles file:// bases, so local feeds' relative links are resolved here instead.)
+    # A server's "text/html" for a feed is common and harmless, so the XML parser is told it has XML. feedparser
+    # is not given the feed's address: it would resolve GUIDs against it too, turning an id like "item-17" into a
+    # link and changing the id; links are resolved in `_entry` instead.
     headers = {"content-type": content_type if "xml" in content_type else "application/xml"}
-    if base_url.startswith(("http://", "https://")):
-        headers["content-location"] = base_url
     parsed = feedparser.parse(body, response_headers=headers)
     version = parsed.get("version", "")
-    title = squash(parsed.feed.get("title", ""))
+    title = squash(strip_controls(parsed.feed.get("title", "")))
     entries = [e for e in (_entry(raw, base_url, publisher or title) for raw in parsed.entries) if e is not None]
     warning = None
     if parsed.bozo:
         exc = parsed.get("bozo_exception")
-        reason = squash(str(exc)) or type(exc).__name__
+        reason = squash(strip_controls(str(exc))) or type(exc).__name__
         if not entries:
             raise FeedError(f"not a well-formed feed: {reason}")
         warning = f"feed has errors ({reason}); kept {len(entries)} entries"
@@ -67,53 +68,75 @@ def parse_feed(body: bytes, base_url: str, publisher: str = "", content_type: st
 
 
 def _entry(raw, base_url: str, publisher: str) -> Entry | None:
-    link = raw.get("link") or (raw.get("id") if "://" in raw.get("id", "") else "")
-    title = squash(html_to_text(raw.get("title", "")))
+    # feedparser gives `link` from <link>, Atom's alternate link, or the GUID when there is no link. A GUID is an
+    # identifier first: it is a link only if it is itself an absolute web address, never resolved like a path.
+    from_guid = raw.get("guidislink") and raw.get("link") == raw.get("id")
+    link = web_url(raw.get("link"), "" if from_guid else base_url) or web_url(raw.get("id"))
     contents = [c.get("value", "") for c in raw.get("content", [])]
     best = max(contents, key=len) if contents else ""
     summary = raw.get("summary", "")
     text = html_to_text(best if len(best) >= len(summary) else summary)
-    if not link and not title:
-        return None
     when = raw.get("published_parsed") or raw.get("updated_parsed")
     published = datetime.fromtimestamp(calendar.timegm(when), UTC) if when else None
-    return Entry(url=urljoin(base_url, link) if link else base_url, title=title or _first_words(text), text=text,
-                 publisher=publisher or _host(base_url), published=published, guid=raw.get("id") or None,
-                 author=raw.get("author") or None)
+    return _make_entry(link, html_to_text(raw.get("title", "")), text, publisher or _host(base_url), published,
+                       raw.get("id"), raw.get("author"))
+
+
+def _make_entry(link: str, title: str, text: str, publisher: str, published: datetime | None,
+                guid: object, author: object) -> Entry | None:
+    """An entry from what a feed gave, every field free of control characters; None when there is nothing to
+    show (no title, no text and no link). An untitled entry is named by its first words or its link."""
+    title = headline(title, text, link)
+    if not title:
+        return None
+    guid = strip_controls(_scalar(guid)).strip()
+    return Entry(url=link, title=title, text=plain_paragraphs(text), publisher=squash(strip_controls(publisher)),
+                 published=published, guid=guid or None, author=squash(strip_controls(_scalar(author))) or None)
 
 
 def _parse_json_feed(body: bytes, base_url: str, publisher: str) -> tuple[list[Entry], str | None, str]:
     try:
         doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise FeedError(f"not valid JSON: {exc}") from None
-    if not isinstance(doc, dict) or not str(doc.get("version", "")).startswith("https://jsonfeed.org/version/"):
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise FeedError(f"not valid JSON: {squash(str(exc))}") from None
+    if not isinstance(doc, dict) or not _text(doc.get("version")).startswith("https://jsonfeed.org/version/"):
         raise FeedError("JSON, but not a JSON Feed (no jsonfeed.org 'version')")
     if not isinstance(doc.get("items"), list):
         raise FeedError("JSON Feed has no 'items' list")
-    title = squash(str(doc.get("title", "")))
-    base = doc.get("home_page_url") or base_url
+    title = squash(strip_controls(_text(doc.get("title"))))
+    # Hand-written JSON puts anything anywhere: a field of the wrong type counts as absent.
+    home = web_url(_text(doc.get("home_page_url")), base_url)
     entries = []
     for raw in doc["items"]:
         if not isinstance(raw, dict):
             continue
-        link = raw.get("url") or raw.get("external_url") or ""
-        html_body = raw.get("content_html") or ""
-        text = html_to_text(html_body) if html_body else plain_paragraphs(raw.get("content_text") or "")
+        link = web_url(_text(raw.get("url")), base_url) or web_url(_text(raw.get("external_url")), base_url)
+        html_body = _text(raw.get("content_html"))
+        text = html_to_text(html_body) if html_body else plain_paragraphs(_text(raw.get("content_text")))
         if not text:
-            text = plain_paragraphs(raw.get("summary") or "")
-        item_title = squash(str(raw.get("title") or "")) or _first_words(text)
-        if not (link or item_title):
-            continue
-        authors = raw.get("authors") or ([raw["author"]] if isinstance(raw.get("author"), dict) else [])
-        author = ", ".join(a.get("name", "") for a in authors if isinstance(a, dict)) or None
-        entries.append(Entry(url=urljoin(base_url, link) if link else base_url, title=item_title, text=text,
-                             publisher=publisher or title or _host(base), published=_iso_date(
-                                 raw.get("date_published") or raw.get("date_modified")),
-                             guid=str(raw["id"]) if raw.get("id") is not None else None, author=author))
+            text = plain_paragraphs(_text(raw.get("summary")))
+        authors = raw.get("authors") if isinstance(raw.get("authors"), list) else (
+            [raw["author"]] if isinstance(raw.get("author"), dict) else [])
+        author = ", ".join(n for n in (squash(_text(a.get("name"))) for a in authors if isinstance(a, dict)) if n)
+        entry = _make_entry(link, _text(raw.get("title")), text, publisher or title or _host(home or base_url),
+                            _iso_date(raw.get("date_published") or raw.get("date_modified")),
+                            raw.get("id"), author)
+        if entry is not None:
+            entries.append(entry)
     if not entries:
         raise FeedError("feed has no entries")
     return entries, None, title
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _scalar(value: object) -> str:
+    """A string or a number as text (JSON Feed ids are sometimes numbers); anything else as nothing."""
+    if isinstance(value, bool):
+        return ""
+    return str(value) if isinstance(value, str | int | float) else ""
 
 
 def _iso_date(value) -> datetime | None:
@@ -124,11 +147,6 @@ def _iso_date(value) -> datetime | None:
     except ValueError:
         return None
     return dt.astimezone(UTC) if dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
-def _first_words(text: str, n: int = 12) -> str:
-    words = text.split()
-    return " ".join(words[:n]) + ("…" if len(words) > n else "")
 
 
 def _host(url: str) -> str:
@@ -166,7 +184,7 @@ def write_opml(sources: Iterable[Source], title: str = "tidings sources") -> str
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<opml version="2.0">',
              f"  <head><title>{_xml(title)}</title></head>", "  <body>"]
     for s in sources:
-        attrs = {"type": "rss", "text": s.name or s.url, "title": s.name or s.url, "xmlUrl": s.url}
+        attrs = {"type": "rss", "text": s.label or s.url, "title": s.label or s.url, "xmlUrl": s.url}
         if s.digests:
             attrs["category"] = ",".join(s.digests)
         if s.credibility is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -27,20 +28,34 @@ class Response:
     not_modified: bool = False
 
 
+# A URL scheme is two or more characters before a colon; a single letter is a Windows drive letter.
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
+
+
 def is_local(location: str) -> bool:
-    return "://" not in location or location.startswith("file://")
+    """Whether a location names a local file: a file:// URL or a path (anything without a URL scheme)."""
+    return location.lower().startswith("file://") or not _SCHEME.match(location)
 
 
 def local_path(location: str) -> Path:
-    if location.startswith("file://"):
+    if location.lower().startswith("file://"):
         return Path(unquote(urlsplit(location).path))
     return Path(location)
 
 
 def fetch(location: str, timeout: float = 10.0, user_agent: str = "tidings", etag: str | None = None,
-          last_modified: str | None = None, client: httpx.Client | None = None) -> Response:
-    """Read `location`: a path, a file:// URL or an http(s) URL. Raise FetchError with a one-line reason."""
+          last_modified: str | None = None, client: httpx.Client | None = None, *,
+          allow_local: bool = False) -> Response:
+    """Read `location`: an http(s) URL, or, with `allow_local`, a path or a file:// URL.
+
+    Only a location the user named (a configured source, a file given on the command line) may be local; a link
+    found in a feed or a page is fetched without `allow_local`, so it can never make tidings read a local file.
+    Raise FetchError with a one-line reason.
+    """
     if is_local(location):
+        if not allow_local:
+            raise FetchError(f"{location}: refusing to read a local file here "
+                             "(only a source you name may be a local file)")
         path = local_path(location)
         try:
             if path.stat().st_size > MAX_BYTES:
