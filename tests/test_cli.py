@@ -117,8 +117,11 @@ def test_publish_to_another_folder(project, tmp_path):
 
 
 def test_demo_command_prints_a_summary(tmp_path):
-    result = invoke("-q", "demo", "--dir", str(tmp_path / "d"))
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "d")])
     assert result.exit_code == 0
+    # The two sources that fail on purpose are said to, not logged as errors.
+    assert "2 sources are broken on purpose" in result.output and "Watt Notes:" in result.output
+    assert "ERROR" not in result.output
     assert re.search(r"Demo: 2 digests, \d+ stories, \d+ items, \d+ revisions", result.output)
     assert f"Site: {tmp_path / 'd' / 'site' / 'index.html'}" in result.output
 
