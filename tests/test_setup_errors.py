@@ -129,3 +129,14 @@ def test_a_source_added_without_a_name_takes_its_feeds_title(project):
     ok("run", "--no-publish")
     assert "Harbour Wire" in ok("sources", "list")
     assert "Harbour Wire" in ok("sources", "export")
+
+
+def test_a_run_whose_site_folder_is_refused_stores_everything_else(project):
+    ok("init")
+    config = (project / "tidings.toml").read_text().replace('site_dir = "site"', 'site_dir = "."')
+    (project / "tidings.toml").write_text(config + '[[sources]]\nurl = "wire.rss"\n')
+    result = CliRunner().invoke(cli, ["run"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "not a site made by tidings" in result.output and "run 'tidings publish'" in result.output
+    assert "Barrier approved" in ok("stories", "list")
+    assert (project / "wire.rss").exists() and (project / "tidings.toml").exists()
