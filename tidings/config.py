@@ -31,6 +31,7 @@ class Settings:
     fetch_full_text: bool = True  # fetch the page of an entry whose feed text is truncated
     full_text_min_chars: int = 300  # feed text shorter than this counts as truncated
     user_agent: str = "tidings/0.1 (+https://github.com/tidings)"
+    writer: str = "extractive"  # which registered writer writes the articles
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,7 @@ class Item:
     content_hash: str = ""
     source_ids: tuple[int, ...] = ()
     publishers: tuple[str, ...] = ()  # every publisher that carried it, the first one first
+    credibility: float | None = None  # the best credibility among the sources that carried it
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,24 @@ class Story:
 
 @dataclass(frozen=True)
 class Sentence:
+    """One sentence of an article. Its text is a source's sentence verbatim, except for bracketed editorial
+    insertions (a date for "on Friday"), which are recorded so the source's words can always be recovered."""
+
     text: str
     cites: tuple[int, ...]  # numbers in the revision's source list
+    insertions: tuple[tuple[int, str], ...] = ()  # (offset in the source's sentence, text inserted after it)
+    label: str = ""  # shown before the sentence, not part of it: a timeline line's date
+
+    @property
+    def source_text(self) -> str:
+        """The sentence as its source wrote it: the text without the insertions."""
+        out, pos, shift = [], 0, 0
+        for at, added in sorted(self.insertions):
+            out.append(self.text[pos:at + shift])
+            pos = at + shift + len(added)
+            shift += len(added)
+        out.append(self.text[pos:])
+        return "".join(out)
 
 
 @dataclass(frozen=True)
@@ -124,6 +141,7 @@ class FactCheck:
     value: str
     verdict: str
     evidence: tuple[tuple[str, str], ...]  # (fact, source URL)
+    claim: str = ""  # the claim in words, with display names: "gpt-oss-120b scores 62 on SWE-bench Verified"
 
 
 @dataclass(frozen=True)
@@ -137,6 +155,13 @@ class Revision:
     item_ids: tuple[int, ...]
     changes: tuple[str, ...] = field(default=())  # what changed since the previous revision
     fact_check: tuple[FactCheck, ...] = field(default=())
+    added: tuple[str, ...] = field(default=())  # sentence texts that entered the article in this revision
+    removed: tuple[str, ...] = field(default=())  # and those that left it
+    numbering: tuple[tuple[int, int], ...] = field(default=())  # (item id, n) for every item ever cited: numbers
+    #                                                              are never reused, so a source keeps its number
+
+    def sentences(self):
+        return [s for section in self.sections for s in section.sentences]
 
     @property
     def lede(self) -> Sentence | None:

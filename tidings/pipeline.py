@@ -208,7 +208,7 @@ def run(config: Config, store: Store | None = None, now: datetime | None = None,
         lap("check")
 
         with reporter.stage("write", len(store.stories_to_revise())) as bar:
-            written = revise(store, config.settings, now, bar.advance)
+            written = revise(store, config.settings, now, bar.advance, knowledge.display_names)
         reporter.done("write", f"{written.revised} stories revised ({written.first} new)")
         lap("write")
 

@@ -93,6 +93,12 @@ class KnowledgeBase:
         return self.benchmarks[found] if found else None
 
     @property
+    def display_names(self) -> dict[str, str]:
+        """KB ids of models and benchmarks with the names readers know them by ("swe-bench-verified" ->
+        "SWE-bench Verified")."""
+        return {**{b.id: b.name for b in self.benchmarks.values()}, **{m.id: m.name for m in self.models.values()}}
+
+    @property
     def benchmark_index(self) -> dict[str, str]:
         """Every normalised benchmark name and alias, with the benchmark it means."""
         return self._bench_names

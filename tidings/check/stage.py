@@ -11,14 +11,17 @@ from tidings.check.verify import verify
 from tidings.store import Store
 
 BATCH = 200  # items whose claims are written per transaction
+CHECKER_VERSION = 2  # raised when claims are found or worded differently, so stored ones are checked again
 
 
 def check_items(store: Store, kb: KnowledgeBase, on_item: Callable[[], None] | None = None) -> dict[str, int]:
     """Claims and verdicts for each item not yet checked, stored a batch of items per transaction."""
     counts = {"items": 0, "claims": 0, "contradicted": 0, "rechecked": 0}
-    if store.meta("kb_fingerprint") != kb.fingerprint:
-        # The KB gained or corrected a fact: every stored verdict may be stale, so every item is checked again.
-        counts["rechecked"] = store.recheck_all(kb.fingerprint)
+    fingerprint = f"{CHECKER_VERSION}:{kb.fingerprint}"
+    if store.meta("kb_fingerprint") != fingerprint:
+        # The KB gained or corrected a fact, or the checker reads claims differently now: every stored verdict
+        # may be stale, so every item is checked again.
+        counts["rechecked"] = store.recheck_all(fingerprint)
     batch: list = []
     for item in store.items_to_check():
         found = []

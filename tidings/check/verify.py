@@ -32,7 +32,7 @@ def verify(claim: Claim, kb: KnowledgeBase) -> Verdict:
     if model is None:
         return Verdict(claim, "unverified", ())
     if claim.attribute.startswith("score:"):
-        return _score(claim, model)
+        return _score(claim, model, kb)
     check = {"openness": _openness, "params_total_b": _params, "params_active_b": _params,
              "released": _released, "licence": _licence, "developer": _developer,
              "context_tokens": _context}[claim.attribute]
@@ -42,7 +42,7 @@ def verify(claim: Claim, kb: KnowledgeBase) -> Verdict:
 SCORE_TOLERANCE = 0.6  # points: "about 62%" and 62.4 are the same figure
 
 
-def _score(claim: Claim, model: Model) -> Verdict:
+def _score(claim: Claim, model: Model, kb: KnowledgeBase) -> Verdict:
     """A benchmark figure the KB holds for this model is supported; one it does not is left for the other
     sources to corroborate or dispute (figures depend on settings the sentence may not state)."""
     benchmark = claim.attribute.split(":", 1)[1]
@@ -50,7 +50,9 @@ def _score(claim: Claim, model: Model) -> Verdict:
         if s.benchmark == benchmark and abs(s.score - float(claim.value)) <= SCORE_TOLERANCE:
             setting = f" ({s.setting})" if s.setting else ""
             by = f", reported by {s.reported_by}" if s.reported_by else ""
-            evidence = (Evidence(f"{model.name} scores {s.score:g} on {benchmark}{setting}{by}", s.source),)
+            known = kb.benchmarks.get(benchmark)
+            name = known.name if known else benchmark
+            evidence = (Evidence(f"{model.name} scores {s.score:g} on {name}{setting}{by}", s.source),)
             # The right figure under the wrong setting is an error: 97.9 on AIME 2025 is with tools, not without.
             tools = {"with tools", "without tools"}
             stated, known = claim.setting, next((t for t in tools if t in s.setting.lower()), "")

@@ -45,7 +45,9 @@ def feed_entry(env: Environment, story: Story, revision: Revision, headline: str
     html = env.get_template("_atom_entry.html").render(revision=revision)
     content = xml_text(nh3.clean(html, url_schemes=URL_SCHEMES, link_rel="nofollow noopener noreferrer"))
     title = " ".join(xml_text(headline).split()) or f"Story {story.id}"
-    summary = " ".join(xml_text(revision.lede.text if revision.lede else "").split()) or title
+    # A feed reader already has the story: what it wants to know is what changed in this revision.
+    changed = " ".join(revision.changes) if revision.number > 1 else ""
+    summary = " ".join(xml_text(changed or (revision.lede.text if revision.lede else "")).split()) or title
     return FeedEntry(story_id=story.id, title=title, summary=summary, content=content, published=story.created,
                      updated=revision.created)
 

@@ -14,19 +14,22 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
+from tidings.check.words import claim_words
 from tidings.errors import PublishError, TidingsError
-from tidings.model import Digest, Revision, Story
+from tidings.model import Digest, Revision, Sentence, Story
 from tidings.publish.feeds import FeedEntry, digest_atom, feed_entry, xml_text
 from tidings.store import Store
 from tidings.urls import web_url
+from tidings.write.revision import domain
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +55,44 @@ def environment() -> Environment:
                       finalize=_finalize)
     env.filters["day"] = format_day
     env.filters["web_url"] = web_url
-    env.filters["claim"] = claim_words
+    env.filters["claim"] = lambda c: claim_words(c if isinstance(c, Mapping) else c.__dict__)
+    env.filters["domain"] = domain
+    env.filters["with_insertions"] = with_insertions
+    env.filters["fact_check_groups"] = fact_check_groups
     return env
+
+
+def with_insertions(sentence: Sentence) -> Markup:
+    """A sentence as HTML, its bracketed editorial insertions set apart from the source's own words."""
+    text, out, pos, shift = sentence.text, [], 0, 0
+    for at, added in sorted(sentence.insertions):
+        start = at + shift
+        out.append(escape(text[pos:start]))
+        out.append(Markup('<span class="editorial" title="added by tidings">{}</span>').format(added))
+        pos, shift = start + len(added), shift + len(added)
+    out.append(escape(text[pos:]))
+    return Markup("").join(out)
+
+
+_OPEN = ("contradicted", "disputed")
+_RANK = {"contradicted": 0, "disputed": 1, "single-source": 2, "unverified": 3, "corroborated": 4, "supported": 5}
+
+
+def fact_check_groups(revision: Revision) -> list[dict]:
+    """The fact check by sentence: each sentence quoted once with all its claims, those with a contradicted or
+    disputed claim first (and shown open), the rest after (folded away)."""
+    groups: dict[str, dict] = {}
+    for f in revision.fact_check:
+        g = groups.setdefault(f.sentence, {"sentence": f.sentence, "cites": set(), "checks": []})
+        g["cites"].update(f.cites)
+        if all((c.claim, c.verdict) != (f.claim, f.verdict) or not f.claim for c in g["checks"]):
+            g["checks"].append(f)
+    out = []
+    for g in groups.values():
+        checks = sorted(g["checks"], key=lambda f: _RANK.get(f.verdict, 9))
+        worst = checks[0].verdict
+        out.append({**g, "checks": checks, "cites": sorted(g["cites"]), "worst": worst, "open": worst in _OPEN})
+    return sorted(out, key=lambda g: (_RANK.get(g["worst"], 9), g["cites"][0] if g["cites"] else 0))
 
 
 def _finalize(value):
@@ -63,24 +102,6 @@ def _finalize(value):
     if isinstance(value, str):
         return xml_text(value)
     return value
-
-
-def claim_words(claim) -> str:
-    """A structured claim as words: "gpt-oss-120b is closed", "Nemotron 3 Super scores 60.47 on swe-bench-verified"."""
-    model, attribute, value = claim["model"], claim["attribute"], claim["value"]
-    if attribute.startswith("score:"):
-        return f"{model} scores {value} on {attribute.split(':', 1)[1]}"
-    try:
-        number = f"{float(value):g}"
-    except (TypeError, ValueError):
-        number = str(value)
-    phrases = {"openness": f"{model} is {value}", "developer": f"{model} is developed by {value}",
-               "licence": f"{model} is licensed {value}",
-               "params_total_b": f"{model} has {number}B parameters in total",
-               "params_active_b": f"{model} has {number}B active parameters",
-               "released": f"{model} was released in {value}",
-               "context_tokens": f"{model} has a context of {number} tokens"}
-    return phrases.get(attribute, f"{model} {attribute} {value}")
 
 
 def format_day(value: datetime) -> str:
@@ -222,6 +243,7 @@ def _render(store: Store, root: Path, site_url: str) -> tuple[int, int, int, lis
             entries.append(entry)
             n_revisions += revision_count
         counts[digest.slug] = len(listed)
+        listed = rank(listed)
         _write(folder / "index.html", env.get_template("digest.html").render(
             root="../", digest=digest, stories=listed))
         # A story merged into another keeps its address: its page sends readers on to where it lives now.
@@ -264,14 +286,39 @@ def _story(env: Environment, store: Store, digest: Digest,
     title = headline(latest, story.id)
     pages = {f"stories/{story.id}.html": env.get_template("story.html").render(
         root="../../", digest=digest, story=story, revision=latest, revisions=revisions, headline=title)}
-    for rev in revisions:
+    numbers = [r.number for r in revisions]
+    for k, rev in enumerate(revisions):
         pages[f"stories/{story.id}/r{rev.number}.html"] = env.get_template("revision.html").render(
             root="../../../", digest=digest, story=story, revision=rev, latest_number=latest.number,
-            headline=headline(rev, story.id))
+            headline=headline(rev, story.id), mark_changes=k > 0,
+            previous_number=numbers[k - 1] if k else None,
+            next_number=numbers[k + 1] if k + 1 < len(numbers) else None)
+    items = store.story_items(story.id)
     listing = {"id": story.id, "headline": title, "updated": format_day(story.updated),
                "sources": len(story.item_ids), "revisions": story.revision_count,
-               "lede": latest.lede.text if latest.lede else ""}
+               "lede": latest.lede.text if latest.lede else "",
+               "publishers": len({i.publisher for i in items}),
+               "contradicted": sum(f.verdict == "contradicted" for f in latest.fact_check),
+               "weight": coverage(items), "updated_at": story.updated}
     return pages, feed_entry(env, story, latest, title), listing, len(revisions)
+
+
+def coverage(items) -> float:
+    """How widely and how credibly a story is covered: each distinct publisher counts its credibility."""
+    publishers = {i.publisher: i.credibility if i.credibility is not None else 0.6 for i in items}
+    return sum(publishers.values())
+
+
+def rank(listed: list[dict]) -> list[dict]:
+    """Stories by importance: coverage (distinct publishers, their credibility), less for each day a story is
+    older than the digest's newest (a day costs about as much as one credible publisher)."""
+    newest = max((s["updated_at"] for s in listed), default=None)
+
+    def importance(s: dict) -> float:
+        age = (newest - s["updated_at"]).total_seconds() / 86400
+        return s["weight"] - 0.8 * age
+
+    return sorted(listed, key=lambda s: (-importance(s), s["id"]))
 
 
 def misinformation(store: Store, stories) -> list[dict]:

@@ -14,8 +14,24 @@ def article_text(story: Story, revision: Revision, width: int = 88) -> str:
     for n, section in enumerate(revision.sections):
         if n:
             lines += [section.heading, "-" * len(section.heading)]
+        if any(s.label for s in section.sentences):  # a timeline: one dated line each
+            for s in section.sentences:
+                lines += textwrap.wrap(f"{s.label:<13} {s.text}" + "".join(f"[{c}]" for c in s.cites), width,
+                                       subsequent_indent=" " * 14)
+            lines.append("")
+            continue
         body = " ".join(s.text + "".join(f"[{c}]" for c in s.cites) for s in section.sentences)
         lines += [textwrap.fill(body, width), ""]
+    flagged = [f for f in revision.fact_check if f.verdict in ("contradicted", "disputed")]
+    if revision.fact_check:
+        lines += ["Fact check", "-" * 10]
+        for f in flagged:
+            lines += textwrap.wrap(f"{f.verdict.upper()}: {f.claim or f.sentence}" + (
+                f" ({f.evidence[0][0]})" if f.evidence else ""), width, subsequent_indent="    ")
+        rest = len(revision.fact_check) - len(flagged)
+        if rest:
+            lines.append(f"{rest} more claim{'s' * (rest != 1)} checked, none contradicted or disputed.")
+        lines.append("")
     lines += [f"Sources ({len(revision.sources)})", "-" * 11]
     for c in revision.sources:
         also = f" (also carried by {', '.join(c.carried_by)})" if c.carried_by else ""

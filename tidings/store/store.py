@@ -447,18 +447,24 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
             ids = [r.id for r in rows]
-            carriers: dict[int, list[tuple[int, str]]] = {}
+            carriers: dict[int, list[tuple[int, str, float | None]]] = {}
             for chunk in _chunks(ids, 500):
-                for link in conn.execute(select(t.item_sources).where(t.item_sources.c.item_id.in_(chunk))
-                                         .order_by(t.item_sources.c.first_seen, t.item_sources.c.source_id)):
-                    carriers.setdefault(link.item_id, []).append((link.source_id, link.publisher))
+                for link in conn.execute(
+                        select(t.item_sources.c.item_id, t.item_sources.c.source_id, t.item_sources.c.publisher,
+                               t.sources.c.credibility)
+                        .join(t.sources, t.sources.c.id == t.item_sources.c.source_id)
+                        .where(t.item_sources.c.item_id.in_(chunk))
+                        .order_by(t.item_sources.c.first_seen, t.item_sources.c.source_id)):
+                    carriers.setdefault(link.item_id, []).append((link.source_id, link.publisher, link.credibility))
         out = []
         for r in rows:
             links = carriers.get(r.id, [])
-            publishers = [r.publisher] + [p for _, p in links if p != r.publisher]
+            publishers = [r.publisher] + [p for _, p, _ in links if p != r.publisher]
+            known = [c for _, _, c in links if c is not None]
             out.append(Item(id=r.id, url=r.url, title=r.title, text=r.text, publisher=r.publisher,
                             published=from_db(r.published), content_hash=r.content_hash,
-                            source_ids=tuple(s for s, _ in links), publishers=tuple(dict.fromkeys(publishers))))
+                            source_ids=tuple(s for s, _, _ in links), publishers=tuple(dict.fromkeys(publishers)),
+                            credibility=max(known) if known else None))
         return out
 
     def search_items(self, query: str, limit: int = 20) -> list[Item]:
@@ -691,31 +697,48 @@ class Store:
 
 def revision_body(revision: Revision) -> dict:
     return {
-        "sections": [{"heading": s.heading, "sentences": [{"text": x.text, "cites": list(x.cites)}
-                                                          for x in s.sentences]} for s in revision.sections],
+        "sections": [{"heading": s.heading, "sentences": [_sentence_body(x) for x in s.sentences]}
+                     for s in revision.sections],
         "sources": [{"n": c.n, "item_id": c.item_id, "url": c.url, "title": c.title, "publisher": c.publisher,
                      "published": c.published.isoformat(), "carried_by": list(c.carried_by)}
                     for c in revision.sources],
         "fact_check": [{"sentence": f.sentence, "cites": list(f.cites), "model": f.model,
-                        "attribute": f.attribute, "value": f.value, "verdict": f.verdict,
+                        "attribute": f.attribute, "value": f.value, "verdict": f.verdict, "claim": f.claim,
                         "evidence": [{"fact": fact, "source": source} for fact, source in f.evidence]}
                        for f in revision.fact_check],
+        "diff": {"added": list(revision.added), "removed": list(revision.removed)},
+        "numbering": [list(pair) for pair in revision.numbering],
     }
+
+
+def _sentence_body(s: Sentence) -> dict:
+    out: dict = {"text": s.text, "cites": list(s.cites)}
+    if s.insertions:  # bracketed editorial insertions: the source's words are `text` without these
+        out["insertions"] = [{"at": at, "text": added} for at, added in s.insertions]
+    if s.label:
+        out["label"] = s.label
+    return out
+
+
+def _sentence(x: dict) -> Sentence:
+    return Sentence(x["text"], tuple(x["cites"]), tuple((i["at"], i["text"]) for i in x.get("insertions", ())),
+                    x.get("label", ""))
 
 
 def _revision(row) -> Revision:
     body = row.body if isinstance(row.body, dict) else json.loads(row.body)
-    sections = tuple(Section(s["heading"], tuple(Sentence(x["text"], tuple(x["cites"])) for x in s["sentences"]))
-                     for s in body["sections"])
+    sections = tuple(Section(s["heading"], tuple(_sentence(x) for x in s["sentences"])) for s in body["sections"])
     sources = tuple(CitedSource(n=c["n"], item_id=c["item_id"], url=c["url"], title=c["title"],
                                 publisher=c["publisher"], published=datetime.fromisoformat(c["published"]),
                                 carried_by=tuple(c.get("carried_by", ()))) for c in body["sources"])
     checks = tuple(FactCheck(f["sentence"], tuple(f["cites"]), f["model"], f["attribute"], f["value"],
-                             f["verdict"], tuple((e["fact"], e["source"]) for e in f["evidence"]))
+                             f["verdict"], tuple((e["fact"], e["source"]) for e in f["evidence"]), f.get("claim", ""))
                    for f in body.get("fact_check", []))
+    diff = body.get("diff", {})
     return Revision(story_id=row.story_id, number=row.number, created=from_db(row.created), headline=row.headline,
                     sections=sections, sources=sources, item_ids=tuple(row.item_ids), changes=tuple(row.changes),
-                    fact_check=checks)
+                    fact_check=checks, added=tuple(diff.get("added", ())), removed=tuple(diff.get("removed", ())),
+                    numbering=tuple((a, b) for a, b in body.get("numbering", ())))
 
 
 def _insert_for(conn):

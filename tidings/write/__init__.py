@@ -1,1 +1,57 @@
-"""Writers: turn a story's items into a revision of its article."""
+"""Writers: turn a story's items into a revision of its article.
+
+A writer is anything with a `name` and a `write(brief) -> Revision` method, registered by name. The extractive
+writer registers itself here like any add-on would; the write stage picks the one the config names
+(`[settings] writer`) and passes every revision through the same grounding check before it is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from tidings.errors import SetupError
+from tidings.model import Item, Revision
+
+
+@dataclass(frozen=True)
+class Brief:
+    """Everything a writer is given to write the next revision of one story."""
+
+    story_id: int
+    items: Sequence[Item]  # the story's items, oldest first
+    previous: Revision | None  # the revision before, or None for the first
+    claims: Sequence[dict]  # the checked claims of those items (rows of the claims table)
+    now: datetime
+    max_sentences: int = 12
+    names: Mapping[str, str] = field(default_factory=dict)  # KB ids of models and benchmarks -> display names
+
+
+class Writer(Protocol):
+    name: str
+
+    def write(self, brief: Brief) -> Revision: ...
+
+
+WRITERS: dict[str, Writer] = {}
+
+
+def register(writer: Writer) -> Writer:
+    """Make a writer available under its name (a later registration of the same name replaces it)."""
+    WRITERS[writer.name] = writer
+    return writer
+
+
+def get_writer(name: str) -> Writer:
+    _load_builtins()
+    try:
+        return WRITERS[name]
+    except KeyError:
+        raise SetupError(f"no writer called {name!r} (available: {', '.join(sorted(WRITERS))})") from None
+
+
+def _load_builtins() -> None:
+    # Importing a built-in writer registers it, the same way an add-on registers itself.
+    import tidings.write.extractive  # noqa: F401

@@ -1,199 +1,187 @@
 """The extractive writer: an article made only of sentences taken verbatim from a story's items.
 
-Every sentence is cited to each item that contains it, so attribution is exact by construction. Sections follow
-the shape of a digest article: a summary, what is new since the last revision, supporting developments, why it
-matters and what to watch.
+Each sentence is cited to every item that contains it or states the same fact, so attribution is exact and
+corroboration visible. Sentences are reduced to facts (figures, entities, words) and picked by centrality with
+maximal marginal relevance, so each fact is stated once; a sentence that only made sense where it came from (a
+question, a teaser, "It ...") is never lifted; relative days are dated in brackets; a statement that a newer item
+updates gives way to it. Sections follow roles: the lede, what is new, background, perspectives where sources
+disagree, a timeline, and what to watch.
 """
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date
 
 from tidings.embed import LexicalVectoriser, Vector, cosine, merge_counts
-from tidings.model import CitedSource, FactCheck, Item, Revision, Section, Sentence
+from tidings.model import Item, Revision, Section, Sentence
 from tidings.text import sentences, squash, tokens
+from tidings.write import Brief, register
+from tidings.write.dates import dates_in, day_label, is_forward_looking, referred_date, resolve
+from tidings.write.facts import Fact, conflict, content_overlap, fact_of, restates, same_fact
+from tidings.write.headline import clean_headline, clickbait
+from tidings.write.revision import fact_checks, finish, numbering, refuted_sentences, sources_list
+from tidings.write.standalone import points_back, unusable
 
-SUMMARY, NEW, SUPPORTING, WHY, WATCH = ("Summary", "What's new", "Supporting developments", "Why it matters",
-                                        "What to watch")
-SECTION_ORDER = (SUMMARY, NEW, SUPPORTING, WHY, WATCH)
+SUMMARY, NEW, BACKGROUND, PERSPECTIVES, TIMELINE, WATCH = (
+    "Summary", "What's new", "Background", "Perspectives", "Timeline", "What to watch")
+SECTION_ORDER = (SUMMARY, NEW, BACKGROUND, PERSPECTIVES, TIMELINE, WATCH)
 
-_WHY = re.compile(r"\b(because|matters?|means|could|significan\w*|impact\w*|implications?|suggests?|important|"
-                  r"risks?|threat\w*|challenge\w*|consequence\w*|signals?|evidence|undercuts?|raises? questions?)\b",
-                  re.I)
-_WATCH = re.compile(r"\b(will|plans? to|planned|planning|(is|are) expected|expected to|expects? to|"
-                    r"next (week|month|year|step)|upcoming|later this|due (to|on|in|next|by)|scheduled|(is|are) set to|"
-                    r"intends?|aims? to|to watch|pending|deadline|follow-up)\b", re.I)
-# A lede that starts by pointing back at something it does not contain reads badly on its own.
-_DANGLING = re.compile(r"^(it|this|that|these|those|he|she|they|his|her|their|its|but|and|so|also|however)\b", re.I)
-_TEASER = re.compile(r"(\[\s*(…|\.\.\.)\s*\]|…)\s*$")
+PRESELECT = 240  # candidates kept by centrality before the pairwise work: writing stays O(n log n) in sentences
+DEFAULT_CREDIBILITY = 0.6  # a source the user gave no credibility
+CREDIBLE = 0.6  # the lede and the headline come from sources at least this credible, when there are any
+MAX_FIGURE_USES = 2  # a figure may be stated at most this often in one article
+TIMELINE_LINES = 6
+TIMELINE_WORDS = 30  # a timeline line is short
+PERSPECTIVE_GROUPS = 2
+WATCH_SENTENCES = 2
+HEADLINE_MARGIN = 0.15  # a storyline keeps its title unless another headline fits its centre this much better
+HEADLINE_AGEING = 0.04  # ... less this much for each day its headline's article is older than the newest
 
 
-@dataclass
+# Sentences that tell the reader what to look out for belong under What to watch, whatever their tense.
+_LOOK_AHEAD = re.compile(r"^(watch|expect|look (out )?for|keep an eye)\b|\b(to watch|next thing to|remains? to be "
+                         r"seen|open question)\b", re.I)
+
+
+@dataclass(eq=False)
 class _Candidate:
     text: str
-    key: str  # squashed, case-folded form: the same sentence in two items is one candidate
-    item: Item  # the item it was first found in
+    key: str  # squashed, case-folded: the same sentence in two items is one candidate
+    item: Item  # where it was first found (the oldest carrier)
     position: int  # 0 = first sentence of its item
-    words: frozenset[str]
     vector: Vector
+    carriers: list[Item] = field(default_factory=list)  # every item whose text contains it
     score: float = 0.0
+    central: float = 0.0
+    fact: Fact | None = None
+    forward: bool = False
+    when: tuple[date, str] | None = None  # the day it refers to, and that date's precision
+
+    @property
+    def phrases(self) -> set[tuple[str, str]]:
+        """Pairs of neighbouring content words ("supply alert", "demand record"): what the sentence is about."""
+        words = tokens(self.text)
+        return set(zip(words, words[1:], strict=False))
 
 
-def budget(max_sentences: int) -> dict[str, int]:
-    """How many sentences each section may take; the summary is always one."""
-    rest = max(max_sentences - 1, 0)
-    new, why, watch = round(rest * 0.27), round(rest * 0.18), round(rest * 0.18)
-    return {SUMMARY: 1, NEW: new, WHY: why, WATCH: watch, SUPPORTING: max(rest - new - why - watch, 0)}
+class ExtractiveWriter:
+    """The default writer: no model, no network, every sentence a source's own."""
+
+    name = "extractive"
+
+    def write(self, brief: Brief) -> Revision:
+        return compose(brief)
 
 
-def compose(story_id: int, items: Sequence[Item], previous: Revision | None, now: datetime,
-            max_sentences: int = 12, claims: Sequence[dict] = ()) -> Revision:
+register(ExtractiveWriter())
+
+
+def compose(brief: Brief) -> Revision:
     """Write the next revision of a story from its items and the checked claims of those items.
 
-    A sentence whose claim the checker found contradicted is never stated as fact: it is left out of the
-    article, and the "Fact check" list quotes it with the correction."""
-    items = sorted(items, key=lambda i: (i.published, i.id))
-    refuted = {squash(c["sentence"]) for c in claims if c["verdict"] in ("contradicted", "disputed")}
-    candidates = [c for c in _candidates(items) if squash(c.text) not in refuted]
-    centroid = _centroid(candidates)
-    for c in candidates:
-        c.score = cosine(c.vector, centroid) + (0.12 if c.position == 0 else 0.05 if c.position == 1 else 0.0)
-    headline_item = max(items, key=lambda i: (_title_score(i, centroid), -i.published.timestamp()))
-    new_ids = _new_item_ids(items, previous)
-    limits = budget(max_sentences)
+    A sentence whose claim the checker found contradicted is never stated; one whose claim is disputed appears
+    only under Perspectives, beside the other side, each cited."""
+    items = sorted(brief.items, key=lambda i: (i.published, i.id))
+    previous, now = brief.previous, brief.now
+    contradicted = {squash(c["sentence"]) for c in brief.claims if c["verdict"] == "contradicted"}
+    refuted = refuted_sentences(brief.claims)
+    every = [c for c in _candidates(items) if squash(c.text) not in contradicted]
+    centroid = _centroid(every)
+    days = sorted({i.published.date() for i in items})
+    new_ids = _new_item_ids(items, previous, days)
+    for c in every:
+        _score(c, centroid, days)
+    pool = _preselect(every, new_ids)
+    for c in pool:
+        c.fact = fact_of(c.text)
+        c.forward = is_forward_looking(c.text) or bool(_LOOK_AHEAD.search(c.text))
+        c.when = referred_date(c.text, c.item.published)
+    disputed = [c for c in pool if squash(c.text) in refuted]
+    pool = [c for c in pool if squash(c.text) not in refuted]
+    stale = _superseded(pool, now.date())
+
     chosen: dict[str, list[_Candidate]] = {name: [] for name in SECTION_ORDER}
     taken: list[_Candidate] = []
+    budget = max(brief.max_sentences, 1)
+    perspectives = _perspectives(pool + disputed)
+    for group in perspectives:
+        chosen[PERSPECTIVES] += group
+        taken += group
+    lede = _lede(pool, stale, taken, centroid)
+    if lede is not None:
+        chosen[SUMMARY].append(lede)
+        taken.append(lede)
+    usable = [c for c in pool if c not in stale and c not in taken and not _dangles(c.text)]
+    watch = [c for c in usable if c.forward and (c.when is None or c.when[0] > now.date())]
+    _pick(chosen[WATCH], watch, taken, min(WATCH_SENTENCES, max(budget - 2, 0)))
+    statements = [c for c in usable if not c.forward]
+    room = budget - len(chosen[SUMMARY]) - len(chosen[WATCH])
+    fresh = [c for c in statements if c.item.id in new_ids]
+    _pick(chosen[NEW], fresh, taken, min(len(fresh), round(room * 0.45) if previous or len(days) > 1 else 0))
+    _pick(chosen[BACKGROUND], statements, taken, budget - len(taken) + sum(len(g) for g in perspectives))
+    timeline = _timeline(items, every, taken, now.date()) if len(days) > 1 else []
 
-    def pick(section: str, pool: list[_Candidate], per_item: int = 2) -> None:
-        for c in sorted(pool, key=lambda c: -c.score):
-            if len(chosen[section]) >= limits[section]:
-                return
-            if c in taken or any(_overlap(c, t) > 0.6 for t in taken):
-                continue
-            if sum(t.item.id == c.item.id for t in chosen[section]) >= per_item:
-                continue
-            chosen[section].append(c)
-            taken.append(c)
-
-    # The lede is the opening of the article whose headline leads: news writing puts the event first.
-    opening = sorted((c for c in candidates if c.item.id == headline_item.id and not _DANGLING.match(c.text)),
-                     key=lambda c: c.position)[:1]
-    pick(SUMMARY, opening or [c for c in candidates if c.position <= 2 and not _DANGLING.match(c.text)]
-         or candidates)
-    cued = [c for c in candidates if _WHY.search(c.text) or _WATCH.search(c.text)]
-    fresh = [c for c in candidates if c.item.id in new_ids]
-    pick(NEW, [c for c in fresh if c not in cued] or fresh, per_item=1)
-    pick(WATCH, [c for c in candidates if _WATCH.search(c.text)], per_item=1)
-    pick(WHY, [c for c in candidates if _WHY.search(c.text)], per_item=1)
-    pick(SUPPORTING, [c for c in candidates if c.item.id not in new_ids] or candidates, per_item=1)
-
+    # Citation numbers: stable for the life of the story, new sources numbered in the order the article cites them.
     order = {i.id: n for n, i in enumerate(items)}
-    numbers: dict[int, int] = {}
-    sections = []
+    sections_out = []
+    citing: list[tuple[str, list[tuple[_Candidate, list[Item], str]]]] = []
     for name in SECTION_ORDER:
-        picked = sorted(chosen[name], key=lambda c: (order[c.item.id], c.position))
-        if not picked:
+        if name == TIMELINE:
+            if timeline:
+                citing.append((name, timeline))
             continue
+        picked = chosen[name]
+        if name not in (SUMMARY, PERSPECTIVES):
+            picked = sorted(picked, key=lambda c: (order[c.item.id], c.position))
+        if picked:
+            citing.append((name, [(c, _cited_items(c, pool + disputed), "") for c in picked]))
+    first_cited = [i.id for _, lines in citing for _, cited, _ in lines for i in cited]
+    numbers = numbering(previous, first_cited, items)
+    for name, lines in citing:
         out = []
-        for c in picked:
-            cites = [numbers.setdefault(i.id, len(numbers) + 1) for i in _carriers(c, items)]
-            out.append(Sentence(c.text, tuple(sorted(cites))))
-        sections.append(Section(name, tuple(out)))
-    for item in items:  # every item is listed under Sources, cited or not
-        numbers.setdefault(item.id, len(numbers) + 1)
-    by_id = {i.id: i for i in items}
-    sources = tuple(CitedSource(n=n, item_id=i, url=by_id[i].url, title=by_id[i].title,
-                                publisher=by_id[i].publisher, published=by_id[i].published,
-                                carried_by=tuple(by_id[i].publishers[1:]))
-                    for i, n in sorted(numbers.items(), key=lambda kv: kv[1]))
-    checks = []
-    for c in sorted(claims, key=lambda c: (c["verdict"] != "contradicted", numbers[c["item_id"]])):
-        check = FactCheck(c["sentence"], (numbers[c["item_id"]],), c["model"], c["attribute"], str(c["value"]),
-                          c["verdict"], tuple((e["fact"], e["source"]) for e in c["evidence"]))
-        if check not in checks:
-            checks.append(check)
-    revision = Revision(story_id=story_id, number=(previous.number + 1) if previous else 1, created=now,
-                        headline=headline_item.title, sections=tuple(sections), sources=sources,
-                        item_ids=tuple(i.id for i in items), fact_check=tuple(checks))
-    return Revision(**{**revision.__dict__, "changes": describe_changes(previous, revision, by_id, refuted)})
+        for c, cited, label in lines:
+            text, insertions = resolve(c.text, c.item.published)
+            out.append(Sentence(text, tuple(sorted({numbers[i.id] for i in cited})),
+                                tuple((x.at, x.text) for x in insertions), label))
+        sections_out.append(Section(name, tuple(out)))
+    revision = Revision(story_id=brief.story_id, number=(previous.number + 1) if previous else 1, created=now,
+                        headline=_headline(items, centroid, previous), sections=tuple(sections_out),
+                        sources=sources_list(numbers, items), item_ids=tuple(i.id for i in items),
+                        fact_check=fact_checks(brief.claims, numbers, brief.names),
+                        numbering=tuple(sorted(numbers.items())))
+    return finish(revision, previous, items, refuted)
 
 
-def same_article(a: Revision, b: Revision) -> bool:
-    """Whether two revisions would read the same: then the later one need not be stored."""
-    return (a.headline, a.sections, a.sources, a.fact_check) == (b.headline, b.sections, b.sources, b.fact_check)
-
-
-def describe_changes(previous: Revision | None, current: Revision, items: dict[int, Item],
-                     refuted: set[str] = frozenset()) -> tuple[str, ...]:
-    """What a reader needs to know about how this revision differs from the one before."""
-    if previous is None:
-        return (f"First version, from {len(current.item_ids)} source{'s' * (len(current.item_ids) != 1)}.",)
-    out = list(_verdict_changes(previous, current, refuted))
-    if out and set(previous.item_ids) == set(current.item_ids):
-        return tuple(out)  # only the fact check moved: say that, and not that a source changed
-    added = [i for i in current.item_ids if i not in set(previous.item_ids)]
-    removed = [i for i in previous.item_ids if i not in set(current.item_ids)]
-    for i in added:
-        out.append(f"New source: {items[i].publisher} — {items[i].title}")
-    if removed:
-        out.append(f"{len(removed)} source{'s' * (len(removed) != 1)} no longer part of this story.")
-    if not added and not removed:
-        out.append("A source updated its article.")
-    if previous.headline != current.headline:
-        out.append(f"Headline changed from “{previous.headline}”.")
-    before = {s.text for sec in previous.sections for s in sec.sentences}
-    after = {s.text for sec in current.sections for s in sec.sentences}
-    if after - before or before - after:
-        out.append(f"{len(after - before)} sentence{'s' * (len(after - before) != 1)} added, "
-                   f"{len(before - after)} removed.")
-    return tuple(out)
-
-
-def _verdict_changes(previous: Revision, current: Revision, refuted: set[str]) -> list[str]:
-    """Each claim whose verdict changed, with why; each sentence taken out because its claim no longer holds."""
-    from tidings.publish.site import claim_words
-
-    out = []
-    before = {(f.sentence, f.model, f.attribute, f.value): f for f in previous.fact_check}
-    for f in current.fact_check:
-        was = before.get((f.sentence, f.model, f.attribute, f.value))
-        if (was.verdict == f.verdict) if was else f.verdict not in ("contradicted", "disputed"):
-            continue
-        claim = claim_words({"model": f.model, "attribute": f.attribute, "value": f.value})
-        why = ""
-        if f.evidence:
-            fact = f.evidence[0][0]
-            why = f": {fact}" if f.verdict == "disputed" else f": the knowledge base says {fact}"
-        status = f"is now {f.verdict} (was {was.verdict})" if was else f"is {f.verdict}"
-        out.append(f"Fact check: “{claim}” {status}{why}.")
-    for section in previous.sections:
-        for s in section.sentences:
-            if squash(s.text) in refuted:
-                out.append(f"Taken out, because its claim is now contradicted or disputed: “{s.text}”")
-    return out
-
+# --- candidates ----------------------------------------------------------------------------------------------
 
 def _candidates(items: Sequence[Item]) -> list[_Candidate]:
+    """Every sentence that could stand in the article on its own, once, with the items that carry it."""
     vectoriser = LexicalVectoriser()
     found: dict[str, _Candidate] = {}
-    raw: list[tuple[str, str, Item, int, dict[str, float]]] = []
+    raw: list[tuple[_Candidate, dict[str, float]]] = []
     for item in items:
         for position, text in enumerate(sentences(item.text)):
             words = text.split()
-            if not 6 <= len(words) <= 60 or _TEASER.search(text) or text[-1] not in ".!?\"'”’)":
+            if not 6 <= len(words) <= 60 or text[-1] not in ".!\"'”’)" or unusable(text):
                 continue
             key = squash(text).casefold()
-            if key in found or any(r[0] == key for r in raw):
+            known = found.get(key)
+            if known is not None:
+                if item not in known.carriers:
+                    known.carriers.append(item)
                 continue
             counts = vectoriser.counts(text)
             vectoriser.add(counts)
-            raw.append((key, text, item, position, counts))
-    for key, text, item, position, counts in raw:
-        found[key] = _Candidate(text, key, item, position, frozenset(tokens(text)), vectoriser.weigh(counts))
-    return list(found.values())
+            c = _Candidate(text, key, item, position, {}, [item])
+            found[key] = c
+            raw.append((c, counts))
+    for c, counts in raw:
+        c.vector = vectoriser.weigh(counts)
+    return [c for c, _ in raw]
 
 
 def _centroid(candidates: Sequence[_Candidate]) -> Vector:
@@ -204,25 +192,245 @@ def _centroid(candidates: Sequence[_Candidate]) -> Vector:
     return {t: v / norm for t, v in total.items()} if norm else {}
 
 
-def _title_score(item: Item, centroid: Vector) -> float:
-    vec = LexicalVectoriser().weigh(LexicalVectoriser().counts(item.title))
-    return cosine(vec, centroid)
+def _credibility(item: Item) -> float:
+    return item.credibility if item.credibility is not None else DEFAULT_CREDIBILITY
 
 
-def _new_item_ids(items: Sequence[Item], previous: Revision | None) -> set[int]:
+def _score(c: _Candidate, centroid: Vector, days: list[date]) -> None:
+    """Centrality first; then a news article's opening, credible publishers, newer days, and copies."""
+    c.central = cosine(c.vector, centroid)
+    age = (days[-1] - c.item.published.date()).days
+    recency = 1.0 / (1.0 + age)
+    c.score = (c.central + (0.1 if c.position == 0 else 0.05 if c.position == 1 else 0.0)
+               + 0.3 * (_credibility(c.item) - DEFAULT_CREDIBILITY) + 0.08 * recency
+               + 0.02 * min(len({i.publisher for i in c.carriers}) - 1, 3))
+
+
+def _preselect(candidates: list[_Candidate], new_ids: set[int]) -> list[_Candidate]:
+    """The strongest candidates, and the best two of each new item, so later steps compare a bounded set."""
+    best = heapq.nlargest(PRESELECT, candidates, key=lambda c: c.score)
+    chosen = set(map(id, best))
+    extra: dict[int, list[_Candidate]] = {}
+    for c in candidates:
+        if c.item.id in new_ids and id(c) not in chosen:
+            extra.setdefault(c.item.id, []).append(c)
+    for group in list(extra.values())[:PRESELECT]:
+        best += heapq.nlargest(2, group, key=lambda c: c.score)
+    return best
+
+
+def _new_item_ids(items: Sequence[Item], previous: Revision | None, days: list[date]) -> set[int]:
     if previous is not None:
         return {i.id for i in items} - set(previous.item_ids)
-    newest = items[-1].published.date()
-    return {i.id for i in items if i.published.date() == newest}
+    return {i.id for i in items if i.published.date() == days[-1]}
 
 
-def _overlap(a: _Candidate, b: _Candidate) -> float:
-    if not a.words or not b.words:
-        return 0.0
-    return len(a.words & b.words) / len(a.words | b.words)
+# --- what is stale, what disagrees ------------------------------------------------------------------------------
+
+def _superseded(pool: list[_Candidate], today: date) -> set[_Candidate]:
+    """Statements a newer item updates, and forward-looking ones whose day has passed.
+
+    An older sentence that shares half its content words with a sentence of a later day is about the same thing
+    (a record beaten, an alert lifted, an auction decided): the newer one stands and the older goes. Two
+    attributed figures that disagree are perspectives, not updates, and both stay."""
+    stale = {c for c in pool if c.forward and c.when is not None and c.when[0] <= today and c.when[1] == "day"}
+    by_time = sorted(pool, key=lambda c: c.item.published)
+    for n, old in enumerate(by_time):
+        day = old.item.published.date()
+        for new in by_time[n + 1:]:
+            if new.item.published.date() <= day:
+                continue
+            overlap = content_overlap(old.fact, new.fact)
+            if overlap < 0.5 and not (overlap >= 0.3 and old.phrases & new.phrases):
+                continue
+            if conflict(old.fact, new.fact) is not None and (
+                    old.fact.setting != new.fact.setting or _attributed(old.text) or _attributed(new.text)):
+                continue
+            stale.add(old)
+            break
+    return stale
 
 
-def _carriers(c: _Candidate, items: Sequence[Item]) -> list[Item]:
-    """Every item whose title or text contains the sentence (syndicated copies cite all publishers)."""
-    text = squash(c.text)
-    return [i for i in items if text in squash(i.text) or text == squash(i.title)] or [c.item]
+def _attributed(text: str) -> bool:
+    """Whether a sentence says whose figure it gives: a perspective, not a fact a newer one replaces."""
+    lowered = text.lower()
+    return any(w in lowered for w in ("according to", " said", " says", "reported", "reports", "'s card",
+                                      "measured", "in its", "by its"))
+
+
+def _perspectives(pool: list[_Candidate]) -> list[list[_Candidate]]:
+    """Pairs of sentences from different publishers that give different figures for the same quantity (an
+    older statement counts here: a disagreement is not settled by being older)."""
+    groups: list[list[_Candidate]] = []
+    used: set[int] = set()
+    ranked = sorted((c for c in pool if c.fact and c.fact.figures), key=lambda c: -c.score)
+    for n, a in enumerate(ranked):
+        if id(a) in used:
+            continue
+        for b in ranked[n + 1:]:
+            if id(b) in used or a.item.publisher == b.item.publisher:
+                continue
+            sides = conflict(a.fact, b.fact)
+            if sides is None:
+                continue
+            # A sentence that states both sides itself ("the card reports 62%, while NVIDIA measured 41.9%")
+            # says it best alone, cited to both; otherwise the two sentences stand side by side.
+            both = [c for c in (a, b) if set(sides) <= c.fact.figures]
+            if both:
+                other = b if both[0] is a else a
+                groups.append([_Candidate(**{**both[0].__dict__, "carriers": both[0].carriers + [
+                    i for i in other.carriers if i not in both[0].carriers]})])
+            else:
+                groups.append(sorted((a, b), key=lambda c: (c.item.published, c.item.id)))
+            used.update((id(a), id(b)))
+            break
+        if len(groups) >= PERSPECTIVE_GROUPS:
+            break
+    return groups
+
+
+# --- picking --------------------------------------------------------------------------------------------------
+
+def _lede(pool: list[_Candidate], stale: set[_Candidate], taken: list[_Candidate],
+          centroid: Vector) -> _Candidate | None:
+    """The newest important development, from a credible source: the opening sentence of a credible article
+    whose headline and opening sit close to the story's centre, newer ones preferred."""
+    stated = [t.fact for t in taken]
+    usable = [c for c in pool if c not in stale and c not in taken and not c.forward and not _dangles(c.text)
+              and c.position <= 1 and not restates(c.fact, stated)]
+    credible = [c for c in usable if _credibility(c.item) >= CREDIBLE] or usable
+    if not credible:
+        return None
+    newest = max(c.item.published for c in credible)
+    vectoriser = LexicalVectoriser()
+
+    def weight(c: _Candidate) -> float:
+        age = (newest - c.item.published).total_seconds() / 86400
+        title = cosine(vectoriser.weigh(vectoriser.counts(c.item.title)), centroid)
+        return (c.central + 0.5 * title + 0.15 / (1 + age) + (0.08 if c.position == 0 else 0.0)
+                + 0.3 * (_credibility(c.item) - DEFAULT_CREDIBILITY))
+
+    return max(credible, key=weight)
+
+
+# References that need a sentence before them, wherever they stand: "since then", "the same day".
+_DANGLING = re.compile(r"\b(since then|by then|until then|at the time|that day|the same day|the day before|"
+                       r"a day earlier|the previous day|these (figures|numbers|results)|this (figure|number|result))\b",
+                       re.I)
+
+
+def _dangles(text: str) -> bool:
+    """Whether a sentence leans on one before it: it opens by pointing back, or refers to "then"."""
+    return points_back(text) or bool(_DANGLING.search(text))
+
+
+def _pick(out: list[_Candidate], pool: list[_Candidate], taken: list[_Candidate], limit: int) -> None:
+    """Maximal marginal relevance: the best candidate that adds a fact not yet stated, with a bonus for a
+    publisher not yet cited, until `limit` are picked."""
+    remaining = [c for c in pool if c not in taken]
+    while len(out) < limit and remaining:
+        cited = {i.publisher for t in taken for i in t.carriers}
+        figures: dict[tuple[str, str], int] = {}
+        for t in taken:
+            for f in t.fact.figures:
+                figures[f] = figures.get(f, 0) + 1
+        stated = [t.fact for t in taken]
+        best, best_score = None, float("-inf")
+        keep = []
+        for c in remaining:
+            if restates(c.fact, stated) or any(figures.get(f, 0) >= MAX_FIGURE_USES for f in c.fact.figures):
+                continue  # never again: what it says is already said
+            keep.append(c)
+            score = c.score + (0.12 if c.item.publisher not in cited else 0.0)
+            if score > best_score:
+                best, best_score = c, score
+        if best is None:
+            return
+        out.append(best)
+        taken.append(best)
+        remaining = [c for c in keep if c is not best]
+
+
+def _cited_items(c: _Candidate, pool: Sequence[_Candidate]) -> list[Item]:
+    """The items that carry the sentence, then those that state the same fact in other words."""
+    cited = list(c.carriers)
+    for other in pool:
+        if other is not c and other.fact is not None and same_fact(c.fact, other.fact):
+            cited += [i for i in other.carriers if i not in cited]
+    return cited
+
+
+def _timeline(items: Sequence[Item], every: Sequence[_Candidate], taken: list[_Candidate],
+              today: date) -> list[tuple[_Candidate, list[Item], str]]:
+    """Dated events, oldest first: what the sources date in their text before the story began, and each day of
+    the story by its most central, credible headline. One short line each, with its citation."""
+    start = items[0].published.date()
+    lines: dict[tuple[date, str], tuple[_Candidate, list[Item], str]] = {}
+    facts = [t.fact for t in taken if t.fact]
+    for c in sorted(every, key=lambda c: -c.score)[:PRESELECT]:
+        when = _absolute_date(c.text, c.item.published)
+        if when is None or when[0] >= start or len(c.text.split()) > TIMELINE_WORDS or is_forward_looking(c.text):
+            continue
+        fact = fact_of(c.text)
+        if restates(fact, facts) or any(k[0] == when[0] for k in lines):
+            continue
+        facts.append(fact)
+        lines[(when[0], c.key)] = (c, c.carriers, day_label(when[0], today, when[1]))
+    by_day: dict[date, list[Item]] = {}
+    for item in items:
+        by_day.setdefault(item.published.date(), []).append(item)
+    central = {}
+    for c in every:
+        central[c.item.id] = max(central.get(c.item.id, 0.0), c.central)
+    used: dict[tuple[str, str], int] = {}
+    for f in facts:
+        for figure in f.figures:
+            used[figure] = used.get(figure, 0) + 1
+    for day, group in sorted(by_day.items()):
+        fresh = [i for i in group
+                 if i.title and all(used.get(f, 0) < MAX_FIGURE_USES for f in fact_of(i.title).figures)]
+        if not fresh:
+            continue
+        item = max(fresh, key=lambda i: (_credibility(i) >= CREDIBLE, -clickbait(i.title), central.get(i.id, 0.0)))
+        for figure in fact_of(item.title).figures:
+            used[figure] = used.get(figure, 0) + 1
+        line = _Candidate(item.title, squash(item.title).casefold(), item, 0, {}, [item])
+        lines[(day, line.key)] = (line, [item], day_label(day, today))
+    ordered = [lines[k] for k in sorted(lines, key=lambda k: k[0])]
+    return ordered[-TIMELINE_LINES:]
+
+
+def _absolute_date(text: str, published) -> tuple[date, str] | None:
+    """The first date written out in full in a sentence ("on March 11", "in October 2025"), at day or month
+    precision: a year alone, or "this month", does not date an event."""
+    for when, precision, start, end in dates_in(text, published):
+        if precision in ("day", "month") and any(ch.isdigit() for ch in text[start:end]):
+            return when, precision
+    return None
+
+
+def _headline(items: Sequence[Item], centroid: Vector, previous: Revision | None) -> str:
+    """A credible source's headline, cleaned, that fits the story's centre; the previous one stays unless another
+    fits clearly better, so a storyline keeps its title while its centre holds."""
+    vectoriser = LexicalVectoriser()
+
+    def fit(title: str) -> float:
+        return cosine(vectoriser.weigh(vectoriser.counts(title)), centroid)
+
+    credible = [i for i in items if i.title and _credibility(i) >= CREDIBLE] or [i for i in items if i.title]
+    if not credible:
+        return previous.headline if previous else ""
+    def score(i: Item) -> float:
+        return fit(i.title) + 0.3 * (_credibility(i) - DEFAULT_CREDIBILITY) - 0.4 * clickbait(i.title)
+
+    best = max(credible, key=lambda i: (score(i), i.published))
+    if previous is not None and previous.headline:
+        same = [i for i in credible if clean_headline(i.title, i.publisher) == previous.headline]
+        kept = max(map(score, same)) if same else fit(previous.headline) - 0.4 * clickbait(previous.headline)
+        # A headline ages: each day between its article and the story's newest lowers the bar for a better one,
+        # so a storyline that has moved on (a forecast that came true, an auction decided) gets a new title.
+        newest = max(i.published for i in items)
+        age = (newest - max((i.published for i in same), default=newest)).total_seconds() / 86400
+        if kept >= score(best) - HEADLINE_MARGIN + HEADLINE_AGEING * age:
+            return previous.headline
+    return clean_headline(best.title, best.publisher)

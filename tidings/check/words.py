@@ -1,0 +1,49 @@
+"""Claims in words, for readers: display names instead of KB ids, figures without trailing zeros."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def claim_words(claim: Mapping, names: Mapping[str, str] | None = None) -> str:
+    """A structured claim as words: "gpt-oss-120b is closed", "Nemotron 3 Super scores 60.47 on SWE-bench Verified".
+    `names` maps KB ids of models and benchmarks to their display names."""
+    names = names or {}
+    model, attribute, value = claim["model"], claim["attribute"], str(claim["value"])
+    model = names.get(model, model)
+    if attribute.startswith("score:"):
+        bench = attribute.split(":", 1)[1]
+        return f"{model} scores {value} on {names.get(bench, bench)}"
+    try:
+        number = f"{float(value):g}"
+    except ValueError:
+        number = value
+    phrases = {"openness": f"{model} is {value}", "developer": f"{model} is developed by {value}",
+               "licence": f"{model} is licensed {value}",
+               "params_total_b": f"{model} has {number}B parameters in total",
+               "params_active_b": f"{model} has {number}B active parameters",
+               "released": f"{model} was released in {_month(value)}",
+               "context_tokens": f"{model} has a context of {_tokens(number)} tokens"}
+    return phrases.get(attribute, f"{model} {attribute} {value}")
+
+
+def _month(value: str) -> str:
+    """'2025-08' -> 'Aug 2025'; '2025-08-05' -> 'Aug 5, 2025'; a year stays a year."""
+    parts = value.split("-")
+    try:
+        if len(parts) == 2:
+            return f"{_MONTHS[int(parts[1]) - 1]} {parts[0]}"
+        if len(parts) == 3:
+            return f"{_MONTHS[int(parts[1]) - 1]} {int(parts[2])}, {parts[0]}"
+    except (ValueError, IndexError):
+        pass
+    return value
+
+
+def _tokens(number: str) -> str:
+    try:
+        return f"{int(float(number)):,}"
+    except ValueError:
+        return number
