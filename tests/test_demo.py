@@ -323,6 +323,10 @@ def test_fact_check_and_index_are_readable(demo):
     stats, _, _ = demo
     index = (stats.site / "ai" / "index.html").read_text()
     assert "contradicted claim" in index
+    _, store, _ = demo
+    widest = max(store.stories("ai"), key=lambda s: len(s.item_ids))
+    first = re.search(r'href="stories/(\d+)\.html"', index.split('class="stories"')[1]).group(1)
+    assert int(first) == widest.id  # the story most covered leads the digest
     page = next(p.read_text() for p in (stats.site / "ai" / "stories").glob("*.html")
                 if 'class="verdict-contradicted"' in p.read_text() and "<details>" in p.read_text())
     assert "Single source</span> one publisher" in page  # the legend

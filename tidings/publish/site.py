@@ -10,6 +10,7 @@ itself (one holding its marker file) or an empty one, so pointing it at the wron
 from __future__ import annotations
 
 import logging
+import math
 import os
 import shutil
 import stat
@@ -304,9 +305,12 @@ def _story(env: Environment, store: Store, digest: Digest,
 
 
 def coverage(items) -> float:
-    """How widely and how credibly a story is covered: each distinct publisher counts its credibility."""
-    publishers = {i.publisher: i.credibility if i.credibility is not None else 0.6 for i in items}
-    return sum(publishers.values())
+    """How widely, how much and how credibly a story is covered: each distinct publisher counts its credibility,
+    more for each further article it ran (with diminishing returns: breadth beats volume)."""
+    publishers: dict[str, list] = {}
+    for i in items:
+        publishers.setdefault(i.publisher, []).append(i.credibility if i.credibility is not None else 0.6)
+    return sum(max(creds) * (1 + math.log(len(creds))) for creds in publishers.values())
 
 
 def rank(listed: list[dict]) -> list[dict]:
