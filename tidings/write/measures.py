@@ -2,7 +2,7 @@
 
 Each counts a fault a reader would notice: a sentence its cited sources do not contain, a figure stated again
 and again, two sentences that say the same thing, a sentence that only made sense where it came from, a
-relative day with no date, a publisher of the story that is never cited.
+relative day with no date, a publisher of the story that is never cited (of those that wrote something citeable).
 """
 
 from __future__ import annotations
@@ -12,10 +12,15 @@ from collections.abc import Sequence
 from itertools import combinations
 
 from tidings.model import Item, Revision
+from tidings.text import sentences as split
 from tidings.write.dates import has_relative_day
 from tidings.write.facts import content_overlap, fact_of, figures_in
 from tidings.write.grounding import ungrounded
 from tidings.write.standalone import points_back, unusable
+
+
+def _citeable(sentence: str) -> bool:
+    return 6 <= len(sentence.split()) <= 60 and unusable(sentence) is None
 
 
 def body(revision: Revision) -> list:
@@ -36,7 +41,9 @@ def measure(revision: Revision, items: Sequence[Item]) -> dict[str, float]:
         follows = bool(before) and any(f"{before} {text}" in " ".join(i.text.split()) for i in items)
         if unusable(text) or (points_back(text) and not follows):
             lone += 1
-    publishers = {i.publisher for i in items}
+    # A publisher that wrote nothing a reader could be given (only questions, applause, a teaser) cannot be
+    # cited; coverage counts those that could be.
+    publishers = {i.publisher for i in items if any(_citeable(t) for t in split(i.text))}
     cited = {c.publisher for c in revision.sources if any(c.n in s.cites for s in sentences)}
     return {
         "sentences": len(sentences),
