@@ -9,6 +9,7 @@ itself (one holding its marker file) or an empty one, so pointing it at the wron
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -56,11 +57,19 @@ def environment() -> Environment:
                       finalize=_finalize)
     env.filters["day"] = format_day
     env.filters["web_url"] = web_url
-    env.filters["claim"] = lambda c: claim_words(c if isinstance(c, Mapping) else c.__dict__)
+    env.filters["claim"] = lambda c: claim_words(c if isinstance(c, Mapping) else c.__dict__, display_names())
     env.filters["domain"] = domain
     env.filters["with_insertions"] = with_insertions
     env.filters["fact_check_groups"] = fact_check_groups
     return env
+
+
+@functools.cache
+def display_names() -> dict[str, str]:
+    """The built-in knowledge base's display names, for claims stored by their KB ids."""
+    from tidings.check.kb import load_kb
+
+    return load_kb().display_names
 
 
 def with_insertions(sentence: Sentence) -> Markup:
@@ -326,15 +335,20 @@ def rank(listed: list[dict]) -> list[dict]:
 
 
 def misinformation(store: Store, stories) -> list[dict]:
-    """Contradicted and disputed claims in the sources of these stories, newest first, with their items."""
+    """Contradicted and disputed claims in the sources of these stories, newest first: each sentence once, with
+    its item and all its claims."""
     story_of = {item_id: s.id for s in stories for item_id in s.item_ids}
     items = {i.id: i for i in store.items(story_of)}
-    out = []
+    groups: dict[tuple[int, str], dict] = {}
     for c in store.claims(story_of, verdicts=("contradicted", "disputed")):
         item = items[c["item_id"]]
-        out.append({**c, "publisher": item.publisher, "title": item.title, "url": item.url,
-                    "published": item.published, "story": story_of.get(item.id)})
-    return sorted(out, key=lambda c: c["published"], reverse=True)
+        g = groups.setdefault((item.id, c["sentence"]), {
+            "sentence": c["sentence"], "publisher": item.publisher, "title": item.title, "url": item.url,
+            "published": item.published, "story": story_of.get(item.id), "claims": [], "worst": "disputed"})
+        g["claims"].append(c)
+        if c["verdict"] == "contradicted":
+            g["worst"] = "contradicted"
+    return sorted(groups.values(), key=lambda g: g["published"], reverse=True)
 
 
 def _write(path: Path, text: str) -> None:
