@@ -46,7 +46,7 @@ def test_closed_models_sentence_is_contradicted_for_both_models(kb):
     ("OpenAI released gpt-oss-120b in August 2025.", ("gpt-oss-120b", "released", "2025-08", "supported")),
     ("OpenAI released gpt-oss-120b in 2024.", ("gpt-oss-120b", "released", "2024", "contradicted")),
     ("OpenAI released gpt-oss-120b under the Apache 2.0 licence.",
-     ("gpt-oss-120b", "licence", "Apache 2.0", "supported")),
+     ("gpt-oss-120b", "licence", "apache", "supported")),
     ("gpt-oss-120b ships under a proprietary licence.", ("gpt-oss-120b", "licence", "proprietary", "contradicted")),
     ("Qwen3.5, developed by Alibaba, is a family of models.", ("qwen3.5", "developer", "Alibaba", "supported")),
     ("Qwen3.5, developed by OpenAI, is a family of models.", ("qwen3.5", "developer", "OpenAI", "contradicted")),

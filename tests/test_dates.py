@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tidings.write.dates import (
+from tidings.dates import (
     Insertion,
     apply_insertions,
     dates_in,

@@ -392,6 +392,34 @@ def check(obj: Context, location: str, as_json: bool) -> None:
     click.echo(f"{checked} check-worthy sentences in {document.name}")
 
 
+@eval_group.command("claims")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--show", is_flag=True, help="List the cases the checker got wrong.")
+@pass_ctx
+def eval_claims(obj: Context, path: str, as_json: bool, show: bool) -> None:
+    """Check a set of claims with known answers (TOML [[claims]] with text and expect = true|false|neutral)."""
+    from tidings.check.claimset import evaluate_claims, read_cases
+
+    result = evaluate_claims(read_cases(path), _load_kb(obj))
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"{path} ({result['cases']} cases)")
+    click.echo(f"false claims contradicted: {result['false_contradicted']}/{result['false']} "
+               f"({result['false_contradicted_rate']:.1%})  true claims contradicted: {result['true_contradicted']}"
+               f"  neutral cases contradicted: {result['neutral_contradicted']}")
+    for kind, counts in result["kinds"].items():
+        click.echo(f"  {kind:<18} false {counts.get('false_contradicted', 0)}/{counts.get('false', 0)}  "
+                   f"true wrongly {counts.get('true_contradicted', 0)}/{counts.get('true', 0)}  "
+                   f"neutral wrongly {counts.get('neutral_contradicted', 0)}/{counts.get('neutral', 0)}")
+    if show:
+        for text in result["missed"]:
+            click.echo(f"MISSED   {text}")
+        for text in result["wrongly_contradicted"]:
+            click.echo(f"WRONG    {text}")
+
+
 @eval_group.command("checkworthy")
 @click.argument("folder", type=click.Path(file_okay=False))
 @click.option("--loo", is_flag=True, help="Re-train leave-one-debate-out on FOLDER itself.")

@@ -142,6 +142,7 @@ class FactCheck:
     verdict: str
     evidence: tuple[tuple[str, str], ...]  # (fact, source URL)
     claim: str = ""  # the claim in words, with display names: "gpt-oss-120b scores 62 on SWE-bench Verified"
+    attributed_to: str = ""  # the sentence reports someone else making the claim ("a blogger")
 
 
 @dataclass(frozen=True)

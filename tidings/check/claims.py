@@ -1,30 +1,46 @@
 """Claims: check-worthy sentences, and the structured facts about AI models that they state.
 
-A sentence gets a check-worthiness score from what fact-checkers look for (figures, comparisons, superlatives,
-named models and organisations, dates, attributions). Where a sentence says something about a model that the
-knowledge base knows, the claim is structured as (model, attribute, value): openness, total or active
-parameters, release year or month. One sentence can hold several claims ("comparable to closed models such as A
-and B" says both A and B are closed).
+A claim is read in parts, not by one pattern per phrasing: the models a sentence names or describes (and a
+pronoun for the model of the sentence before), the clauses it is made of (a relative clause has its own subject;
+"while", "whereas", "but" and "unlike" start new ones), then each clause's values — openness, licence, sizes,
+release dates, context length, benchmark scores with their setting, developer — given to the clause's subject,
+or to the model a figure is tied to ("60.47% for Nemotron 3 Super", "A versus B"). Negation turns openness round;
+reported speech ("a blogger wrote that ...") is kept but marked as attributed, so a writer is never called wrong
+for quoting someone.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 
 from tidings.check.checkworthy import learned_probability
 from tidings.check.kb import KnowledgeBase, normalise
+from tidings.check.mentions import Mention, find_mentions, names_in, reference
+from tidings.check.values import (
+    ADJECTIVE,
+    ANNOUNCE,
+    CLOSED,
+    LICENCE,
+    LINKING,
+    NEGATION,
+    OPEN,
+    QUANTITY,
+    RELEASE,
+    licence_family,
+    nearest_setting,
+    number_value,
+    setting_of,
+)
+from tidings.dates import dates_in
 from tidings.text import sentences
+
+__all__ = ["Claim", "CheckworthySentence", "Mention", "checkworthiness", "checkworthy_sentences", "claims_in",
+           "extract_claims", "find_mentions", "setting_of"]
 
 MONTHS = {m: n for n, m in enumerate(("january", "february", "march", "april", "may", "june", "july", "august",
                                       "september", "october", "november", "december"), 1)}
-
-
-@dataclass(frozen=True)
-class Mention:
-    model: str  # KB id
-    start: int
-    end: int
 
 
 @dataclass(frozen=True)
@@ -35,6 +51,8 @@ class Claim:
     value: str | float
     text: str  # the words that state it
     setting: str = ""  # for scores: "with tools", "without tools", a harness ... as the sentence says
+    attributed_to: str = ""  # who the sentence reports as saying it, when the writer only reports it
+    announced: bool = False  # a date of announcement, not of release
 
 
 @dataclass(frozen=True)
@@ -65,239 +83,472 @@ def checkworthiness(text: str, mentions: int) -> float:
     return min(score, 1.0)
 
 
-def _normalised_words(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, normalised form) of each word; a name of several words is the join of their forms."""
-    words = []
-    for m in re.finditer(r"[A-Za-z0-9][A-Za-z0-9.'’/\-]*", text):
-        word = re.sub(r"['’]s$", "", m.group().rstrip(".'’"))
-        words.append((m.start(), m.start() + len(word), normalise(word)))
-    return words
+# --- clauses ----------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Clause:
+    start: int
+    end: int
+    subject: Mention | None  # whom the clause's values are about
+    mentions: tuple[Mention, ...]
 
 
-def find_mentions(text: str, kb: KnowledgeBase) -> list[Mention]:
-    """Model names and aliases in a sentence, longest first and without overlaps."""
-    return [Mention(name, start, end) for start, end, name in _names_in(text, kb.name_index, longest=6)]
+# Where a new clause starts: a contrast, a relative clause, a semicolon, "and" before a new subject.
+_BREAK = re.compile(r"[;:]|,?\s+\b(?:while|whereas|but|although|though|unlike|yet)\b|,\s*(?:which|who|whose)\b|"
+                    r"\(\s*(?:which|who)\b|^\s*(?:while|whereas|although|though|unlike)\b", re.I)
+# A mention after these words is an object, not the subject of its clause.
+_OBJECT_LEAD = re.compile(r"\b(?:against|versus|vs\.?|than|with|like|unlike|to|over|from|of|behind|beat|beats|"
+                          r"beating|outperform\w*|match\w*|rival\w*|trail\w*|compared\s+(?:with|to)|as|for|on|in|"
+                          r"about)\s+(?:the\s+|its\s+|their\s+|a\s+|an\s+)?$", re.I)
 
 
-def _names_in(text: str, names: dict[str, str], longest: int) -> list[tuple[int, int, str]]:
-    """(start, end, what it names) for each run of up to `longest` words whose joined normalised form is in
-    `names`; longer runs win and runs never overlap."""
-    words = _normalised_words(text)
-    found, taken = [], set()
-    for size in range(longest, 0, -1):
-        for i in range(len(words) - size + 1):
-            key = "".join(w[2] for w in words[i:i + size])
-            if key in names and not any(j in taken for j in range(i, i + size)):
-                found.append((words[i][0], words[i + size - 1][1], names[key]))
-                taken.update(range(i, i + size))
-    return sorted(found)
+def clauses(text: str, mentions: list[Mention]) -> list[Clause]:
+    """The sentence cut into clauses, each with its subject: the first model it names that is not an object
+    ("against X", "than X"); a relative clause's subject is the model it hangs on ("X, which ...")."""
+    cuts = sorted({0, len(text)} | {m.start() if m.group().strip()[:1] not in ",(" else m.start() + 1
+                                     for m in _BREAK.finditer(text)})
+    # A relative clause set off by commas ends at the next comma: "A, which followed B, came out in ...".
+    for m in re.finditer(r",\s*(?:which|who|whose)\b[^,;]*(,)", text):
+        cuts.append(m.start(1) + 1)
+    # A sentence that opens with a subordinate clause ("While A stays closed, B ...") turns at its first comma.
+    lead = re.match(r"\s*(?:while|whereas|although|though|unlike|if|as)\b[^,;]*(,)", text, re.I)
+    if lead:
+        cuts.append(lead.start(1) + 1)
+    # "A has X, and B has Y": "and" starts a clause when a new model follows it.
+    for m in re.finditer(r",\s+and\s+", text):
+        after = next((x for x in mentions if x.start >= m.end()), None)
+        if after is not None and after.start - m.end() <= 4 and any(x.end <= m.start() for x in mentions):
+            cuts.append(m.start())
+    cuts = sorted(set(cuts))
+    out = []
+    previous_subject = None
+    for start, end in zip(cuts, cuts[1:], strict=False):
+        if end <= start:
+            continue
+        inside = tuple(x for x in mentions if start <= x.start < end)
+        lead = text[start:start + 12].lower()
+        relative = bool(re.match(r"\W*(?:which|who|whose)\b", lead))
+        resumed = out and re.match(r"\W*(?:which|who|whose)\b", text[out[-1].start:out[-1].start + 12].lower())
+        if relative:
+            antecedent = max((x for x in mentions if x.end <= start), key=lambda x: x.end, default=None)
+            subject = antecedent
+        elif re.match(r"\W*unlike\b", lead):
+            subject = None  # "unlike X, ...": nothing is said about X here
+        else:
+            subject = None
+            for k, x in enumerate(inside):
+                if _OBJECT_LEAD.search(text[start:x.start]):
+                    continue
+                # "the licences of A and B": B is an object too, like the A it is joined to.
+                if k and re.fullmatch(r",?\s*(?:and|or|&)\s+(?:the\s+)?", text[inside[k - 1].end:x.start]) and \
+                        _OBJECT_LEAD.search(text[start:inside[k - 1].start]):
+                    continue
+                subject = x
+                break
+            if subject is None and resumed and previous_subject is not None:
+                subject = previous_subject  # the main clause goes on after "A, which ...,"
+            if subject is None and not inside and previous_subject is not None and not re.match(
+                    r"\W*(?:while|whereas|but|although|though|yet)\b", lead):
+                subject = previous_subject  # "X has A, and B ...": no new model, the same subject
+        out.append(Clause(start, end, subject, inside))
+        if subject is not None and not relative:
+            previous_subject = subject
+    # A clause without a model of its own, after the first clause that has one, goes on about that model
+    # ("Unlike B, A ..."); a clause before it ("The larger model, ..., while A ...") is about someone else.
+    first = next((n for n, c in enumerate(out) if c.subject is not None), None)
+    if first is None:
+        return out
+    main = out[first].subject
+    return [c if c.subject is not None or n < first or re.match(r"\W*unlike\b", text[c.start:c.start + 10].lower())
+            else replace(c, subject=main) for n, c in enumerate(out)]
 
 
-def _in_clause_before(text: str, mentions: list[Mention], position: int) -> list[Mention]:
-    """The models named before `position` in the same clause, in order."""
-    return [x for x in mentions if x.end <= position and not _CLAUSE_END.search(text[x.end:position])]
+# --- reported speech ------------------------------------------------------------------------------------------
+
+# Who can be reported as saying something: a generic speaker ("a blogger", "critics") or a name.
+_SPEAKER = (r"(?P<who>(?:an?|the|some|one|many|several|other)\s+(?:[\w\-]+\s+){0,3}?(?:blogger|commenter|"
+            r"commentator|critic|analyst|user|poster|reviewer|writer|columnist|observer|rival|skeptic|sceptic|"
+            r"fan|researcher|engineer|developer|post|thread|report|article|tweet|account|people|users|critics|"
+            r"analysts|commenters|observers|posters|voices)s?|critics|commentators|rivals|skeptics|sceptics|"
+            r"observers|users|fans|rumou?rs|(?-i:[A-Z][\w.\-]*(?:\s+[A-Z][\w.\-]*){0,2}))")
+# Verbs that report a view without taking it on; "said" and "reported" only do so for a generic speaker.
+_DOUBTING = (r"wrote|writes|claimed|claims|argued|argues|insisted|insists|alleged|alleges|suggested|suggests|"
+             r"tweeted|posted|believes?|thinks?|maintains?|asserted|asserts|called|calls|described|describes|"
+             r"contends?|contended|quipped|quips|joked|jokes|predicted|predicts|speculated|speculates|reckons?|"
+             r"reckoned|guessed|insinuated|countered|complained")
+_NEUTRAL = r"said|says|told|reported|reports|noted|notes|remarked|added"
+_REPORTED = re.compile(r"\b" + _SPEAKER + r"\s+(?P<verb>" + _DOUBTING + "|" + _NEUTRAL + r")\b", re.I)
+_GENERIC = re.compile(r"^(?:an?|some|one|many|several|other)\b|^(?:critics|commentators|rivals|skeptics|sceptics|"
+                      r"observers|users|fans|rumou?rs)$", re.I)
+_ACCORDING = re.compile(r"\baccording to\s+" + _SPEAKER + r"(?=[,.;]|\s+(?:who|which)\b|$)", re.I)
+_HEDGED = re.compile(r"\b(?:reportedly|allegedly|supposedly|rumou?red|rumou?rs?|is said to|are said to|"
+                     r"in all but name|so-called|(?:reported|claimed|alleged|speculated|predicted|rumou?red|"
+                     r"suggested|believed) that|wrongly|falsely|mistakenly)\b", re.I)
+# Sources whose word the writer takes as fact: the model's maker, its card, its paper.
+_OWN_WORD = re.compile(r"\b(?:model card|technical report|paper|official|documentation|release notes|its (?:maker|"
+                       r"developer|creators?)|the (?:company|lab|developer|maker))\b", re.I)
 
 
-_CLOSED = re.compile(r"\b(closed(?:[- ]source|[- ]weights?)?|proprietary|api[- ]only)\b", re.I)
-_OPEN = re.compile(r"\b(open[- ]weights?|open[- ]source|fully open|openly licensed)\b", re.I)
-_LIST_LEAD = re.compile(r"^\W*(models?|systems?|rivals?|peers?|competitors?)?\W*(such as|like|including|e\.?g\.?|"
-                        r"namely|:)", re.I)
-_COPULA_AFTER = re.compile(r"^\W*(?:is|are|was|were|remains?|stays?)\s+(?:an?\s+|still\s+)?$", re.I)
-# A clause ends at a semicolon, a full stop (not a decimal point: "Claude Opus 4.6"), or a contrast.
-_CLAUSE_END = re.compile(r"[;!?]|\.(?=\s|$)|\b(but|while|whereas)\b")
-_PARAMS = re.compile(r"(\d+(?:\.\d+)?)\s*(billion|b|trillion|t)\b(?:\s+(active|total))?(?:\s+parameters?)?", re.I)
-_RELEASE = re.compile(r"\b(released|launched|shipped|came out|unveiled|introduced)\b[^.;]*?\b(?:in|on)\s+"
-                      r"((?:" + "|".join(MONTHS) + r")\s+)?((?:19|20)\d\d)\b", re.I)
+def attribution(text: str, kb: KnowledgeBase) -> tuple[str, int]:
+    """Who a sentence reports as saying what follows, and where the reported part starts; ("", 0) when the
+    writer states it (or adopts the word of the model's maker)."""
+    developers = kb.developer_index
+    for pattern in (_REPORTED, _ACCORDING):
+        for m in pattern.finditer(text):
+            who = m.group("who").strip()
+            key = normalise(who)
+            if _OWN_WORD.search(who) or any(d and key.startswith(d) for d in developers):
+                continue  # the model's maker or its paper: the writer takes its word
+            if who.lower() in ("it", "this", "that", "which", "who", "they", "he", "she", "we", "i"):
+                continue
+            verb = m.groupdict().get("verb") or ""
+            # "X scores 71.5, the lab's partners said" is ordinary news attribution; "a blogger said", "critics
+            # claim", "X wrote that" report a view the writer does not take on.
+            if pattern is _REPORTED and re.fullmatch(_NEUTRAL, verb, re.I) and not _GENERIC.search(who):
+                continue
+            return who, m.end() if pattern is _REPORTED else 0
+    hedge = _HEDGED.search(text)
+    if hedge:
+        return "unnamed sources", 0
+    quote = re.search(r"[\"“]([^\"”]{3,})[\"”]", text)
+    if quote and re.search(r"\b(?:wrote|said|says|called|claimed|put it|quipped|joked|posted|tweeted)\b", text, re.I):
+        return "a quoted source", 0
+    return "", 0
 
+
+# --- slots --------------------------------------------------------------------------------------------------
 
 def extract_claims(text: str, mentions: list[Mention], kb: KnowledgeBase | None = None) -> list[Claim]:
-    claims: list[Claim] = []
-    claims += _openness(text, mentions)
-    claims += _parameters(text, mentions)
-    claims += _release(text, mentions)
-    claims += _licence(text, mentions)
-    claims += _context(text, mentions)
-    if kb is not None:
-        claims += _scores(text, mentions, kb)
-        claims += _developer(text, mentions, kb)
-    return claims
-
-
-_LICENCE = re.compile(r"\b(?:under|with|released under|licensed under)\s+(?:an?\s+|the\s+|its\s+)?"
-                      r"(Apache[- ]?2(?:\.0)?|MIT|Llama[\w. ]{0,12}?|Gemma[\w ]{0,12}?|NVIDIA[\w ]{0,24}?|"
-                      r"(?:modified|custom)\s+MIT|proprietary|research|non-commercial)\s+(?:licen[cs]e|terms)", re.I)
-
-
-def _licence(text: str, mentions: list[Mention]) -> list[Claim]:
-    """"released under the Apache 2.0 licence": the licence of the model named before it in the clause."""
-    out = []
-    for m in _LICENCE.finditer(text):
-        subject = _in_clause_before(text, mentions, m.start())
-        if not subject:
-            continue
-        # "Both A and B are released under ...": every model of the clause; otherwise the one right before.
-        joined = len(subject) > 1 and re.search(r"\b(both|all|and)\b", text[subject[0].start:m.start()])
-        for x in subject if joined else subject[-1:]:
-            out.append(Claim(x.model, "licence", m.group(1).strip(), text[x.start:m.end()]))
-    return out
-
-
-_BY = re.compile(r"\b(?:developed|built|made|trained|released|published|created)\s+by\s+"
-                 r"([A-Z][\w.]*(?:\s+[A-Z][\w.]*)?)")
-
-
-def _developer(text: str, mentions: list[Mention], kb: KnowledgeBase) -> list[Claim]:
-    """"gpt-oss-120b, developed by OpenAI": only explicit attributions to an organisation the KB knows."""
-    known = kb.developer_index
-    out = []
-    for m in _BY.finditer(text):
-        org = m.group(1)
-        if not any(normalise(org).startswith(k) or k.startswith(normalise(org)) for k in known):
-            continue
-        subject = _in_clause_before(text, mentions, m.start())
-        if subject:
-            out.append(Claim(subject[-1].model, "developer", org, text[subject[-1].start:m.end()]))
-    return out
-
-
-_SCORE_NUMBER = re.compile(r"(?<![\w.\-])(\d{1,3}(?:\.\d{1,2})?)\s*(%|percent|points?)?"
-                           r"(?!\w|\.\d|-|\s*(?:billion|million|trillion|parameters|tokens|B\b|x\b|times|per|"
-                           r"experts|layers|GPUs|peers))", re.I)
-
-
-def _scores(text: str, mentions: list[Mention], kb: KnowledgeBase) -> list[Claim]:
-    """"gpt-oss-120b scored 97.9 on AIME 2025": a figure on a named benchmark, for the model it is paired with
-    (the model named before it in the clause, or right after it: "60.47% for Nemotron 3 Super")."""
-    benches = _find_benchmarks(text, kb)
-    if not benches or not mentions:
+    """The structured claims of one sentence, given the models it mentions."""
+    if not mentions:
         return []
+    parts = clauses(text, mentions)
+    # A clause that asks ("are open models catching up?") asserts nothing.
+    parts = [c for c in parts if not text[c.start:c.end].rstrip().endswith("?")]
+    claims: list[Claim] = []
+    claims += _openness(text, mentions, parts)
+    claims += _licence(text, mentions, parts)
+    claims += _parameters(text, mentions, parts)
+    claims += _release(text, parts)
+    claims += _context(text, parts)
+    if kb is not None:
+        claims += _scores(text, mentions, parts, kb)
+        claims += _developer(text, mentions, kb)
+        who, _ = attribution(text, kb)
+        if who:  # reported speech: the sentence reports the claims, it does not make them
+            claims = [replace(c, attributed_to=who) for c in claims]
+    return _dedupe(claims)
+
+
+def _clause_at(parts: list[Clause], position: int) -> Clause | None:
+    return next((c for c in parts if c.start <= position < c.end), None)
+
+
+def _openness(text: str, mentions: list[Mention], parts: list[Clause]) -> list[Claim]:
     out = []
-    taken = [(x.start, x.end) for x in mentions] + [(b, e) for b, e, _ in benches]
-    for m in _SCORE_NUMBER.finditer(text):
-        if any(b <= m.start() < e for b, e in taken) or re.match(r"(19|20)\d\d$", m.group(1)):
+    for pattern, value in ((OPEN, "open"), (CLOSED, "closed")):
+        for m in pattern.finditer(text):
+            if any(x.start <= m.start() < x.end for x in mentions):
+                continue  # part of a name ("OpenAI's open-weight 120B model")
+            said = value
+            if NEGATION.search(text[max(0, m.start() - 30):m.start()]):
+                said = "closed" if value == "open" else "open"
+            rest = text[m.end():]
+            lead = re.match(r"\W*(?:models?|systems?|rivals?|peers?|competitors?|weights?)?\W*(such as|like|"
+                            r"including|e\.?g\.?|namely|:)", rest, re.I)
+            clause = _clause_at(parts, m.start())
+            if lead:  # "closed models such as A and B": every model listed, up to the clause's end
+                end = clause.end if clause else len(text)
+                out += [Claim(x.model, "openness", said, text[m.start():end]) for x in mentions
+                        if m.end() <= x.start < end]
+                continue
+            after = next((x for x in mentions if x.start >= m.end()), None)
+            if after and re.fullmatch(r"\s*(?:of\s+(?:the\s+)?|for\s+)?(?:model\s+|llm\s+)?", text[m.end():after.start],
+                                      re.I):
+                out.append(Claim(after.model, "openness", said, text[m.start():after.end]))  # "the closed A"
+                continue
+            if clause is None or clause.subject is None or clause.subject.start > m.start():
+                continue
+            gap = text[clause.subject.end:m.start()]
+            if ADJECTIVE.fullmatch(m.group().strip()) and (not LINKING.search(gap) or len(gap.split()) > 6):
+                continue  # "A rivals closed models" says nothing of A's own weights
+            subjects = _joined_subjects(text, clause)
+            out += [Claim(x.model, "openness", said, text[x.start:m.end()]) for x in subjects]
+    return out
+
+
+def _joined_subjects(text: str, clause: Clause) -> list[Mention]:
+    """"Both A and B are ...", "A and B ship ...": every model joined to the subject by "and"."""
+    subjects = [clause.subject]
+    for x in clause.mentions:
+        if x.start > subjects[-1].end and re.fullmatch(r",?\s*(?:and|&|as well as)\s+(?:the\s+)?",
+                                                       text[subjects[-1].end:x.start], re.I):
+            subjects.append(x)
+    return subjects
+
+
+def _licence(text: str, mentions: list[Mention], parts: list[Clause]) -> list[Claim]:
+    out = []
+    for m in LICENCE.finditer(text):
+        family = licence_family(m)
+        clause = _clause_at(parts, m.start())
+        if family is None or clause is None or clause.subject is None or clause.subject.start > m.start():
             continue
-        # "88.4 on GPQA Diamond" names its benchmark after the figure; otherwise the last one named before it.
-        bench = next((x for x in benches if x[0] >= m.end()
-                      and re.fullmatch(r"\s*(%|percent|points?)?\s*(on|in)\s+(the\s+)?", text[m.end():x[0]], re.I)),
-                     None) \
-            or max((x for x in benches if x[1] <= m.start() and not _CLAUSE_END.search(text[x[1]:m.start()])),
-                   key=lambda x: x[1], default=None)
+        if NEGATION.search(text[max(0, m.start() - 25):m.start()]):
+            continue  # "not under an Apache licence" says what it is not, not what it is
+        for x in _joined_subjects(text, clause):
+            out.append(Claim(x.model, "licence", family, text[m.start():m.end()]))
+    return out
+
+
+_PARAMS = re.compile(QUANTITY + r"(?:\s*|-)(?:active\s+|total\s+)?(?:parameters?|params)\b", re.I)
+_PARAMS_LOOSE = re.compile(QUANTITY + r"(?=\s+(?:of them\s+)?(?:active|total)\b)", re.I)
+_ACTIVE = re.compile(r"\b(?:active|activat\w+|per token|for each token|at a time|at once|in use|switched on|"
+                     r"used for each)\b", re.I)
+_RANGE = re.compile(r"\b(?:from|between)\s+$|\s(?:to|and|-|–)\s*$", re.I)
+
+
+def _parameters(text: str, mentions: list[Mention], parts: list[Clause]) -> list[Claim]:
+    if not re.search(r"\bparam|\bactive\b", text, re.I):
+        return []
+    found = []
+    for pattern in (_PARAMS, _PARAMS_LOOSE):
+        for m in pattern.finditer(text):
+            if any(s <= m.start() < e for s, e, _ in found) or any(x.start <= m.start() < x.end for x in mentions):
+                continue  # counted already, or a size in a model's own name ("Qwen3-4B")
+            value = number_value(m.group("num"), m.group("scale"))
+            if value is None:
+                continue
+            if m.group("scale") is None and value < 1e6 and not re.search(r"[- ](?:billion|trillion)", m.group()):
+                continue  # "2,000 parameters" is not a model's size; a size names billions or trillions
+            found.append((m.start(), m.end(), value / 1e9 if value >= 1e6 else value))
+    out = []
+    found.sort()
+    for n, (start, end, billions) in enumerate(found):
+        later = re.search(r"\d", text[end:])
+        stop = end + later.start() if later else len(text)
+        before, after = text[max(0, start - 40):start], text[end:min(end + 40, stop)]
+        # A range ("from 0.8 billion to 9 billion") states no one model's size.
+        if _RANGE.search(text[max(0, start - 12):start]) or re.match(r"\s*(?:to|-|–|and)\s+" + QUANTITY, after):
+            continue
+        # "runs 17B of its 400B parameters": the first is active, the second the total.
+        of_total = re.match(r"\s*(?:of\s+(?:its|the|their|a total of)?\s*)$", text[found[n - 1][1]:start]) \
+            if n else None
+        following_of = n + 1 < len(found) and re.fullmatch(r"\s*(?:parameters?\s+)?of\s+(?:its|the|their)?\s*",
+                                                           text[end:found[n + 1][0]])
+        if of_total or re.match(r"\s*(?:parameters?\s+)?(?:in total|total)\b", after, re.I):
+            active = False
+        elif following_of:
+            active = True
+        else:
+            active = bool(_ACTIVE.search(text[start:end]) or re.match(r"\W*(?:\w+\W+){0,3}?(?:active|are active|"
+                                                                       r"activat|per token|at a time|at once)",
+                                                                       after, re.I)
+                          or re.search(r"\bactivat\w*\s+(?:only\s+|just\s+|about\s+|roughly\s+)?$", before, re.I)
+                          or re.search(r"(?:uses?|using|runs?|with)\s+(?:only\s+|just\s+)?$", before, re.I)
+                          and _ACTIVE.search(after[:30]))
+        clause = _clause_at(parts, start)
+        subject = clause.subject if clause else None
+        if subject is None:
+            continue
+        out.append(Claim(subject.model, "params_active_b" if active else "params_total_b", round(billions, 3),
+                         text[start:end]))
+    return out
+
+
+def _release(text: str, parts: list[Clause]) -> list[Claim]:
+    verbs = [(m, False) for m in RELEASE.finditer(text)] + [(m, True) for m in ANNOUNCE.finditer(text)]
+    if not verbs:
+        return []
+    years = [int(y) for y in re.findall(r"\b((?:19|20)\d\d)\b", text)]
+    # A date without a year belongs to the years the sentence names, else to the present.
+    reference = date(max(years), 12, 31) if years else date.today()
+    # Only dates that can be pinned down: written with digits, with a year in them or in the sentence (without
+    # one, "March 11" could be any year), and not a possessive ("July 2025's GLM-4.5" dates another model).
+    found = [d for d in dates_in(text, reference) if any(ch.isdigit() for ch in text[d[2]:d[3]])
+             and (years or re.search(r"\b(?:19|20)\d\d\b", text[d[2]:d[3]]))
+             and not re.match(r"['’]s\b", text[d[3]:d[3] + 3])]
+    out = []
+    for verb, announced in verbs:
+        clause = _clause_at(parts, verb.start())
+        if clause is None or clause.subject is None:
+            continue
+        inside = [d for d in found if clause.start <= d[2] < clause.end]
+        # The date the verb governs: the first after it ("came out on March 3"), else the last before it
+        # ("On March 3, it came out").
+        after = [d for d in inside if d[2] >= verb.end()]
+        before = [d for d in inside if d[3] <= verb.start()]
+        pick = after[0] if after else (before[-1] if before else None)
+        if pick is None:
+            continue
+        when, precision, start, end = pick
+        value = {"day": when.isoformat(), "month": when.isoformat()[:7], "year": str(when.year)}[precision]
+        out.append(Claim(clause.subject.model, "released", value, text[min(verb.start(), start):max(
+            verb.end(), end)], announced=announced))
+    return out
+
+
+_CONTEXT = re.compile(QUANTITY + r"(?:\s*|-)(?:tokens?(?:\s*|-))?(?:long[- ])?context(?:[- ]window)?\b|"
+                      r"\bcontext(?:[- ]window)?\s+(?:of|up to|reaches|stretches to|is)\s+(?:up to\s+)?" +
+                      QUANTITY.replace("?P<num>", "?P<num2>").replace("?P<scale>", "?P<scale2>") +
+                      r"\s*(?:tokens?)?\b|" + QUANTITY.replace("?P<num>", "?P<num3>").replace("?P<scale>", "?P<scale3>")
+                      + r"(?:\s*|-)tokens?\s+(?:of\s+)?context\b", re.I)
+
+
+def _context(text: str, parts: list[Clause]) -> list[Claim]:
+    out = []
+    for m in _CONTEXT.finditer(text):
+        num = m.group("num") or m.group("num2") or m.group("num3")
+        scale = m.group("scale") or m.group("scale2") or m.group("scale3")
+        value = number_value(num, scale)
+        clause = _clause_at(parts, m.start())
+        if value is None or value < 1000 or clause is None or clause.subject is None:
+            continue
+        out.append(Claim(clause.subject.model, "context_tokens", float(value), m.group()))
+    return out
+
+
+_SCORE_NUMBER = re.compile(r"(?<![\w.\-])(\d{1,3}(?:\.\d{1,2})?)\s*(%|percent|per cent|points?)?"
+                           r"(?!\w|\.\d|-|\s*(?:billion|million|trillion|parameters|tokens|B\b|x\b|times|per\b|"
+                           r"experts|layers|GPUs|peers))", re.I)
+_PAIR = re.compile(r"\s*%?\s*(?:versus|vs\.?|against|compared (?:with|to)|to)\s+$", re.I)
+
+
+def _scores(text: str, mentions: list[Mention], parts: list[Clause], kb: KnowledgeBase) -> list[Claim]:
+    """A figure on a named benchmark, for the model it is tied to: the model right after it ("60.47% for A"),
+    the second of a pair to the model set against the subject ("against B it reports X versus Y"), else the
+    clause's subject. The benchmark is the one named right after the figure (or after its pair), else the last
+    one named before it in the clause."""
+    benches = names_in(text, kb.benchmark_index, 4)
+    if not benches:
+        return []
+    taken = [(x.start, x.end) for x in mentions] + [(b, e) for b, e, _ in benches]
+    figures = [m for m in _SCORE_NUMBER.finditer(text)
+               if not any(b <= m.start() < e for b, e in taken) and not re.match(r"(19|20)\d\d$", m.group(1))]
+    out = []
+    for n, m in enumerate(figures):
+        pair_next = n + 1 < len(figures) and _PAIR.match(text[m.end():figures[n + 1].start()] + " ") and \
+            re.fullmatch(r"\s*%?\s*(?:versus|vs\.?|against|compared (?:with|to)|to)\s+", text[m.end():figures[
+                n + 1].start()], re.I)
+        pair_prev = n > 0 and re.fullmatch(r"\s*%?\s*(?:versus|vs\.?|against|compared (?:with|to)|to)\s+",
+                                           text[figures[n - 1].end():m.start()], re.I)
+        anchor_end = figures[n + 1].end() if pair_next else m.end()
+        bench = next((x for x in benches if x[0] >= anchor_end and re.fullmatch(
+            r"\s*(?:%|percent|per cent|points?)?\s*(?:on|in|at|for|of)\s+(?:the\s+)?", text[anchor_end:x[0]], re.I)),
+            None)
+        if bench is None:
+            clause = _clause_at(parts, m.start())
+            lo = clause.start if clause else 0
+            bench = max((x for x in benches if lo <= x[1] <= m.start()), key=lambda x: x[1], default=None)
         if bench is None:
             continue
-        following = [x for x in mentions if x.start >= m.end() and re.fullmatch(r"\s*%?\s*(for|by|from)\s+(the\s+)?",
-                                                                                text[m.end():x.start], re.I)]
-        preceding = _in_clause_before(text, mentions, m.start())
-        subject = following[0] if following else (preceding[-1] if preceding else None)
+        # "..., compared with 41.90%": a figure set against the subject's is the other model's.
+        pair_prev = pair_prev or bool(re.search(r"\b(?:compared (?:with|to)|versus|vs\.?|against)\s+$",
+                                                text[max(0, m.start() - 16):m.start()], re.I))
+        subject = _score_subject(text, m, mentions, parts, pair_prev)
         if subject is None:
             continue
         out.append(Claim(subject.model, f"score:{bench[2]}", float(m.group(1)), text[m.start():m.end()],
-                         setting_of(text)))
+                         nearest_setting(text, m.start(), m.end()) or setting_of(text)))
     return out
 
 
-_SETTINGS = (("without tools", re.compile(r"\bwithout (?:tools|tool use)\b|\bno tools\b", re.I)),
-             ("with tools", re.compile(r"\bwith (?:tools|tool use)\b", re.I)),
-             ("OpenHands harness", re.compile(r"\bOpenHands\b", re.I)),
-             ("zero-shot", re.compile(r"\bzero[- ]shot\b", re.I)))
+def _score_subject(text: str, figure: re.Match, mentions: list[Mention], parts: list[Clause],
+                   second_of_pair: bool) -> Mention | None:
+    owner = next((x for x in mentions if re.fullmatch(r"['’]s\s+", text[x.end:figure.start()])), None)
+    if owner is not None:
+        return owner  # "trailing Sonnet 4.5's 80.9%"
+    poster = next((x for x in mentions if x.start >= figure.end() and re.fullmatch(
+        r"\s*(?:%|percent|per cent)?\s*(?:that\s+)?", text[figure.end():x.start], re.I) and re.match(
+        r"\s+(?:posted|scored|reached|achieved|managed|got|recorded|hit|set)\b", text[x.end:], re.I)), None)
+    if poster is not None:
+        return poster  # "the 80.9% Claude Opus 4.5 posted"
+    after = next((x for x in mentions if x.start >= figure.end() and re.fullmatch(
+        r"\s*(?:%|percent|per cent|points?)?\s*(?:for|by|from)\s+(?:the\s+)?", text[figure.end():x.start], re.I)),
+        None)
+    if after is not None:
+        return after
+    clause = _clause_at(parts, figure.start())
+    if clause is None:
+        return None
+    if second_of_pair:
+        # "against B it reports X versus Y" / "A scored X versus Y for B": the second figure is the object's.
+        objects = [x for x in clause.mentions if x is not clause.subject]
+        return objects[0] if objects else None
+    if clause.subject is not None and clause.subject.start > figure.start():
+        return None  # "NVIDIA's result of 60.47%, above the 41.9% that B scored": the first figure is not B's
+    before_owner = max((x for x in mentions if x.end <= figure.start() and re.search(
+        r"(?:^|\s)(?:for|by)\s+(?:the\s+)?$", text[max(0, x.start - 6):x.start])), key=lambda x: x.end, default=None)
+    if before_owner is not None and before_owner is not clause.subject and clause.start <= before_owner.start:
+        return before_owner if re.fullmatch(r"[\s,]*(?:scored|scores|got|gets|reached|reaches|at|with|of)?\s*",
+                                            text[before_owner.end:figure.start()], re.I) else clause.subject
+    return clause.subject
 
 
-def setting_of(text: str) -> str:
-    """The evaluation setting a sentence states, if any (first match wins: "without tools" before "with")."""
-    return next((name for name, pattern in _SETTINGS if pattern.search(text)), "")
+_BY = re.compile(r"\b(?:developed|built|made|trained|released|published|created|designed|produced)\s+by\s+"
+                 r"(?:the\s+)?([A-Z][\w.]*(?:\s+[A-Z][\w.]*)?)")
+_POSSESSIVE = re.compile(r"\b([A-Z][\w.]*(?:\s+[A-Z][\w.]*)?)['’]s\s+$")
 
 
-_CONTEXT = re.compile(r"\b(\d+(?:\.\d+)?)\s*(k|m|thousand|million)?[- ]?(?:tokens?[- ]?)?(?:long[- ])?"
-                      r"context(?:[- ]window)?\b|\bcontext(?:[- ]window)? of (?:up to )?(\d+(?:\.\d+)?)\s*(k|m|"
-                      r"thousand|million)?\s*tokens\b", re.I)
-
-
-def _context(text: str, mentions: list[Mention]) -> list[Claim]:
-    """"a 1M-token context window", "a context of 200K tokens": the model named before it in the clause."""
+def _developer(text: str, mentions: list[Mention], kb: KnowledgeBase) -> list[Claim]:
+    """"gpt-oss-120b, developed by OpenAI", "Meta's Llama 4 Scout": an organisation the KB knows, said to have
+    made the model."""
+    known = kb.developer_index
     out = []
-    for m in _CONTEXT.finditer(text):
-        number, unit = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
-        scale = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6}.get((unit or "").lower(), 1.0)
-        subject = _in_clause_before(text, mentions, m.start())
-        if subject and scale > 1:
-            out.append(Claim(subject[-1].model, "context_tokens", float(number) * scale, text[m.start():m.end()]))
-    return out
 
+    def known_org(org: str) -> bool:
+        key = normalise(org)
+        return any(key.startswith(k) or k.startswith(key) for k in known if k)
 
-def _find_benchmarks(text: str, kb: KnowledgeBase) -> list[tuple[int, int, str]]:
-    return _names_in(text, kb.benchmark_index, longest=4)
-
-
-def _openness(text: str, mentions: list[Mention]) -> list[Claim]:
-    out = []
-    for pattern, value in ((_CLOSED, "closed"), (_OPEN, "open")):
-        for m in pattern.finditer(text):
-            # "closed models such as A and B": every model listed after the phrase, up to the clause's end.
-            rest = text[m.end():]
-            if _LIST_LEAD.match(rest):
-                end = _CLAUSE_END.search(rest)
-                clause_end = m.end() + (end.start() if end else len(rest))
-                listed = [x for x in mentions if m.end() <= x.start < clause_end]
-                out += [Claim(x.model, "openness", value, text[m.start():clause_end]) for x in listed]
-                continue
-            # "A is a closed model" / "A and B are proprietary": models before the phrase, joined by a copula.
-            before = [x for x in mentions if x.end <= m.start()]
-            if before and _COPULA_AFTER.match(text[before[-1].end:m.start()]):
-                out.append(Claim(before[-1].model, "openness", value, text[before[-1].start:m.end()]))
-            # "the closed A" / "open-weight A": the model right after the phrase.
-            after = [x for x in mentions if x.start >= m.end()]
-            if after and re.fullmatch(r"\W*(model\s+)?", text[m.end():after[0].start], re.I):
-                out.append(Claim(after[0].model, "openness", value, text[m.start():after[0].end]))
-    return out
-
-
-def _parameters(text: str, mentions: list[Mention]) -> list[Claim]:
-    if not mentions or not re.search(r"\bparameters?\b|\bactive\b", text, re.I):
-        return []
-    out = []
-    for m in _PARAMS.finditer(text):
-        number = float(m.group(1)) * (1000.0 if m.group(2).lower() in ("trillion", "t") else 1.0)
-        after = text[m.end():m.end() + 20].lower()
-        before = text[max(0, m.start() - 30):m.start()].lower()
-        active = "active" in (m.group(3) or "").lower() or "activat" in before or "active" in after
-        says_parameters = "param" in m.group(0).lower() or re.search(r"parameters?|\bare active",
-                                                                       text[m.end():m.end() + 30], re.I)
-        if not says_parameters and not m.group(3):
+    for m in _BY.finditer(text):
+        org = m.group(1).rstrip(".")
+        if any(x.start <= m.start(1) < x.end for x in mentions):
+            continue  # "developed by" a model is not an organisation
+        owner = max((x for x in mentions if x.end <= m.start()), key=lambda x: x.end, default=None)
+        if owner is not None and not re.search(r"[;]|\b(?:but|while|whereas)\b", text[owner.end:m.start()]):
+            out.append(Claim(owner.model, "developer", org, text[owner.start:m.end()]))
+    # "Claude Sonnet 4 is an OpenAI model": a known developer named as the maker.
+    for x in mentions:
+        m = re.match(r"\s+(?:is|was|remains)\s+(?:an?|the)\s+([A-Z][\w.]*(?:\s+[A-Z][\w.]*)?)\s+(?:model|system|llm|"
+                     r"release|product)\b", text[x.end:])
+        if m and known_org(m.group(1)):
+            out.append(Claim(x.model, "developer", m.group(1), text[x.start:x.end + m.end()]))
+    for x in mentions:
+        if x.kind != "name":
             continue
-        if any(x.start <= m.start() < x.end for x in mentions):
-            continue  # a size in a model's own name ("Qwen3-4B") is not a claim about it
-        # The claim is about the model named before the figure in the same clause; none, no claim.
-        preceding = _in_clause_before(text, mentions, m.start())
-        if not preceding:
-            continue
-        subject = preceding[-1]
-        out.append(Claim(subject.model, "params_active_b" if active else "params_total_b", number,
-                         text[m.start():m.end()]))
+        m = _POSSESSIVE.search(text[max(0, x.start - 40):x.start])
+        if m and known_org(m.group(1)) and not re.match(r"\s*(?:and|or|,)", text[x.end:x.end + 5]):
+            out.append(Claim(x.model, "developer", m.group(1), text[x.start - len(m.group()):x.end]))
     return out
 
 
-def _release(text: str, mentions: list[Mention]) -> list[Claim]:
-    out = []
-    for m in _RELEASE.finditer(text):
-        subject = [x for x in mentions if x.end <= m.start(1) + 200 and x.start < m.end()]
-        if not subject:
-            continue
-        month = MONTHS[m.group(2).strip().lower()] if m.group(2) else None
-        value = f"{m.group(3)}-{month:02d}" if month else m.group(3)
-        for x in subject:
-            out.append(Claim(x.model, "released", value, text[m.start():m.end()]))
-    return out
+# --- sentences ------------------------------------------------------------------------------------------------
+
+def _read(sentence: str, kb: KnowledgeBase, previous: Mention | None, context: str
+          ) -> tuple[list[Mention], list[Claim], Mention | None]:
+    """A sentence's mentions and claims, and the model a following "It" refers to."""
+    mentions = find_mentions(sentence, kb, context)
+    ref = reference(sentence)
+    if ref is None and not mentions and previous is not None:
+        later = re.search(r"\b(?:it|its)\b", sentence)  # "The company shipped it in February"
+        ref = (later.start(), later.end()) if later else None
+    if ref and previous is not None and not any(x.start < ref[1] and ref[0] < x.end for x in mentions):
+        mentions = sorted([Mention(previous.model, ref[0], ref[1], "reference"), *mentions], key=lambda x: x.start)
+    claims = extract_claims(sentence, mentions, kb)
+    parts = clauses(sentence, mentions) if mentions else []
+    # What a following "It" means: the latest subject of this sentence, else the last model it names.
+    latest = next((c.subject for c in reversed(parts) if c.subject is not None), None)
+    return mentions, claims, latest or (mentions[-1] if mentions else previous)
 
 
 def claims_in(text: str, kb: KnowledgeBase) -> list[tuple[str, list[Claim]]]:
-    """(sentence, its claims) for the sentences that state structured claims; cheaper than scoring every
-    sentence, since a sentence that names no model states none."""
+    """(sentence, its claims) for the sentences that state structured claims."""
     out = []
+    previous = None
     for sentence in sentences(text):
-        mentions = find_mentions(sentence, kb)
-        if mentions:
-            claims = _dedupe(extract_claims(sentence, mentions, kb))
-            if claims:
-                out.append((sentence, claims))
+        mentions, claims, previous = _read(sentence, kb, previous, text[:2000])
+        if claims:
+            out.append((sentence, claims))
     return out
 
 
@@ -305,20 +556,20 @@ def checkworthy_sentences(text: str, kb: KnowledgeBase, threshold: float = 0.3) 
     """Sentences worth checking: half the score is the cues above (which know about AI models), half the
     model learned from fact-checked debates. A sentence that states a structured claim is always kept."""
     out = []
+    previous = None
     for sentence in sentences(text):
-        mentions = find_mentions(sentence, kb)
-        claims = extract_claims(sentence, mentions, kb)
+        mentions, claims, previous = _read(sentence, kb, previous, text[:2000])
         score = 0.5 * checkworthiness(sentence, len(mentions)) + 0.5 * learned_probability(sentence)
         if score < threshold and not claims:
             continue
-        out.append(CheckworthySentence(sentence, round(score, 3), tuple(mentions), tuple(_dedupe(claims))))
+        out.append(CheckworthySentence(sentence, round(score, 3), tuple(mentions), tuple(claims)))
     return out
 
 
 def _dedupe(claims: list[Claim]) -> list[Claim]:
     seen, out = set(), []
     for c in claims:
-        key = (c.model, c.attribute, c.value)
+        key = (c.model, c.attribute, c.value, c.setting)
         if key not in seen:
             seen.add(key)
             out.append(c)

@@ -100,7 +100,7 @@ def check_text(text: str, kb: KnowledgeBase) -> dict:
         for claim in s.claims:
             verdict = verify(claim, kb)
             claims.append({"model": claim.model, "attribute": claim.attribute, "value": claim.value,
-                           "setting": claim.setting, "verdict": verdict.verdict,
+                           "setting": claim.setting, "attributed_to": claim.attributed_to, "verdict": verdict.verdict,
                            "evidence": [{"fact": e.fact, "source": e.source} for e in verdict.evidence]})
         found = flags(s.text, s.mentions, kb)
         if any(c["attribute"].startswith("score:") and c["model"] in families for c in claims):

@@ -11,7 +11,7 @@ from tidings.check.verify import verify
 from tidings.store import Store
 
 BATCH = 200  # items whose claims are written per transaction
-CHECKER_VERSION = 2  # raised when claims are found or worded differently, so stored ones are checked again
+CHECKER_VERSION = 3  # raised when claims are found or worded differently, so stored ones are checked again
 
 
 def check_items(store: Store, kb: KnowledgeBase, on_item: Callable[[], None] | None = None) -> dict[str, int]:
@@ -29,7 +29,8 @@ def check_items(store: Store, kb: KnowledgeBase, on_item: Callable[[], None] | N
             for claim in claims:
                 verdict = verify(claim, kb)
                 found.append({"sentence": sentence, "model": claim.model, "attribute": claim.attribute,
-                              "value": claim.value, "verdict": verdict.verdict,
+                              "value": claim.value, "verdict": verdict.verdict, "setting": claim.setting,
+                              "attributed_to": claim.attributed_to,
                               "evidence": [{"fact": e.fact, "source": e.source} for e in verdict.evidence]})
         batch.append((item, found))
         if len(batch) >= BATCH:
@@ -54,7 +55,8 @@ def corroborate(store: Store) -> int:
     """Settle what the KB cannot among the sources: a claim stated by two or more publishers (by web domain)
     is corroborated, one stated by a single publisher is single-source, and one that another publisher states
     with a different figure is disputed, with the other statements as evidence. Returns the disputed count."""
-    claims = store.claims(verdicts=OPEN_VERDICTS)
+    # What a sentence only reports someone saying is not a source's own statement: it corroborates nothing.
+    claims = [c for c in store.claims(verdicts=OPEN_VERDICTS) if not c.get("attributed_to")]
     domains = {i.id: (urlsplit(i.url).hostname or i.publisher).removeprefix("www.")
                for i in store.items({c["item_id"] for c in claims})}
     groups: dict[tuple[str, str], list[dict]] = {}

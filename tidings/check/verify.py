@@ -59,6 +59,17 @@ def _score(claim: Claim, model: Model, kb: KnowledgeBase) -> Verdict:
             if stated in tools and known and stated != known:
                 return Verdict(claim, "contradicted", evidence)
             return Verdict(claim, "supported", evidence)
+    # The KB holds this model's figure on this benchmark and the claim gives another. A setting the KB does not
+    # hold ("with the OpenHands harness" where it has only the vendor's own run) could explain it: unverified.
+    held = [s for s in model.benchmarks if s.benchmark == benchmark]
+    settings = {s.setting.lower() for s in held}
+    if held and (not claim.setting or any(claim.setting.lower() in k or k in claim.setting.lower()
+                                          for k in settings if k)):
+        known = kb.benchmarks.get(benchmark)
+        name = known.name if known else benchmark
+        facts = "; ".join(f"{s.score:g}" + (f" ({s.setting})" if s.setting else "") for s in held)
+        return Verdict(claim, "contradicted", tuple(Evidence(f"{model.name} scores {facts} on {name}", s.source)
+                                                    for s in held[:2]))
     return Verdict(claim, "unverified", ())
 
 
@@ -95,19 +106,26 @@ def _params(claim: Claim, model: Model) -> Verdict:
 
 
 def _released(claim: Claim, model: Model) -> Verdict:
-    if not model.released:
+    known_date = model.announced if claim.announced and model.announced else model.released
+    if not known_date:
         return Verdict(claim, "unverified", ())
     stated = str(claim.value)
-    known = model.released[:len(stated)]  # compare at the precision the claim states
-    fact = f"{model.name} was released {model.released}"
-    agrees = stated.startswith(model.released) if len(model.released) < len(stated) else known == stated
+    # Compare at the precision both give: "August 2025" agrees with 2025-08-05, "2025" with any day of it.
+    n = min(len(stated), len(known_date))
+    agrees = stated[:n] == known_date[:n]
+    what = "announced" if claim.announced and model.announced else "released"
+    fact = f"{model.name} was {what} {known_date}"
     return Verdict(claim, "supported" if agrees else "contradicted", _evidence(model, fact))
+
+
+_FAMILIES = ("modified mit", "apache", "mit", "llama", "gemma", "nvidia", "mistral research", "proprietary")
+_PERMISSIVE = ("apache", "mit", "modified mit")
 
 
 def _family(licence: str) -> str:
     """The licence family a name belongs to: 'Apache 2.0 licence' and 'Apache-2.0 (+ usage policy)' agree."""
     text = licence.lower()
-    for family in ("apache", "mit", "llama", "gemma", "nvidia", "mistral research", "proprietary"):
+    for family in _FAMILIES:
         if family in text:
             return family
     return text.strip()
@@ -117,7 +135,14 @@ def _licence(claim: Claim, model: Model) -> Verdict:
     if not model.licence:
         return Verdict(claim, "unverified", ())
     fact = f"{model.name} is licensed {model.licence}"
-    agrees = _family(str(claim.value)) == _family(model.licence)
+    stated, known = _family(str(claim.value)), _family(model.licence)
+    if stated == "permissive":
+        agrees = known in _PERMISSIVE
+    elif stated == "non-commercial":
+        agrees = "research" in model.licence.lower() or "non-commercial" in model.licence.lower()
+    else:
+        # "MIT" for a modified MIT licence is loose, not wrong.
+        agrees = stated == known or {stated, known} == {"mit", "modified mit"}
     return Verdict(claim, "supported" if agrees else "contradicted", _evidence(model, fact))
 
 

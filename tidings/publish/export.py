@@ -21,7 +21,7 @@ def export_state(store: Store) -> dict[str, Any]:
     claims: dict[int, list[dict]] = {}
     for c in store.claims():
         claims.setdefault(c["item_id"], []).append({**{k: c[k] for k in ("sentence", "model", "attribute", "value",
-                                                                          "verdict")},
+                                                                          "verdict", "setting", "attributed_to")},
                                                     "evidence": _evidence(c["evidence"])})
     stories = []
     for story in store.stories():

@@ -64,12 +64,22 @@ def _source_origin_and_meta(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE sources ADD COLUMN title TEXT NOT NULL DEFAULT ''"))
 
 
+def _claim_qualifiers(conn: Connection) -> None:
+    """A claim's setting and who it is attributed to; claims are re-read, so every item is checked again."""
+    columns = {c["name"] for c in inspect(conn).get_columns("claims")}
+    if "setting" not in columns:
+        conn.execute(text("ALTER TABLE claims ADD COLUMN setting TEXT NOT NULL DEFAULT ''"))
+    if "attributed_to" not in columns:
+        conn.execute(text("ALTER TABLE claims ADD COLUMN attributed_to TEXT NOT NULL DEFAULT ''"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_full_text_search", _full_text_search),
     ("0003_near_duplicates_and_continuity", _near_duplicates_and_continuity),
     ("0004_claims", _claims),
     ("0005_source_origin_and_meta", _source_origin_and_meta),
+    ("0006_claim_qualifiers", _claim_qualifiers),
 ]
 
 

@@ -149,6 +149,8 @@ claims = Table(
     Column("value", Text, nullable=False),
     Column("verdict", String(20), nullable=False),
     Column("evidence", JSON, nullable=False),
+    Column("setting", Text, nullable=False, server_default=""),  # a score's evaluation setting, as stated
+    Column("attributed_to", Text, nullable=False, server_default=""),  # who the sentence reports as claiming it
     Index("ix_claims_item", "item_id"),
 )
 

@@ -704,6 +704,7 @@ def revision_body(revision: Revision) -> dict:
                     for c in revision.sources],
         "fact_check": [{"sentence": f.sentence, "cites": list(f.cites), "model": f.model,
                         "attribute": f.attribute, "value": f.value, "verdict": f.verdict, "claim": f.claim,
+                        "attributed_to": f.attributed_to,
                         "evidence": [{"fact": fact, "source": source} for fact, source in f.evidence]}
                        for f in revision.fact_check],
         "diff": {"added": list(revision.added), "removed": list(revision.removed)},
@@ -732,7 +733,8 @@ def _revision(row) -> Revision:
                                 publisher=c["publisher"], published=datetime.fromisoformat(c["published"]),
                                 carried_by=tuple(c.get("carried_by", ()))) for c in body["sources"])
     checks = tuple(FactCheck(f["sentence"], tuple(f["cites"]), f["model"], f["attribute"], f["value"],
-                             f["verdict"], tuple((e["fact"], e["source"]) for e in f["evidence"]), f.get("claim", ""))
+                             f["verdict"], tuple((e["fact"], e["source"]) for e in f["evidence"]), f.get("claim", ""),
+                             f.get("attributed_to", ""))
                    for f in body.get("fact_check", []))
     diff = body.get("diff", {})
     return Revision(story_id=row.story_id, number=row.number, created=from_db(row.created), headline=row.headline,

@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from tidings.dates import dates_in, day_label, is_forward_looking, referred_date, resolve
 from tidings.embed import LexicalVectoriser, Vector, cosine, merge_counts
 from tidings.model import Item, Revision, Section, Sentence
 from tidings.text import sentences, squash, tokens
 from tidings.write import Brief, register
-from tidings.write.dates import dates_in, day_label, is_forward_looking, referred_date, resolve
 from tidings.write.facts import Fact, conflict, content_overlap, fact_of, restates, same_fact
 from tidings.write.headline import clean_headline, clickbait
 from tidings.write.revision import fact_checks, finish, numbering, refuted_sentences, sources_list
@@ -87,7 +87,8 @@ def compose(brief: Brief) -> Revision:
     only under Perspectives, beside the other side, each cited."""
     items = sorted(brief.items, key=lambda i: (i.published, i.id))
     previous, now = brief.previous, brief.now
-    contradicted = {squash(c["sentence"]) for c in brief.claims if c["verdict"] == "contradicted"}
+    contradicted = {squash(c["sentence"]) for c in brief.claims
+                    if c["verdict"] == "contradicted" and not c.get("attributed_to")}
     refuted = refuted_sentences(brief.claims)
     every = [c for c in _candidates(items) if squash(c.text) not in contradicted]
     centroid = _centroid(every)

@@ -11,9 +11,9 @@ from collections import Counter
 from collections.abc import Sequence
 from itertools import combinations
 
+from tidings.dates import has_relative_day
 from tidings.model import Item, Revision
 from tidings.text import sentences as split
-from tidings.write.dates import has_relative_day
 from tidings.write.facts import content_overlap, fact_of, figures_in
 from tidings.write.grounding import ungrounded
 from tidings.write.standalone import points_back, unusable

@@ -51,13 +51,15 @@ def fact_checks(claims: Sequence[dict], numbers: Mapping[int, int],
             merged[key] = FactCheck(**{**found.__dict__, "cites": tuple(sorted({*found.cites, n}))})
             continue
         merged[key] = FactCheck(c["sentence"], (n,), c["model"], c["attribute"], str(c["value"]), c["verdict"],
-                                tuple((e["fact"], e["source"]) for e in c["evidence"]), claim_words(c, names))
+                                tuple((e["fact"], e["source"]) for e in c["evidence"]), claim_words(c, names),
+                                c.get("attributed_to") or "")
     return tuple(sorted(merged.values(), key=lambda f: (_VERDICT_ORDER.get(f.verdict, 9), min(f.cites))))
 
 
 def refuted_sentences(claims: Sequence[dict]) -> set[str]:
-    """The (squashed) sentences whose claim the checker found contradicted or disputed."""
-    return {squash(c["sentence"]) for c in claims if c["verdict"] in BLOCKING}
+    """The (squashed) sentences whose own claim the checker found contradicted or disputed. A sentence that only
+    reports someone else's wrong claim ("a blogger wrote that ...") is not refuted: it reports truly."""
+    return {squash(c["sentence"]) for c in claims if c["verdict"] in BLOCKING and not c.get("attributed_to")}
 
 
 def finish(revision: Revision, previous: Revision | None, items: Sequence[Item], refuted: set[str]) -> Revision:

@@ -1,0 +1,244 @@
+"""Which models a sentence talks about: knowledge-base names and aliases, short names only in AI context,
+descriptive names ("OpenAI's larger open model", "Moonshot's trillion-parameter Kimi"), and a pronoun or "the
+model" that refers back to the model of the sentence before."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tidings.check.kb import KnowledgeBase, Model, normalise
+from tidings.check.values import QUANTITY, number_value
+
+
+@dataclass(frozen=True)
+class Mention:
+    model: str  # KB id
+    start: int
+    end: int
+    kind: str = "name"  # name | description | reference (a pronoun or "the model")
+
+
+# Short names that mean other things outside AI ("a scout troop", "an R1 visa"): a model only in AI context.
+SHORT_NAMES = {"scout": "llama-4-scout", "maverick": "llama-4-maverick", "r1": "deepseek-r1",
+               "v3": "deepseek-v3", "k2": "kimi-k2", "o3": "o3", "phi": "phi-4"}
+_AI_CONTEXT = re.compile(r"\b(?:models?|llms?|ai|weights|parameters?|open[- ]weights?|open[- ]source|benchmarks?|"
+                         r"download|developers|self[- ]host\w*|run (?:it|them) locally|"
+                         r"tokens?|context window|inference|fine[- ]tun\w*|reasoning|chatbot|checkpoints?|"
+                         r"mixture[- ]of[- ]experts|moe|gpus?|training|trained|release[ds]?|api|agents?)\b", re.I)
+
+
+def words(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, normalised form) of each word; a name of several words is the join of their forms."""
+    out = []
+    for m in re.finditer(r"[A-Za-z0-9][A-Za-z0-9.'’/\-]*", text):
+        word = re.sub(r"['’]s$", "", m.group().rstrip(".'’,"))
+        out.append((m.start(), m.start() + len(word), normalise(word)))
+    return out
+
+
+def names_in(text: str, names: dict[str, str], longest: int) -> list[tuple[int, int, str]]:
+    """(start, end, what it names) for each run of up to `longest` words whose joined normalised form is in
+    `names`; longer runs win, runs never overlap, and a name never runs across a comma or a semicolon."""
+    found_words = words(text)
+    breaks = {n for n, (_, end, _) in enumerate(found_words) if text[end:end + 1] in ",;:"}
+    found, taken = [], set()
+    for size in range(longest, 0, -1):
+        for i in range(len(found_words) - size + 1):
+            if any(j in breaks for j in range(i, i + size - 1)):
+                continue
+            key = "".join(w[2] for w in found_words[i:i + size])
+            if key in names and not any(j in taken for j in range(i, i + size)):
+                found.append((found_words[i][0], found_words[i + size - 1][1], names[key]))
+                taken.update(range(i, i + size))
+    return sorted(found)
+
+
+def ai_context(text: str, kb: KnowledgeBase) -> bool:
+    """Whether a text is about AI: a model word, a developer, a benchmark or an unambiguous model name."""
+    if _AI_CONTEXT.search(text):
+        return True
+    lowered = normalise(text)
+    if any(dev and dev in lowered for dev in kb.developer_index):
+        return True
+    return bool(names_in(text, kb.benchmark_index, 4))
+
+
+def find_mentions(text: str, kb: KnowledgeBase, context: str = "") -> list[Mention]:
+    """Models named or described in a sentence, without overlaps, in order. `context` is the text around the
+    sentence, which can make a short name ("Scout") count as a model."""
+    ambiguous = _ambiguous(kb)
+    found = []
+    in_ai = None
+    for start, end, model in names_in(text, kb.name_index, 6):
+        key = normalise(text[start:end])
+        if key in ambiguous or key in SHORT_NAMES:
+            if in_ai is None:
+                in_ai = ai_context(text, kb) or ai_context(context, kb)
+            if not in_ai:
+                continue
+        found.append(Mention(model, start, end))
+    for start, end, model in names_in(text, SHORT_NAMES, 1):
+        if any(m.start <= start < m.end for m in found) or model not in kb.models:
+            continue
+        if in_ai is None:
+            in_ai = ai_context(text, kb) or ai_context(context, kb)
+        if in_ai and _short_name_fits(text, start, end):
+            found.append(Mention(model, start, end))
+    for d in describe(text, kb):
+        overlapping = [m for m in found if m.start < d.end and d.start < m.end]
+        # A description that holds a name and says more ("Zhipu's compact GLM-4.5 variant") names the variant.
+        if overlapping and all(m.model != d.model and m.start >= d.start and m.end <= d.end for m in overlapping):
+            found = [m for m in found if m not in overlapping]
+        if not any(m.start < d.end and d.start < m.end for m in found):
+            found.append(d)
+    return sorted(found, key=lambda m: m.start)
+
+
+def _short_name_fits(text: str, start: int, end: int) -> bool:
+    """A short name is a model's when it reads as one: capitalised or a code ("Scout", "R1"), not "scout"."""
+    word = text[start:end]
+    return not word.islower() or any(ch.isdigit() for ch in word)
+
+
+def _ambiguous(kb: KnowledgeBase) -> frozenset:
+    """KB names that are also ordinary words or codes: short, or a plain word."""
+    cached = getattr(kb, "_ambiguous_names", None)
+    if cached is None:
+        cached = frozenset(k for k in kb.name_index if len(k) <= 3 or k in SHORT_NAMES)
+        kb._ambiguous_names = cached  # type: ignore[attr-defined]
+    return cached
+
+
+# --- descriptive names ---------------------------------------------------------------------------------------
+
+_LARGE = re.compile(r"\b(?:larger|largest|bigger|biggest|flagship|top[- ]end|heavyweight|full[- ]size)\b", re.I)
+_SMALL = re.compile(r"\b(?:smaller|smallest|small|little|compact|lightweight|mini)\b", re.I)
+_OPEN_HINT = re.compile(r"\bopen(?:[- ]weights?|[- ]source)?\b", re.I)
+_CLOSED_HINT = re.compile(r"\b(?:closed|proprietary)\b", re.I)
+_HEAD = re.compile(r"\b(?:model|models|llm|line|family|release|flagship|system|sibling|version|variant)\b", re.I)
+_SIZE_HINT = re.compile(QUANTITY + r"[- ]parameters?", re.I)
+# "OpenAI's larger open model", "the smaller gpt-oss", "Moonshot's trillion-parameter Kimi", "Mistral's flagship":
+# an anchor (a developer's possessive, or "the"), then describing words up to a head noun or a family name.
+_ANCHOR = re.compile(r"\b(?:(?P<dev>[A-Z][\w.]*(?:\s+[A-Z][\w.]*)?)['’]s|[Tt]he)\s+")
+_DESCRIPTION_WORDS = 6
+
+
+def describe(text: str, kb: KnowledgeBase) -> list[Mention]:
+    """Models named by description. Resolved only when exactly one KB model fits."""
+    out = []
+    families = _family_words(kb)
+    for anchor in _ANCHOR.finditer(text):
+        following = [w for w in words(text[anchor.end():])][:_DESCRIPTION_WORDS]
+        end = None
+        # The description runs to its head noun ("... Llama 4 model"), else to the last family word in reach.
+        for start_w, end_w, norm in following:
+            word = text[anchor.end() + start_w:anchor.end() + end_w]
+            if _HEAD.fullmatch(word):
+                end = anchor.end() + end_w
+                break
+            if norm in families or any(norm.startswith(f) for f in families if len(f) > 3):
+                end = anchor.end() + end_w
+            if text[anchor.end() + end_w:anchor.end() + end_w + 1] in ",;:":
+                break
+        if end is None:
+            continue
+        body = text[anchor.end():end]
+        if not (_LARGE.search(body) or _SMALL.search(body) or _SIZE_HINT.search(body) or
+                re.search(r"\b(?:flagship|line)\b", body, re.I) or anchor.group("dev")):
+            continue
+        candidates = _candidates(kb, anchor.group("dev"), body)
+        if candidates is None:
+            continue
+        picked = _by_size(candidates, body)
+        if picked is not None:
+            out.append(Mention(picked.id, anchor.start(), end, "description"))
+    return out
+
+
+def _family_words(kb: KnowledgeBase) -> frozenset:
+    cached = getattr(kb, "_family_words", None)
+    if cached is None:
+        cached = frozenset(normalise(x.family) for x in kb.models.values() if x.family)
+        kb._family_words = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _candidates(kb: KnowledgeBase, developer: str | None, body: str) -> list[Model] | None:
+    models = [x for x in kb.models.values() if not _is_family_entry(kb, x)]
+    narrowed = False
+    if developer:
+        dev = normalise(developer)
+        matching = [x for x in models if x.developer and normalise(x.developer).startswith(dev)]
+        if not matching:
+            return None
+        models, narrowed = matching, True
+    families = {normalise(x.family): x.family for x in models if x.family}
+    joined = normalise(body)
+    # The longest family named in the description ("Llama 4", not "Llama"), or one a word starts ("Kimi").
+    family = next((families[f] for f in sorted(families, key=len, reverse=True) if f and f in joined), None)
+    if family is None:
+        words_in = {w[2] for w in words(body)}
+        family = next((x.family for x in models for w in words_in
+                       if x.family and len(w) > 2 and normalise(x.family).startswith(w)), None)
+    if family:
+        models = [x for x in models if x.family == family or normalise(x.family).startswith(normalise(family))]
+        narrowed = True
+    version = re.search(r"\b[Vv](\d(?:\.\d)?)\b", body)
+    if version:
+        models = [x for x in models if re.search(rf"v{re.escape(version.group(1))}\b", x.id)]
+        models = [x for x in models if x.id.endswith(f"v{version.group(1)}")] or models
+        narrowed = True
+    if _OPEN_HINT.search(body):
+        models = [x for x in models if x.openness in ("open-weight", "fully-open")]
+    elif _CLOSED_HINT.search(body):
+        models = [x for x in models if x.openness == "closed"]
+    hint = _SIZE_HINT.search(body)
+    if hint:
+        size = number_value(hint.group("num"), hint.group("scale"))
+        if size:
+            size_b = size / 1e9 if size >= 1e6 else size
+            models = [x for x in models if x.params_total_b and abs(x.params_total_b - size_b) <= 0.1 * size_b]
+            narrowed = True
+    return models if narrowed and models else None
+
+
+def _by_size(models: list[Model], body: str) -> Model | None:
+    """The one model the description means: the largest or smallest when it says so, else the only one."""
+    if len(models) == 1:
+        return models[0]
+    sized = [x for x in models if x.params_total_b]
+    if not sized or len(sized) != len(models):
+        return None
+    if _LARGE.search(body):
+        best = max(sized, key=lambda x: x.params_total_b)
+    elif _SMALL.search(body):
+        best = min(sized, key=lambda x: x.params_total_b)
+    else:
+        return None
+    ties = [x for x in sized if x.params_total_b == best.params_total_b]
+    return best if len(ties) == 1 else None
+
+
+def _is_family_entry(kb: KnowledgeBase, model: Model) -> bool:
+    """A KB entry that stands for a whole family (Qwen3.5, Gemma 3), not one model."""
+    cached = getattr(kb, "_family_entries", None)
+    if cached is None:
+        families = {normalise(x.family) for x in kb.models.values() if x.family}
+        cached = frozenset(x.id for x in kb.models.values()
+                           if normalise(x.name) in families and any(o.family and normalise(o.family) == normalise(
+                               x.name) and o.id != x.id for o in kb.models.values()))
+        kb._family_entries = cached  # type: ignore[attr-defined]
+    return model.id in cached
+
+
+# --- references back ------------------------------------------------------------------------------------------
+
+REFERENCE = re.compile(r"^\s*(?:it|its|the model|this model|the system|the new model|that model|the release|"
+                       r"the open model|the closed model|the llm)\b", re.I)
+
+
+def reference(text: str) -> tuple[int, int] | None:
+    """The span of a pronoun or definite reference that opens a sentence ("It came out in ...")."""
+    m = REFERENCE.match(text)
+    return (m.start() + len(m.group()) - len(m.group().lstrip()), m.end()) if m else None
