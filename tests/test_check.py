@@ -200,7 +200,7 @@ def test_sources_that_disagree_dispute_each_other(tmp_path):
     config = make_config(tmp_path, sources, near_duplicate_threshold=1.0)
     run(config, now=NOW)
     with opened(config) as store:
-        verdicts = {(c["value"], c["verdict"]) for c in store.claims() if c["attribute"] == "score:livecodebench"}
-    assert verdicts == {("71.5", "disputed"), ("64.2", "disputed")}
+        verdicts = {(c.value, c.verdict) for c in store.claims() if c.attribute == "score:livecodebench"}
+    assert verdicts == {(71.5, "disputed"), (64.2, "disputed")}
     watch = (tmp_path / "site" / "news" / "misinformation.html").read_text()
     assert "Disputed" in watch and "beta.example states 64.2" in watch

@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import make_config
 from tidings.errors import SetupError
-from tidings.model import Item, Revision, Section, Sentence
+from tidings.model import CheckedClaim, Claim, Evidence, Item, Revision, Section, Sentence
 from tidings.pipeline import opened, run
 from tidings.publish.export import export_state
 from tidings.write import WRITERS, Brief, get_writer, register
@@ -138,11 +138,10 @@ def test_headline_from_a_credible_source_without_clickbait():
 
 
 def test_fact_check_puts_what_matters_first_with_display_names():
-    claims = [{"item_id": 1, "sentence": "gpt-oss-120b is a closed model.", "model": "gpt-oss-120b",
-               "attribute": "openness", "value": "closed", "verdict": "contradicted",
-               "evidence": [{"fact": "gpt-oss-120b is open-weight", "source": "https://arxiv.org/abs/2508.10925"}]},
-              {"item_id": 1, "sentence": "It scores 62 on SWE-bench Verified.", "model": "gpt-oss-120b",
-               "attribute": "score:swe-bench-verified", "value": "62", "verdict": "supported", "evidence": []}]
+    claims = [CheckedClaim(1, "gpt-oss-120b is a closed model.", Claim("gpt-oss-120b", "openness", "closed"),
+                           "contradicted", (Evidence("gpt-oss-120b is open-weight", "https://arxiv.org/abs/2508.10925"),)),
+              CheckedClaim(1, "It scores 62 on SWE-bench Verified.",
+                           Claim("gpt-oss-120b", "score:swe-bench-verified", 62.0), "supported")]
     revision = write([item(1, BARRIER)], claims=claims, names={"swe-bench-verified": "SWE-bench Verified"})
     assert [f.verdict for f in revision.fact_check] == ["contradicted", "supported"]
     assert revision.fact_check[1].claim == "gpt-oss-120b scores 62 on SWE-bench Verified"

@@ -131,6 +131,65 @@ class CitedSource:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """A structured statement about a model a sentence makes: (model, attribute, value), with its qualifiers."""
+
+    model: str  # KB id
+    attribute: str  # openness | developer | licence | params_total_b | params_active_b | released |
+    #                 context_tokens | score:<benchmark id>
+    value: str | float
+    text: str = ""  # the words that state it
+    setting: str = ""  # for scores: "with tools", "without tools", a harness ... as the sentence says
+    attributed_to: str = ""  # who the sentence reports as saying it, when the writer only reports it
+    announced: bool = False  # a date of announcement, not of release
+
+
+@dataclass(frozen=True)
+class Evidence:
+    fact: str
+    source: str = ""  # a URL, or "" for evidence among the sources themselves
+
+
+@dataclass(frozen=True)
+class Verdict:
+    claim: Claim
+    verdict: str  # supported | contradicted | disputed | corroborated | single-source | unverified
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckedClaim:
+    """A verdict on a claim made by a sentence of a stored item."""
+
+    item_id: int
+    sentence: str
+    claim: Claim
+    verdict: str
+    evidence: tuple[Evidence, ...] = ()
+    id: int | None = None
+
+    @property
+    def model(self) -> str:
+        return self.claim.model
+
+    @property
+    def attribute(self) -> str:
+        return self.claim.attribute
+
+    @property
+    def value(self) -> str | float:
+        return self.claim.value
+
+    @property
+    def setting(self) -> str:
+        return self.claim.setting
+
+    @property
+    def attributed_to(self) -> str:
+        return self.claim.attributed_to
+
+
+@dataclass(frozen=True)
 class FactCheck:
     """A checked claim from one of the story's sources, as the article reports it."""
 

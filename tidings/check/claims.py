@@ -34,6 +34,7 @@ from tidings.check.values import (
     setting_of,
 )
 from tidings.dates import dates_in
+from tidings.model import Claim
 from tidings.text import sentences
 
 __all__ = ["Claim", "CheckworthySentence", "Mention", "checkworthiness", "checkworthy_sentences", "claims_in",
@@ -41,18 +42,6 @@ __all__ = ["Claim", "CheckworthySentence", "Mention", "checkworthiness", "checkw
 
 MONTHS = {m: n for n, m in enumerate(("january", "february", "march", "april", "may", "june", "july", "august",
                                       "september", "october", "november", "december"), 1)}
-
-
-@dataclass(frozen=True)
-class Claim:
-    model: str  # KB id
-    attribute: str  # openness | developer | licence | params_total_b | params_active_b | released |
-    #                 context_tokens | score:<benchmark id>
-    value: str | float
-    text: str  # the words that state it
-    setting: str = ""  # for scores: "with tools", "without tools", a harness ... as the sentence says
-    attributed_to: str = ""  # who the sentence reports as saying it, when the writer only reports it
-    announced: bool = False  # a date of announcement, not of release
 
 
 @dataclass(frozen=True)

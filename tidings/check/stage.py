@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from tidings.check.claims import claims_in
 from tidings.check.kb import KnowledgeBase
 from tidings.check.verify import verify
+from tidings.model import CheckedClaim, Evidence
 from tidings.store import Store
 
 BATCH = 200  # items whose claims are written per transaction
@@ -28,17 +29,14 @@ def check_items(store: Store, kb: KnowledgeBase, on_item: Callable[[], None] | N
         for sentence, claims in claims_in(f"{item.title}.\n\n{item.text}", kb):
             for claim in claims:
                 verdict = verify(claim, kb)
-                found.append({"sentence": sentence, "model": claim.model, "attribute": claim.attribute,
-                              "value": claim.value, "verdict": verdict.verdict, "setting": claim.setting,
-                              "attributed_to": claim.attributed_to,
-                              "evidence": [{"fact": e.fact, "source": e.source} for e in verdict.evidence]})
+                found.append(CheckedClaim(item.id, sentence, claim, verdict.verdict, verdict.evidence))
         batch.append((item, found))
         if len(batch) >= BATCH:
             store.save_claims(batch)
             batch = []
         counts["items"] += 1
         counts["claims"] += len(found)
-        counts["contradicted"] += sum(c["verdict"] == "contradicted" for c in found)
+        counts["contradicted"] += sum(c.verdict == "contradicted" for c in found)
         if on_item:
             on_item()
     if batch:
@@ -56,36 +54,40 @@ def corroborate(store: Store) -> int:
     is corroborated, one stated by a single publisher is single-source, and one that another publisher states
     with a different figure is disputed, with the other statements as evidence. Returns the disputed count."""
     # What a sentence only reports someone saying is not a source's own statement: it corroborates nothing.
-    claims = [c for c in store.claims(verdicts=OPEN_VERDICTS) if not c.get("attributed_to")]
+    claims = [c for c in store.claims(verdicts=OPEN_VERDICTS) if not c.attributed_to]
     domains = {i.id: (urlsplit(i.url).hostname or i.publisher).removeprefix("www.")
-               for i in store.items({c["item_id"] for c in claims})}
-    groups: dict[tuple[str, str], list[dict]] = {}
+               for i in store.items({c.item_id for c in claims})}
+    groups: dict[tuple[str, str], list[CheckedClaim]] = {}
     for c in claims:
-        groups.setdefault((c["model"], c["attribute"]), []).append(c)
+        groups.setdefault((c.model, c.attribute), []).append(c)
     changes = []
     for group in groups.values():
         for c in group:
-            mine = domains[c["item_id"]]
-            same = {domains[o["item_id"]] for o in group if _agree(o["value"], c["value"])}
-            other = [o for o in group if not _agree(o["value"], c["value"]) and domains[o["item_id"]] != mine]
+            mine = domains[c.item_id]
+            same = {domains[o.item_id] for o in group if _agree(o.value, c.value)}
+            other = [o for o in group if not _agree(o.value, c.value) and domains[o.item_id] != mine]
             if other:
                 verdict = "disputed"
-                evidence = [{"fact": f"{domains[o['item_id']]} states {o['value']}: {o['sentence']}", "source": ""}
-                            for o in other[:3]]
+                evidence = tuple(Evidence(f"{domains[o.item_id]} states {_figure(o.value)}: {o.sentence}")
+                                 for o in other[:3])
             elif len(same) >= 2:
                 verdict = "corroborated"
-                evidence = [{"fact": f"also stated by {d}", "source": ""} for d in sorted(same - {mine})[:3]]
+                evidence = tuple(Evidence(f"also stated by {d}") for d in sorted(same - {mine})[:3])
             else:
-                verdict, evidence = "single-source", []
-            if verdict != c["verdict"]:
-                changes.append((c["id"], verdict, evidence))
+                verdict, evidence = "single-source", ()
+            if verdict != c.verdict:
+                changes.append((c.id, verdict, evidence))
     store.set_verdicts(changes)
     return sum(1 for _, v, _ in changes if v == "disputed")
 
 
-def _agree(a: str, b: str) -> bool:
+def _figure(value: str | float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _agree(a: str | float, b: str | float) -> bool:
     try:
         x, y = float(a), float(b)
     except ValueError:
-        return a == b
+        return str(a) == str(b)
     return abs(x - y) <= 0.02 * max(abs(x), abs(y), 1e-9)

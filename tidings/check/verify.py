@@ -6,25 +6,10 @@ Numbers are compared with a tolerance (mixture-of-experts sizes are rounded in n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from tidings.check.claims import Claim
 from tidings.check.kb import KnowledgeBase, Model
+from tidings.model import Claim, Evidence, Verdict
 
 PARAM_TOLERANCE = 0.05  # relative
-
-
-@dataclass(frozen=True)
-class Evidence:
-    fact: str
-    source: str
-
-
-@dataclass(frozen=True)
-class Verdict:
-    claim: Claim
-    verdict: str  # supported | contradicted | disputed | single-source | unverified
-    evidence: tuple[Evidence, ...]
 
 
 def verify(claim: Claim, kb: KnowledgeBase) -> Verdict:

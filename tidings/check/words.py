@@ -7,11 +7,14 @@ from collections.abc import Mapping
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def claim_words(claim: Mapping, names: Mapping[str, str] | None = None) -> str:
+def claim_words(claim, names: Mapping[str, str] | None = None) -> str:
     """A structured claim as words: "gpt-oss-120b is closed", "Nemotron 3 Super scores 60.47 on SWE-bench Verified".
-    `names` maps KB ids of models and benchmarks to their display names."""
+    `claim` is anything with a model, an attribute and a value (a Claim, a checked claim, a fact check, a
+    mapping); `names` maps KB ids of models and benchmarks to their display names."""
     names = names or {}
-    model, attribute, value = claim["model"], claim["attribute"], str(claim["value"])
+    get = claim.get if isinstance(claim, Mapping) else lambda key: getattr(claim, key)
+    model, attribute, value = get("model"), get("attribute"), get("value")
+    value = f"{value:g}" if isinstance(value, float) else str(value)
     model = names.get(model, model)
     if attribute.startswith("score:"):
         bench = attribute.split(":", 1)[1]

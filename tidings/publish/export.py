@@ -20,9 +20,10 @@ def export_state(store: Store) -> dict[str, Any]:
     items = store.items()
     claims: dict[int, list[dict]] = {}
     for c in store.claims():
-        claims.setdefault(c["item_id"], []).append({**{k: c[k] for k in ("sentence", "model", "attribute", "value",
-                                                                          "verdict", "setting", "attributed_to")},
-                                                    "evidence": _evidence(c["evidence"])})
+        claims.setdefault(c.item_id, []).append({
+            "sentence": c.sentence, "model": c.model, "attribute": c.attribute, "value": c.value,
+            "verdict": c.verdict, "setting": c.setting, "attributed_to": c.attributed_to,
+            "evidence": _evidence([{"fact": e.fact, "source": e.source} for e in c.evidence])})
     stories = []
     for story in store.stories():
         revisions = store.revisions(story.id)

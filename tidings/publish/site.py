@@ -16,7 +16,6 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -57,7 +56,7 @@ def environment() -> Environment:
                       finalize=_finalize)
     env.filters["day"] = format_day
     env.filters["web_url"] = web_url
-    env.filters["claim"] = lambda c: claim_words(c if isinstance(c, Mapping) else c.__dict__, display_names())
+    env.filters["claim"] = lambda c: claim_words(c, display_names())
     env.filters["domain"] = domain
     env.filters["with_insertions"] = with_insertions
     env.filters["fact_check_groups"] = fact_check_groups
@@ -341,12 +340,12 @@ def misinformation(store: Store, stories) -> list[dict]:
     items = {i.id: i for i in store.items(story_of)}
     groups: dict[tuple[int, str], dict] = {}
     for c in store.claims(story_of, verdicts=("contradicted", "disputed")):
-        item = items[c["item_id"]]
-        g = groups.setdefault((item.id, c["sentence"]), {
-            "sentence": c["sentence"], "publisher": item.publisher, "title": item.title, "url": item.url,
+        item = items[c.item_id]
+        g = groups.setdefault((item.id, c.sentence), {
+            "sentence": c.sentence, "publisher": item.publisher, "title": item.title, "url": item.url,
             "published": item.published, "story": story_of.get(item.id), "claims": [], "worst": "disputed"})
         g["claims"].append(c)
-        if c["verdict"] == "contradicted":
+        if c.verdict == "contradicted":
             g["worst"] = "contradicted"
     return sorted(groups.values(), key=lambda g: g["published"], reverse=True)
 

@@ -6,6 +6,7 @@ one story's revision. A crash between units loses nothing already committed and 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -21,7 +22,20 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from tidings.dedupe import Keyed, similarity
 from tidings.errors import StoreError
-from tidings.model import CitedSource, Digest, FactCheck, Item, Revision, Section, Sentence, Source, Story
+from tidings.model import (
+    CheckedClaim,
+    CitedSource,
+    Claim,
+    Digest,
+    Evidence,
+    FactCheck,
+    Item,
+    Revision,
+    Section,
+    Sentence,
+    Source,
+    Story,
+)
 from tidings.store import schema as t
 from tidings.store.migrations import migrate
 
@@ -386,14 +400,14 @@ class Store:
                                                  | (t.items.c.checked != t.items.c.content_hash))
                            .order_by(t.items.c.id))
 
-    def save_claims(self, checked: Sequence[tuple[Item, Sequence[dict]]]) -> None:
-        """Replace each item's claims (dicts of the claims table's columns) and mark it checked, all in one
-        transaction: a batch is checked wholly or not at all."""
+    def save_claims(self, checked: Sequence[tuple[Item, Sequence[CheckedClaim]]]) -> None:
+        """Replace each item's checked claims and mark it checked, all in one transaction: a batch is checked
+        wholly or not at all."""
         with self.engine.begin() as conn:
             ids = [item.id for item, _ in checked]
             for chunk in _chunks(ids, 500):
                 conn.execute(delete(t.claims).where(t.claims.c.item_id.in_(chunk)))
-            rows = [{**c, "item_id": item.id, "value": str(c["value"])} for item, found in checked for c in found]
+            rows = [_claim_row(c, item.id) for item, found in checked for c in found]
             if rows:
                 conn.execute(insert(t.claims), rows)
             for item, _ in checked:
@@ -413,21 +427,23 @@ class Store:
                                                       set_={"value": kb_fingerprint}))
             return marked.rowcount
 
-    def set_verdicts(self, changes: Sequence[tuple[int, str, list[dict]]]) -> None:
+    def set_verdicts(self, changes: Sequence[tuple[int, str, Sequence[Evidence]]]) -> None:
         """(claim id, verdict, evidence) for claims whose standing among the sources changed, in one transaction."""
         with self.engine.begin() as conn:
             for claim_id, verdict, evidence in changes:
                 conn.execute(update(t.claims).where(t.claims.c.id == claim_id)
-                             .values(verdict=verdict, evidence=evidence))
+                             .values(verdict=verdict, evidence=[{"fact": e.fact, "source": e.source}
+                                                                for e in evidence]))
 
-    def claims(self, item_ids: Iterable[int] | None = None, verdicts: Sequence[str] | None = None) -> list[dict]:
+    def claims(self, item_ids: Iterable[int] | None = None,
+               verdicts: Sequence[str] | None = None) -> list[CheckedClaim]:
         query = select(t.claims).order_by(t.claims.c.item_id, t.claims.c.id)
         if item_ids is not None:
             query = query.where(t.claims.c.item_id.in_(list(item_ids)))
         if verdicts is not None:
             query = query.where(t.claims.c.verdict.in_(list(verdicts)))
         with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(query)]
+            return [_checked_claim(r) for r in conn.execute(query)]
 
     def item_count(self) -> int:
         with self.engine.connect() as conn:
@@ -741,6 +757,26 @@ def _revision(row) -> Revision:
                     sections=sections, sources=sources, item_ids=tuple(row.item_ids), changes=tuple(row.changes),
                     fact_check=checks, added=tuple(diff.get("added", ())), removed=tuple(diff.get("removed", ())),
                     numbering=tuple((a, b) for a, b in body.get("numbering", ())))
+
+
+_NUMERIC = ("params_total_b", "params_active_b", "context_tokens")
+
+
+def _claim_row(c: CheckedClaim, item_id: int) -> dict:
+    return {"item_id": item_id, "sentence": c.sentence, "model": c.claim.model, "attribute": c.claim.attribute,
+            "value": str(c.claim.value), "verdict": c.verdict, "setting": c.claim.setting,
+            "attributed_to": c.claim.attributed_to, "evidence": [{"fact": e.fact, "source": e.source}
+                                                                 for e in c.evidence]}
+
+
+def _checked_claim(row) -> CheckedClaim:
+    value: str | float = row.value
+    if row.attribute in _NUMERIC or row.attribute.startswith("score:"):
+        with contextlib.suppress(ValueError):
+            value = float(row.value)
+    claim = Claim(row.model, row.attribute, value, setting=row.setting or "", attributed_to=row.attributed_to or "")
+    evidence = tuple(Evidence(e.get("fact", ""), e.get("source", "")) for e in (row.evidence or ()))
+    return CheckedClaim(row.item_id, row.sentence, claim, row.verdict, evidence, row.id)
 
 
 def _insert_for(conn):

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from tidings.errors import SetupError
-from tidings.model import Item, Revision
+from tidings.model import CheckedClaim, Item, Revision
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Brief:
     story_id: int
     items: Sequence[Item]  # the story's items, oldest first
     previous: Revision | None  # the revision before, or None for the first
-    claims: Sequence[dict]  # the checked claims of those items (rows of the claims table)
+    claims: Sequence[CheckedClaim]  # the checked claims of those items
     now: datetime
     max_sentences: int = 12
     names: Mapping[str, str] = field(default_factory=dict)  # KB ids of models and benchmarks -> display names

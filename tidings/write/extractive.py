@@ -87,8 +87,7 @@ def compose(brief: Brief) -> Revision:
     only under Perspectives, beside the other side, each cited."""
     items = sorted(brief.items, key=lambda i: (i.published, i.id))
     previous, now = brief.previous, brief.now
-    contradicted = {squash(c["sentence"]) for c in brief.claims
-                    if c["verdict"] == "contradicted" and not c.get("attributed_to")}
+    contradicted = {squash(c.sentence) for c in brief.claims if c.verdict == "contradicted" and not c.attributed_to}
     refuted = refuted_sentences(brief.claims)
     every = [c for c in _candidates(items) if squash(c.text) not in contradicted]
     centroid = _centroid(every)

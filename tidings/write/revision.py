@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from tidings.check.words import claim_words
-from tidings.model import CitedSource, FactCheck, Item, Revision
+from tidings.model import CheckedClaim, CitedSource, FactCheck, Item, Revision
 from tidings.text import squash
 
 BLOCKING = ("contradicted", "disputed")  # verdicts under which a sentence is not stated as fact
@@ -38,28 +38,32 @@ def sources_list(numbers: Mapping[int, int], items: Sequence[Item]) -> tuple[Cit
                         key=lambda c: c.n))
 
 
-def fact_checks(claims: Sequence[dict], numbers: Mapping[int, int],
+def fact_checks(claims: Sequence[CheckedClaim], numbers: Mapping[int, int],
                 names: Mapping[str, str]) -> tuple[FactCheck, ...]:
     """The story's checked claims, the ones a reader must see first (contradicted, disputed) first; a claim stated
     by several items is one entry citing them all."""
     merged: dict[tuple, FactCheck] = {}
     for c in claims:
-        key = (squash(c["sentence"]), c["model"], c["attribute"], str(c["value"]))
-        n = numbers[c["item_id"]]
+        key = (squash(c.sentence), c.model, c.attribute, str(c.value))
+        n = numbers[c.item_id]
         found = merged.get(key)
         if found is not None:
             merged[key] = FactCheck(**{**found.__dict__, "cites": tuple(sorted({*found.cites, n}))})
             continue
-        merged[key] = FactCheck(c["sentence"], (n,), c["model"], c["attribute"], str(c["value"]), c["verdict"],
-                                tuple((e["fact"], e["source"]) for e in c["evidence"]), claim_words(c, names),
-                                c.get("attributed_to") or "")
+        merged[key] = FactCheck(c.sentence, (n,), c.model, c.attribute, _value(c.value), c.verdict,
+                                tuple((e.fact, e.source) for e in c.evidence), claim_words(c.claim, names),
+                                c.attributed_to)
     return tuple(sorted(merged.values(), key=lambda f: (_VERDICT_ORDER.get(f.verdict, 9), min(f.cites))))
 
 
-def refuted_sentences(claims: Sequence[dict]) -> set[str]:
+def _value(value: str | float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def refuted_sentences(claims: Sequence[CheckedClaim]) -> set[str]:
     """The (squashed) sentences whose own claim the checker found contradicted or disputed. A sentence that only
     reports someone else's wrong claim ("a blogger wrote that ...") is not refuted: it reports truly."""
-    return {squash(c["sentence"]) for c in claims if c["verdict"] in BLOCKING and not c.get("attributed_to")}
+    return {squash(c.sentence) for c in claims if c.verdict in BLOCKING and not c.attributed_to}
 
 
 def finish(revision: Revision, previous: Revision | None, items: Sequence[Item], refuted: set[str]) -> Revision:
