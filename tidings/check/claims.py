@@ -11,6 +11,7 @@ for quoting someone.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, replace
 from datetime import date
@@ -155,20 +156,22 @@ def clauses(text: str, mentions: list[Mention]) -> list[Clause]:
 # --- reported speech ------------------------------------------------------------------------------------------
 
 # Who can be reported as saying something: a generic speaker ("a blogger", "critics") or a name.
-_SPEAKER = (r"(?P<who>(?:an?|the|some|one|many|several|other)\s+(?:[\w\-]+\s+){0,3}?(?:blogger|commenter|"
-            r"commentator|critic|analyst|user|poster|reviewer|writer|columnist|observer|rival|skeptic|sceptic|"
-            r"fan|researcher|engineer|developer|post|thread|report|article|tweet|account|people|users|critics|"
-            r"analysts|commenters|observers|posters|voices)s?|critics|commentators|rivals|skeptics|sceptics|"
-            r"observers|users|fans|rumou?rs|(?-i:[A-Z][\w.\-]*(?:\s+[A-Z][\w.\-]*){0,2}))")
+_SPEAKER = (r"(?P<who>(?:an?|some|one|many|several|other|two|three)\s+(?:[\w\-]+\s+){0,3}?[\w\-]+"
+            r"|the\s+(?:[\w\-]+\s+){0,3}?(?:blogger|commenter|commentator|critic|analyst|user|poster|reviewer|"
+            r"writer|columnist|observer|rival|skeptic|sceptic|fan|post|thread|report|article|tweet|account|"
+            r"people|users|critics|analysts|commenters|observers|posters|voices|rumou?r)s?"
+            r"|critics|commentators|rivals|skeptics|sceptics|observers|users|fans|rumou?rs|detractors|doubters"
+            r"|(?-i:[A-Z][\w.\-]*(?:\s+[A-Z][\w.\-]*){0,2}))")
 # Verbs that report a view without taking it on; "said" and "reported" only do so for a generic speaker.
-_DOUBTING = (r"wrote|writes|claimed|claims|argued|argues|insisted|insists|alleged|alleges|suggested|suggests|"
-             r"tweeted|posted|believes?|thinks?|maintains?|asserted|asserts|called|calls|described|describes|"
-             r"contends?|contended|quipped|quips|joked|jokes|predicted|predicts|speculated|speculates|reckons?|"
-             r"reckoned|guessed|insinuated|countered|complained")
-_NEUTRAL = r"said|says|told|reported|reports|noted|notes|remarked|added"
+_DOUBTING = (r"wrote|writes?|claim(?:s|ed)?|argu(?:e|es|ed)|insist(?:s|ed)?|alleg(?:e|es|ed)|suggest(?:s|ed)?|"
+             r"tweet(?:s|ed)?|post(?:s|ed)?|believes?|believed|thinks?|thought|maintain(?:s|ed)?|assert(?:s|ed)?|"
+             r"call(?:s|ed)?|describ(?:e|es|ed)|contend(?:s|ed)?|quip(?:s|ped)?|jok(?:e|es|ed)|predict(?:s|ed)?|"
+             r"speculat(?:e|es|ed)|reckon(?:s|ed)?|guess(?:es|ed)?|insinuat(?:e|es|ed)|counter(?:s|ed)?|"
+             r"complain(?:s|ed)?|swear|swore|imply|implies|implied|rumou?red")
+_NEUTRAL = r"said|say|says|told|tell|tells|reported|report|reports|noted|note|notes|remarked|added|add|adds"
 _REPORTED = re.compile(r"\b" + _SPEAKER + r"\s+(?P<verb>" + _DOUBTING + "|" + _NEUTRAL + r")\b", re.I)
-_GENERIC = re.compile(r"^(?:an?|some|one|many|several|other)\b|^(?:critics|commentators|rivals|skeptics|sceptics|"
-                      r"observers|users|fans|rumou?rs)$", re.I)
+_GENERIC = re.compile(r"^(?:an?|some|one|many|several|other|two|three)\b|^(?:critics|commentators|rivals|skeptics|"
+                      r"sceptics|observers|users|fans|rumou?rs|detractors|doubters)$|^the\b", re.I)
 _ACCORDING = re.compile(r"\baccording to\s+" + _SPEAKER + r"(?=[,.;]|\s+(?:who|which)\b|$)", re.I)
 _HEDGED = re.compile(r"\b(?:reportedly|allegedly|supposedly|rumou?red|rumou?rs?|is said to|are said to|"
                      r"in all but name|so-called|(?:reported|claimed|alleged|speculated|predicted|rumou?red|"
@@ -270,7 +273,7 @@ def _joined_subjects(text: str, clause: Clause) -> list[Mention]:
     """"Both A and B are ...", "A and B ship ...": every model joined to the subject by "and"."""
     subjects = [clause.subject]
     for x in clause.mentions:
-        if x.start > subjects[-1].end and re.fullmatch(r",?\s*(?:and|&|as well as)\s+(?:the\s+)?",
+        if x.start > subjects[-1].end and re.fullmatch(r"\s*(?:,\s*(?:and\s+)?|(?:and|&|as well as)\s+)(?:the\s+)?",
                                                        text[subjects[-1].end:x.start], re.I):
             subjects.append(x)
     return subjects
@@ -357,6 +360,10 @@ def _release(text: str, parts: list[Clause]) -> list[Claim]:
     found = [d for d in dates_in(text, reference) if any(ch.isdigit() for ch in text[d[2]:d[3]])
              and (years or re.search(r"\b(?:19|20)\d\d\b", text[d[2]:d[3]]))
              and not re.match(r"['’]s\b", text[d[3]:d[3] + 3])]
+    for m in re.finditer(r"\b(\d{1,2})\.(\d{1,2})\.((?:19|20)\d\d)\b", text):  # "29.05.2025", day first
+        with contextlib.suppress(ValueError):
+            found.append((date(int(m.group(3)), int(m.group(2)), int(m.group(1))), "day", m.start(), m.end()))
+    found.sort(key=lambda d: d[2])
     out = []
     for verb, announced in verbs:
         clause = _clause_at(parts, verb.start())
@@ -370,25 +377,34 @@ def _release(text: str, parts: list[Clause]) -> list[Claim]:
         pick = after[0] if after else (before[-1] if before else None)
         if pick is None:
             continue
+        # "was preceded by an experimental version released on 29 September": the verb is the version's.
+        if re.search(r"\b(?:version|preview|variant|beta|update|predecessor|successor|sibling|edition|rival|"
+                     r"competitor|model)\s+(?:\w+\s+)?$", text[clause.subject.end:verb.start()][-40:], re.I) and \
+                not re.search(r"\bmodel\s+$", text[clause.subject.start:verb.start()]):
+            continue
         when, precision, start, end = pick
         value = {"day": when.isoformat(), "month": when.isoformat()[:7], "year": str(when.year)}[precision]
-        out.append(Claim(clause.subject.model, "released", value, text[min(verb.start(), start):max(
-            verb.end(), end)], announced=announced))
+        for subject in _joined_subjects(text, clause):
+            out.append(Claim(subject.model, "released", value, text[min(verb.start(), start):max(
+                verb.end(), end)], announced=announced))
     return out
 
 
 _CONTEXT = re.compile(QUANTITY + r"(?:\s*|-)(?:tokens?(?:\s*|-))?(?:long[- ])?context(?:[- ]window)?\b|"
-                      r"\bcontext(?:[- ]window)?\s+(?:of|up to|reaches|stretches to|is)\s+(?:up to\s+)?" +
+                      r"\bcontext(?:[- ]window)?\s+(?:of|up to|reaches|stretches to|is|tops out at|maxes out at|"
+                      r"extends to|covers|spans|holds|runs to)\s+(?:up to\s+)?" +
                       QUANTITY.replace("?P<num>", "?P<num2>").replace("?P<scale>", "?P<scale2>") +
                       r"\s*(?:tokens?)?\b|" + QUANTITY.replace("?P<num>", "?P<num3>").replace("?P<scale>", "?P<scale3>")
-                      + r"(?:\s*|-)tokens?\s+(?:of\s+)?context\b", re.I)
+                      + r"(?:\s*|-)tokens?\s+(?:of\s+)?context\b|\b(?:reads?|handles?|process(?:es)?|takes?|accepts?|"
+                      r"ingests?|sees?)\s+(?:up to\s+|as many as\s+)?" + QUANTITY.replace("?P<num>", "?P<num4>")
+                      .replace("?P<scale>", "?P<scale4>") + r"\s*tokens?\b", re.I)
 
 
 def _context(text: str, parts: list[Clause]) -> list[Claim]:
     out = []
     for m in _CONTEXT.finditer(text):
-        num = m.group("num") or m.group("num2") or m.group("num3")
-        scale = m.group("scale") or m.group("scale2") or m.group("scale3")
+        num = m.group("num") or m.group("num2") or m.group("num3") or m.group("num4")
+        scale = m.group("scale") or m.group("scale2") or m.group("scale3") or m.group("scale4")
         value = number_value(num, scale)
         clause = _clause_at(parts, m.start())
         if value is None or value < 1000 or clause is None or clause.subject is None:
@@ -434,7 +450,7 @@ def _scores(text: str, mentions: list[Mention], parts: list[Clause], kb: Knowled
         # "..., compared with 41.90%": a figure set against the subject's is the other model's.
         pair_prev = pair_prev or bool(re.search(r"\b(?:compared (?:with|to)|versus|vs\.?|against)\s+$",
                                                 text[max(0, m.start() - 16):m.start()], re.I))
-        subject = _score_subject(text, m, mentions, parts, pair_prev)
+        subject = _score_subject(text, m, mentions, parts, pair_prev, {b for b, _, _ in benches})
         if subject is None:
             continue
         out.append(Claim(subject.model, f"score:{bench[2]}", float(m.group(1)), text[m.start():m.end()],
@@ -443,7 +459,7 @@ def _scores(text: str, mentions: list[Mention], parts: list[Clause], kb: Knowled
 
 
 def _score_subject(text: str, figure: re.Match, mentions: list[Mention], parts: list[Clause],
-                   second_of_pair: bool) -> Mention | None:
+                   second_of_pair: bool, bench_starts: set[int] = frozenset()) -> Mention | None:
     owner = next((x for x in mentions if re.fullmatch(r"['’]s\s+", text[x.end:figure.start()])), None)
     if owner is not None:
         return owner  # "trailing Sonnet 4.5's 80.9%"
@@ -466,6 +482,13 @@ def _score_subject(text: str, figure: re.Match, mentions: list[Mention], parts: 
         return objects[0] if objects else None
     if clause.subject is not None and clause.subject.start > figure.start():
         return None  # "NVIDIA's result of 60.47%, above the 41.9% that B scored": the first figure is not B's
+    owned = re.match(r"\s*(?:%|percent|per cent|points?)?\s+(?:of|for|by|from)\s+(?:the\s+|its\s+)?", text[
+        figure.end():])
+    if owned and figure.end() + owned.end() not in bench_starts and \
+            not any(x.start == figure.end() + owned.end() for x in mentions) and not re.match(
+            r"(?:the\s+)?(?:test|benchmark|tasks?|problems?|issues?|questions?)\b", text[figure.end() + owned.end():],
+            re.I):
+        return None  # "the 51.1 of the official instruct models" is theirs
     before_owner = max((x for x in mentions if x.end <= figure.start() and re.search(
         r"(?:^|\s)(?:for|by)\s+(?:the\s+)?$", text[max(0, x.start - 6):x.start])), key=lambda x: x.end, default=None)
     if before_owner is not None and before_owner is not clause.subject and clause.start <= before_owner.start:
@@ -519,7 +542,8 @@ def _read(sentence: str, kb: KnowledgeBase, previous: Mention | None, context: s
     mentions = find_mentions(sentence, kb, context)
     ref = reference(sentence)
     if ref is None and not mentions and previous is not None:
-        later = re.search(r"\b(?:it|its)\b", sentence)  # "The company shipped it in February"
+        # "The company shipped it in February", "Only 3.7 billion of them are active per token."
+        later = re.search(r"\b(?:it|its|of them|they|them)\b", sentence)
         ref = (later.start(), later.end()) if later else None
     if ref and previous is not None and not any(x.start < ref[1] and ref[0] < x.end for x in mentions):
         mentions = sorted([Mention(previous.model, ref[0], ref[1], "reference"), *mentions], key=lambda x: x.start)

@@ -61,6 +61,9 @@ def ai_context(text: str, kb: KnowledgeBase) -> bool:
     lowered = normalise(text)
     if any(dev and dev in lowered for dev in kb.developer_index):
         return True
+    firsts = {w.lower() for d in kb.developer_index.values() for w in d.split()[:1] if len(w) > 2}
+    if any(w.lower().rstrip("'’s") in firsts for w in re.findall(r"[A-Z][\w.'’]+", text)):
+        return True  # "Moonshot's K2": a developer named by its first word
     return bool(names_in(text, kb.benchmark_index, 4))
 
 
@@ -116,12 +119,15 @@ _LARGE = re.compile(r"\b(?:larger|largest|bigger|biggest|flagship|top[- ]end|hea
 _SMALL = re.compile(r"\b(?:smaller|smallest|small|little|compact|lightweight|mini)\b", re.I)
 _OPEN_HINT = re.compile(r"\bopen(?:[- ]weights?|[- ]source)?\b", re.I)
 _CLOSED_HINT = re.compile(r"\b(?:closed|proprietary)\b", re.I)
-_HEAD = re.compile(r"\b(?:model|models|llm|line|family|release|flagship|system|sibling|version|variant)\b", re.I)
+_HEAD = re.compile(r"\b(?:model|models|llm|line|family|release|flagship|system|sibling|version|variant|checkpoint|"
+                   r"edition|generation)\b", re.I)
 _SIZE_HINT = re.compile(QUANTITY + r"[- ]parameters?", re.I)
 # "OpenAI's larger open model", "the smaller gpt-oss", "Moonshot's trillion-parameter Kimi", "Mistral's flagship":
 # an anchor (a developer's possessive, or "the"), then describing words up to a head noun or a family name.
 _ANCHOR = re.compile(r"\b(?:(?P<dev>[A-Z][\w.]*(?:\s+[A-Z][\w.]*)?)['’]s|[Tt]he)\s+")
 _DESCRIPTION_WORDS = 6
+_VERB = re.compile(r"(?:is|are|was|were|be|been|has|have|had|will|would|can|could|may|might|does|did|do|remains?|"
+                   r"stays?|scores?|scored|runs?|uses?|ships?|came|comes|activates?|holds?|offers?|\w+ed)", re.I)
 
 
 def describe(text: str, kb: KnowledgeBase) -> list[Mention]:
@@ -134,6 +140,8 @@ def describe(text: str, kb: KnowledgeBase) -> list[Mention]:
         # The description runs to its head noun ("... Llama 4 model"), else to the last family word in reach.
         for start_w, end_w, norm in following:
             word = text[anchor.end() + start_w:anchor.end() + end_w]
+            if _VERB.fullmatch(word):
+                break  # a description is a noun phrase: it ends where the sentence's verb begins
             if _HEAD.fullmatch(word):
                 end = anchor.end() + end_w
                 break
@@ -193,6 +201,7 @@ def _candidates(kb: KnowledgeBase, developer: str | None, body: str) -> list[Mod
         models = [x for x in models if x.openness in ("open-weight", "fully-open")]
     elif _CLOSED_HINT.search(body):
         models = [x for x in models if x.openness == "closed"]
+    models = _by_descriptors(models, body)
     hint = _SIZE_HINT.search(body)
     if hint:
         size = number_value(hint.group("num"), hint.group("scale"))
@@ -201,6 +210,28 @@ def _candidates(kb: KnowledgeBase, developer: str | None, body: str) -> list[Mod
             models = [x for x in models if x.params_total_b and abs(x.params_total_b - size_b) <= 0.1 * size_b]
             narrowed = True
     return models if narrowed and models else None
+
+
+_PLAIN = re.compile(r"^(?:the|a|an|of|its|new|newer|newest|latest|model|models|llm|line|family|release|system|"
+                    r"sibling|version|variant|checkpoint|edition|generation|open|closed|weights?|source|larger|largest|"
+                    r"bigger|biggest|smaller|smallest|small|little|compact|flagship|lightweight|mini|top|end|"
+                    r"heavyweight|full|size|first|second|current|original)$", re.I)
+
+
+def _by_descriptors(models: list[Model], body: str) -> list[Model]:
+    """Narrow by what else the description says ("reasoning", "multimodal", "128-expert", "dense"), each word
+    kept only if some model's name, architecture or notes bear it out."""
+    for word in re.findall(r"[A-Za-z0-9][\w\-]*", body):
+        if _PLAIN.match(word) or any(ch.isdigit() for ch in word) and not word.lower().endswith("-expert"):
+            continue
+        experts = re.fullmatch(r"(\d+)-experts?", word, re.I)
+        if experts:
+            kept = [x for x in models if f"{experts.group(1)} experts" in x.architecture.lower()]
+        else:
+            kept = [x for x in models if word.lower() in f"{x.name} {x.architecture} {x.notes}".lower()]
+        if kept:
+            models = kept
+    return models
 
 
 def _by_size(models: list[Model], body: str) -> Model | None:

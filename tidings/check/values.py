@@ -18,13 +18,18 @@ _SCALES = {"thousand": 1e3, "k": 1e3, "million": 1e6, "m": 1e6, "mn": 1e6, "bill
            "trillion": 1e12, "t": 1e12, "tn": 1e12}
 _FRACTIONS = {"half": 0.5, "one-third": 1 / 3, "a third": 1 / 3, "two-thirds": 2 / 3, "a quarter": 0.25,
               "one-quarter": 0.25, "three-quarters": 0.75}
-_WORD_NUMBER = (r"(?:(?:half|one[- ]third|a third|two[- ]thirds|a quarter|one[- ]quarter|three[- ]quarters)"
-                r"(?: of)? an?|an?(?=[\s-]+(?:thousand|million|billion|trillion)\b)|" + "|".join(_TENS) + r")"
-                r"(?:[- ](?:" + "|".join(_UNITS) + r"))?|" + "|".join(sorted(_UNITS, key=len, reverse=True))
-                + r"|hundred")
+_UNIT_WORDS = "|".join(sorted(_UNITS, key=len, reverse=True))
+_SMALL_NUMBER = r"(?:(?:" + "|".join(_TENS) + r")(?:[- ](?:" + _UNIT_WORDS + r"))?|" + _UNIT_WORDS + r")"
+_WORD_NUMBER = (
+    r"(?:half|one[- ]third|a third|two[- ]thirds|a quarter|one[- ]quarter|three[- ]quarters)(?:(?: of)? an?|(?=[\s-]"
+    r"(?:thousand|million|billion|trillion)\b))"  # "half a trillion", "a quarter-million"
+    r"|an?(?=[\s-]+(?:thousand|million|billion|trillion)\b)"  # "a million"
+    r"|" + _SMALL_NUMBER + r"\s+point(?:\s+(?:" + _UNIT_WORDS + r"))+"  # "one point seven"
+    r"|(?:" + _SMALL_NUMBER + r"|an?)\s+hundred(?:\s+and\s+" + _SMALL_NUMBER + r")?"  # "four hundred and fifty"
+    r"|" + _SMALL_NUMBER)
 # A quantity: digits ("116.8", "2,000") or words ("seventeen", "half a"), then an optional scale word or letter.
 QUANTITY = (r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|(?:" + _WORD_NUMBER + r"))"
-            r"(?:\s*|-)(?P<scale>thousand|million|billion|trillion|bn|mn|tn|[kmbt])?(?![a-z])")
+            r"(?:-|\s*)(?P<scale>thousand|million|billion|trillion|bn|mn|tn|[kmbt])?(?![a-z])")
 
 
 def number_value(num: str, scale: str | None = None) -> float | None:
@@ -40,12 +45,19 @@ def number_value(num: str, scale: str | None = None) -> float | None:
 
 
 def _words(text: str) -> float | None:
-    for fraction, value in _FRACTIONS.items():
-        if text.replace("-", " ").startswith(fraction.replace("-", " ") + " "):
-            return value
     text = text.replace("-", " ")
+    for fraction, value in _FRACTIONS.items():
+        if text == fraction.replace("-", " ") or text.startswith(fraction.replace("-", " ") + " "):
+            return value
     if text in ("a", "an"):
         return 1.0
+    if " point " in text:  # "one point seven": the digits after the point are read one by one
+        whole, _, rest = text.partition(" point ")
+        head = _words(whole)
+        digits = [_UNITS.get(w) for w in rest.split()]
+        if head is None or any(d is None or d > 9 for d in digits):
+            return None
+        return float(f"{head:g}." + "".join(str(d) for d in digits))
     total = 0.0
     for word in text.split():
         if word in _UNITS:
@@ -54,6 +66,8 @@ def _words(text: str) -> float | None:
             total += _TENS[word]
         elif word == "hundred":
             total = (total or 1) * 100
+        elif word in ("and", "a", "an"):
+            continue
         else:
             return None
     return total
@@ -74,6 +88,8 @@ _OPEN_PHRASES = (
     r"(?:can|could) (?:download|self-host) (?=\S)", r"openly\b(?! (?:said|admitted|discussed|criticised))",
     r"(?:weights|checkpoints) (?:are |were )?(?:up |posted )?on hugging ?face",
     r"run (?:it|them) (?:locally|on (?:their|your|its|our) own (?:hardware|machines?|servers?|gpus?))",
+    r"available (?:to|for) download", r"made (?:its|the|their) weights(?: of)?(?= )", r"weights (?:are|were) public",
+    r"(?:publicly|freely) (?:downloadable|available weights)",
 )
 _CLOSED_PHRASES = (
     r"closed(?:[- ](?:source|weights?))?(?: models?| systems?)?", r"proprietary", r"api[- ]only",
@@ -84,6 +100,8 @@ _CLOSED_PHRASES = (
     r"kept (?:its|the|their) weights (?:private|in-house|secret)", r"behind an? (?:paid )?api",
     r"kept (?:its|the|their) weights(?: of)?(?= )", r"never (?:published|released|shared|opened) the weights of",
     r"(?:has|have) not (?:published|released|shared) (?:its|the|their) weights",
+    r"(?:only|solely|exclusively) (?:available|accessible|reachable|offered|sold) (?:through|via|as|over|behind|"
+    r"from|on)", r"behind (?:its|an?|their) (?:own )?(?:paid )?(?:api|endpoint)",
 )
 OPEN = re.compile(r"\b(?:" + "|".join(_OPEN_PHRASES) + r")", re.I)
 # An adjective ("open-weight", "proprietary") says something of a model only through a linking verb ("A is
@@ -95,7 +113,7 @@ LINKING = re.compile(r"\b(?:is|are|was|were|remains?|remained|stays?|stayed|beco
                      r"wasn['’]t|'s)\b", re.I)
 CLOSED = re.compile(r"\b(?:" + "|".join(_CLOSED_PHRASES) + r")", re.I)
 # A negation just before an open/closed word turns it round: "isn't an open model", "is not a closed system".
-NEGATION = re.compile(r"(?:\bnot|n['’]t|\bnever|\bno longer)\s+(?:(?:an?|the|really|truly|actually|quite|fully|"
+NEGATION = re.compile(r"(?:\bnot|n['’]t|\bnever|\bno longer|\bno)\s+(?:(?:an?|the|really|truly|actually|quite|fully|"
                       r"yet)\s+){0,2}$", re.I)
 
 # --- licences -------------------------------------------------------------------------------------------------
@@ -105,6 +123,7 @@ LICENCE_FAMILIES = (
     ("modified mit", r"modified mit"),
     ("mit", r"mit"),
     ("llama", r"llama(?: ?\d(?:\.\d)?)? community"),
+    ("community", r"(?:custom )?community"),
     ("gemma", r"gemma(?: terms| licen[cs]e)"),
     ("nvidia", r"nvidia(?: nemotron)? open model"),
     ("mistral research", r"mistral research"),
@@ -116,18 +135,22 @@ _LICENCE_NAMES = "|".join(f"(?P<l{n}>{p})" for n, (_, p) in enumerate(LICENCE_FA
 # "under the Apache 2.0 terms", "Apache-licensed", "licensed MIT", "an MIT licence", "ships under MIT".
 LICENCE = re.compile(
     r"\b(?:(?:under|with|via|uses?|using|carries|ships? under|released under|licensed under)\s+(?:an?\s+|the\s+|its\s+"
-    r"|a\s+)?(?:" + _LICENCE_NAMES.replace("(?P<l", "(?P<a") + r")\b(?:[- ]?(?:licen[cs]ed?|licen[cs]e|terms|"
+    r"|a\s+)?(?:(?:restrictive|permissive|custom|open|own|standard|usual|very|fairly)\s+){0,2}(?:"
+    + _LICENCE_NAMES.replace("(?P<l", "(?P<a") + r")\b(?:[- ]?(?:licen[cs]ed?|licen[cs]e|terms|"
     r"terms of use))?"
     r"|(?:" + _LICENCE_NAMES.replace("(?P<l", "(?P<b") + r")[- ]licen[cs]ed"
     r"|licen[cs]ed\s+(?:under\s+)?(?:an?\s+|the\s+)?(?:" + _LICENCE_NAMES.replace("(?P<l", "(?P<c") + r")\b"
     r"|(?:an?|the|its)\s+(?:" + _LICENCE_NAMES.replace("(?P<l", "(?P<d") + r")\b[- ]?(?:licen[cs]e|terms)"
-    r"|licen[cs]e\s+(?:is|was|:)\s+(?:the\s+)?(?:" + _LICENCE_NAMES.replace("(?P<l", "(?P<e") + r")\b)", re.I)
+    r"|licen[cs]e\s+(?:is|was|:)\s+(?:the\s+)?(?:" + _LICENCE_NAMES.replace("(?P<l", "(?P<e") + r")\b"
+    r"|(?:restricted|limited) to (?P<f0>non-commercial|research)(?: research)?(?: use)?)", re.I)
 
 
 def licence_family(match: re.Match) -> str | None:
     """Which licence family a LICENCE match names."""
     for name, value in match.groupdict().items():
         if value is not None:
+            if name == "f0":
+                return "non-commercial"
             return LICENCE_FAMILIES[int(name[1:])][0]
     return None
 
@@ -152,11 +175,17 @@ def setting_of(text: str) -> str:
     return next((name for name, pattern in SETTINGS if pattern.search(text)), "")
 
 
+_WITH_THEM = re.compile(r"\bwith them\b|\bwhen (?:it|they) (?:could|can) use them\b", re.I)
+
+
 def nearest_setting(text: str, start: int, end: int) -> str:
     """The setting stated closest after a figure (else just before it): "92.5 without tools and 97.9 with tools"
     gives each figure its own."""
     best, distance = "", None
-    for name, pattern in SETTINGS:
+    candidates = list(SETTINGS)
+    if re.search(r"\btools?\b", text, re.I):  # "without tools and 97.9 with them"
+        candidates.append(("with tools", _WITH_THEM))
+    for name, pattern in candidates:
         for m in pattern.finditer(text):
             gap = m.start() - end if m.start() >= end else (start - m.end()) * 3  # after the figure reads closer
             if gap >= 0 and (distance is None or gap < distance):

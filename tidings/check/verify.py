@@ -131,10 +131,26 @@ def _licence(claim: Claim, model: Model) -> Verdict:
     return Verdict(claim, "supported" if agrees else "contradicted", _evidence(model, fact))
 
 
+# Other names organisations go by: the KB names a developer one way, writers another.
+ORG_NAMES = {"allen institute for ai": "ai2", "allen institute": "ai2", "deepmind": "google deepmind",
+             "google": "google deepmind", "alibaba cloud": "alibaba", "qwen team": "alibaba", "qwen": "alibaba",
+             "z.ai": "zhipu ai", "zhipu": "zhipu ai", "moonshot": "moonshot ai", "mistral": "mistral ai",
+             "meta ai": "meta", "facebook": "meta", "nvidia research": "nvidia", "microsoft research": "microsoft"}
+
+
+def _org(name: str) -> str:
+    text = name.lower().strip()
+    return ORG_NAMES.get(text, text)
+
+
 def _developer(claim: Claim, model: Model) -> Verdict:
     if not model.developer:
         return Verdict(claim, "unverified", ())
-    stated, known = str(claim.value).lower(), model.developer.lower()
-    agrees = stated in known or known.split(" (")[0] in stated
+    stated, known = _org(str(claim.value)), model.developer.lower()
+    base = known.split(" (")[0]
+    inside = known[known.find("(") + 1:known.find(")")] if "(" in known else ""
+    # "Zhipu AI (Z.ai)" is also Z.ai; "Google DeepMind" is also Google.
+    agrees = stated in known or base in stated or bool(inside and _org(inside) in (stated, _org(stated)))
+    agrees = agrees or any(_org(part) == base for part in (stated, str(claim.value).lower()))
     return Verdict(claim, "supported" if agrees else "contradicted",
                    _evidence(model, f"{model.name} is developed by {model.developer}"))
