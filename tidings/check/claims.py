@@ -89,7 +89,7 @@ _BREAK = re.compile(r"[;:]|,?\s+\b(?:while|whereas|but|although|though|unlike|ye
 # A mention after these words is an object, not the subject of its clause.
 _OBJECT_LEAD = re.compile(r"\b(?:against|versus|vs\.?|than|with|like|unlike|to|over|from|of|behind|beat|beats|"
                           r"beating|outperform\w*|match\w*|rival\w*|trail\w*|compared\s+(?:with|to)|as|for|on|in|"
-                          r"about)\s+(?:the\s+|its\s+|their\s+|a\s+|an\s+)?$", re.I)
+                          r"about|before|after|since)\s+(?:the\s+|its\s+|their\s+|a\s+|an\s+)?$", re.I)
 
 
 def clauses(text: str, mentions: list[Mention]) -> list[Clause]:
@@ -262,7 +262,9 @@ def _openness(text: str, mentions: list[Mention], parts: list[Clause]) -> list[C
             if clause is None or clause.subject is None or clause.subject.start > m.start():
                 continue
             gap = text[clause.subject.end:m.start()]
-            if ADJECTIVE.fullmatch(m.group().strip()) and (not LINKING.search(gap) or len(gap.split()) > 6):
+            with_weights = "weight" in m.group().lower() and re.search(r"\bwith\s+$", gap)  # "ships with open weights"
+            if ADJECTIVE.fullmatch(m.group().strip()) and not with_weights and (
+                    not LINKING.search(gap) or len(gap.split()) > 6):
                 continue  # "A rivals closed models" says nothing of A's own weights
             subjects = _joined_subjects(text, clause)
             out += [Claim(x.model, "openness", said, text[x.start:m.end()]) for x in subjects]
@@ -294,7 +296,9 @@ def _licence(text: str, mentions: list[Mention], parts: list[Clause]) -> list[Cl
 
 
 _PARAMS = re.compile(QUANTITY + r"(?:\s*|-)(?:active\s+|total\s+)?(?:parameters?|params)\b", re.I)
-_PARAMS_LOOSE = re.compile(QUANTITY + r"(?=\s+(?:of them\s+)?(?:active|total)\b)", re.I)
+_PARAMS_LOOSE = re.compile(QUANTITY + r"(?=\s+(?:of them\s+|in\s+)?(?:active|total)\b"
+                           r"|\s+(?:out\s+)?of\s+(?:its|their|the)\s+(?:\w+\s+)?parameters\b"
+                           r"|[- ](?:dense|moe|mixture-of-experts)?\s*model\b)", re.I)
 _ACTIVE = re.compile(r"\b(?:active|activat\w+|per token|for each token|at a time|at once|in use|switched on|"
                      r"used for each)\b", re.I)
 _RANGE = re.compile(r"\b(?:from|between)\s+$|\s(?:to|and|-|–)\s*$", re.I)
@@ -313,6 +317,12 @@ def _parameters(text: str, mentions: list[Mention], parts: list[Clause]) -> list
                 continue
             if m.group("scale") is None and value < 1e6 and not re.search(r"[- ](?:billion|trillion)", m.group()):
                 continue  # "2,000 parameters" is not a model's size; a size names billions or trillions
+            if pattern is _PARAMS_LOOSE and "model" in text[m.end():m.end() + 30].lower() and \
+                    (m.group("scale") or "").lower() not in ("b", "billion", "bn", "t", "trillion", "tn"):
+                continue  # "a 4K model" is no size
+            if pattern is _PARAMS_LOOSE and re.search(r"\b(?:as|like|than|to|versus|vs\.?|from|of)\s+(?:an?|the)\s+$",
+                                                      text[max(0, m.start() - 12):m.start()], re.I):
+                continue  # "as much work as a 3B dense model": a yardstick, not this model's size
             found.append((m.start(), m.end(), value / 1e9 if value >= 1e6 else value))
     out = []
     found.sort()
@@ -324,10 +334,9 @@ def _parameters(text: str, mentions: list[Mention], parts: list[Clause]) -> list
         if _RANGE.search(text[max(0, start - 12):start]) or re.match(r"\s*(?:to|-|–|and)\s+" + QUANTITY, after):
             continue
         # "runs 17B of its 400B parameters": the first is active, the second the total.
-        of_total = re.match(r"\s*(?:of\s+(?:its|the|their|a total of)?\s*)$", text[found[n - 1][1]:start]) \
-            if n else None
-        following_of = n + 1 < len(found) and re.fullmatch(r"\s*(?:parameters?\s+)?of\s+(?:its|the|their)?\s*",
-                                                           text[end:found[n + 1][0]])
+        of_words = r"\s*(?:active\s+)?(?:parameters?\s+)?(?:out\s+)?of\s+(?:its|the|their|a total of)?\s*"
+        of_total = re.fullmatch(of_words, text[found[n - 1][1]:start], re.I) if n else None
+        following_of = n + 1 < len(found) and re.fullmatch(of_words, text[end:found[n + 1][0]], re.I)
         if of_total or re.match(r"\s*(?:parameters?\s+)?(?:in total|total)\b", after, re.I):
             active = False
         elif following_of:
@@ -369,17 +378,23 @@ def _release(text: str, parts: list[Clause]) -> list[Claim]:
         clause = _clause_at(parts, verb.start())
         if clause is None or clause.subject is None:
             continue
+        if re.search(r"\b(?:the|a|an|its|their|newly|recently|freshly)\s+$",
+                     text[max(0, verb.start() - 9):verb.start()], re.I):
+            continue  # "the released o3" describes the model; it dates nothing
         inside = [d for d in found if clause.start <= d[2] < clause.end]
         # The date the verb governs: the first after it ("came out on March 3"), else the last before it
         # ("On March 3, it came out").
         after = [d for d in inside if d[2] >= verb.end()]
         before = [d for d in inside if d[3] <= verb.start()]
+        # A date before the verb is its own only with nothing between that moves time ("two days before").
+        before = [d for d in before if not re.search(r"\b(?:before|after|since|until|later|earlier|ago|days?|weeks?|"
+                                                     r"months?|years?)\b", text[d[3]:verb.start()], re.I)]
         pick = after[0] if after else (before[-1] if before else None)
         if pick is None:
             continue
         # "was preceded by an experimental version released on 29 September": the verb is the version's.
         if re.search(r"\b(?:version|preview|variant|beta|update|predecessor|successor|sibling|edition|rival|"
-                     r"competitor|model)\s+(?:\w+\s+)?$", text[clause.subject.end:verb.start()][-40:], re.I) and \
+                     r"competitor|model)\s+(?:\w+\s+){0,3}$", text[clause.subject.end:verb.start()][-40:], re.I) and \
                 not re.search(r"\bmodel\s+$", text[clause.subject.start:verb.start()]):
             continue
         when, precision, start, end = pick
@@ -416,6 +431,8 @@ def _context(text: str, parts: list[Clause]) -> list[Claim]:
 _SCORE_NUMBER = re.compile(r"(?<![\w.\-])(\d{1,3}(?:\.\d{1,2})?)\s*(%|percent|per cent|points?)?"
                            r"(?!\w|\.\d|-|\s*(?:billion|million|trillion|parameters|tokens|B\b|x\b|times|per\b|"
                            r"experts|layers|GPUs|peers))", re.I)
+_BENCH_AFTER = re.compile(r"\s*(?:%|percent|per cent|points?)?\s*(?:on|in|at|for|of)\s+(?:the\s+)?"
+                          r"(?:(?:zero|few|one|\d+)[- ]shot\s+)?", re.I)
 _PAIR = re.compile(r"\s*%?\s*(?:versus|vs\.?|against|compared (?:with|to)|to)\s+$", re.I)
 
 
@@ -438,9 +455,8 @@ def _scores(text: str, mentions: list[Mention], parts: list[Clause], kb: Knowled
         pair_prev = n > 0 and re.fullmatch(r"\s*%?\s*(?:versus|vs\.?|against|compared (?:with|to)|to)\s+",
                                            text[figures[n - 1].end():m.start()], re.I)
         anchor_end = figures[n + 1].end() if pair_next else m.end()
-        bench = next((x for x in benches if x[0] >= anchor_end and re.fullmatch(
-            r"\s*(?:%|percent|per cent|points?)?\s*(?:on|in|at|for|of)\s+(?:the\s+)?", text[anchor_end:x[0]], re.I)),
-            None)
+        bench = next((x for x in benches if x[0] >= anchor_end and _BENCH_AFTER.fullmatch(text[anchor_end:x[0]])),
+                     None)
         if bench is None:
             clause = _clause_at(parts, m.start())
             lo = clause.start if clause else 0
@@ -450,11 +466,19 @@ def _scores(text: str, mentions: list[Mention], parts: list[Clause], kb: Knowled
         # "..., compared with 41.90%": a figure set against the subject's is the other model's.
         pair_prev = pair_prev or bool(re.search(r"\b(?:compared (?:with|to)|versus|vs\.?|against)\s+$",
                                                 text[max(0, m.start() - 16):m.start()], re.I))
-        subject = _score_subject(text, m, mentions, parts, pair_prev, {b for b, _, _ in benches})
+        named = None
+        if bench[0] > m.end():  # "76.1 on zero-shot MMLU for Covenant-72B"
+            named = next((x for x in mentions if x.start > bench[1] and re.fullmatch(
+                r"\s*(?:,\s*)?(?:for|by)\s+(?:the\s+)?", text[bench[1]:x.start], re.I)), None)
+        subject = named or _score_subject(text, m, mentions, parts, pair_prev, {b for b, _, _ in benches})
         if subject is None:
             continue
-        out.append(Claim(subject.model, f"score:{bench[2]}", float(m.group(1)), text[m.start():m.end()],
-                         nearest_setting(text, m.start(), m.end()) or setting_of(text)))
+        # The setting stated in the figure's own clause; the sentence's only when it gives one figure.
+        clause = _clause_at(parts, m.start())
+        lo, hi = (clause.start, clause.end) if clause else (0, len(text))
+        setting = nearest_setting(text[lo:hi], m.start() - lo, m.end() - lo) or (
+            setting_of(text) if len(figures) == 1 else "")
+        out.append(Claim(subject.model, f"score:{bench[2]}", float(m.group(1)), text[m.start():m.end()], setting))
     return out
 
 

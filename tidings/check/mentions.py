@@ -121,7 +121,7 @@ _OPEN_HINT = re.compile(r"\bopen(?:[- ]weights?|[- ]source)?\b", re.I)
 _CLOSED_HINT = re.compile(r"\b(?:closed|proprietary)\b", re.I)
 _HEAD = re.compile(r"\b(?:model|models|llm|line|family|release|flagship|system|sibling|version|variant|checkpoint|"
                    r"edition|generation)\b", re.I)
-_SIZE_HINT = re.compile(QUANTITY + r"[- ]parameters?", re.I)
+_SIZE_HINT = re.compile(QUANTITY + r"(?:[- ]parameters?|(?=\s+(?:dense\s+)?(?:model|llm)\b))", re.I)
 # "OpenAI's larger open model", "the smaller gpt-oss", "Moonshot's trillion-parameter Kimi", "Mistral's flagship":
 # an anchor (a developer's possessive, or "the"), then describing words up to a head noun or a family name.
 _ANCHOR = re.compile(r"\b(?:(?P<dev>[A-Z][\w.]*(?:\s+[A-Z][\w.]*)?)['’]s|[Tt]he)\s+")
@@ -153,7 +153,7 @@ def describe(text: str, kb: KnowledgeBase) -> list[Mention]:
             continue
         body = text[anchor.end():end]
         if not (_LARGE.search(body) or _SMALL.search(body) or _SIZE_HINT.search(body) or
-                re.search(r"\b(?:flagship|line)\b", body, re.I) or anchor.group("dev")):
+                re.search(r"\b(?:flagship|line)\b|\d+-experts?\b|-trained\b", body, re.I) or anchor.group("dev")):
             continue
         candidates = _candidates(kb, anchor.group("dev"), body)
         if candidates is None:
@@ -190,7 +190,8 @@ def _candidates(kb: KnowledgeBase, developer: str | None, body: str) -> list[Mod
         family = next((x.family for x in models for w in words_in
                        if x.family and len(w) > 2 and normalise(x.family).startswith(w)), None)
     if family:
-        models = [x for x in models if x.family == family or normalise(x.family).startswith(normalise(family))]
+        exact = [x for x in models if x.family == family]
+        models = exact or [x for x in models if normalise(x.family).startswith(normalise(family))]
         narrowed = True
     version = re.search(r"\b[Vv](\d(?:\.\d)?)\b", body)
     if version:
@@ -203,6 +204,9 @@ def _candidates(kb: KnowledgeBase, developer: str | None, body: str) -> list[Mod
         models = [x for x in models if x.openness == "closed"]
     models = _by_descriptors(models, body)
     hint = _SIZE_HINT.search(body)
+    if hint and "param" not in hint.group().lower() and (hint.group("scale") or "").lower() not in (
+            "b", "billion", "bn", "t", "trillion", "tn"):
+        hint = None  # "a 4K model" or "two models" name no size
     if hint:
         size = number_value(hint.group("num"), hint.group("scale"))
         if size:
@@ -215,7 +219,8 @@ def _candidates(kb: KnowledgeBase, developer: str | None, body: str) -> list[Mod
 _PLAIN = re.compile(r"^(?:the|a|an|of|its|new|newer|newest|latest|model|models|llm|line|family|release|system|"
                     r"sibling|version|variant|checkpoint|edition|generation|open|closed|weights?|source|larger|largest|"
                     r"bigger|biggest|smaller|smallest|small|little|compact|flagship|lightweight|mini|top|end|"
-                    r"heavyweight|full|size|first|second|current|original)$", re.I)
+                    r"heavyweight|full|size|first|second|current|original|open-weights?|open-source|"
+                    r"closed-source|closed-weights?|proprietary)$", re.I)
 
 
 def _by_descriptors(models: list[Model], body: str) -> list[Model]:
@@ -224,6 +229,7 @@ def _by_descriptors(models: list[Model], body: str) -> list[Model]:
     for word in re.findall(r"[A-Za-z0-9][\w\-]*", body):
         if _PLAIN.match(word) or any(ch.isdigit() for ch in word) and not word.lower().endswith("-expert"):
             continue
+        word = re.sub(r"-(?:trained|based|built|made)$", "", word)  # "Bittensor-trained" -> "Bittensor"
         experts = re.fullmatch(r"(\d+)-experts?", word, re.I)
         if experts:
             kept = [x for x in models if f"{experts.group(1)} experts" in x.architecture.lower()]

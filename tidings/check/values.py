@@ -28,7 +28,7 @@ _WORD_NUMBER = (
     r"|(?:" + _SMALL_NUMBER + r"|an?)\s+hundred(?:\s+and\s+" + _SMALL_NUMBER + r")?"  # "four hundred and fifty"
     r"|" + _SMALL_NUMBER)
 # A quantity: digits ("116.8", "2,000") or words ("seventeen", "half a"), then an optional scale word or letter.
-QUANTITY = (r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|(?:" + _WORD_NUMBER + r"))"
+QUANTITY = (r"(?<![\w.])(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|(?:" + _WORD_NUMBER + r"))"
             r"(?:-|\s*)(?P<scale>thousand|million|billion|trillion|bn|mn|tn|[kmbt])?(?![a-z])")
 
 
@@ -89,6 +89,7 @@ _OPEN_PHRASES = (
     r"(?:weights|checkpoints) (?:are |were )?(?:up |posted )?on hugging ?face",
     r"run (?:it|them) (?:locally|on (?:their|your|its|our) own (?:hardware|machines?|servers?|gpus?))",
     r"available (?:to|for) download", r"made (?:its|the|their) weights(?: of)?(?= )", r"weights (?:are|were) public",
+    r"weights (?:you|anyone|developers|people|users) can (?:download|grab|fetch|run)",
     r"(?:publicly|freely) (?:downloadable|available weights)",
 )
 _CLOSED_PHRASES = (
@@ -160,7 +161,8 @@ def licence_family(match: re.Match) -> str | None:
 RELEASE = re.compile(r"\b(?:released|launched|shipped|came out|come out|rolled out|made (?:it )?(?:available|"
                      r"public)|dropped|went public|went live|debuted|hit the market|arrived|unveiled|introduced|"
                      r"published|opened up|became available|release date|launch(?:ed)? date|out since|"
-                     r"(?:first )?appeared|made (?:[\w.\-]+ ){1,4}(?:available|public))\b", re.I)
+                     r"(?:first )?appeared|made (?:[\w.\-]+ ){1,4}(?:available|public)|landed|went out|"
+                     r"(?:put|pushed) (?:[\w.\-]+ ){0,3}out|became (?:generally |publicly |widely )available)\b", re.I)
 ANNOUNCE = re.compile(r"\b(?:announced|previewed|teased|revealed)\b", re.I)
 
 SETTINGS = (("without tools", re.compile(r"\bwithout (?:tools|tool use)\b|\bno tools\b|\btool-free\b", re.I)),
