@@ -383,7 +383,8 @@ def check(obj: Context, location: str, as_json: bool) -> None:
             continue
         click.echo(f"[{s['checkworthiness']:.2f}] {s['text']}")
         for c in s["claims"]:
-            click.echo(f"    {c['verdict'].upper():<13} {c['model']} {c['attribute']} = {c['value']}")
+            reported = f"  (reported: {c['attributed_to']} says so, not the writer)" if c.get("attributed_to") else ""
+            click.echo(f"    {c['verdict'].upper():<13} {c['model']} {c['attribute']} = {c['value']}{reported}")
             for e in c["evidence"]:
                 click.echo(f"        KB: {e['fact']}" + (f" <{e['source']}>" if e["source"] else ""))
         for flag in s["flags"]:
