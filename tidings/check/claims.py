@@ -89,7 +89,8 @@ _BREAK = re.compile(r"[;:]|,?\s+\b(?:while|whereas|but|although|though|unlike|ye
 # A mention after these words is an object, not the subject of its clause.
 _OBJECT_LEAD = re.compile(r"\b(?:against|versus|vs\.?|than|with|like|unlike|to|over|from|of|behind|beat|beats|"
                           r"beating|outperform\w*|match\w*|rival\w*|trail\w*|compared\s+(?:with|to)|as|for|on|in|"
-                          r"about|before|after|since)\s+(?:the\s+|its\s+|their\s+|a\s+|an\s+)?$", re.I)
+                          r"about|before|after|since|ahead\s+of)\s+(?:(?:the|its|their|a|an)\s+(?:[a-z][\w\-]*\s+){0,2})?$",
+                          re.I)
 
 
 def clauses(text: str, mentions: list[Mention]) -> list[Clause]:
@@ -297,7 +298,7 @@ def _licence(text: str, mentions: list[Mention], parts: list[Clause]) -> list[Cl
 
 _PARAMS = re.compile(QUANTITY + r"(?:\s*|-)(?:active\s+|total\s+)?(?:parameters?|params)\b", re.I)
 _PARAMS_LOOSE = re.compile(QUANTITY + r"(?=\s+(?:of them\s+|in\s+)?(?:active|total)\b"
-                           r"|\s+(?:out\s+)?of\s+(?:its|their|the)\s+(?:\w+\s+)?parameters\b"
+                           r"|\s+(?:out\s+)?of\s+(?:its|their|the)\s+(?:[\w.]+\s+){0,2}parameters\b"
                            r"|[- ](?:dense|moe|mixture-of-experts)?\s*model\b)", re.I)
 _ACTIVE = re.compile(r"\b(?:active|activat\w+|per token|for each token|at a time|at once|in use|switched on|"
                      r"used for each)\b", re.I)
@@ -334,7 +335,8 @@ def _parameters(text: str, mentions: list[Mention], parts: list[Clause]) -> list
         if _RANGE.search(text[max(0, start - 12):start]) or re.match(r"\s*(?:to|-|–|and)\s+" + QUANTITY, after):
             continue
         # "runs 17B of its 400B parameters": the first is active, the second the total.
-        of_words = r"\s*(?:active\s+)?(?:parameters?\s+)?(?:out\s+)?of\s+(?:its|the|their|a total of)?\s*"
+        of_words = (r"\s*(?:active\s+)?(?:parameters?\s+)?(?:out\s+)?of\s+(?:its|the|their|a total of)?\s*"
+                    r"(?:(?:roughly|about|around|some|nearly|almost|over|more than)\s+)?")
         of_total = re.fullmatch(of_words, text[found[n - 1][1]:start], re.I) if n else None
         following_of = n + 1 < len(found) and re.fullmatch(of_words, text[end:found[n + 1][0]], re.I)
         if of_total or re.match(r"\s*(?:parameters?\s+)?(?:in total|total)\b", after, re.I):
@@ -345,7 +347,7 @@ def _parameters(text: str, mentions: list[Mention], parts: list[Clause]) -> list
             active = bool(_ACTIVE.search(text[start:end]) or re.match(r"\W*(?:\w+\W+){0,3}?(?:active|are active|"
                                                                        r"activat|per token|at a time|at once)",
                                                                        after, re.I)
-                          or re.search(r"\bactivat\w*\s+(?:only\s+|just\s+|about\s+|roughly\s+)?$", before, re.I)
+                          or re.search(r"\bactivat\w*\s+(?:only\s+|just\s+|about\s+|roughly\s+|all\s+)?$", before, re.I)
                           or re.search(r"(?:uses?|using|runs?|with)\s+(?:only\s+|just\s+)?$", before, re.I)
                           and _ACTIVE.search(after[:30]))
         clause = _clause_at(parts, start)
@@ -372,6 +374,12 @@ def _release(text: str, parts: list[Clause]) -> list[Claim]:
     for m in re.finditer(r"\b(\d{1,2})\.(\d{1,2})\.((?:19|20)\d\d)\b", text):  # "29.05.2025", day first
         with contextlib.suppress(ValueError):
             found.append((date(int(m.group(3)), int(m.group(2)), int(m.group(1))), "day", m.start(), m.end()))
+    for m in re.finditer(r"\b(\d{1,2})/(\d{1,2})/((?:19|20)\d\d)\b", text):  # only when unambiguous
+        a, b, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        if (a > 12) != (b > 12):
+            day, month = (a, b) if a > 12 else (b, a)
+            with contextlib.suppress(ValueError):
+                found.append((date(year, month, day), "day", m.start(), m.end()))
     found.sort(key=lambda d: d[2])
     out = []
     for verb, announced in verbs:
@@ -487,6 +495,11 @@ def _score_subject(text: str, figure: re.Match, mentions: list[Mention], parts: 
     owner = next((x for x in mentions if re.fullmatch(r"['’]s\s+", text[x.end:figure.start()])), None)
     if owner is not None:
         return owner  # "trailing Sonnet 4.5's 80.9%"
+    at = max((x for x in mentions if x.end <= figure.start() and re.fullmatch(
+        r"\s+(?:\w+\s+){0,3}?(?:at|on|with)\s+(?:about\s+|roughly\s+)?", text[x.end:figure.start()], re.I)),
+        key=lambda x: x.end, default=None)
+    if at is not None and not re.search(r"\b(?:and|versus|vs|against|than)\b", text[at.end:figure.start()]):
+        return at  # "A at 91.75 and B way down at 22.30"
     poster = next((x for x in mentions if x.start >= figure.end() and re.fullmatch(
         r"\s*(?:%|percent|per cent)?\s*(?:that\s+)?", text[figure.end():x.start], re.I) and re.match(
         r"\s+(?:posted|scored|reached|achieved|managed|got|recorded|hit|set)\b", text[x.end:], re.I)), None)
@@ -521,8 +534,8 @@ def _score_subject(text: str, figure: re.Match, mentions: list[Mention], parts: 
     return clause.subject
 
 
-_BY = re.compile(r"\b(?:developed|built|made|trained|released|published|created|designed|produced)\s+by\s+"
-                 r"(?:the\s+)?([A-Z][\w.]*(?:\s+[A-Z][\w.]*)?)")
+_BY = re.compile(r"\b(?:(?:developed|built|made|trained|released|published|created|designed|produced)\s+by|came out of|"
+                 r"comes out of|comes from|came from)\s+(?:the\s+)?([A-Z][\w.]*(?:\s+[A-Z][\w.]*)?)")
 _POSSESSIVE = re.compile(r"\b([A-Z][\w.]*(?:\s+[A-Z][\w.]*)?)['’]s\s+$")
 
 
@@ -543,6 +556,11 @@ def _developer(text: str, mentions: list[Mention], kb: KnowledgeBase) -> list[Cl
         owner = max((x for x in mentions if x.end <= m.start()), key=lambda x: x.end, default=None)
         if owner is not None and not re.search(r"[;]|\b(?:but|while|whereas)\b", text[owner.end:m.start()]):
             out.append(Claim(owner.model, "developer", org, text[owner.start:m.end()]))
+    # "Claude Opus 4, Google DeepMind's big coding bet", "GLM-4.6 is Moonshot AI's answer to Claude".
+    for x in mentions:
+        m = re.match(r"(?:,\s*|\s+(?:is|was|remains)\s+)([A-Z][\w.]*(?:\s+[A-Z][\w.]*){0,2})['’]s\s", text[x.end:])
+        if m and known_org(m.group(1)):
+            out.append(Claim(x.model, "developer", m.group(1), text[x.start:x.end + m.end()]))
     # "Claude Sonnet 4 is an OpenAI model": a known developer named as the maker.
     for x in mentions:
         m = re.match(r"\s+(?:is|was|remains)\s+(?:an?|the)\s+([A-Z][\w.]*(?:\s+[A-Z][\w.]*)?)\s+(?:model|system|llm|"

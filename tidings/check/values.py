@@ -26,7 +26,7 @@ _WORD_NUMBER = (
     r"|an?(?=[\s-]+(?:thousand|million|billion|trillion)\b)"  # "a million"
     r"|" + _SMALL_NUMBER + r"\s+point(?:\s+(?:" + _UNIT_WORDS + r"))+"  # "one point seven"
     r"|(?:" + _SMALL_NUMBER + r"|an?)\s+hundred(?:\s+and\s+" + _SMALL_NUMBER + r")?"  # "four hundred and fifty"
-    r"|" + _SMALL_NUMBER)
+    r"|" + _SMALL_NUMBER + r"(?:\s+and\s+a\s+half)?")
 # A quantity: digits ("116.8", "2,000") or words ("seventeen", "half a"), then an optional scale word or letter.
 QUANTITY = (r"(?<![\w.])(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|(?:" + _WORD_NUMBER + r"))"
             r"(?:-|\s*)(?P<scale>thousand|million|billion|trillion|bn|mn|tn|[kmbt])?(?![a-z])")
@@ -51,6 +51,9 @@ def _words(text: str) -> float | None:
             return value
     if text in ("a", "an"):
         return 1.0
+    if text.endswith(" and a half"):
+        whole = _words(text[:-len(" and a half")])
+        return whole + 0.5 if whole is not None else None
     if " point " in text:  # "one point seven": the digits after the point are read one by one
         whole, _, rest = text.partition(" point ")
         head = _words(whole)
@@ -90,6 +93,8 @@ _OPEN_PHRASES = (
     r"run (?:it|them) (?:locally|on (?:their|your|its|our) own (?:hardware|machines?|servers?|gpus?))",
     r"available (?:to|for) download", r"made (?:its|the|their) weights(?: of)?(?= )", r"weights (?:are|were) public",
     r"weights (?:you|anyone|developers|people|users) can (?:download|grab|fetch|run)",
+    r"(?:weights|checkpoints) (?:have been|had been|were|are|got) (?:posted|published|released|put online|"
+    r"uploaded)(?: publicly)?",
     r"(?:publicly|freely) (?:downloadable|available weights)",
 )
 _CLOSED_PHRASES = (
@@ -101,6 +106,8 @@ _CLOSED_PHRASES = (
     r"kept (?:its|the|their) weights (?:private|in-house|secret)", r"behind an? (?:paid )?api",
     r"kept (?:its|the|their) weights(?: of)?(?= )", r"never (?:published|released|shared|opened) the weights of",
     r"(?:has|have) not (?:published|released|shared) (?:its|the|their) weights",
+    r"(?:didn['’]t|did not|won['’]t|will not|doesn['’]t|does not) (?:release|publish|share|open[- ]source) "
+    r"(?:the|its|their|any) weights",
     r"(?:only|solely|exclusively) (?:available|accessible|reachable|offered|sold) (?:through|via|as|over|behind|"
     r"from|on)", r"behind (?:its|an?|their) (?:own )?(?:paid )?(?:api|endpoint)",
 )
@@ -111,7 +118,7 @@ ADJECTIVE = re.compile(r"(?:open[- ]weights?|open[- ]source(?:d)?|fully open|clo
                        r"(?: models?| systems?)?|proprietary|api[- ]only|an open model|open models?|self[- ]hostable)$",
                        re.I)
 LINKING = re.compile(r"\b(?:is|are|was|were|remains?|remained|stays?|stayed|becomes?|became|been|be|isn['’]t|aren['’]t|"
-                     r"wasn['’]t|'s)\b", re.I)
+                     r"wasn['’]t|'s|kept|keeps|keep|kept it)\b", re.I)
 CLOSED = re.compile(r"\b(?:" + "|".join(_CLOSED_PHRASES) + r")", re.I)
 # A negation just before an open/closed word turns it round: "isn't an open model", "is not a closed system".
 NEGATION = re.compile(r"(?:\bnot|n['’]t|\bnever|\bno longer|\bno)\s+(?:(?:an?|the|really|truly|actually|quite|fully|"
@@ -136,7 +143,8 @@ _LICENCE_NAMES = "|".join(f"(?P<l{n}>{p})" for n, (_, p) in enumerate(LICENCE_FA
 # "under the Apache 2.0 terms", "Apache-licensed", "licensed MIT", "an MIT licence", "ships under MIT".
 LICENCE = re.compile(
     r"\b(?:(?:under|with|via|uses?|using|carries|ships? under|released under|licensed under)\s+(?:an?\s+|the\s+|its\s+"
-    r"|a\s+)?(?:(?:restrictive|permissive|custom|open|own|standard|usual|very|fairly)\s+){0,2}(?:"
+    r"|a\s+)?(?:(?:restrictive|permissive|custom|open|own|standard|usual|very|fairly|plain|simple|ordinary|"
+    r"vanilla|classic|original)\s+){0,2}(?:"
     + _LICENCE_NAMES.replace("(?P<l", "(?P<a") + r")\b(?:[- ]?(?:licen[cs]ed?|licen[cs]e|terms|"
     r"terms of use))?"
     r"|(?:" + _LICENCE_NAMES.replace("(?P<l", "(?P<b") + r")[- ]licen[cs]ed"
@@ -159,11 +167,13 @@ def licence_family(match: re.Match) -> str | None:
 # --- release verbs and settings -------------------------------------------------------------------------------
 
 RELEASE = re.compile(r"\b(?:released|launched|shipped|came out|come out|rolled out|made (?:it )?(?:available|"
-                     r"public)|dropped|went public|went live|debuted|hit the market|arrived|unveiled|introduced|"
+                     r"public)|dropped|went public|went live|debuted|hit the (?:market|internet|web|shelves)|arrived|"
+                     r"open[- ]sourced|introduced|"
                      r"published|opened up|became available|release date|launch(?:ed)? date|out since|"
                      r"(?:first )?appeared|made (?:[\w.\-]+ ){1,4}(?:available|public)|landed|went out|"
                      r"(?:put|pushed) (?:[\w.\-]+ ){0,3}out|became (?:generally |publicly |widely )available)\b", re.I)
-ANNOUNCE = re.compile(r"\b(?:announced|previewed|teased|revealed)\b", re.I)
+ANNOUNCE = re.compile(r"\b(?:announced|previewed|teased|revealed|unveiled|shown(?: off)?|showed(?: off)?|"
+                      r"demoed|demonstrated)\b", re.I)
 
 SETTINGS = (("without tools", re.compile(r"\bwithout (?:tools|tool use)\b|\bno tools\b|\btool-free\b", re.I)),
             ("with tools", re.compile(r"\bwith (?:tools|tool use|tool access)\b|\btool[- ]assisted\b|\busing tools\b|"

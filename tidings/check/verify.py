@@ -100,9 +100,14 @@ def _released(claim: Claim, model: Model) -> Verdict:
     if not known_date:
         return Verdict(claim, "unverified", ())
     stated = str(claim.value)
-    # Compare at the precision both give: "August 2025" agrees with 2025-08-05, "2025" with any day of it.
-    n = min(len(stated), len(known_date))
-    agrees = stated[:n] == known_date[:n]
+
+    def same(known: str) -> bool:
+        # Compare at the precision both give: "August 2025" agrees with 2025-08-05, "2025" with any day of it.
+        n = min(len(stated), len(known))
+        return bool(known) and stated[:n] == known[:n]
+
+    # "Unveiled" or "shown" may mean the announcement or the release; either date makes it true.
+    agrees = same(known_date) or (claim.announced and same(model.released))
     what = "announced" if claim.announced and model.announced else "released"
     fact = f"{model.name} was {what} {known_date}"
     return Verdict(claim, "supported" if agrees else "contradicted", _evidence(model, fact))
