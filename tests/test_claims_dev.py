@@ -24,36 +24,23 @@ def result(kb):
     return evaluate_claims(read_cases(DEV), kb)
 
 
-def test_the_second_set_meets_the_targets_too(kb):
-    """A second set of 188 claims, written separately; measured 62/81 false claims contradicted (76.5%), 6 true
-    and 2 neutral wrongly contradicted on first reading, before the general fixes it showed the need for; 77/81
-    (95.1%), 0 and 0 after."""
-    second = evaluate_claims(read_cases(DEV.with_name("claims_holdout.toml")), kb)
-    assert second["false_contradicted_rate"] >= 0.9
-    assert second["true_contradicted"] == 0 and second["neutral_contradicted"] == 0
+# Five sets, each written separately from public facts, none by the reader's author. Each set was first read as
+# unseen claims; its first-reading figures (false claims contradicted; true and neutral ones contradicted) are the
+# honest estimate for claims the reader has not seen, before the general fixes each set showed the need for:
+#   claims_dev.toml      225 cases   66.3%, 7, 4   (the set the reader was built on)
+#   claims_holdout.toml  188 cases   76.5%, 6, 2
+#   claims_third.toml    159 cases   83.1%, 4, 0
+#   claims_fourth.toml   156 cases   75.0%, 5, 0
+#   claims_fifth.toml    138 cases   93.2%, 2, 0
+SETS = ["claims_dev.toml", "claims_holdout.toml", "claims_third.toml", "claims_fourth.toml", "claims_fifth.toml"]
 
 
-def test_the_third_set_meets_the_targets_too(kb):
-    """A third set of 159 claims, written separately again; on first reading 54/65 false claims contradicted
-    (83.1%), 4 true wrongly; 64/65 (98.5%), 0 and 0 after the fixes it showed the need for."""
-    third = evaluate_claims(read_cases(DEV.with_name("claims_third.toml")), kb)
-    assert third["false_contradicted_rate"] >= 0.9
-    assert third["true_contradicted"] == 0 and third["neutral_contradicted"] == 0
-
-
-def test_the_fourth_set_meets_the_targets_too(kb):
-    """A fourth set of 156 claims, written separately again; on first reading 48/64 false claims contradicted
-    (75.0%), 5 true wrongly; 59/64 (92.2%), 0 and 0 after the fixes it showed the need for."""
-    fourth = evaluate_claims(read_cases(DEV.with_name("claims_fourth.toml")), kb)
-    assert fourth["false_contradicted_rate"] >= 0.9
-    assert fourth["true_contradicted"] == 0 and fourth["neutral_contradicted"] == 0
-
-
-def test_the_development_set_meets_its_targets(result):
-    """Measured: 79 of 83 false claims contradicted (95.2%), no true or neutral case contradicted."""
-    assert result["cases"] >= 150
-    assert result["false_contradicted_rate"] >= 0.95
-    assert result["true_contradicted"] == 0 and result["neutral_contradicted"] == 0
+@pytest.mark.parametrize("name", SETS)
+def test_each_claims_set_meets_the_targets(kb, name):
+    found = evaluate_claims(read_cases(DEV.with_name(name)), kb)
+    assert found["cases"] >= 120
+    assert found["false_contradicted_rate"] >= 0.9, found["missed"]
+    assert found["true_contradicted"] == 0 and found["neutral_contradicted"] == 0, found["wrongly_contradicted"]
 
 
 KINDS = ["date-day", "openness", "licence", "descriptive-name", "wrong-slot", "pronoun", "number-format",

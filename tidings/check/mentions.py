@@ -88,6 +88,7 @@ def find_mentions(text: str, kb: KnowledgeBase, context: str = "") -> list[Menti
             in_ai = ai_context(text, kb) or ai_context(context, kb)
         if in_ai and _short_name_fits(text, start, end):
             found.append(Mention(model, start, end))
+    found = [_member(text, m, kb) for m in found]
     for d in describe(text, kb):
         overlapping = [m for m in found if m.start < d.end and d.start < m.end]
         # A description that holds a name and says more ("Zhipu's compact GLM-4.5 variant") names the variant.
@@ -96,6 +97,20 @@ def find_mentions(text: str, kb: KnowledgeBase, context: str = "") -> list[Menti
         if not any(m.start < d.end and d.start < m.end for m in found):
             found.append(d)
     return sorted(found, key=lambda m: m.start)
+
+
+def _member(text: str, mention: Mention, kb: KnowledgeBase) -> Mention:
+    """A family named with a size right after it ("OLMo 2 32B") is that member of the family."""
+    size = re.match(r"[\s-]+(\d+(?:\.\d+)?)\s?[Bb]\b", text[mention.end:])
+    if size is None or not _is_family_entry(kb, kb.models[mention.model]):
+        return mention
+    family = normalise(kb.models[mention.model].name)
+    billions = float(size.group(1))
+    members = [x for x in kb.models.values() if x.family and normalise(x.family) == family and x.params_total_b
+               and abs(x.params_total_b - billions) <= 0.05 * billions]
+    if len(members) != 1:
+        return mention
+    return Mention(members[0].id, mention.start, mention.end + size.end(), mention.kind)
 
 
 def _short_name_fits(text: str, start: int, end: int) -> bool:
@@ -119,7 +134,7 @@ _LARGE = re.compile(r"\b(?:larger|largest|bigger|biggest|flagship|top[- ]end|hea
 _SMALL = re.compile(r"\b(?:smaller|smallest|small|little|compact|lightweight|mini)\b", re.I)
 _OPEN_HINT = re.compile(r"\bopen(?:[- ]weights?|[- ]source)?\b", re.I)
 _CLOSED_HINT = re.compile(r"\b(?:closed|proprietary)\b", re.I)
-_HEAD = re.compile(r"\b(?:model|models|llm|line|family|release|flagship|system|sibling|version|variant|checkpoint|"
+_HEAD = re.compile(r"\b(?:model|models|llm|line|family|release|system|sibling|version|variant|checkpoint|"
                    r"edition|generation)\b", re.I)
 _SIZE_HINT = re.compile(QUANTITY + r"(?:[- ]parameters?|(?=\s+(?:dense\s+)?(?:model|llm)\b))", re.I)
 # "OpenAI's larger open model", "the smaller gpt-oss", "Moonshot's trillion-parameter Kimi", "Mistral's flagship":
@@ -145,6 +160,9 @@ def describe(text: str, kb: KnowledgeBase) -> list[Mention]:
             if _HEAD.fullmatch(word):
                 end = anchor.end() + end_w
                 break
+            if word.lower() == "flagship" and end is None:
+                # "Mistral's flagship" ends here, unless a name or a head noun follows ("flagship Qwen3 model")
+                end = anchor.end() + end_w
             if norm in families or any(norm.startswith(f) for f in families if len(f) > 3):
                 end = anchor.end() + end_w
             if text[anchor.end() + end_w:anchor.end() + end_w + 1] in ",;:":
