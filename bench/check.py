@@ -2,12 +2,16 @@
 
 The article is made of the demo corpus' AI items (so it is dense with model names, figures and claims), cut to
 2,000 words. The knowledge base is loaded once, as a long-running process would; its load time is printed too.
+The check is timed twice: with the check-worthiness ranker on word-piece embeddings (the semantic extra; skipped
+when it is not installed) and with the lexical ranker (`TIDINGS_CHECKWORTHY=lexical`), the one used without it.
+Each ranker's one-off load happens in a warm-up run and is printed apart.
 
     python bench/check.py
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -15,6 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tidings import semantic  # noqa: E402
+from tidings.check import checkworthy  # noqa: E402
 from tidings.check.kb import load_kb  # noqa: E402
 from tidings.check.report import check_text  # noqa: E402
 from tidings.config import Settings  # noqa: E402
@@ -42,28 +48,57 @@ def article(words: int = 2000) -> str:
     return "\n\n".join(paragraphs)
 
 
+def split_floor(text: str, runs: int = 5) -> float:
+    start = time.perf_counter()
+    for _ in range(runs):
+        sentences(text)
+    return (time.perf_counter() - start) / runs
+
+
+def timed_check(text: str, kb, features: str) -> None:
+    previous = os.environ.get(checkworthy.FEATURES_VARIABLE)
+    os.environ[checkworthy.FEATURES_VARIABLE] = features
+    try:
+        start = time.perf_counter()
+        check_text("warm-up: gpt-oss-120b is open-weight.", kb)
+        warm_up = time.perf_counter() - start
+        runs = []
+        for _ in range(5):
+            start = time.perf_counter()
+            report = check_text(text, kb)
+            runs.append(time.perf_counter() - start)
+        ranker = []
+        for _ in range(5):
+            start = time.perf_counter()
+            for sentence in sentences(text):
+                checkworthy.learned_probability(sentence)
+            ranker.append(time.perf_counter() - start)
+    finally:
+        if previous is None:
+            del os.environ[checkworthy.FEATURES_VARIABLE]
+        else:
+            os.environ[checkworthy.FEATURES_VARIABLE] = previous
+    floor = split_floor(text)
+    best = min(runs)
+    claims = sum(len(s["claims"]) for s in report["sentences"])
+    print(f"tidings check, {features:<8} ranker: {best * 1000:7.1f} ms (best of 5), "
+          f"{len(report['sentences'])} check-worthy sentences, {claims} claims; first call {warm_up * 1000:.0f} ms")
+    print(f"  sentence split (the floor): {floor * 1000:7.1f} ms; check takes {best / floor:.0f}x; "
+          f"the ranker's share (split + learned_probability of every sentence): {min(ranker) * 1000:.1f} ms")
+
+
 def main() -> None:
     text = article()
     start = time.perf_counter()
     kb = load_kb()
     load = time.perf_counter() - start
-    check_text("warm-up: gpt-oss-120b is open-weight.", kb)
-    runs = []
-    for _ in range(5):
-        start = time.perf_counter()
-        report = check_text(text, kb)
-        runs.append(time.perf_counter() - start)
-    start = time.perf_counter()
-    for _ in range(5):
-        sentences(text)
-    floor = (time.perf_counter() - start) / 5
-    best = min(runs)
-    claims = sum(len(s["claims"]) for s in report["sentences"])
     print(f"article: {len(text.split())} words, {len(sentences(text))} sentences; "
           f"knowledge base loaded in {load:.2f} s")
-    print(f"tidings check : {best * 1000:7.1f} ms (best of 5), {len(report['sentences'])} check-worthy sentences, "
-          f"{claims} claims")
-    print(f"sentence split: {floor * 1000:7.1f} ms (the floor); check takes {best / floor:.0f}x")
+    if semantic.available():
+        timed_check(text, kb, "semantic")
+    else:
+        print(f"tidings check, semantic ranker: skipped, the semantic extra is not installed ({semantic.INSTALL_HINT})")
+    timed_check(text, kb, "lexical")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ Numbers are compared with a tolerance (mixture-of-experts sizes are rounded in n
 from __future__ import annotations
 
 from tidings.check.kb import KnowledgeBase, Model
+from tidings.check.words import readable_date
 from tidings.model import Claim, Evidence, Verdict
 
 PARAM_TOLERANCE = 0.05  # relative
@@ -109,7 +110,7 @@ def _released(claim: Claim, model: Model) -> Verdict:
     # "Unveiled" or "shown" may mean the announcement or the release; either date makes it true.
     agrees = same(known_date) or (claim.announced and same(model.released))
     what = "announced" if claim.announced and model.announced else "released"
-    fact = f"{model.name} was {what} {known_date}"
+    fact = f"{model.name} was {what} {'on' if len(known_date) == 10 else 'in'} {readable_date(known_date)}"
     return Verdict(claim, "supported" if agrees else "contradicted", _evidence(model, fact))
 
 

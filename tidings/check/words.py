@@ -27,12 +27,12 @@ def claim_words(claim, names: Mapping[str, str] | None = None) -> str:
                "licence": f"{model} is licensed {value}",
                "params_total_b": f"{model} has {number}B parameters in total",
                "params_active_b": f"{model} has {number}B active parameters",
-               "released": f"{model} was released in {_month(value)}",
+               "released": f"{model} was released in {readable_date(value)}",
                "context_tokens": f"{model} has a context of {_tokens(number)} tokens"}
     return phrases.get(attribute, f"{model} {attribute} {value}")
 
 
-def _month(value: str) -> str:
+def readable_date(value: str) -> str:
     """'2025-08' -> 'Aug 2025'; '2025-08-05' -> 'Aug 5, 2025'; a year stays a year."""
     parts = value.split("-")
     try:
