@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from tidings.check.kb import KnowledgeBase, Model, normalise
 from tidings.check.values import QUANTITY, number_value
@@ -28,26 +29,33 @@ _AI_CONTEXT = re.compile(r"\b(?:models?|llms?|ai|weights|parameters?|open[- ]wei
                          r"mixture[- ]of[- ]experts|moe|gpus?|training|trained|release[ds]?|api|agents?)\b", re.I)
 
 
-def words(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, normalised form) of each word; a name of several words is the join of their forms."""
+@lru_cache(maxsize=4096)
+def words(text: str) -> tuple[tuple[int, int, str], ...]:
+    """(start, end, normalised form) of each word; a name of several words is the join of their forms. Cached:
+    one sentence is looked at for names, short names, benchmarks and descriptions."""
     out = []
     for m in re.finditer(r"[A-Za-z0-9][A-Za-z0-9.'’/\-]*", text):
         word = re.sub(r"['’]s$", "", m.group().rstrip(".'’,"))
         out.append((m.start(), m.start() + len(word), normalise(word)))
-    return out
+    return tuple(out)
 
 
 def names_in(text: str, names: dict[str, str], longest: int) -> list[tuple[int, int, str]]:
     """(start, end, what it names) for each run of up to `longest` words whose joined normalised form is in
     `names`; longer runs win, runs never overlap, and a name never runs across a comma or a semicolon."""
     found_words = words(text)
-    breaks = {n for n, (_, end, _) in enumerate(found_words) if text[end:end + 1] in ",;:"}
+    # Which stretch between commas each word is in: a run of words is a name only within one stretch.
+    stretch, n = [], 0
+    for _, end, _ in found_words:
+        stretch.append(n)
+        n += text[end:end + 1] in ",;:"
+    forms = [w[2] for w in found_words]
     found, taken = [], set()
     for size in range(longest, 0, -1):
         for i in range(len(found_words) - size + 1):
-            if any(j in breaks for j in range(i, i + size - 1)):
+            if stretch[i] != stretch[i + size - 1]:
                 continue
-            key = "".join(w[2] for w in found_words[i:i + size])
+            key = "".join(forms[i:i + size])
             if key in names and not any(j in taken for j in range(i, i + size)):
                 found.append((found_words[i][0], found_words[i + size - 1][1], names[key]))
                 taken.update(range(i, i + size))
@@ -149,23 +157,25 @@ def describe(text: str, kb: KnowledgeBase) -> list[Mention]:
     """Models named by description. Resolved only when exactly one KB model fits."""
     out = []
     families = _family_words(kb)
+    long_families = [f for f in families if len(f) > 3]
+    every = words(text)
     for anchor in _ANCHOR.finditer(text):
-        following = [w for w in words(text[anchor.end():])][:_DESCRIPTION_WORDS]
+        following = [w for w in every if w[0] >= anchor.end()][:_DESCRIPTION_WORDS]
         end = None
         # The description runs to its head noun ("... Llama 4 model"), else to the last family word in reach.
         for start_w, end_w, norm in following:
-            word = text[anchor.end() + start_w:anchor.end() + end_w]
+            word = text[start_w:end_w]
             if _VERB.fullmatch(word):
                 break  # a description is a noun phrase: it ends where the sentence's verb begins
             if _HEAD.fullmatch(word):
-                end = anchor.end() + end_w
+                end = end_w
                 break
             if word.lower() == "flagship" and end is None:
                 # "Mistral's flagship" ends here, unless a name or a head noun follows ("flagship Qwen3 model")
-                end = anchor.end() + end_w
-            if norm in families or any(norm.startswith(f) for f in families if len(f) > 3):
-                end = anchor.end() + end_w
-            if text[anchor.end() + end_w:anchor.end() + end_w + 1] in ",;:":
+                end = end_w
+            if norm in families or any(norm.startswith(f) for f in long_families):
+                end = end_w
+            if text[end_w:end_w + 1] in ",;:":
                 break
         if end is None:
             continue
