@@ -118,7 +118,11 @@ def test_check_a_page_over_http(http_dir):
         f"<p>{CLOSED} Analysts expect more open releases this year, and several labs have said so.</p>"
         "<p>The comparison was made on coding and long-context tasks by the vendor itself.</p></article>"
         "</body></html>")
-    result = CliRunner().invoke(cli, ["check", f"{base}/page.html", "--json"])
+    refused = CliRunner().invoke(cli, ["check", f"{base}/page.html", "--json"])
+    assert refused.exit_code == 1 and "allow_private_networks" in refused.output  # 127.0.0.1 is private
+    config = root.parent / "tidings.toml"
+    config.write_text("[settings]\nallow_private_networks = true\n")
+    result = CliRunner().invoke(cli, ["-c", str(config), "check", f"{base}/page.html", "--json"])
     assert result.exit_code == 0
     verdict_list = [c["verdict"] for s in json.loads(result.output)["sentences"] for c in s["claims"]]
     assert verdict_list.count("contradicted") == 2
@@ -135,7 +139,7 @@ def test_bad_input_gives_one_line_errors(tmp_path):
     (tmp_path / "blob.bin").write_bytes(b"\x00\x01\x02binary")
     for args, message in ([str(tmp_path / "empty.txt")], "empty"), ([str(tmp_path / "blob.bin")], "binary"), \
             ([str(tmp_path / "nope.txt")], "no such file"), \
-            ([f"http://127.0.0.1:{_closed_port()}/a"], "cannot connect"):
+            ([f"http://127.0.0.1:{_closed_port()}/a"], "allow_private_networks"):
         result = CliRunner().invoke(cli, ["check", *args])
         assert result.exit_code == 1 and message in result.output
         assert len(result.output.strip().splitlines()) == 1

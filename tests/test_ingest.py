@@ -133,7 +133,7 @@ def test_bad_sources_give_one_line_errors_naming_the_source(http_dir, make_url, 
                                     "<body><h1>Service Unavailable</h1></body></html>")
     (root / "empty.xml").write_text("")
     url = make_url(root, base)
-    result = read_source(Source(url=url, id=1), Settings(fetch_timeout=3))
+    result = read_source(Source(url=url, id=1), Settings(fetch_timeout=3, allow_private_networks=True))
     assert result.status == "error"
     assert message in result.error
     assert (url in result.error) or (str(root) in result.error) or "ftp" in result.error

@@ -373,7 +373,9 @@ def check(obj: Context, location: str, as_json: bool) -> None:
     from tidings.check.report import check_text, read_document
 
     stdin = sys.stdin.buffer.read() if location == "-" else None
-    document = read_document(location, stdin)
+    from tidings.ingest import policy_of
+
+    document = read_document(location, stdin, policy=policy_of(obj.config.settings))
     report = check_text(document.text, _load_kb(obj))
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))

@@ -32,6 +32,8 @@ class Settings:
     full_text_min_chars: int = 300  # feed text shorter than this counts as truncated
     user_agent: str = "tidings/0.1 (+https://github.com/tidings)"
     writer: str = "extractive"  # which registered writer writes the articles
+    max_body_mb: float = 10.0  # a feed or page larger than this, once decompressed, is refused
+    allow_private_networks: bool = False  # may sources and links reach private, loopback or link-local addresses
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ def _settings(where: str, table: dict) -> Settings:
 
 # (setting, bound, whether the bound itself is excluded): values below make no sense and would be silently odd.
 _LOWER_BOUNDS = (("fetch_timeout", 0, True), ("story_window_days", 0, True), ("revive_within_days", 0, False),
-                 ("max_sentences", 0, True), ("full_text_min_chars", 0, False))
+                 ("max_sentences", 0, True), ("full_text_min_chars", 0, False), ("max_body_mb", 0, True))
 
 
 def _digest(where: str, table: Any) -> Digest:

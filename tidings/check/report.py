@@ -11,7 +11,7 @@ from tidings.check.verify import verify
 from tidings.errors import TidingsError
 from tidings.ingest.extract import ExtractError, page_entry
 from tidings.ingest.feeds import sniff
-from tidings.ingest.fetch import FetchError, fetch
+from tidings.ingest.fetch import FetchError, FetchPolicy, fetch
 
 _HYPE = re.compile(r"\b(shatter\w*|smash\w*|crush\w*|destroys?|best ever|ever set|revolutionar\w*|"
                    r"game[- ]chang\w*|unprecedented|blows? away|mind-blowing|every record)\b", re.I)
@@ -31,13 +31,14 @@ class Document:
     text: str
 
 
-def read_document(location: str, stdin_bytes: bytes | None = None, timeout: float = 10.0) -> Document:
+def read_document(location: str, stdin_bytes: bytes | None = None, timeout: float = 10.0,
+                  policy: FetchPolicy | None = None) -> Document:
     """Text from a file, an http(s) URL, or standard input ('-'); pages go through the article extractor."""
     if location == "-":
         body, name = stdin_bytes or b"", "standard input"
     else:
         try:
-            body = fetch(location, timeout=timeout, allow_local=True).body  # the user named it
+            body = fetch(location, timeout=timeout, allow_local=True, policy=policy).body  # the user named it
         except FetchError as exc:
             raise CheckInputError(str(exc)) from None
         name = location

@@ -12,12 +12,17 @@ import httpx
 from tidings.config import Settings
 from tidings.ingest.extract import ExtractError, is_truncated, page_entry, with_full_text
 from tidings.ingest.feeds import FeedError, parse_feed, sniff
-from tidings.ingest.fetch import FetchError, fetch
+from tidings.ingest.fetch import FetchError, FetchPolicy, fetch
 from tidings.model import Entry, FetchResult, Source
 from tidings.urls import web_url
 
 _FEED_SUFFIXES = {".rss", ".atom", ".xml", ".rdf", ".json", ".feed"}
 _FEED_WORDS = {"feed", "rss", "atom", "feeds", "rss.xml", "atom.xml", "feed.xml", "index.xml"}
+
+
+def policy_of(settings: Settings) -> FetchPolicy:
+    return FetchPolicy(timeout=settings.fetch_timeout, max_bytes=int(settings.max_body_mb * 2**20),
+                       allow_private=settings.allow_private_networks)
 
 
 def looks_like_feed(location: str) -> bool:
@@ -33,6 +38,7 @@ def read_source(source: Source, settings: Settings, cache: tuple[str | None, str
     try:
         # The source itself was named by the user, so it alone may be a local file.
         resp = fetch(source.url, settings.fetch_timeout, settings.user_agent, etag, last_modified, client,
+                     policy=policy_of(settings),
                      allow_local=True)
     except FetchError as exc:
         return FetchResult(source, status="error", error=str(exc))
@@ -79,7 +85,8 @@ def _complete(entry: Entry, settings: Settings, client: httpx.Client | None,
     if known and known(entry):
         return Entry(**{**entry.__dict__, "truncated": True})
     try:
-        resp = fetch(link, settings.fetch_timeout, settings.user_agent, client=client, allow_local=False)
+        resp = fetch(link, settings.fetch_timeout, settings.user_agent, client=client, allow_local=False,
+                     policy=policy_of(settings))
         page = page_entry(resp.body, resp.url, entry.publisher)
     except (FetchError, ExtractError) as exc:
         return Entry(**{**entry.__dict__, "truncated": True, "error": f"full text unavailable: {exc}"})

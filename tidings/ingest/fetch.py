@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import socket
+import stat
+import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
 from tidings.errors import TidingsError
 
-MAX_BYTES = 20 * 1024 * 1024  # a feed or page larger than this is not a feed or a page
+MAX_BYTES = 10 * 1024 * 1024  # a feed or page larger than this (decompressed) is not a feed or a page
+MAX_REDIRECTS = 5
+_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """How far tidings trusts a server: how long a request may take in all, how much it may send (counted after
+    decompression), how many redirects it may ask for, and whether private addresses may be reached."""
+
+    timeout: float = 10.0  # seconds for the whole request, from connecting to the last byte
+    max_bytes: int = MAX_BYTES
+    allow_private: bool = False
+    max_redirects: int = MAX_REDIRECTS
 
 
 class FetchError(TidingsError):
@@ -45,59 +63,58 @@ def local_path(location: str) -> Path:
 
 def fetch(location: str, timeout: float = 10.0, user_agent: str = "tidings", etag: str | None = None,
           last_modified: str | None = None, client: httpx.Client | None = None, *,
-          allow_local: bool = False) -> Response:
+          allow_local: bool = False, policy: FetchPolicy | None = None) -> Response:
     """Read `location`: an http(s) URL, or, with `allow_local`, a path or a file:// URL.
 
     Only a location the user named (a configured source, a file given on the command line) may be local; a link
     found in a feed or a page is fetched without `allow_local`, so it can never make tidings read a local file.
     Raise FetchError with a one-line reason.
     """
+    policy = policy or FetchPolicy(timeout=timeout)
     if is_local(location):
         if not allow_local:
             raise FetchError(f"{location}: refusing to read a local file here "
                              "(only a source you name may be a local file)")
-        path = local_path(location)
-        try:
-            if path.stat().st_size > MAX_BYTES:
-                raise FetchError(f"{path}: larger than {MAX_BYTES // 2**20} MB")
-            body = path.read_bytes()
-        except FileNotFoundError:
-            raise FetchError(f"{path}: no such file") from None
-        except IsADirectoryError:
-            raise FetchError(f"{path}: is a folder, not a file") from None
-        except OSError as exc:
-            raise FetchError(f"{path}: cannot read: {exc.strerror or exc}") from None
-        return Response(url=path.resolve().as_uri(), body=body,
-                        content_type="text/html" if path.suffix.lower() in (".html", ".htm") else "")
+        return _read_file(local_path(location), policy)
     scheme = urlsplit(location).scheme.lower()
     if scheme not in ("http", "https"):
         raise FetchError(f"{location}: unsupported URL scheme {scheme!r} (use http, https or a file path)")
-    headers = {"User-Agent": user_agent, "Accept": "application/rss+xml, application/atom+xml, "
-               "application/feed+json, application/xml;q=0.9, text/html;q=0.8, */*;q=0.5"}
+    headers = {"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate",
+               "Accept": "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
+                         "text/html;q=0.8, */*;q=0.5"}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     own = client is None
-    client = client or httpx.Client(follow_redirects=True, timeout=timeout)
+    client = client or httpx.Client(timeout=policy.timeout)
+    deadline = time.monotonic() + policy.timeout
+    url, seen = location, {location}
     try:
-        with client.stream("GET", location, headers=headers) as resp:
-            if resp.status_code == 304:
-                return Response(url=str(resp.url), body=b"", not_modified=True, etag=etag,
-                                last_modified=last_modified)
-            if resp.status_code >= 400:
-                raise FetchError(f"{location}: HTTP {resp.status_code} {resp.reason_phrase}".rstrip())
-            chunks, size = [], 0
-            for chunk in resp.iter_bytes():
-                size += len(chunk)
-                if size > MAX_BYTES:
-                    raise FetchError(f"{location}: larger than {MAX_BYTES // 2**20} MB")
-                chunks.append(chunk)
-            return Response(url=str(resp.url), body=b"".join(chunks),
-                            content_type=resp.headers.get("content-type", ""), etag=resp.headers.get("etag"),
-                            last_modified=resp.headers.get("last-modified"))
+        for _ in range(policy.max_redirects + 1):
+            _check_address(url, policy)
+            remaining = max(deadline - time.monotonic(), 0.1)
+            with client.stream("GET", url, headers=headers, follow_redirects=False,
+                               timeout=httpx.Timeout(remaining)) as resp:
+                if resp.is_redirect and "location" in resp.headers:
+                    target = urljoin(url, resp.headers["location"])
+                    if urlsplit(target).scheme.lower() not in ("http", "https"):
+                        raise FetchError(f"{location}: redirected to a non-web address {target[:80]!r}")
+                    if target in seen:
+                        raise FetchError(f"{location}: redirect loop at {target}")
+                    seen.add(target)
+                    url = target
+                    continue
+                if resp.status_code == 304:
+                    return Response(url=url, body=b"", not_modified=True, etag=etag, last_modified=last_modified)
+                if resp.status_code >= 400:
+                    raise FetchError(f"{location}: HTTP {resp.status_code} {resp.reason_phrase}".rstrip())
+                body = _read_capped(resp, location, policy, deadline)
+                return Response(url=url, body=body, content_type=resp.headers.get("content-type", ""),
+                                etag=resp.headers.get("etag"), last_modified=resp.headers.get("last-modified"))
+        raise FetchError(f"{location}: more than {policy.max_redirects} redirects")
     except httpx.TimeoutException:
-        raise FetchError(f"{location}: timed out after {timeout:g}s") from None
+        raise FetchError(f"{location}: no answer within {policy.timeout:g}s") from None
     except httpx.ConnectError as exc:
         raise FetchError(f"{location}: cannot connect: {_reason(exc)}") from None
     except httpx.HTTPError as exc:
@@ -105,6 +122,76 @@ def fetch(location: str, timeout: float = 10.0, user_agent: str = "tidings", eta
     finally:
         if own:
             client.close()
+
+
+def _read_file(path: Path, policy: FetchPolicy) -> Response:
+    """A local file the user named: only a regular file (not a device, a pipe or a folder), under the size cap."""
+    try:
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise FetchError(f"{path}: is a folder, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise FetchError(f"{path}: not a regular file (a device or a pipe is never read)")
+        if info.st_size > policy.max_bytes:
+            raise FetchError(f"{path}: larger than {policy.max_bytes / 2**20:g} MB")
+        with path.open("rb") as handle:
+            body = handle.read(policy.max_bytes + 1)
+    except FileNotFoundError:
+        raise FetchError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise FetchError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(body) > policy.max_bytes:
+        raise FetchError(f"{path}: larger than {policy.max_bytes / 2**20:g} MB")
+    return Response(url=path.resolve().as_uri(), body=body,
+                    content_type="text/html" if path.suffix.lower() in (".html", ".htm") else "")
+
+
+def _read_capped(resp: httpx.Response, location: str, policy: FetchPolicy, deadline: float) -> bytes:
+    """The body, decompressed here rather than by httpx, so the size cap holds after decompression too (a few
+    kilobytes of gzip can inflate to gigabytes), and the whole read stops at the deadline however slowly the
+    server drips."""
+    encoding = resp.headers.get("content-encoding", "").lower().strip()
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if encoding in ("gzip", "x-gzip") else \
+        zlib.decompressobj() if encoding == "deflate" else None
+    out, size = [], 0
+    too_big = FetchError(f"{location}: larger than {policy.max_bytes / 2**20:g} MB")
+    try:
+        for raw in resp.iter_raw(_CHUNK):
+            if time.monotonic() > deadline:
+                raise FetchError(f"{location}: took longer than {policy.timeout:g}s in all; gave up")
+            pieces = [raw]
+            if inflate is not None:
+                pieces = [inflate.decompress(raw, policy.max_bytes + 1 - size)]
+                if inflate.unconsumed_tail:
+                    raise too_big
+            for piece in pieces:
+                size += len(piece)
+                if size > policy.max_bytes:
+                    raise too_big
+                out.append(piece)
+    except zlib.error as exc:
+        raise FetchError(f"{location}: body is not valid {encoding}: {exc}") from None
+    return b"".join(out)
+
+
+def _check_address(url: str, policy: FetchPolicy) -> None:
+    """Refuse private, loopback, link-local, multicast and reserved addresses (after DNS), unless allowed: a feed
+    must not make tidings probe the network it runs in."""
+    if policy.allow_private:
+        return
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80),
+                                   proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise FetchError(f"{url}: cannot resolve {host}: {getattr(exc, 'strerror', None) or exc}") from None
+    for info in infos:
+        ip = ipaddress.ip_address(info[4][0].split("%")[0])
+        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved or \
+                ip.is_unspecified:
+            raise FetchError(f"{url}: {host} is a private or local address ({ip}); set [settings] "
+                             "allow_private_networks = true to read it")
 
 
 def _reason(exc: Exception) -> str:
