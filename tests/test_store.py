@@ -63,3 +63,29 @@ def test_removing_a_source_keeps_its_items(store):
     store.ingest(source, keyed(source, entry(1)), NOW)
     assert store.remove_source(source.url)
     assert store.sources() == [] and store.item_count() == 1
+
+
+def test_a_migration_that_fails_halfway_leaves_the_schema_before_it(tmp_path, monkeypatch):
+    """Each migration is one transaction: a failure (or a kill) inside one leaves no half-made schema, and the
+    next opening applies it whole."""
+    from sqlalchemy import create_engine, inspect
+
+    from tidings.store import migrations
+
+    def broken(conn):
+        migrations._full_text_search(conn)  # creates the FTS tables ...
+        raise RuntimeError("killed")  # ... and dies before the migration is recorded
+
+    steps = [(name, broken if name == "0002_full_text_search" else step) for name, step in migrations.MIGRATIONS]
+    monkeypatch.setattr(migrations, "MIGRATIONS", steps)
+    path = tmp_path / "t.db"
+    with pytest.raises(RuntimeError, match="killed"):
+        Store(str(path))
+    engine = create_engine(f"sqlite:///{path}")
+    assert "items_fts" not in inspect(engine).get_table_names()
+    engine.dispose()
+    monkeypatch.undo()
+    Store(str(path)).close()  # opens, and finishes the migrations
+    engine = create_engine(f"sqlite:///{path}")
+    assert "items_fts" in inspect(engine).get_table_names()
+    engine.dispose()

@@ -94,8 +94,17 @@ def migrate(conn_factory) -> list[str]:
         if name in done:
             continue
         with conn_factory() as conn:
-            step(conn)
-            conn.execute(schema.migrations.insert().values(name=name, applied=datetime.now(UTC).replace(tzinfo=None)))
-            conn.commit()
+            if conn.dialect.name == "sqlite":
+                # SQLite's driver runs DDL outside any transaction unless one is open: open it, so a migration and
+                # its record commit together, and a crash inside one leaves the schema as it was before it.
+                conn.exec_driver_sql("BEGIN")
+            try:
+                step(conn)
+                conn.execute(schema.migrations.insert().values(name=name,
+                                                               applied=datetime.now(UTC).replace(tzinfo=None)))
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
         applied.append(name)
     return applied
