@@ -140,3 +140,28 @@ def test_a_run_whose_site_folder_is_refused_stores_everything_else(project):
     assert "not a site made by tidings" in result.output and "run 'tidings publish'" in result.output
     assert "Barrier approved" in ok("stories", "list")
     assert (project / "wire.rss").exists() and (project / "tidings.toml").exists()
+
+
+def test_two_runs_never_share_the_store(project):
+    """A run holds the store: a second one with --no-wait stops with one line; without it, it waits its turn."""
+    import subprocess
+    import sys
+
+    ok("init")
+    config = (project / "tidings.toml").read_text()
+    (project / "tidings.toml").write_text(config + '[[sources]]\nurl = "wire.rss"\n')
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import time\nfrom tidings.config import load_config\nfrom tidings.store import Store\n"
+        "store = Store(load_config('tidings.toml').db_url)\n"
+        "with store.run_lock():\n    print('held', flush=True)\n    time.sleep(3)\n"
+        "    open('letting-go', 'w').close()\n")],
+        cwd=project, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        line = one_line_error("run", "--no-wait", "--no-publish")
+        assert "another tidings run is using this store" in line
+        assert not (project / "letting-go").exists()
+        assert "1 new items" in ok("run", "--no-publish")
+        assert (project / "letting-go").exists()  # the run went ahead only once the holder was letting go
+    finally:
+        holder.wait(timeout=30)

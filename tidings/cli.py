@@ -158,10 +158,12 @@ def sources_export(obj: Context, output) -> None:
 @cli.command("run")
 @click.option("--no-publish", is_flag=True, help="Skip writing the static site.")
 @click.option("--source", "only", multiple=True, help="Read only this source, by id or URL (repeatable).")
+@click.option("--no-wait", is_flag=True, help="If another run holds the store, stop instead of waiting for it.")
 @pass_ctx
-def run_cmd(obj: Context, no_publish: bool, only: tuple[str, ...]) -> None:
+def run_cmd(obj: Context, no_publish: bool, only: tuple[str, ...], no_wait: bool) -> None:
     """Fetch every source, update stories, write revisions and publish the site."""
-    stats = run(obj.config, sources=only or None, publish=not no_publish, reporter=reporter_for(obj.quiet))
+    stats = run(obj.config, sources=only or None, publish=not no_publish, reporter=reporter_for(obj.quiet),
+                wait=not no_wait)
     if not obj.quiet:
         click.echo(f"{stats.items_new} new items, {stats.stories_new} new stories, {stats.revisions} revisions"
                    + (f"; site: {stats.site}" if stats.site else ""))

@@ -171,72 +171,80 @@ def _store_result(store: Store, result: FetchResult, now: datetime, counts: dict
 
 
 def run(config: Config, store: Store | None = None, now: datetime | None = None,
-        sources: Sequence[str] | None = None, publish: bool = True, reporter: Reporter | None = None) -> RunStats:
-    """One full pass of every stage. `sources` limits the fetch to those URLs (default: every source)."""
+        sources: Sequence[str] | None = None, publish: bool = True, reporter: Reporter | None = None,
+        wait: bool = True) -> RunStats:
+    """One full pass of every stage. `sources` limits the fetch to those URLs (default: every source). The run
+    holds the store throughout: a second run waits for it, or with `wait=False` stops with a one-line error."""
     now = now or datetime.now(UTC)
     reporter = reporter or Reporter()
     own_store = store is None
     store = store or Store(config.db_url)
     try:
-        clock = time.perf_counter()
-        seconds = {}
-
-        def lap(stage: str) -> None:
-            nonlocal clock
-            seconds[stage] = time.perf_counter() - clock
-            clock = time.perf_counter()
-
-        sync_config(config, store, now)
-        chosen = chosen_sources(store, sources)
-        counts, errors = fetch_stage(config, store, chosen, now, reporter)
-        lap("fetch")
-
-        pending = len(store.unrouted_items())
-        with reporter.stage("cluster", pending) as bar:
-            placed = cluster.assign(store, config.settings, store.digests(), store.sources(), now, bar.advance)
-        reporter.done("cluster", f"{placed.items} items placed: {placed.joined} joined a story, "
-                                 f"{placed.new_stories} started one, {placed.unrouted} fit no digest")
-        lap("cluster")
-
-        knowledge = load_kb(config.kb)
-        for problem in knowledge.errors:
-            log.warning(f"{problem} (skipped; the built-in KB is used)")
-        with reporter.stage("check", len(store.items_to_check())) as bar:
-            checked = check_items(store, knowledge, bar.advance)
-        reporter.done("check", f"{checked['items']} items checked: {checked['claims']} claims, "
-                               f"{checked['contradicted']} contradicted by the knowledge base")
-        lap("check")
-
-        with reporter.stage("write", len(store.stories_to_revise())) as bar:
-            written = revise(store, config.settings, now, bar.advance, knowledge.display_names)
-        reporter.done("write", f"{written.revised} stories revised ({written.first} new)")
-        lap("write")
-
-        site, publish_error = None, None
-        if publish:
-            try:
-                with reporter.stage("publish", 1) as bar:
-                    site_stats = publish_site(store, config.resolve(config.site_dir), config.site_url)
-                    bar.advance()
-            except PublishError as exc:  # everything before is stored; only the site could not be written
-                publish_error = str(exc)
-                log.error(publish_error)
-            else:
-                site = site_stats.path
-                for problem in site_stats.errors:
-                    log.error(problem)
-                errors.extend(site_stats.errors)
-                reporter.done("publish", f"{site_stats.stories} story pages, {site_stats.revisions} revisions "
-                                         f"-> {site}")
-            lap("publish")
-        return RunStats(sources=len(chosen), sources_ok=counts["ok"], sources_unchanged=counts["unchanged"],
-                        sources_failed=counts["failed"], items_new=counts["new"], items_linked=counts["linked"],
-                        items_updated=counts["updated"], items_placed=placed.items, stories_new=placed.new_stories,
-                        revisions=written.revised, site=site, errors=tuple(errors), seconds=seconds,
-                        publish_error=publish_error)
+        with store.run_lock(wait):
+            return _run(config, store, now, sources, publish, reporter)
     finally:
         if own_store:
             store.close()
+
+
+def _run(config: Config, store: Store, now: datetime, sources: Sequence[str] | None, publish: bool,
+         reporter: Reporter) -> RunStats:
+    clock = time.perf_counter()
+    seconds = {}
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        seconds[stage] = time.perf_counter() - clock
+        clock = time.perf_counter()
+
+    sync_config(config, store, now)
+    chosen = chosen_sources(store, sources)
+    counts, errors = fetch_stage(config, store, chosen, now, reporter)
+    lap("fetch")
+
+    pending = len(store.unrouted_items())
+    with reporter.stage("cluster", pending) as bar:
+        placed = cluster.assign(store, config.settings, store.digests(), store.sources(), now, bar.advance)
+    reporter.done("cluster", f"{placed.items} items placed: {placed.joined} joined a story, "
+                             f"{placed.new_stories} started one, {placed.unrouted} fit no digest")
+    lap("cluster")
+
+    knowledge = load_kb(config.kb)
+    for problem in knowledge.errors:
+        log.warning(f"{problem} (skipped; the built-in KB is used)")
+    with reporter.stage("check", len(store.items_to_check())) as bar:
+        checked = check_items(store, knowledge, bar.advance)
+    reporter.done("check", f"{checked['items']} items checked: {checked['claims']} claims, "
+                           f"{checked['contradicted']} contradicted by the knowledge base")
+    lap("check")
+
+    with reporter.stage("write", len(store.stories_to_revise())) as bar:
+        written = revise(store, config.settings, now, bar.advance, knowledge.display_names)
+    reporter.done("write", f"{written.revised} stories revised ({written.first} new)")
+    lap("write")
+
+    site, publish_error = None, None
+    if publish:
+        try:
+            with reporter.stage("publish", 1) as bar:
+                site_stats = publish_site(store, config.resolve(config.site_dir), config.site_url)
+                bar.advance()
+        except PublishError as exc:  # everything before is stored; only the site could not be written
+            publish_error = str(exc)
+            log.error(publish_error)
+        else:
+            site = site_stats.path
+            for problem in site_stats.errors:
+                log.error(problem)
+            errors.extend(site_stats.errors)
+            reporter.done("publish", f"{site_stats.stories} story pages, {site_stats.revisions} revisions "
+                                     f"-> {site}")
+        lap("publish")
+    return RunStats(sources=len(chosen), sources_ok=counts["ok"], sources_unchanged=counts["unchanged"],
+                    sources_failed=counts["failed"], items_new=counts["new"], items_linked=counts["linked"],
+                    items_updated=counts["updated"], items_placed=placed.items, stories_new=placed.new_stories,
+                    revisions=written.revised, site=site, errors=tuple(errors), seconds=seconds,
+                    publish_error=publish_error)
 
 
 @contextmanager

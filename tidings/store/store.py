@@ -7,11 +7,13 @@ one story's revision. A crash between units loses nothing already committed and 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
 import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -193,6 +195,40 @@ class Store:
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def run_lock(self, wait: bool = True) -> Iterator[None]:
+        """Hold the store for one run, so two runs never interleave their writes: the second waits, or, with
+        `wait=False`, stops with a one-line error. On SQLite a lock file beside the database (released by the
+        system if the process dies); on PostgreSQL an advisory lock held by one connection."""
+        if self.is_sqlite:
+            path = Path(self.engine.url.database or "tidings.db").with_suffix(".lock") \
+                if self.engine.url.database not in (None, "", ":memory:") else None
+            if path is None:
+                yield
+                return
+            with open(path, "a+") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+                except BlockingIOError:
+                    raise StoreError(f"{self.shown}: another tidings run is using this store; wait for it to "
+                                     "finish, or run again without --no-wait to queue behind it") from None
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+            return
+        with self.engine.connect() as conn:
+            key = 0x7469_6469  # "tidi": one lock per database
+            if wait:
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            elif not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
+                raise StoreError(f"{self.shown}: another tidings run is using this store; wait for it to finish, "
+                                 "or run again without --no-wait to queue behind it")
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
 
     def close(self) -> None:
         self.engine.dispose()
