@@ -165,3 +165,10 @@ def test_two_runs_never_share_the_store(project):
         assert (project / "letting-go").exists()  # the run went ahead only once the holder was letting go
     finally:
         holder.wait(timeout=30)
+
+
+def test_sources_check_reads_without_storing(project):
+    shown = ok("sources", "check", "wire.rss")
+    assert "1 entries (Harbour Wire)" in shown and "Barrier approved" in shown
+    assert "Source" not in ok("sources", "list")  # nothing was stored
+    assert "no such file" in one_line_error("sources", "check", "missing.rss")

@@ -109,6 +109,26 @@ def sources_list(obj: Context, as_json: bool) -> None:
             click.echo(f"      last error: {s.last_error}")
 
 
+@sources.command("check")
+@click.argument("source")
+@pass_ctx
+def sources_check(obj: Context, source: str) -> None:
+    """Fetch and read one source (a URL, a path, or a stored source's id) and say what it holds, storing nothing."""
+    from tidings.sources import check_source
+
+    result = check_source(obj.config, source)
+    if result.status == "error":
+        raise click.ClickException(result.error or f"{source}: unreadable")
+    title = f" ({result.title})" if result.title else ""
+    warning = f"; warning: {result.error}" if result.error else ""
+    click.echo(f"{result.source.url}: {len(result.entries)} entries{title}{warning}")
+    for entry in result.entries[:10]:
+        when = f"{entry.published:%Y-%m-%d}" if entry.published else "undated"
+        click.echo(f"  {when}  {entry.title[:90]}  {entry.url or '(no link)'}")
+    if len(result.entries) > 10:
+        click.echo(f"  … and {len(result.entries) - 10} more")
+
+
 @sources.command("remove")
 @click.argument("source")
 @pass_ctx

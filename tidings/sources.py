@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from tidings.config import Config
 from tidings.errors import SourceError
-from tidings.model import Source
+from tidings.model import FetchResult, Source
 from tidings.store import Store
 from tidings.urls import web_url
 
@@ -73,3 +73,15 @@ def import_sources(store: Store, config: Config, sources: list[Source],
         except SourceError as exc:
             skipped.append(f"{s.url}: {exc}; skipped")
     return added, skipped
+
+
+def check_source(config: Config, ref: str) -> FetchResult:
+    """Read one source as a run would, without storing anything: a URL, a path, or the id of a stored source."""
+    from tidings.ingest import read_source
+    from tidings.pipeline import opened
+
+    if ref.isdigit():
+        with opened(config) as store:
+            found = find_source(store, ref)
+        return read_source(Source(url=found.url, name=found.name, id=found.id), config.settings)
+    return read_source(Source(url=location(ref)), config.settings)
