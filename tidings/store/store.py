@@ -202,8 +202,8 @@ class Store:
         `wait=False`, stops with a one-line error. On SQLite a lock file beside the database (released by the
         system if the process dies); on PostgreSQL an advisory lock held by one connection."""
         if self.is_sqlite:
-            path = Path(self.engine.url.database or "tidings.db").with_suffix(".lock") \
-                if self.engine.url.database not in (None, "", ":memory:") else None
+            database = self.engine.url.database
+            path = Path(database + ".lock") if database not in (None, "", ":memory:") else None
             if path is None:
                 yield
                 return
