@@ -7,6 +7,7 @@ import logging
 import sys
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 
 import click
@@ -26,7 +27,7 @@ class Context:
     db: str | None
     quiet: bool
 
-    @property
+    @cached_property
     def config(self) -> Config:
         config = load_config(self.config_path)
         return replace(config, db=self.db) if self.db else config

@@ -28,6 +28,3 @@ def web_url(link: str | None, base: str = "") -> str:
         return ""
     return absolute
 
-
-def is_web_url(link: str | None) -> bool:
-    return bool(link) and web_url(link) == link.strip()

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date
 
-from tidings.check.checkworthy import learned_probability
+from tidings.check.checkworthy import learned_probabilities
 from tidings.check.kb import KnowledgeBase, normalise
 from tidings.check.mentions import Mention, find_mentions, names_in, reference
 from tidings.check.values import (
@@ -213,9 +213,10 @@ def attribution(text: str, kb: KnowledgeBase) -> tuple[str, int]:
 
 def extract_claims(text: str, mentions: list[Mention], kb: KnowledgeBase | None = None) -> list[Claim]:
     """The structured claims of one sentence, given the models it mentions."""
-    if not mentions:
-        return []
-    parts = clauses(text, mentions)
+    return _claims_of(text, mentions, clauses(text, mentions), kb) if mentions else []
+
+
+def _claims_of(text: str, mentions: list[Mention], parts: list[Clause], kb: KnowledgeBase | None) -> list[Claim]:
     # A clause that asks ("are open models catching up?") asserts nothing.
     parts = [c for c in parts if not text[c.start:c.end].rstrip().endswith("?")]
     claims: list[Claim] = []
@@ -589,8 +590,8 @@ def _read(sentence: str, kb: KnowledgeBase, previous: Mention | None, context: s
         ref = (later.start(), later.end()) if later else None
     if ref and previous is not None and not any(x.start < ref[1] and ref[0] < x.end for x in mentions):
         mentions = sorted([Mention(previous.model, ref[0], ref[1], "reference"), *mentions], key=lambda x: x.start)
-    claims = extract_claims(sentence, mentions, kb)
     parts = clauses(sentence, mentions) if mentions else []
+    claims = _claims_of(sentence, mentions, parts, kb) if mentions else []
     # What a following "It" means: the latest subject of this sentence, else the last model it names.
     latest = next((c.subject for c in reversed(parts) if c.subject is not None), None)
     return mentions, claims, latest or (mentions[-1] if mentions else previous)
@@ -612,9 +613,11 @@ def checkworthy_sentences(text: str, kb: KnowledgeBase, threshold: float = 0.3) 
     model learned from fact-checked debates. A sentence that states a structured claim is always kept."""
     out = []
     previous = None
-    for sentence in sentences(text):
+    split = sentences(text)
+    learned = learned_probabilities(split) if split else []  # one pass of the ranker over the whole text
+    for sentence, probability in zip(split, learned, strict=True):
         mentions, claims, previous = _read(sentence, kb, previous, text[:2000])
-        score = 0.5 * checkworthiness(sentence, len(mentions)) + 0.5 * learned_probability(sentence)
+        score = 0.5 * checkworthiness(sentence, len(mentions)) + 0.5 * float(probability)
         if score < threshold and not claims:
             continue
         out.append(CheckworthySentence(sentence, round(score, 3), tuple(mentions), tuple(claims)))

@@ -73,6 +73,8 @@ class KnowledgeBase:
     _names: dict[str, str] = field(default_factory=dict)  # normalised name or alias -> model id
     _bench_names: dict[str, str] = field(default_factory=dict)
     _developers: dict[str, str] | None = None
+    _family_ids: frozenset[str] | None = None
+    _family_names: frozenset[str] | None = None
     _texts: list[str] = field(default_factory=list)  # every file loaded, for the fingerprint
 
     @property
@@ -112,13 +114,32 @@ class KnowledgeBase:
         return self._developers
 
     @property
+    def family_ids(self) -> frozenset[str]:
+        """Models that stand for a family with several members (Qwen3.5, whose flagship is Qwen3.5-397B-A17B)."""
+        if self._family_ids is None:
+            ids = set()
+            for member in self.models.values():
+                family = self.model(member.family) if member.family else None
+                if family is not None and family.id != member.id:
+                    ids.add(family.id)
+            self._family_ids = frozenset(ids)
+        return self._family_ids
+
+    @property
+    def family_names(self) -> frozenset[str]:
+        """Every family name, normalised ("llama4", "gptoss")."""
+        if self._family_names is None:
+            self._family_names = frozenset(normalise(m.family) for m in self.models.values() if m.family)
+        return self._family_names
+
+    @property
     def name_index(self) -> dict[str, str]:
         """Every normalised name and alias, with the model it means (read-only by convention: no copy)."""
         return self._names
 
     def _add_model(self, model: Model) -> None:
         self.models[model.id] = model
-        self._developers = None
+        self._developers = self._family_ids = self._family_names = None
         for name in (model.id, model.name, *model.aliases):
             self._names.setdefault(normalise(name), model.id)
 

@@ -78,12 +78,11 @@ def ai_context(text: str, kb: KnowledgeBase) -> bool:
 def find_mentions(text: str, kb: KnowledgeBase, context: str = "") -> list[Mention]:
     """Models named or described in a sentence, without overlaps, in order. `context` is the text around the
     sentence, which can make a short name ("Scout") count as a model."""
-    ambiguous = _ambiguous(kb)
     found = []
     in_ai = None
     for start, end, model in names_in(text, kb.name_index, 6):
         key = normalise(text[start:end])
-        if key in ambiguous or key in SHORT_NAMES:
+        if len(key) <= 3 or key in SHORT_NAMES:  # a short name or code is also an ordinary word ("o3", "Scout")
             if in_ai is None:
                 in_ai = ai_context(text, kb) or ai_context(context, kb)
             if not in_ai:
@@ -110,7 +109,7 @@ def find_mentions(text: str, kb: KnowledgeBase, context: str = "") -> list[Menti
 def _member(text: str, mention: Mention, kb: KnowledgeBase) -> Mention:
     """A family named with a size right after it ("OLMo 2 32B") is that member of the family."""
     size = re.match(r"[\s-]+(\d+(?:\.\d+)?)\s?[Bb]\b", text[mention.end:])
-    if size is None or not _is_family_entry(kb, kb.models[mention.model]):
+    if size is None or mention.model not in kb.family_ids:
         return mention
     family = normalise(kb.models[mention.model].name)
     billions = float(size.group(1))
@@ -125,15 +124,6 @@ def _short_name_fits(text: str, start: int, end: int) -> bool:
     """A short name is a model's when it reads as one: capitalised or a code ("Scout", "R1"), not "scout"."""
     word = text[start:end]
     return not word.islower() or any(ch.isdigit() for ch in word)
-
-
-def _ambiguous(kb: KnowledgeBase) -> frozenset:
-    """KB names that are also ordinary words or codes: short, or a plain word."""
-    cached = getattr(kb, "_ambiguous_names", None)
-    if cached is None:
-        cached = frozenset(k for k in kb.name_index if len(k) <= 3 or k in SHORT_NAMES)
-        kb._ambiguous_names = cached  # type: ignore[attr-defined]
-    return cached
 
 
 # --- descriptive names ---------------------------------------------------------------------------------------
@@ -156,7 +146,7 @@ _VERB = re.compile(r"(?:is|are|was|were|be|been|has|have|had|will|would|can|coul
 def describe(text: str, kb: KnowledgeBase) -> list[Mention]:
     """Models named by description. Resolved only when exactly one KB model fits."""
     out = []
-    families = _family_words(kb)
+    families = kb.family_names
     long_families = [f for f in families if len(f) > 3]
     every = words(text)
     for anchor in _ANCHOR.finditer(text):
@@ -192,16 +182,8 @@ def describe(text: str, kb: KnowledgeBase) -> list[Mention]:
     return out
 
 
-def _family_words(kb: KnowledgeBase) -> frozenset:
-    cached = getattr(kb, "_family_words", None)
-    if cached is None:
-        cached = frozenset(normalise(x.family) for x in kb.models.values() if x.family)
-        kb._family_words = cached  # type: ignore[attr-defined]
-    return cached
-
-
 def _candidates(kb: KnowledgeBase, developer: str | None, body: str) -> list[Model] | None:
-    models = [x for x in kb.models.values() if not _is_family_entry(kb, x)]
+    models = [x for x in kb.models.values() if x.id not in kb.family_ids]
     narrowed = False
     if developer:
         dev = normalise(developer)
@@ -283,18 +265,6 @@ def _by_size(models: list[Model], body: str) -> Model | None:
         return None
     ties = [x for x in sized if x.params_total_b == best.params_total_b]
     return best if len(ties) == 1 else None
-
-
-def _is_family_entry(kb: KnowledgeBase, model: Model) -> bool:
-    """A KB entry that stands for a whole family (Qwen3.5, Gemma 3), not one model."""
-    cached = getattr(kb, "_family_entries", None)
-    if cached is None:
-        families = {normalise(x.family) for x in kb.models.values() if x.family}
-        cached = frozenset(x.id for x in kb.models.values()
-                           if normalise(x.name) in families and any(o.family and normalise(o.family) == normalise(
-                               x.name) and o.id != x.id for o in kb.models.values()))
-        kb._family_entries = cached  # type: ignore[attr-defined]
-    return model.id in cached
 
 
 # --- references back ------------------------------------------------------------------------------------------

@@ -82,20 +82,10 @@ def flags(sentence: str, mentions=(), kb: KnowledgeBase | None = None) -> list[s
     return out
 
 
-def family_ids(kb: KnowledgeBase) -> set[str]:
-    """Models that stand for a family with several members (Qwen3.5, whose flagship is Qwen3.5-397B-A17B)."""
-    out = set()
-    for member in kb.models.values():
-        family = kb.model(member.family) if member.family else None
-        if family is not None and family.id != member.id:
-            out.add(family.id)
-    return out
-
-
 def check_text(text: str, kb: KnowledgeBase) -> dict:
     """Every check-worthy sentence with its claims, verdicts and evidence, in the `tidings check --json` shape."""
     sentences = []
-    families = family_ids(kb)
+    families = kb.family_ids
     for s in checkworthy_sentences(text, kb):
         claims = []
         for claim in s.claims:

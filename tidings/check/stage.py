@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from tidings.check.claims import claims_in
 from tidings.check.kb import KnowledgeBase
 from tidings.check.verify import verify
+from tidings.check.words import value_text
 from tidings.model import CheckedClaim, Evidence
 from tidings.store import Store
 
@@ -68,7 +69,7 @@ def corroborate(store: Store) -> int:
             other = [o for o in group if not _agree(o.value, c.value) and domains[o.item_id] != mine]
             if other:
                 verdict = "disputed"
-                evidence = tuple(Evidence(f"{domains[o.item_id]} states {_figure(o.value)}: {o.sentence}")
+                evidence = tuple(Evidence(f"{domains[o.item_id]} states {value_text(o.value)}: {o.sentence}")
                                  for o in other[:3])
             elif len(same) >= 2:
                 verdict = "corroborated"
@@ -79,10 +80,6 @@ def corroborate(store: Store) -> int:
                 changes.append((c.id, verdict, evidence))
     store.set_verdicts(changes)
     return sum(1 for _, v, _ in changes if v == "disputed")
-
-
-def _figure(value: str | float) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _agree(a: str | float, b: str | float) -> bool:

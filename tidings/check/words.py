@@ -14,7 +14,7 @@ def claim_words(claim, names: Mapping[str, str] | None = None) -> str:
     names = names or {}
     get = claim.get if isinstance(claim, Mapping) else lambda key: getattr(claim, key)
     model, attribute, value = get("model"), get("attribute"), get("value")
-    value = f"{value:g}" if isinstance(value, float) else str(value)
+    value = value_text(value)
     model = names.get(model, model)
     if attribute.startswith("score:"):
         bench = attribute.split(":", 1)[1]
@@ -30,6 +30,11 @@ def claim_words(claim, names: Mapping[str, str] | None = None) -> str:
                "released": f"{model} was released in {readable_date(value)}",
                "context_tokens": f"{model} has a context of {_tokens(number)} tokens"}
     return phrases.get(attribute, f"{model} {attribute} {value}")
+
+
+def value_text(value: str | float) -> str:
+    """A claim's value as a reader writes it: 62.0 is "62", text stays text."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def readable_date(value: str) -> str:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 from tidings.dates import dates_in, day_label, is_forward_looking, referred_date, resolve
 from tidings.embed import LexicalVectoriser, Vector, cosine, merge_counts
@@ -61,7 +62,7 @@ class _Candidate:
     forward: bool = False
     when: tuple[date, str] | None = None  # the day it refers to, and that date's precision
 
-    @property
+    @cached_property
     def phrases(self) -> set[tuple[str, str]]:
         """Pairs of neighbouring content words ("supply alert", "demand record"): what the sentence is about."""
         words = tokens(self.text)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
-from tidings.check.words import claim_words
+from tidings.check.words import claim_words, value_text
 from tidings.model import CheckedClaim, CitedSource, FactCheck, Item, Revision
 from tidings.text import squash
 
@@ -50,14 +50,10 @@ def fact_checks(claims: Sequence[CheckedClaim], numbers: Mapping[int, int],
         if found is not None:
             merged[key] = FactCheck(**{**found.__dict__, "cites": tuple(sorted({*found.cites, n}))})
             continue
-        merged[key] = FactCheck(c.sentence, (n,), c.model, c.attribute, _value(c.value), c.verdict,
+        merged[key] = FactCheck(c.sentence, (n,), c.model, c.attribute, value_text(c.value), c.verdict,
                                 tuple((e.fact, e.source) for e in c.evidence), claim_words(c.claim, names),
                                 c.attributed_to)
     return tuple(sorted(merged.values(), key=lambda f: (_VERDICT_ORDER.get(f.verdict, 9), min(f.cites))))
-
-
-def _value(value: str | float) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def refuted_sentences(claims: Sequence[CheckedClaim]) -> set[str]:
