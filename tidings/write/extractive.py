@@ -20,7 +20,7 @@ from functools import cached_property
 from tidings.dates import dates_in, day_label, is_forward_looking, referred_date, resolve
 from tidings.embed import LexicalVectoriser, Vector, cosine, merge_counts
 from tidings.model import Item, Revision, Section, Sentence
-from tidings.text import sentences, squash, tokens
+from tidings.text import STOPWORDS, sentences, squash, tokens
 from tidings.write import Brief, register
 from tidings.write.facts import Fact, conflict, content_overlap, fact_of, restates, same_fact
 from tidings.write.headline import clean_headline, clickbait
@@ -67,6 +67,21 @@ class _Candidate:
         """Pairs of neighbouring content words ("supply alert", "demand record"): what the sentence is about."""
         words = tokens(self.text)
         return set(zip(words, words[1:], strict=False))
+
+    @cached_property
+    def topics(self) -> set[tuple[str, str]]:
+        """Pairs of neighbouring lower-case content words, stemmed ("gaming the evaluation" and "game the
+        evaluation" are one): the sentence's topic, apart from the names every sentence of a story shares."""
+        words = [_stem(w) for w in re.findall(r"[a-z][a-z\-]+", self.text) if w not in STOPWORDS and len(w) > 2]
+        return set(zip(words, words[1:], strict=False))
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[:-len(suffix)]
+            break
+    return word.rstrip("e") if len(word) > 3 else word
 
 
 class ExtractiveWriter:
@@ -339,8 +354,9 @@ def _pick(out: list[_Candidate], pool: list[_Candidate], taken: list[_Candidate]
         best, best_score = None, float("-inf")
         keep = []
         for c in remaining:
-            if restates(c.fact, stated) or any(figures.get(f, 0) >= MAX_FIGURE_USES for f in c.fact.figures):
-                continue  # never again: what it says is already said
+            if restates(c.fact, stated) or any(figures.get(f, 0) >= MAX_FIGURE_USES for f in c.fact.figures) or \
+                    any(c.topics & t.topics and c.fact.figures <= t.fact.figures for t in taken):
+                continue  # never again: what it says is already said, in these words or others
             keep.append(c)
             score = c.score + (0.12 if c.item.publisher not in cited else 0.0)
             if score > best_score:
