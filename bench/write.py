@@ -58,7 +58,11 @@ def load_baseline(rev: str):
 
 
 def old_write(baseline, items, claims):
-    return baseline(1, items, None, NOW, 12, claims)
+    # The previous writer read claims as rows of the claims table.
+    rows = [{"item_id": c.item_id, "sentence": c.sentence, "model": c.model, "attribute": c.attribute,
+             "value": str(c.value), "verdict": c.verdict,
+             "evidence": [{"fact": e.fact, "source": e.source} for e in c.evidence]} for c in claims]
+    return baseline(1, items, None, NOW, 12, rows)
 
 
 def new_write(items, claims, names=None):
