@@ -77,13 +77,15 @@ ARTICLE_A2 = ("<p>Construction of the Port Ellery tidal barrier will begin in Oc
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(allow_private_networks=True)  # the test server is on 127.0.0.1
+    # The test server is on 127.0.0.1, and every test source shares that one host.
+    return Settings(allow_private_networks=True, host_delay=0.0, host_connections=8)
 
 
 def make_config(tmp_path: Path, sources: list[dict], digests: list[dict] | None = None, **settings) -> Config:
     digests = digests or [{"slug": "news", "title": "News", "description": "General news",
                            "keywords": ["harbour", "barrier", "comet"]}]
-    settings = {"allow_private_networks": True, **settings}  # the test server is on 127.0.0.1
+    # The test server is on 127.0.0.1, and every test source shares that one host.
+    settings = {"allow_private_networks": True, "host_delay": 0.0, "host_connections": 8, **settings}
     data = {"db": str(tmp_path / "tidings.db"), "site_dir": str(tmp_path / "site"), "digests": digests,
             "sources": sources, "settings": settings}
     return parse_config(data, tmp_path / "tidings.toml")

@@ -34,6 +34,13 @@ class Settings:
     writer: str = "extractive"  # which registered writer writes the articles
     max_body_mb: float = 10.0  # a feed or page larger than this, once decompressed, is refused
     allow_private_networks: bool = False  # may sources and links reach private, loopback or link-local addresses
+    poll_interval_minutes: float = 60.0  # how often a healthy source is read by 'tidings run --every'
+    max_backoff_hours: float = 24.0  # the longest a failing source waits before it is tried again
+    host_connections: int = 2  # requests open at once to one host
+    host_delay: float = 1.0  # seconds between the starts of two requests to one host
+    source_deadline: float = 60.0  # seconds for one source in all: its feed and the pages of its teasers
+    run_deadline: float = 600.0  # seconds for the fetch stage in all; sources not read by then wait for the next run
+    respect_robots: bool = True  # read a page (a page source or a teaser's page) only where robots.txt allows it
 
 
 @dataclass(frozen=True)
@@ -109,7 +116,9 @@ def _settings(where: str, table: dict) -> Settings:
 
 # (setting, bound, whether the bound itself is excluded): values below make no sense and would be silently odd.
 _LOWER_BOUNDS = (("fetch_timeout", 0, True), ("story_window_days", 0, True), ("revive_within_days", 0, False),
-                 ("max_sentences", 0, True), ("full_text_min_chars", 0, False), ("max_body_mb", 0, True))
+                 ("max_sentences", 0, True), ("full_text_min_chars", 0, False), ("max_body_mb", 0, True),
+                 ("poll_interval_minutes", 0, True), ("max_backoff_hours", 0, True), ("host_connections", 0, True),
+                 ("host_delay", 0, False), ("source_deadline", 0, True), ("run_deadline", 0, True))
 
 
 def _digest(where: str, table: Any) -> Digest:
