@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 
 import click
@@ -16,7 +21,7 @@ from tidings import __version__
 from tidings.config import CONFIG_NAME, Config, load_config, write_starter
 from tidings.errors import TidingsError
 from tidings.ingest.feeds import FeedError, read_opml, write_opml
-from tidings.pipeline import opened, run, sync_config
+from tidings.pipeline import RunStats, Schedule, opened, run, run_every, sync_config
 from tidings.progress import reporter_for
 from tidings.sources import add_source, import_sources, remove_source
 
@@ -100,14 +105,41 @@ def sources_list(obj: Context, as_json: bool) -> None:
         sync_config(config, store, datetime.now(UTC), for_run=False)
         found = store.sources()
     if as_json:
-        click.echo(json.dumps([{"id": s.id, "url": s.url, "name": s.name, "title": s.title, "digests": list(s.digests),
-                                "credibility": s.credibility, "status": s.status, "last_error": s.last_error,
-                                "items": s.item_count} for s in found], indent=2))
+        click.echo(json.dumps([{"id": s.id, "url": s.url, "name": s.name, "title": s.title, "kind": s.kind,
+                                "digests": list(s.digests), "credibility": s.credibility, "status": s.status,
+                                "last_error": s.last_error, "items": s.item_count,
+                                "last_success": _iso(s.last_success), "last_read": _iso(s.last_fetched),
+                                "consecutive_errors": s.consecutive_errors, "next_check": _iso(s.next_check),
+                                "check_interval_seconds": s.check_interval} for s in found], indent=2))
         return
+    now = datetime.now(UTC)
     for s in found:
         click.echo(f"{s.id:>4}  {s.status:<8} {s.item_count:>5} items  {s.label or '-'}  {s.url}")
+        click.echo(f"      {_health(s, now)}")
         if s.last_error:
             click.echo(f"      last error: {s.last_error}")
+
+
+def _health(s, now: datetime) -> str:
+    """When a source was last read well, how many reads failed since, and when it is read next."""
+    parts = [f"last success {_when(s.last_success) if s.last_success else 'never'}"]
+    if s.consecutive_errors:
+        parts.append(f"{s.consecutive_errors} failed read{'s' if s.consecutive_errors > 1 else ''} in a row")
+    if s.status == "gone":
+        parts.append("not read again (gone)")
+    elif s.next_check is None or s.next_check <= now:
+        parts.append("next check: due now")
+    else:
+        parts.append(f"next check {_when(s.next_check)}")
+    return " · ".join(parts)
+
+
+def _when(dt: datetime) -> str:
+    return f"{dt:%Y-%m-%d %H:%M} UTC"
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.isoformat() if dt else None
 
 
 @sources.command("check")
@@ -176,23 +208,84 @@ def sources_export(obj: Context, output) -> None:
 
 # --- running and reading -----------------------------------------------------------------------------------
 
+class Duration(click.ParamType):
+    """A span of time: 90s, 30m, 2h, 1d, or combinations such as 1h30m."""
+
+    name = "duration"
+    _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+    def convert(self, value, param, ctx) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        text = str(value).strip().lower()
+        parts = re.fullmatch(r"(?:\d+(?:\.\d+)?[smhd])+", text) and re.findall(r"(\d+(?:\.\d+)?)([smhd])", text)
+        seconds = sum(float(n) * self._UNITS[u] for n, u in parts) if parts else 0
+        if not seconds:
+            self.fail(f"{value!r} is not a duration; use a number with a unit, such as 90s, 30m, 2h or 1d",
+                      param, ctx)
+        return seconds
+
+
 @cli.command("run")
 @click.option("--no-publish", is_flag=True, help="Skip writing the static site.")
 @click.option("--source", "only", multiple=True, help="Read only this source, by id or URL (repeatable).")
 @click.option("--no-wait", is_flag=True, help="If another run holds the store, stop instead of waiting for it.")
+@click.option("--every", type=Duration(), help="Keep running: a run every DURATION (30m, 1h, ...), each reading "
+                                               "only the sources that are due. Ctrl-C or SIGTERM stops it.")
+@click.option("--due", is_flag=True, help="Read only the sources that are due (not those waiting after errors).")
 @pass_ctx
-def run_cmd(obj: Context, no_publish: bool, only: tuple[str, ...], no_wait: bool) -> None:
-    """Fetch every source, update stories, write revisions and publish the site."""
-    stats = run(obj.config, sources=only or None, publish=not no_publish, reporter=reporter_for(obj.quiet),
-                wait=not no_wait)
-    if not obj.quiet:
-        click.echo(f"{stats.items_new} new items, {stats.stories_new} new stories, {stats.revisions} revisions"
-                   + (f"; site: {stats.site}" if stats.site else ""))
+def run_cmd(obj: Context, no_publish: bool, only: tuple[str, ...], no_wait: bool, every: float | None,
+            due: bool) -> None:
+    """Fetch the sources, update stories, write revisions and publish the site."""
+    if every and only:
+        raise click.UsageError("--every reads the sources that are due; it cannot be combined with --source")
+    with _stop_on_signals(obj.quiet) as stop:
+        if every:
+            run_every(obj.config, every, stop, reporter_for(obj.quiet), publish=not no_publish, wait=not no_wait,
+                      on_run=partial(_report_run, obj, every=every))
+            return
+        stats = run(obj.config, sources=only or None, publish=not no_publish, reporter=reporter_for(obj.quiet),
+                    wait=not no_wait, schedule=Schedule(due_only=due, stop=stop))
+    _report_run(obj, stats)
     if stats.failed:
         raise click.ClickException(f"all {stats.sources} sources failed; nothing was processed")
     if stats.publish_error:
         raise click.ClickException(f"{stats.publish_error} (everything else was stored; "
                                    "run 'tidings publish' once that is fixed)")
+
+
+def _report_run(obj: Context, stats: RunStats, every: float | None = None) -> None:
+    if obj.quiet:
+        return
+    when = f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC: " if every else ""
+    click.echo(f"{when}{stats.items_new} new items, {stats.stories_new} new stories, {stats.revisions} revisions"
+               + (f"; site: {stats.site}" if stats.site else "")
+               + ("; stopped early, the next run finishes the work" if stats.stopped else ""))
+
+
+@contextmanager
+def _stop_on_signals(quiet: bool) -> Iterator[threading.Event]:
+    """SIGINT and SIGTERM ask the run to stop after the unit it is in, and the command then exits 0; a second
+    signal stops at once."""
+    stop = threading.Event()
+
+    def asked(signum, frame) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        if not quiet:
+            click.echo(f"{signal.Signals(signum).name}: stopping after the current step "
+                       "(again to stop at once)", err=True)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield stop  # signals reach only the main thread (tests may run commands elsewhere)
+        return
+    previous = {sig: signal.signal(sig, asked) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @cli.group()

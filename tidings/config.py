@@ -77,7 +77,7 @@ class Config:
 _TOP_KEYS = {"db": str, "site_dir": str, "site_url": str, "kb": list, "settings": dict, "digests": list,
              "sources": list}
 _DIGEST_KEYS = {"slug": str, "title": str, "description": str, "keywords": list}
-_SOURCE_KEYS = {"url": str, "name": str, "digests": list, "credibility": float}
+_SOURCE_KEYS = {"url": str, "name": str, "digests": list, "credibility": float, "kind": str}
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
                list: "a list", dict: "a table"}
 
@@ -148,8 +148,14 @@ def _source(where: str, table: Any, digests: set[str]) -> Source:
     cred = values.get("credibility")
     if cred is not None and not 0 <= cred <= 1:
         raise ConfigError(f"{where}: credibility must be between 0 and 1, got {cred}")
+    kind = values.get("kind", "")
+    if kind:
+        from tidings.ingest.readers import kinds  # the readers registered, add-ons included
+
+        if kind not in kinds():
+            raise ConfigError(f"{where}: kind must be one of {', '.join(kinds())}, got {kind!r}")
     return Source(url=values["url"], name=values.get("name", ""), digests=tuple(values.get("digests", ())),
-                  credibility=cred)
+                  credibility=cred, kind=kind)
 
 
 def parse_config(data: dict, path: Path | None = None) -> Config:

@@ -29,6 +29,11 @@ class Source:
     last_fetched: datetime | None = None
     item_count: int = 0
     title: str = ""  # the feed's own title, learnt on the first read
+    kind: str = ""  # feed | page: which reader reads it; "" until the first read (or the config) tells
+    next_check: datetime | None = None  # a scheduled run reads it from then on; None: due now
+    check_interval: float | None = None  # seconds between reads while healthy (None: the configured default)
+    consecutive_errors: int = 0
+    last_success: datetime | None = None
 
     @property
     def label(self) -> str:
@@ -64,6 +69,21 @@ class FetchResult:
     last_modified: str | None = None
     unchanged: bool = False
     title: str = ""  # the feed's or page's own title
+    kind: str = ""  # what the source turned out to be: feed | page
+    http_status: int | None = None  # of a failed request, when the server answered
+    retry_after: float | None = None  # seconds the server asked us to wait (429, 503)
+
+
+@dataclass(frozen=True)
+class Polling:
+    """A source's health and schedule after one read."""
+
+    status: str  # ok | warning | error | gone
+    error: str | None
+    next_check: datetime | None  # None only for a source that is gone: it is not read again
+    check_interval: float  # seconds
+    consecutive_errors: int
+    succeeded: bool
 
 
 @dataclass(frozen=True)

@@ -7,26 +7,26 @@ at a time (a source, an item, a story), so a crash or a second run never loses o
 from __future__ import annotations
 
 import logging
+import random
+import threading
 import time
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import partial
-from itertools import chain
 from pathlib import Path
-
-import httpx
 
 from tidings import cluster, dedupe
 from tidings.check.kb import load_kb
 from tidings.check.stage import check_items
 from tidings.config import CONFIG_NAME, Config
 from tidings.errors import PublishError, SetupError, StoreError
-from tidings.ingest import read_source
+from tidings.ingest import Session, read_source
 from tidings.ingest.fetch import is_local
-from tidings.model import Entry, FetchResult, Source
+from tidings.ingest.schedule import after_read, is_due
+from tidings.model import Entry, FetchResult, Polling, Source
 from tidings.publish.site import publish_site
 from tidings.store import Store
 from tidings.write.revise import revise
@@ -67,6 +67,7 @@ class RunStats:
     errors: tuple[str, ...] = field(default=())
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage
     publish_error: str | None = None  # why the site could not be written (everything else was stored)
+    stopped: bool = False  # asked to stop, it left some stages to the next run
 
     @property
     def failed(self) -> bool:
@@ -86,14 +87,18 @@ def sync_config(config: Config, store: Store, now: datetime, for_run: bool = Tru
         log.info(f"source {url}: no longer in {config.path}; it is not read any more (its items stay)")
 
 
-def chosen_sources(store: Store, only: Sequence[str] | None) -> list[Source]:
-    """The sources a run reads: all of them, or those named by URL or id."""
+def chosen_sources(store: Store, only: Sequence[str] | None, now: datetime | None = None,
+                   due_only: bool = False) -> list[Source]:
+    """The sources a run reads: all of them but those gone for good, or those named by URL or id; with `due_only`,
+    only those whose next check has come (a scheduled run)."""
     every = store.sources()
     if not every:
         raise SetupError("no sources to read; add one with 'tidings sources add URL' or a [[sources]] table "
                          "in tidings.toml")
     if only is None:
-        return every
+        if due_only:
+            return [s for s in every if is_due(s, now or datetime.now(UTC))]
+        return [s for s in every if s.status != "gone"]
     wanted = set(only)
     chosen = [s for s in every if s.url in wanted or str(s.id) in wanted]
     unknown = wanted - {s.url for s in chosen} - {str(s.id) for s in chosen}
@@ -102,52 +107,102 @@ def chosen_sources(store: Store, only: Sequence[str] | None) -> list[Source]:
     return chosen
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """How a run reads its sources: all of them or only the due ones, with what period (`every`, seconds, when
+    runs repeat), and an event that asks the run to stop after the unit it is in."""
+
+    due_only: bool = False
+    every: float | None = None
+    stop: threading.Event | None = None
+
+    @property
+    def stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
+
 def fetch_stage(config: Config, store: Store, sources: Sequence[Source], now: datetime,
-                reporter: Reporter) -> tuple[dict[str, int], list[str]]:
-    """Read every source (several at once), then store each one's entries in its own transaction."""
-    counts = {"ok": 0, "unchanged": 0, "failed": 0, "new": 0, "linked": 0, "updated": 0}
+                reporter: Reporter, schedule: Schedule | None = None) -> tuple[dict[str, int], list[str]]:
+    """Read every source (several at once, politely per host), then store each one's entries in its own
+    transaction, in the order the sources were listed. Sources not read when the run's deadline passes, or when
+    the run is asked to stop, are left for the next run."""
+    schedule = schedule or Schedule()
+    counts = {"ok": 0, "unchanged": 0, "failed": 0, "new": 0, "linked": 0, "updated": 0, "deferred": 0}
     errors: list[str] = []
 
     def known(entry: Entry) -> bool:
         return store.has_any_key(dedupe.global_keys(entry))
 
     settings = config.settings
-    with reporter.stage("fetch", len(sources)) as bar, \
-            httpx.Client(follow_redirects=True, timeout=settings.fetch_timeout) as client, \
-            ThreadPoolExecutor(max_workers=FETCH_WORKERS) as pool:
-        remote = [s for s in sources if not is_local(s.url)]
-        futures = [pool.submit(read_source, s, settings, store.source_cache(s.id), client, known) for s in remote]
-        local = ((s, partial(read_source, s, settings, store.source_cache(s.id), client, known))
-                 for s in sources if is_local(s.url))
-        for source, read in chain(local, ((s, f.result) for s, f in zip(remote, futures, strict=True))):
-            try:
-                result = read()
-            except Exception as exc:  # a bug met by one hostile source must not end the run
-                log.exception("reading %s failed", source.url)
-                result = FetchResult(source, status="error", error=f"{source.url}: unexpected error: "
-                                                                   f"{type(exc).__name__}: {exc}")
-            _store_result(store, result, now, counts, errors, settings.near_duplicate_threshold)
-            bar.advance()
+    deadline = time.monotonic() + settings.run_deadline
+    rng = random.Random()
+    pool = ThreadPoolExecutor(max_workers=FETCH_WORKERS)
+    try:
+        with reporter.stage("fetch", len(sources)) as bar, Session.open(settings) as session:
+            caches = {s.id: store.source_cache(s.id) for s in sources}
+
+            def read(s: Source) -> FetchResult:
+                return read_source(s, settings, caches[s.id], known=known, session=session)
+
+            # Local files are read in turn, as they come (threads only add contention); remote ones at once.
+            remote = {s.id: pool.submit(read, s) for s in sources if not is_local(s.url)}
+            for source in sources:
+                if schedule.stopping:
+                    break
+                result = _wait(source, remote.get(source.id), read, deadline, settings.run_deadline)
+                if result is None:
+                    counts["deferred"] += 1
+                    continue
+                polling = after_read(source, result, now, settings, schedule.every, rng)
+                _store_result(store, result, polling, now, counts, errors, settings.near_duplicate_threshold)
+                bar.advance()
+    finally:
+        # Reads still under way when the deadline passed end by their own deadlines; nobody waits for them.
+        pool.shutdown(wait=False, cancel_futures=True)
+    late = f", {counts['deferred']} left for the next run" if counts["deferred"] else ""
     reporter.done("fetch", f"{len(sources)} sources: {counts['ok']} read, {counts['unchanged']} unchanged, "
-                           f"{counts['failed']} failed; {counts['new']} new items, {counts['linked']} also carried "
-                           f"by another source, {counts['updated']} updated")
+                           f"{counts['failed']} failed{late}; {counts['new']} new items, {counts['linked']} also "
+                           f"carried by another source, {counts['updated']} updated")
+    if counts["deferred"] and not schedule.stopping:
+        message = (f"{counts['deferred']} sources not read within the run's {settings.run_deadline:g}s "
+                   "([settings] run_deadline); they are read first next time")
+        log.warning(message)
+        errors.append(message)
     return counts, errors
 
 
-def _store_result(store: Store, result: FetchResult, now: datetime, counts: dict[str, int],
+def _wait(source: Source, future: Future | None, read, deadline: float, allowed: float) -> FetchResult | None:
+    """A source's reading, or None if the run's deadline passes first."""
+    remaining = deadline - time.monotonic()
+    try:
+        if future is None:
+            return read(source) if remaining > 0 else None
+        return future.result(timeout=max(remaining, 0))
+    except FutureTimeout:
+        future.cancel()
+        return None
+    except Exception as exc:  # a bug met by one hostile source must not end the run
+        log.exception("reading %s failed", source.url)
+        return FetchResult(source, status="error", error=f"{source.url}: unexpected error: "
+                                                         f"{type(exc).__name__}: {exc}")
+
+
+def _store_result(store: Store, result: FetchResult, polling: Polling, now: datetime, counts: dict[str, int],
                   errors: list[str], near_threshold: float) -> None:
     source = result.source
     label = f"source {source.label!r}" if source.label else "source"
     if result.unchanged:
         counts["unchanged"] += 1
-        store.record_source(source.id, "ok", None, now)
+        store.record_source(source.id, "ok", None, now, polling=polling)
         return
     if result.status == "error":
         counts["failed"] += 1
-        message = f"{label}: {result.error}"
+        message = f"{label}: {polling.error}"
+        if polling.next_check is not None:
+            message += f"; tried again after {polling.next_check:%Y-%m-%d %H:%M} UTC"
         errors.append(message)
         log.error(message)
-        store.record_source(source.id, "error", result.error, now)
+        store.record_source(source.id, polling.status, polling.error, now, polling=polling, kind=result.kind)
         return
     if result.error:
         log.warning(f"{label}: {result.error}")
@@ -158,10 +213,11 @@ def _store_result(store: Store, result: FetchResult, now: datetime, counts: dict
     keyed = [dedupe.keyed(e, source.id) for e in result.entries]
     try:
         got = store.ingest(source, keyed, now, result.status, result.error, result.content_hash, result.etag,
-                           result.last_modified, near_threshold, result.title)
+                           result.last_modified, near_threshold, result.title, polling=polling, kind=result.kind)
     except StoreError as exc:  # the transaction rolled back: nothing of this source was half-stored
         reason = str(exc).split(": ", 1)[-1]
-        _store_result(store, FetchResult(source, status="error", error=f"{source.url}: cannot store: {reason}"),
+        failed = FetchResult(source, status="error", error=f"{source.url}: cannot store: {reason}")
+        _store_result(store, failed, replace(polling, status="error", error=failed.error, succeeded=False),
                       now, counts, errors, near_threshold)
         return
     counts["ok"] += 1
@@ -172,23 +228,25 @@ def _store_result(store: Store, result: FetchResult, now: datetime, counts: dict
 
 def run(config: Config, store: Store | None = None, now: datetime | None = None,
         sources: Sequence[str] | None = None, publish: bool = True, reporter: Reporter | None = None,
-        wait: bool = True) -> RunStats:
-    """One full pass of every stage. `sources` limits the fetch to those URLs (default: every source). The run
-    holds the store throughout: a second run waits for it, or with `wait=False` stops with a one-line error."""
+        wait: bool = True, schedule: Schedule | None = None) -> RunStats:
+    """One full pass of every stage. `sources` limits the fetch to those URLs (default: every source that is not
+    gone; with `schedule.due_only`, those due). The run holds the store throughout: a second run waits for it, or
+    with `wait=False` stops with a one-line error. When `schedule.stop` is set, the run stops after the unit it is
+    in (a source's storing, or a stage), leaving the rest to the next run."""
     now = now or datetime.now(UTC)
     reporter = reporter or Reporter()
     own_store = store is None
     store = store or Store(config.db_url)
     try:
         with store.run_lock(wait):
-            return _run(config, store, now, sources, publish, reporter)
+            return _run(config, store, now, sources, publish, reporter, schedule or Schedule())
     finally:
         if own_store:
             store.close()
 
 
 def _run(config: Config, store: Store, now: datetime, sources: Sequence[str] | None, publish: bool,
-         reporter: Reporter) -> RunStats:
+         reporter: Reporter, schedule: Schedule) -> RunStats:
     clock = time.perf_counter()
     seconds = {}
 
@@ -198,9 +256,14 @@ def _run(config: Config, store: Store, now: datetime, sources: Sequence[str] | N
         clock = time.perf_counter()
 
     sync_config(config, store, now)
-    chosen = chosen_sources(store, sources)
-    counts, errors = fetch_stage(config, store, chosen, now, reporter)
+    chosen = chosen_sources(store, sources, now, schedule.due_only)
+    counts, errors = fetch_stage(config, store, chosen, now, reporter, schedule)
     lap("fetch")
+    stats = RunStats(sources=len(chosen), sources_ok=counts["ok"], sources_unchanged=counts["unchanged"],
+                     sources_failed=counts["failed"], items_new=counts["new"], items_linked=counts["linked"],
+                     items_updated=counts["updated"], errors=tuple(errors), seconds=seconds, stopped=True)
+    if schedule.stopping:
+        return stats
 
     pending = len(store.unrouted_items())
     with reporter.stage("cluster", pending) as bar:
@@ -208,6 +271,8 @@ def _run(config: Config, store: Store, now: datetime, sources: Sequence[str] | N
     reporter.done("cluster", f"{placed.items} items placed: {placed.joined} joined a story, "
                              f"{placed.new_stories} started one, {placed.unrouted} fit no digest")
     lap("cluster")
+    if schedule.stopping:
+        return replace(stats, items_placed=placed.items, stories_new=placed.new_stories)
 
     knowledge = load_kb(config.kb)
     for problem in knowledge.errors:
@@ -217,6 +282,8 @@ def _run(config: Config, store: Store, now: datetime, sources: Sequence[str] | N
     reporter.done("check", f"{checked['items']} items checked: {checked['claims']} claims, "
                            f"{checked['contradicted']} contradicted by the knowledge base")
     lap("check")
+    if schedule.stopping:
+        return replace(stats, items_placed=placed.items, stories_new=placed.new_stories)
 
     with reporter.stage("write", len(store.stories_to_revise())) as bar:
         written = revise(store, config.settings, now, bar.advance, knowledge.display_names)
@@ -224,7 +291,7 @@ def _run(config: Config, store: Store, now: datetime, sources: Sequence[str] | N
     lap("write")
 
     site, publish_error = None, None
-    if publish:
+    if publish and not schedule.stopping:
         try:
             with reporter.stage("publish", 1) as bar:
                 site_stats = publish_site(store, config.resolve(config.site_dir), config.site_url)
@@ -240,11 +307,30 @@ def _run(config: Config, store: Store, now: datetime, sources: Sequence[str] | N
             reporter.done("publish", f"{site_stats.stories} story pages, {site_stats.revisions} revisions "
                                      f"-> {site}")
         lap("publish")
-    return RunStats(sources=len(chosen), sources_ok=counts["ok"], sources_unchanged=counts["unchanged"],
-                    sources_failed=counts["failed"], items_new=counts["new"], items_linked=counts["linked"],
-                    items_updated=counts["updated"], items_placed=placed.items, stories_new=placed.new_stories,
-                    revisions=written.revised, site=site, errors=tuple(errors), seconds=seconds,
-                    publish_error=publish_error)
+    return replace(stats, items_placed=placed.items, stories_new=placed.new_stories, revisions=written.revised,
+                   site=site, errors=tuple(errors), publish_error=publish_error, stopped=schedule.stopping)
+
+
+def run_every(config: Config, every: float, stop: threading.Event, reporter: Reporter | None = None,
+              publish: bool = True, wait: bool = True,
+              on_run: Callable[[RunStats], None] | None = None) -> int:
+    """Run again and again, reading only the sources that are due, `every` seconds apart (give or take a tenth,
+    so that several tidings on one server drift apart), until `stop` is set. A store that cannot be reached is
+    logged and tried again at the next turn. Returns how many runs were made."""
+    rng = random.Random()
+    runs = 0
+    while not stop.is_set():
+        try:
+            stats = run(config, reporter=reporter, publish=publish, wait=wait,
+                        schedule=Schedule(due_only=True, every=every, stop=stop))
+        except StoreError as exc:
+            log.error(f"{exc}; trying again in {every:g}s")
+        else:
+            runs += 1
+            if on_run is not None:
+                on_run(stats)
+        stop.wait(every * rng.uniform(0.9, 1.1))
+    return runs
 
 
 @contextmanager

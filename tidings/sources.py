@@ -40,8 +40,13 @@ def add_source(store: Store, config: Config, url: str, name: str = "", digests: 
         if slug not in known:
             defined = f"defined: {', '.join(known)}" if known else "none is defined; run 'tidings init'"
             raise SourceError(f"digest {slug!r} is not defined ({defined})")
-    return store.upsert_source(Source(url=location(url), name=name, digests=digests, credibility=credibility),
-                               now or datetime.now(UTC))
+    source = store.upsert_source(Source(url=location(url), name=name, digests=digests, credibility=credibility),
+                                 now or datetime.now(UTC))
+    if source.status == "gone" or source.consecutive_errors:
+        # Adding it again says "read it": it is due at the next run, whatever happened before.
+        store.reset_source(source.id)
+        source = store.source(source.id) or source
+    return source
 
 
 def find_source(store: Store, ref: str) -> Source:

@@ -1,23 +1,28 @@
-"""Ingest: fetch a source, parse it as a feed or a page, and complete truncated entries from their pages."""
+"""Ingest: fetch a source, read it with the reader for its kind, and complete truncated entries from their pages."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from pathlib import PurePosixPath
-from urllib.parse import urlsplit
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 
 import httpx
 
 from tidings.config import Settings
+from tidings.errors import TidingsError
 from tidings.ingest.extract import ExtractError, is_truncated, page_entry, with_full_text
-from tidings.ingest.feeds import FeedError, parse_feed, sniff
-from tidings.ingest.fetch import FetchError, FetchPolicy, fetch
+from tidings.ingest.fetch import FetchError, FetchPolicy, fetch, is_local
+from tidings.ingest.politeness import HostGate
+from tidings.ingest.readers import detect_kind, reader_for
+from tidings.ingest.robots import RobotsCache
 from tidings.model import Entry, FetchResult, Source
 from tidings.urls import web_url
 
-_FEED_SUFFIXES = {".rss", ".atom", ".xml", ".rdf", ".json", ".feed"}
-_FEED_WORDS = {"feed", "rss", "atom", "feeds", "rss.xml", "atom.xml", "feed.xml", "index.xml"}
+__all__ = ["Session", "policy_of", "read_source"]
+
+ROBOTS_MAX_BYTES = 512 * 1024
 
 
 def policy_of(settings: Settings) -> FetchPolicy:
@@ -25,23 +30,62 @@ def policy_of(settings: Settings) -> FetchPolicy:
                        allow_private=settings.allow_private_networks)
 
 
-def looks_like_feed(location: str) -> bool:
-    """Whether a source's address promises a feed, so that an HTML answer is an error and not an article."""
-    path = PurePosixPath(urlsplit(location).path if "://" in location else location)
-    return path.suffix.lower() in _FEED_SUFFIXES or path.name.lower() in _FEED_WORDS
+@dataclass
+class Session:
+    """What the reads of one run share: the HTTP client, the politeness gate per host and robots.txt answers."""
+
+    settings: Settings
+    client: httpx.Client | None = None
+    gate: HostGate | None = None
+    robots: RobotsCache | None = None
+
+    @classmethod
+    @contextmanager
+    def open(cls, settings: Settings) -> Iterator[Session]:
+        with httpx.Client(timeout=settings.fetch_timeout) as client:
+            session = cls(settings, client, HostGate(settings.host_connections, settings.host_delay))
+            if settings.respect_robots:
+                session.robots = RobotsCache(session.robots_txt, settings.user_agent)
+            yield session
+
+    def get(self, location: str, cache: tuple[str | None, str | None] = (None, None), *, allow_local: bool = False,
+            deadline: float | None = None):
+        return fetch(location, self.settings.fetch_timeout, self.settings.user_agent, cache[0], cache[1],
+                     self.client, allow_local=allow_local, policy=policy_of(self.settings), gate=self.gate,
+                     deadline=deadline)
+
+    def robots_txt(self, url: str) -> tuple[int, bytes]:
+        policy = replace(policy_of(self.settings), max_bytes=ROBOTS_MAX_BYTES)
+        try:
+            resp = fetch(url, self.settings.fetch_timeout, self.settings.user_agent, client=self.client,
+                         policy=policy, gate=self.gate)
+        except FetchError as exc:
+            if exc.status is None:
+                raise
+            return exc.status, b""
+        return 200, resp.body
+
+    def may_read_page(self, url: str) -> bool:
+        return self.robots is None or is_local(url) or self.robots.allowed(url)
 
 
 def read_source(source: Source, settings: Settings, cache: tuple[str | None, str | None, str | None] = (None,) * 3,
-                client: httpx.Client | None = None, known: Callable[[Entry], bool] | None = None) -> FetchResult:
-    """Fetch and parse one source. Never raises for bad input: problems come back as status and error."""
+                client: httpx.Client | None = None, known: Callable[[Entry], bool] | None = None,
+                session: Session | None = None) -> FetchResult:
+    """Fetch one source and read it with the reader for its kind. Never raises for bad input: problems come back
+    as status and error. The source and the pages of its teasers share one deadline
+    (`settings.source_deadline`)."""
+    session = session or Session(settings, client)
+    deadline = time.monotonic() + settings.source_deadline
     content_hash, etag, last_modified = cache
+    if source.kind and reader_for(source.kind).reads_pages and not session.may_read_page(source.url):
+        return _refused_by_robots(source)
     try:
         # The source itself was named by the user, so it alone may be a local file.
-        resp = fetch(source.url, settings.fetch_timeout, settings.user_agent, etag, last_modified, client,
-                     policy=policy_of(settings),
-                     allow_local=True)
+        resp = session.get(source.url, (etag, last_modified), allow_local=True, deadline=deadline)
     except FetchError as exc:
-        return FetchResult(source, status="error", error=str(exc))
+        return FetchResult(source, status="error", error=str(exc), http_status=exc.status,
+                           retry_after=exc.retry_after)
     if resp.not_modified:
         return FetchResult(source, unchanged=True, content_hash=content_hash)
     body_hash = hashlib.sha256(resp.body).hexdigest()
@@ -49,57 +93,59 @@ def read_source(source: Source, settings: Settings, cache: tuple[str | None, str
         return FetchResult(source, unchanged=True, content_hash=body_hash)
     if not resp.body.strip():
         return FetchResult(source, status="error", error=f"{source.url}: empty response")
-    kind = sniff(resp.body)
-    warning = None
+    kind = source.kind or detect_kind(resp, source.url)
+    reader = reader_for(kind)
+    if not source.kind and reader.reads_pages and not session.may_read_page(source.url):
+        return _refused_by_robots(source)
     try:
-        if kind == "html" or "html" in resp.content_type and kind != "xml":
-            if looks_like_feed(source.url):
-                return FetchResult(source, status="error",
-                                   error=f"{source.url}: expected a feed, got an HTML page{_page_title(resp.body)}")
-            entries = [page_entry(resp.body, resp.url, source.name)]
-            title = entries[0].publisher  # a page's site name stands for its publisher
-        else:
-            entries, warning, title = parse_feed(resp.body, resp.url, source.name, resp.content_type)
-    except (FeedError, ExtractError) as exc:
-        return FetchResult(source, status="error", error=f"{source.url}: {exc}")
+        reading = reader.read(resp, source)
+    except TidingsError as exc:
+        return FetchResult(source, status="error", error=f"{source.url}: {exc}", kind=kind)
+    entries, warnings = list(reading.entries), [reading.warning] if reading.warning else []
     if settings.fetch_full_text:
-        entries = [_complete(e, settings, client, known) for e in entries]
+        entries = [_complete(e, session, known, deadline) for e in entries]
+        skipped = sum(1 for e in entries if e.error and "deadline passed" in e.error)
+        if skipped:
+            warnings.append(f"{skipped} teasers kept without their full text: the source took longer than "
+                            f"{settings.source_deadline:g}s")
+    warning = "; ".join(warnings) or None
     return FetchResult(source, entries=tuple(entries), status="warning" if warning else "ok",
                        error=f"{source.url}: {warning}" if warning else None, content_hash=body_hash,
-                       etag=resp.etag, last_modified=resp.last_modified, title=title)
+                       etag=resp.etag, last_modified=resp.last_modified, title=reading.title, kind=kind)
 
 
-def _complete(entry: Entry, settings: Settings, client: httpx.Client | None,
-              known: Callable[[Entry], bool] | None) -> Entry:
+_LATE = "full text not read: the source's deadline passed"
+
+
+def _refused_by_robots(source: Source) -> FetchResult:
+    return FetchResult(source, status="error", error=f"{source.url}: robots.txt of its site does not allow reading "
+                                                     "it (set [settings] respect_robots = false to read it anyway)")
+
+
+def _complete(entry: Entry, session: Session, known: Callable[[Entry], bool] | None, deadline: float) -> Entry:
     """An entry with its full text from its page when the feed gave only a teaser and the page can be read.
 
     A teaser of an item already stored is not fetched again; it is marked truncated so it never replaces the
     stored full text. The page is fetched only over http(s): a feed's link never makes tidings read a local file.
-    An entry without a web link keeps what the feed gave, since there is nowhere to read more.
+    An entry without a web link keeps what the feed gave, since there is nowhere to read more; so does one whose
+    page robots.txt forbids, or whose source has used up its time.
     """
-    if not is_truncated(entry, settings.full_text_min_chars):
+    if not is_truncated(entry, session.settings.full_text_min_chars):
         return entry
     link = web_url(entry.url)
     if not link:
         return entry
     if known and known(entry):
-        return Entry(**{**entry.__dict__, "truncated": True})
+        return replace(entry, truncated=True)
+    if time.monotonic() >= deadline:
+        return replace(entry, truncated=True, error=_LATE)
+    if not session.may_read_page(link):
+        return replace(entry, truncated=True, error="full text not read: robots.txt of its site does not allow it")
     try:
-        resp = fetch(link, settings.fetch_timeout, settings.user_agent, client=client, allow_local=False,
-                     policy=policy_of(settings))
+        resp = session.get(link, deadline=deadline)
         page = page_entry(resp.body, resp.url, entry.publisher)
     except (FetchError, ExtractError) as exc:
-        return Entry(**{**entry.__dict__, "truncated": True, "error": f"full text unavailable: {exc}"})
+        return replace(entry, truncated=True, error=f"full text unavailable: {exc}")
     if len(page.text) <= len(entry.text):
         return entry
     return with_full_text(entry, page)
-
-
-def _page_title(body: bytes) -> str:
-    import re
-
-    m = re.search(rb"<title[^>]*>(.*?)</title>", body[:4096], re.I | re.S)
-    if not m:
-        return ""
-    title = " ".join(m.group(1).decode("utf-8", "replace").split())[:80]
-    return f" ({title!r})" if title else ""

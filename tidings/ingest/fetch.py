@@ -8,17 +8,21 @@ import socket
 import stat
 import time
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
 from tidings.errors import TidingsError
+from tidings.ingest.politeness import HostGate
 
 MAX_BYTES = 10 * 1024 * 1024  # a feed or page larger than this (decompressed) is not a feed or a page
 MAX_REDIRECTS = 5
-_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,13 @@ class FetchPolicy:
 
 
 class FetchError(TidingsError):
-    """Reading failed; the message is one line naming the URL or path."""
+    """Reading failed; the message is one line naming the URL or path. When the server answered, `status` is its
+    HTTP status, and `retry_after` the seconds it asked us to wait (429 and 503)."""
+
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -63,12 +73,15 @@ def local_path(location: str) -> Path:
 
 def fetch(location: str, timeout: float = 10.0, user_agent: str = "tidings", etag: str | None = None,
           last_modified: str | None = None, client: httpx.Client | None = None, *,
-          allow_local: bool = False, policy: FetchPolicy | None = None) -> Response:
+          allow_local: bool = False, policy: FetchPolicy | None = None, gate: HostGate | None = None,
+          deadline: float | None = None) -> Response:
     """Read `location`: an http(s) URL, or, with `allow_local`, a path or a file:// URL.
 
     Only a location the user named (a configured source, a file given on the command line) may be local; a link
     found in a feed or a page is fetched without `allow_local`, so it can never make tidings read a local file.
-    Raise FetchError with a one-line reason.
+    The request ends by `policy.timeout` from its start, or by `deadline` (a `time.monotonic()` value: the
+    source's own deadline) if that comes first; `gate` keeps it polite to the host. Raise FetchError with a
+    one-line reason.
     """
     policy = policy or FetchPolicy(timeout=timeout)
     if is_local(location):
@@ -88,33 +101,25 @@ def fetch(location: str, timeout: float = 10.0, user_agent: str = "tidings", eta
         headers["If-Modified-Since"] = last_modified
     own = client is None
     client = client or httpx.Client(timeout=policy.timeout)
-    deadline = time.monotonic() + policy.timeout
+    ends = time.monotonic() + policy.timeout
+    late = f"took longer than {policy.timeout:g}s in all; gave up"
+    if deadline is not None and deadline < ends:
+        ends, late = deadline, "the source's deadline passed before it finished; gave up"
     url, seen = location, {location}
     try:
         for _ in range(policy.max_redirects + 1):
             _check_address(url, policy)
-            remaining = max(deadline - time.monotonic(), 0.1)
-            with client.stream("GET", url, headers=headers, follow_redirects=False,
-                               timeout=httpx.Timeout(remaining)) as resp:
-                if resp.is_redirect and "location" in resp.headers:
-                    target = urljoin(url, resp.headers["location"])
-                    if urlsplit(target).scheme.lower() not in ("http", "https"):
-                        raise FetchError(f"{location}: redirected to a non-web address {target[:80]!r}")
-                    if target in seen:
-                        raise FetchError(f"{location}: redirect loop at {target}")
-                    seen.add(target)
-                    url = target
-                    continue
-                if resp.status_code == 304:
-                    return Response(url=url, body=b"", not_modified=True, etag=etag, last_modified=last_modified)
-                if resp.status_code >= 400:
-                    raise FetchError(f"{location}: HTTP {resp.status_code} {resp.reason_phrase}".rstrip())
-                body = _read_capped(resp, location, policy, deadline)
-                return Response(url=url, body=body, content_type=resp.headers.get("content-type", ""),
-                                etag=resp.headers.get("etag"), last_modified=resp.headers.get("last-modified"))
+            with _slot(gate, url, ends, location, late):
+                resp = _get(client, url, headers, location, policy, ends, late)
+            if isinstance(resp, Response):
+                return resp
+            if resp in seen:
+                raise FetchError(f"{location}: redirect loop at {resp}")
+            seen.add(resp)
+            url = resp
         raise FetchError(f"{location}: more than {policy.max_redirects} redirects")
     except httpx.TimeoutException:
-        raise FetchError(f"{location}: no answer within {policy.timeout:g}s") from None
+        raise FetchError(f"{location}: {late}") from None
     except httpx.ConnectError as exc:
         raise FetchError(f"{location}: cannot connect: {_reason(exc)}") from None
     except httpx.HTTPError as exc:
@@ -122,6 +127,60 @@ def fetch(location: str, timeout: float = 10.0, user_agent: str = "tidings", eta
     finally:
         if own:
             client.close()
+
+
+@contextmanager
+def _slot(gate: HostGate | None, url: str, ends: float, location: str, late: str) -> Iterator[None]:
+    if gate is None:
+        yield
+        return
+    try:
+        with gate.slot(url, ends):
+            yield
+    except TimeoutError:
+        raise FetchError(f"{location}: {late} (waiting for a turn at its host)") from None
+
+
+def _get(client: httpx.Client, url: str, headers: dict[str, str], location: str, policy: FetchPolicy,
+         ends: float, late: str) -> Response | str:
+    """One request: the response, or the address it redirects to."""
+    remaining = ends - time.monotonic()
+    if remaining <= 0:
+        raise FetchError(f"{location}: {late}")
+    with client.stream("GET", url, headers=headers, follow_redirects=False,
+                       timeout=httpx.Timeout(remaining)) as resp:
+        if resp.is_redirect and "location" in resp.headers:
+            target = urljoin(url, resp.headers["location"])
+            if urlsplit(target).scheme.lower() not in ("http", "https"):
+                raise FetchError(f"{location}: redirected to a non-web address {target[:80]!r}")
+            return target
+        if resp.status_code == 304:
+            return Response(url=url, body=b"", not_modified=True, etag=headers.get("If-None-Match"),
+                            last_modified=headers.get("If-Modified-Since"))
+        if resp.status_code >= 400:
+            wait = retry_after(resp.headers.get("retry-after")) if resp.status_code in (429, 503) else None
+            asked = f" (asked to wait {wait:g}s)" if wait is not None else ""
+            raise FetchError(f"{location}: HTTP {resp.status_code} {resp.reason_phrase}".rstrip() + asked,
+                             status=resp.status_code, retry_after=wait)
+        body = _read_capped(resp, location, policy, ends, late)
+        return Response(url=url, body=body, content_type=resp.headers.get("content-type", ""),
+                        etag=resp.headers.get("etag"), last_modified=resp.headers.get("last-modified"))
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header: a number of seconds or an HTTP date; None if absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(min(int(value), 10**7))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
 def _read_file(path: Path, policy: FetchPolicy) -> Response:
@@ -146,7 +205,7 @@ def _read_file(path: Path, policy: FetchPolicy) -> Response:
                     content_type="text/html" if path.suffix.lower() in (".html", ".htm") else "")
 
 
-def _read_capped(resp: httpx.Response, location: str, policy: FetchPolicy, deadline: float) -> bytes:
+def _read_capped(resp: httpx.Response, location: str, policy: FetchPolicy, ends: float, late: str) -> bytes:
     """The body, decompressed here rather than by httpx, so the size cap holds after decompression too (a few
     kilobytes of gzip can inflate to gigabytes), and the whole read stops at the deadline however slowly the
     server drips."""
@@ -156,9 +215,11 @@ def _read_capped(resp: httpx.Response, location: str, policy: FetchPolicy, deadl
     out, size = [], 0
     too_big = FetchError(f"{location}: larger than {policy.max_bytes / 2**20:g} MB")
     try:
-        for raw in resp.iter_raw(_CHUNK):
-            if time.monotonic() > deadline:
-                raise FetchError(f"{location}: took longer than {policy.timeout:g}s in all; gave up")
+        # Whatever each network read gives, not fixed-size chunks: a server dripping a byte at a time is then seen
+        # at every byte, and the deadline holds.
+        for raw in resp.iter_raw():
+            if time.monotonic() > ends:
+                raise FetchError(f"{location}: {late}")
             pieces = [raw]
             if inflate is not None:
                 pieces = [inflate.decompress(raw, policy.max_bytes + 1 - size)]

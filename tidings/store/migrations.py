@@ -73,6 +73,19 @@ def _claim_qualifiers(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE claims ADD COLUMN attributed_to TEXT NOT NULL DEFAULT ''"))
 
 
+def _source_polling(conn: Connection) -> None:
+    """Each source's kind and polling state: when to read it next, how often, and how many reads failed."""
+    columns = {c["name"] for c in inspect(conn).get_columns("sources")}
+    added = {"kind": "VARCHAR(20) NOT NULL DEFAULT ''", "next_check": "TIMESTAMP",
+             "check_interval": "FLOAT", "consecutive_errors": "INTEGER NOT NULL DEFAULT 0",
+             "last_success": "TIMESTAMP"}
+    for name, kind in added.items():
+        if name not in columns:
+            conn.execute(text(f"ALTER TABLE sources ADD COLUMN {name} {kind}"))
+    # A source that was read well before polling state existed had its last success then.
+    conn.execute(text("UPDATE sources SET last_success = last_fetched WHERE status IN ('ok', 'warning')"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_full_text_search", _full_text_search),
@@ -80,6 +93,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0004_claims", _claims),
     ("0005_source_origin_and_meta", _source_origin_and_meta),
     ("0006_claim_qualifiers", _claim_qualifiers),
+    ("0007_source_polling", _source_polling),
 ]
 
 

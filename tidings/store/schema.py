@@ -53,6 +53,12 @@ sources = Table(
     Column("created", DateTime, nullable=False),
     Column("origin", String(20), nullable=False, server_default="cli"),  # config | cli: who named it
     Column("title", Text, nullable=False, server_default=""),  # the feed's own title, shown when name is empty
+    # What the source is (feed | page; "" until its first read tells), and its polling state.
+    Column("kind", String(20), nullable=False, server_default=""),
+    Column("next_check", DateTime),  # not read by a scheduled run before this; NULL: due now
+    Column("check_interval", Float),  # seconds between reads while it is healthy
+    Column("consecutive_errors", Integer, nullable=False, server_default="0"),
+    Column("last_success", DateTime),
 )
 
 items = Table(

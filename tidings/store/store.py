@@ -32,6 +32,7 @@ from tidings.model import (
     Evidence,
     FactCheck,
     Item,
+    Polling,
     Revision,
     Section,
     Sentence,
@@ -277,6 +278,8 @@ class Store:
     @staticmethod
     def _upsert_source(conn, source: Source, now: datetime, origin: str | None) -> None:
         values = {"name": source.name, "digests": list(source.digests), "credibility": source.credibility}
+        if source.kind:  # a kind the user gave; otherwise the one learnt from reading it is kept
+            values["kind"] = source.kind
         if origin:
             values["origin"] = origin
         done = conn.execute(update(t.sources).where(t.sources.c.url == source.url).values(**values))
@@ -312,7 +315,9 @@ class Store:
             rows = conn.execute(query).all()
         return [Source(url=r.url, name=r.name, digests=tuple(r.digests or ()), credibility=r.credibility, id=r.id,
                        status=r.status, last_error=r.last_error, last_fetched=from_db(r.last_fetched),
-                       item_count=r.n, title=r.title) for r in rows]
+                       item_count=r.n, title=r.title, kind=r.kind, next_check=from_db(r.next_check),
+                       check_interval=r.check_interval, consecutive_errors=r.consecutive_errors,
+                       last_success=from_db(r.last_success)) for r in rows]
 
     def source_cache(self, source_id: int) -> tuple[str | None, str | None, str | None]:
         """(content hash, ETag, Last-Modified) of the last successful read, to skip unchanged sources."""
@@ -323,25 +328,42 @@ class Store:
 
     def record_source(self, source_id: int, status: str, error: str | None, now: datetime,
                       content_hash: str | None = None, etag: str | None = None,
-                      last_modified: str | None = None) -> None:
-        """Record the outcome of reading a source that gave nothing new to store."""
+                      last_modified: str | None = None, polling: Polling | None = None, kind: str = "") -> None:
+        """Record the outcome of reading a source that gave nothing new to store, and its schedule."""
         with self.engine.begin() as conn:
-            self._record_source(conn, source_id, status, error, now, content_hash, etag, last_modified)
+            self._record_source(conn, source_id, status, error, now, content_hash, etag, last_modified,
+                                polling=polling, kind=kind)
 
     def _record_source(self, conn, source_id, status, error, now, content_hash, etag, last_modified,
-                       title: str = "") -> None:
+                       title: str = "", polling: Polling | None = None, kind: str = "") -> None:
         values = {"status": status, "last_error": error, "last_fetched": to_db(now)}
+        if status in ("ok", "warning"):
+            values["last_success"] = to_db(now)
         if content_hash is not None:
             values.update(content_hash=content_hash, etag=etag, last_modified=last_modified)
         if title:
             values["title"] = title
+        if kind:
+            values["kind"] = kind
+        if polling is not None:
+            values.update(status=polling.status, last_error=polling.error, next_check=to_db(polling.next_check),
+                          check_interval=polling.check_interval, consecutive_errors=polling.consecutive_errors)
+            if not polling.succeeded:
+                values.pop("last_success", None)
         conn.execute(update(t.sources).where(t.sources.c.id == source_id).values(**values))
+
+    def reset_source(self, source_id: int) -> None:
+        """Make a source due now with a clean record: one that was gone or backing off is read at the next run."""
+        with self.engine.begin() as conn:
+            conn.execute(update(t.sources).where(t.sources.c.id == source_id).values(
+                status="new", next_check=None, consecutive_errors=0, last_error=None))
 
     # --- items --------------------------------------------------------------------------------------------
 
     def ingest(self, source: Source, entries: Sequence[Keyed], now: datetime, status: str = "ok",
                error: str | None = None, content_hash: str | None = None, etag: str | None = None,
-               last_modified: str | None = None, near_threshold: float = 1.0, title: str = "") -> IngestCounts:
+               last_modified: str | None = None, near_threshold: float = 1.0, title: str = "",
+               polling: Polling | None = None, kind: str = "") -> IngestCounts:
         """Store one source's entries and its fetch status in one transaction.
 
         An entry known under any of its keys (canonical URL, GUID, content hash) is the same item, and so is one
@@ -403,7 +425,8 @@ class Store:
                     conn.execute(insert(table), rows)
             if new_keys:
                 conn.execute(insert(t.item_keys), new_keys)
-            self._record_source(conn, source.id, status, error, now, content_hash, etag, last_modified, title)
+            self._record_source(conn, source.id, status, error, now, content_hash, etag, last_modified, title,
+                                polling, kind)
         return IngestCounts(new=new, linked=linked, updated=updated, unchanged=unchanged)
 
     @staticmethod
