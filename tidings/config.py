@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -173,8 +173,7 @@ def parse_config(data: dict, path: Path | None = None) -> Config:
                     **{k: data[k] for k in ("db", "site_dir", "site_url") if k in data})
     sources = tuple(_source(f"{where} sources[{i}]", t, set(slugs)) for i, t in enumerate(data.get("sources", [])))
     # Relative paths in a config file mean "beside this file", wherever tidings is run from.
-    sources = tuple(Source(url=config.resolve(s.url), name=s.name, digests=s.digests, credibility=s.credibility)
-                    for s in sources)
+    sources = tuple(replace(s, url=config.resolve(s.url)) for s in sources)
     kb = data.get("kb", [])
     if not all(isinstance(k, str) for k in kb):
         raise ConfigError(f"{where}: kb must be a list of file paths, got {kb!r}")

@@ -199,7 +199,7 @@ def _store_result(store: Store, result: FetchResult, polling: Polling, now: date
         counts["failed"] += 1
         message = f"{label}: {polling.error}"
         if polling.next_check is not None:
-            message += f"; tried again after {polling.next_check:%Y-%m-%d %H:%M} UTC"
+            message += f"; next try after {polling.next_check:%Y-%m-%d %H:%M} UTC"
         errors.append(message)
         log.error(message)
         store.record_source(source.id, polling.status, polling.error, now, polling=polling, kind=result.kind)

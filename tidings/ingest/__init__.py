@@ -39,14 +39,15 @@ class Session:
     gate: HostGate | None = None
     robots: RobotsCache | None = None
 
+    def __post_init__(self) -> None:
+        if self.robots is None and self.settings.respect_robots:
+            self.robots = RobotsCache(self.robots_txt, self.settings.user_agent)
+
     @classmethod
     @contextmanager
     def open(cls, settings: Settings) -> Iterator[Session]:
         with httpx.Client(timeout=settings.fetch_timeout) as client:
-            session = cls(settings, client, HostGate(settings.host_connections, settings.host_delay))
-            if settings.respect_robots:
-                session.robots = RobotsCache(session.robots_txt, settings.user_agent)
-            yield session
+            yield cls(settings, client, HostGate(settings.host_connections, settings.host_delay))
 
     def get(self, location: str, cache: tuple[str | None, str | None] = (None, None), *, allow_local: bool = False,
             deadline: float | None = None):
