@@ -188,7 +188,7 @@ def test_a_manual_run_reads_a_backing_off_source_but_never_a_gone_one(tmp_path, 
     assert result.exit_code == 0, result.output
     assert _sources(config)["old"].status == "new"
     stats = run(config, now=NOW + timedelta(minutes=2), publish=False, schedule=Schedule(due_only=True))
-    assert server.hits["/old"] == 2 and stats.items_new == 1
+    assert server.hits["/old"] == 3 and stats.items_new == 1  # one look when it was added, one read
 
 
 def test_sources_list_shows_each_sources_health(tmp_path, server):
@@ -238,6 +238,15 @@ def test_one_host_gets_at_most_its_connections_and_a_pause_between_requests(tmp_
     starts = sorted(start for _, start, _ in server.log)
     gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
     assert len(starts) == 6 and min(gaps) >= 0.15  # never two requests to the host at the same moment
+
+
+def test_waiting_for_a_turn_at_the_host_is_not_the_servers_slowness(tmp_path, server):
+    paths = [f"/w{i}" for i in range(3)]
+    for i, p in enumerate(paths):
+        server.feed(p, [dict(A, link=f"https://wire.example/w{i}", title=f"Barrier note {i}")])
+    config = _config(tmp_path, server, paths, host_connections=1, host_delay=1.2, fetch_timeout=1)
+    stats = run(config, now=NOW, publish=False)
+    assert stats.sources_failed == 0 and stats.sources_ok == 3  # the last waited 2.4 s for its turn, fine
 
 
 def test_the_gate_waits_no_longer_than_the_deadline():
@@ -338,3 +347,27 @@ def test_run_every_needs_a_duration_it_can_read(tmp_path):
     config.path.write_text('[[digests]]\nslug = "news"\n')
     result = CliRunner().invoke(cli, ["-c", str(config.path), "run", "--every", "soon"])
     assert result.exit_code == 2 and "is not a duration; use a number with a unit, such as 90s" in result.output
+
+
+# --- feed autodiscovery when a source is added -----------------------------------------------------------------------
+
+def test_adding_a_page_that_links_its_feed_adds_the_feed(tmp_path, server):
+    server.feed("/feed.xml", [A])
+    home = ('<html><head><title>Wire</title><link rel="alternate" type="application/rss+xml" href="/feed.xml">'
+            '</head><body><p>Welcome</p></body></html>')
+    server.routes["/"] = (200, {"Content-Type": "text/html; charset=utf-8"}, home.encode(), 0)
+    article = f"<html><head><title>Barrier</title></head><body><article>{ARTICLE_A}</article></body></html>"
+    server.routes["/story.html"] = (200, {"Content-Type": "text/html"}, article.encode(), 0)
+    config = _config(tmp_path, server, [])
+    invoke = CliRunner().invoke
+    found = invoke(cli, ["-c", str(config.path), "sources", "add", server.base + "/"])
+    assert found.exit_code == 0, found.output
+    assert f"added the feed it links, {server.base}/feed.xml" in found.output
+    single = invoke(cli, ["-c", str(config.path), "sources", "add", server.base + "/story.html"])
+    assert "links no feed; it is read as one article" in single.output
+    kept = invoke(cli, ["-c", str(config.path), "sources", "add", server.base + "/", "--kind", "page"])
+    assert kept.exit_code == 0 and "feed" not in kept.output
+    offline = invoke(cli, ["-c", str(config.path), "sources", "add", "http://127.0.0.1:9/feed"])
+    assert offline.exit_code == 0 and "could not read it now" in offline.output and "added anyway" in offline.output
+    kinds = {s.url.removeprefix(server.base): s.kind for s in _sources(config).values()}
+    assert kinds == {"/feed.xml": "feed", "/story.html": "page", "/": "page", "http://127.0.0.1:9/feed": ""}

@@ -102,7 +102,7 @@ def test_sources_add_checks_the_digest_now(project):
 def test_sources_remove_by_id_or_url(project):
     first = ok("sources", "add", "wire.rss")
     second = ok("sources", "add", "https://feeds.example/b.rss")
-    assert first.startswith("Source 1:") and second.startswith("Source 2:")
+    assert first.startswith("Source 1:") and "Source 2: https://feeds.example/b.rss" in second
     assert "Removed source 1" in ok("sources", "remove", "1")
     assert "Removed source 2" in ok("sources", "remove", "https://feeds.example/b.rss")
     assert "no source '7'" in one_line_error("sources", "remove", "7")

@@ -86,13 +86,18 @@ def sources() -> None:
 @click.option("--name", default="", help="Publisher name shown under Sources (default: the feed's title).")
 @click.option("--digest", "digests", multiple=True, help="Digest slug this source feeds (repeatable; default all).")
 @click.option("--credibility", type=click.FloatRange(0, 1), help="Your judgement of the publisher, 0..1.")
+@click.option("--kind", type=click.Choice(["feed", "page"]),
+              help="Read it as this (default: look at it; a page that links its feed is replaced by the feed).")
 @pass_ctx
-def sources_add(obj: Context, url: str, name: str, digests: tuple[str, ...], credibility: float | None) -> None:
+def sources_add(obj: Context, url: str, name: str, digests: tuple[str, ...], credibility: float | None,
+                kind: str | None) -> None:
     """Add a feed or page URL, or a local file."""
     config = obj.config
     with opened(config) as store:
-        source = add_source(store, config, url, name, digests, credibility, datetime.now(UTC))
-    click.echo(f"Source {source.id}: {source.url}")
+        added = add_source(store, config, url, name, digests, credibility, datetime.now(UTC), kind or "")
+    if added.note:
+        click.echo(added.note)
+    click.echo(f"Source {added.source.id}: {added.source.url}")
 
 
 @sources.command("list")

@@ -10,13 +10,15 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from itertools import zip_longest
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from tidings import cluster, dedupe
 from tidings.check.kb import load_kb
@@ -139,13 +141,13 @@ def fetch_stage(config: Config, store: Store, sources: Sequence[Source], now: da
     pool = ThreadPoolExecutor(max_workers=FETCH_WORKERS)
     try:
         with reporter.stage("fetch", len(sources)) as bar, Session.open(settings) as session:
-            caches = {s.id: store.source_cache(s.id) for s in sources}
+            caches = store.source_caches([s.id for s in sources])
 
             def read(s: Source) -> FetchResult:
                 return read_source(s, settings, caches[s.id], known=known, session=session)
 
             # Local files are read in turn, as they come (threads only add contention); remote ones at once.
-            remote = {s.id: pool.submit(read, s) for s in sources if not is_local(s.url)}
+            remote = {s.id: pool.submit(read, s) for s in by_host_in_turn(s for s in sources if not is_local(s.url))}
             for source in sources:
                 if schedule.stopping:
                     break
@@ -169,6 +171,15 @@ def fetch_stage(config: Config, store: Store, sources: Sequence[Source], now: da
         log.warning(message)
         errors.append(message)
     return counts, errors
+
+
+def by_host_in_turn(sources: Iterable[Source]) -> list[Source]:
+    """Sources reordered so that hosts take turns: a publisher's feeds listed together would otherwise fill every
+    worker with requests waiting for that one host's politeness delay while other hosts sit idle."""
+    queues: dict[str, list[Source]] = {}
+    for s in sources:
+        queues.setdefault((urlsplit(s.url).hostname or "").lower(), []).append(s)
+    return [s for turn in zip_longest(*queues.values()) for s in turn if s is not None]
 
 
 def _wait(source: Source, future: Future | None, read, deadline: float, allowed: float) -> FetchResult | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -32,16 +33,61 @@ def location(text: str) -> str:
     return str(path.resolve())
 
 
+@dataclass(frozen=True)
+class Added:
+    source: Source
+    note: str = ""  # what tidings found when it looked at the address, in one sentence
+
+
 def add_source(store: Store, config: Config, url: str, name: str = "", digests: tuple[str, ...] = (),
-               credibility: float | None = None, now: datetime | None = None) -> Source:
-    """Check and store a source named on the command line."""
+               credibility: float | None = None, now: datetime | None = None, kind: str = "",
+               discover: bool = True) -> Added:
+    """Check and store a source named on the command line.
+
+    With `discover`, a web address is read once to learn what it is: a web page that links its feed
+    (`<link rel="alternate">`) is replaced by that feed, and a page without one is read as a single article.
+    An address that cannot be read now is still added, with a note saying so; `kind` skips the look.
+    """
     known = sorted(d.slug for d in config.digests) or sorted(d.slug for d in store.digests())
     for slug in digests:
         if slug not in known:
             defined = f"defined: {', '.join(known)}" if known else "none is defined; run 'tidings init'"
             raise SourceError(f"digest {slug!r} is not defined ({defined})")
-    source = store.upsert_source(Source(url=location(url), name=name, digests=digests, credibility=credibility),
-                                 now or datetime.now(UTC))
+    if kind:
+        from tidings.ingest.readers import kinds
+
+        if kind not in kinds():
+            raise SourceError(f"kind must be one of {', '.join(kinds())}, got {kind!r}")
+    address, note = location(url), ""
+    if discover and not kind and web_url(address):
+        address, kind, note = _look(address, config)
+    source = _store(store, Source(url=address, name=name, digests=digests, credibility=credibility, kind=kind),
+                    now or datetime.now(UTC))
+    return Added(source, note)
+
+
+def _look(url: str, config: Config) -> tuple[str, str, str]:
+    """(address, kind, note) for a web address: its feed if it is a page that links one."""
+    from tidings.ingest import Session
+    from tidings.ingest.discover import feed_links
+    from tidings.ingest.fetch import FetchError
+    from tidings.ingest.readers import detect_kind
+
+    try:
+        resp = Session(config.settings).get(url)
+    except FetchError as exc:
+        return url, "", f"could not read it now ({exc}); added anyway, and the next run tries again"
+    if detect_kind(resp, url) != "page":
+        return url, "feed", ""
+    feeds = feed_links(resp.body, resp.url, resp.content_type)
+    if feeds:
+        return feeds[0], "feed", (f"{url} is a web page; added the feed it links, {feeds[0]} (add the page with "
+                                  "--kind page to read the page itself)")
+    return url, "page", f"{url} is a web page that links no feed; it is read as one article"
+
+
+def _store(store: Store, source: Source, now: datetime) -> Source:
+    source = store.upsert_source(source, now)
     if source.status == "gone" or source.consecutive_errors:
         # Adding it again says "read it": it is due at the next run, whatever happened before.
         store.reset_source(source.id)
@@ -74,7 +120,9 @@ def import_sources(store: Store, config: Config, sources: list[Source],
     added, skipped = [], []
     for s in sources:
         try:
-            added.append(add_source(store, config, s.url, s.name, s.digests, s.credibility, now))
+            # A subscription list names feeds: nothing to discover, and no request per entry.
+            added.append(add_source(store, config, s.url, s.name, s.digests, s.credibility, now,
+                                    discover=False).source)
         except SourceError as exc:
             skipped.append(f"{s.url}: {exc}; skipped")
     return added, skipped

@@ -11,6 +11,7 @@ from tidings.check.verify import verify
 from tidings.check.words import value_text
 from tidings.model import CheckedClaim, Evidence
 from tidings.store import Store
+from tidings.store.store import CORROBORATION
 
 BATCH = 200  # items whose claims are written per transaction
 CHECKER_VERSION = 3  # raised when claims are found or worded differently, so stored ones are checked again
@@ -42,7 +43,7 @@ def check_items(store: Store, kb: KnowledgeBase, on_item: Callable[[], None] | N
             on_item()
     if batch:
         store.save_claims(batch)
-    if counts["items"]:
+    if counts["items"] or store.meta(CORROBORATION) == "pending":  # pending: a run stopped before settling them
         counts["disputed"] = corroborate(store)
     return counts
 

@@ -144,7 +144,7 @@ def _complete(entry: Entry, session: Session, known: Callable[[Entry], bool] | N
         return replace(entry, truncated=True, error="full text not read: robots.txt of its site does not allow it")
     try:
         resp = session.get(link, deadline=deadline)
-        page = page_entry(resp.body, resp.url, entry.publisher)
+        page = page_entry(resp.body, resp.url, entry.publisher, content_type=resp.content_type)
     except (FetchError, ExtractError) as exc:
         return replace(entry, truncated=True, error=f"full text unavailable: {exc}")
     if len(page.text) <= len(entry.text):

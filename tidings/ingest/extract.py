@@ -11,6 +11,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from tidings.errors import TidingsError
+from tidings.ingest.charset import decode
 from tidings.model import Entry
 from tidings.text import headline, plain_paragraphs, squash, strip_controls
 from tidings.urls import web_url
@@ -25,17 +26,14 @@ class ExtractError(TidingsError):
     """No article could be taken from a page; the message is one line."""
 
 
-def page_entry(body: bytes, url: str, publisher: str = "") -> Entry:
+def page_entry(body: bytes, url: str, publisher: str = "", *, content_type: str = "") -> Entry:
     """One item from an HTML page: its main text by trafilatura, its metadata from the page's head.
 
     `url` is where the page was read from; the page's own canonical link replaces it only as
-    `_prefer_canonical` allows.
+    `_prefer_canonical` allows. `content_type` is the HTTP header, whose charset counts before the page's own.
     """
-    try:
-        html_text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        html_text = body.decode("latin-1")
-    html_text = strip_controls(html_text)  # lxml, under trafilatura, refuses some of them outright
+    # lxml, under trafilatura, refuses some control characters outright
+    html_text = strip_controls(decode(body, content_type).text)
     doc = trafilatura.bare_extraction(html_text, url=url, with_metadata=True, include_comments=False,
                                       include_tables=False, favor_precision=True)
     text = strip_controls(doc.text) if doc is not None and doc.text else ""

@@ -13,6 +13,7 @@ import feedparser
 from lxml import etree
 
 from tidings.errors import TidingsError
+from tidings.ingest.charset import decode, to_utf8_xml
 from tidings.model import Entry, Source
 from tidings.text import headline, html_to_text, plain_paragraphs, squash, strip_controls
 from tidings.urls import web_url
@@ -44,27 +45,32 @@ def parse_feed(body: bytes, base_url: str, publisher: str = "", content_type: st
     GUID or content is what identifies it.
     """
     if sniff(body) == "json":
-        return _parse_json_feed(body, base_url, publisher)
-    # A server's "text/html" for a feed is common and harmless, so the XML parser is told it has XML. feedparser
-    # is not given the feed's address: it would resolve GUIDs against it too, turning an id like "item-17" into a
-    # link and changing the id; links are resolved in `_entry` instead.
-    headers = {"content-type": content_type if "xml" in content_type else "application/xml"}
-    parsed = feedparser.parse(body, response_headers=headers)
+        return _parse_json_feed(body, base_url, publisher, content_type)
+    # The bytes are decoded here, where a wrong or hostile charset label is caught, and feedparser gets UTF-8 that
+    # says so in its declaration and its header. A server's "text/html" for a feed is common and harmless, so the
+    # XML parser is told it has XML. feedparser is not given the feed's address: it would resolve GUIDs against it
+    # too, turning an id like "item-17" into a link and changing the id; links are resolved in `_entry` instead.
+    utf8, charset_warning = to_utf8_xml(body, content_type)
+    parsed = feedparser.parse(utf8, response_headers={"content-type": "application/xml; charset=utf-8"})
     version = parsed.get("version", "")
     title = squash(strip_controls(parsed.feed.get("title", "")))
     entries = [e for e in (_entry(raw, base_url, publisher or title) for raw in parsed.entries) if e is not None]
-    warning = None
+    bozo_warning = None
     if parsed.bozo:
         exc = parsed.get("bozo_exception")
         reason = squash(strip_controls(str(exc))) or type(exc).__name__
         if not entries:
             raise FeedError(f"not a well-formed feed: {reason}")
-        warning = f"feed has errors ({reason}); kept {len(entries)} entries"
+        bozo_warning = f"feed has errors ({reason}); kept {len(entries)} entries"
     if not version and not entries:
         raise FeedError("not a feed (no RSS, Atom or JSON Feed root element)")
     if not entries:
         raise FeedError("feed has no entries")
-    return entries, warning, title
+    return entries, _joined(charset_warning, bozo_warning), title
+
+
+def _joined(*warnings: str | None) -> str | None:
+    return "; ".join(w for w in warnings if w) or None
 
 
 def _entry(raw, base_url: str, publisher: str) -> Entry | None:
@@ -94,10 +100,12 @@ def _make_entry(link: str, title: str, text: str, publisher: str, published: dat
                  published=published, guid=guid or None, author=squash(strip_controls(_scalar(author))) or None)
 
 
-def _parse_json_feed(body: bytes, base_url: str, publisher: str) -> tuple[list[Entry], str | None, str]:
+def _parse_json_feed(body: bytes, base_url: str, publisher: str, content_type: str
+                     ) -> tuple[list[Entry], str | None, str]:
+    decoded = decode(body, content_type)
     try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        doc = json.loads(decoded.text)
+    except (ValueError, RecursionError) as exc:
         raise FeedError(f"not valid JSON: {squash(str(exc))}") from None
     if not isinstance(doc, dict) or not _text(doc.get("version")).startswith("https://jsonfeed.org/version/"):
         raise FeedError("JSON, but not a JSON Feed (no jsonfeed.org 'version')")
@@ -125,7 +133,7 @@ def _parse_json_feed(body: bytes, base_url: str, publisher: str) -> tuple[list[E
             entries.append(entry)
     if not entries:
         raise FeedError("feed has no entries")
-    return entries, None, title
+    return entries, decoded.warning, title
 
 
 def _text(value: object) -> str:

@@ -101,16 +101,16 @@ def fetch(location: str, timeout: float = 10.0, user_agent: str = "tidings", eta
         headers["If-Modified-Since"] = last_modified
     own = client is None
     client = client or httpx.Client(timeout=policy.timeout)
-    ends = time.monotonic() + policy.timeout
-    late = f"took longer than {policy.timeout:g}s in all; gave up"
-    if deadline is not None and deadline < ends:
-        ends, late = deadline, "the source's deadline passed before it finished; gave up"
+    clock = _Clock(policy.timeout, deadline)
     url, seen = location, {location}
     try:
         for _ in range(policy.max_redirects + 1):
             _check_address(url, policy)
-            with _slot(gate, url, ends, location, late):
-                resp = _get(client, url, headers, location, policy, ends, late)
+            with _slot(gate, url, deadline, location):
+                # The request's own time starts once the host gives it a turn: waiting politely is not the
+                # server's slowness. The source's deadline bounds both.
+                clock.start()
+                resp = _get(client, url, headers, location, policy, clock.ends, clock.late)
             if isinstance(resp, Response):
                 return resp
             if resp in seen:
@@ -119,7 +119,7 @@ def fetch(location: str, timeout: float = 10.0, user_agent: str = "tidings", eta
             url = resp
         raise FetchError(f"{location}: more than {policy.max_redirects} redirects")
     except httpx.TimeoutException:
-        raise FetchError(f"{location}: {late}") from None
+        raise FetchError(f"{location}: {clock.late}") from None
     except httpx.ConnectError as exc:
         raise FetchError(f"{location}: cannot connect: {_reason(exc)}") from None
     except httpx.HTTPError as exc:
@@ -129,16 +129,36 @@ def fetch(location: str, timeout: float = 10.0, user_agent: str = "tidings", eta
             client.close()
 
 
+class _Clock:
+    """When a request must end: `timeout` after it first got its turn, or the source's deadline if sooner."""
+
+    def __init__(self, timeout: float, deadline: float | None) -> None:
+        self.timeout, self.deadline = timeout, deadline
+        self.ends = deadline if deadline is not None else float("inf")
+        self.late = f"took longer than {timeout:g}s in all; gave up"
+        self.started = False
+
+    def start(self) -> None:
+        if self.started:
+            return  # a redirect continues the same request
+        self.started = True
+        own = time.monotonic() + self.timeout
+        if self.deadline is None or own <= self.deadline:
+            self.ends = own
+        else:
+            self.late = "the source's deadline passed before it finished; gave up"
+
+
 @contextmanager
-def _slot(gate: HostGate | None, url: str, ends: float, location: str, late: str) -> Iterator[None]:
+def _slot(gate: HostGate | None, url: str, deadline: float | None, location: str) -> Iterator[None]:
     if gate is None:
         yield
         return
     try:
-        with gate.slot(url, ends):
+        with gate.slot(url, deadline):
             yield
     except TimeoutError:
-        raise FetchError(f"{location}: {late} (waiting for a turn at its host)") from None
+        raise FetchError(f"{location}: the source's deadline passed while waiting for a turn at its host") from None
 
 
 def _get(client: httpx.Client, url: str, headers: dict[str, str], location: str, policy: FetchPolicy,

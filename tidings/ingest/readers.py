@@ -90,7 +90,7 @@ class PageReader:
     reads_pages = True
 
     def read(self, response: Response, source: Source) -> Reading:
-        entry = page_entry(response.body, response.url, source.name)
+        entry = page_entry(response.body, response.url, source.name, content_type=response.content_type)
         return Reading((entry,), None, entry.publisher)  # a page's site name stands for its publisher
 
 

@@ -16,6 +16,7 @@ import os
 import shutil
 import stat
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -141,6 +142,7 @@ def publish_site(store: Store, out_dir: str | Path, site_url: str = "http://loca
     _check_target(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned(out)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tidings-", dir=out.parent))
     except OSError as exc:
         raise PublishError(_unwritable(out, exc)) from exc
@@ -156,6 +158,20 @@ def publish_site(store: Store, out_dir: str | Path, site_url: str = "http://loca
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return SiteStats(out, digests, stories, revisions, tuple(errors))
+
+
+ABANDONED_AFTER = 600  # seconds: a staging folder this old belongs to a publish that was killed, not a running one
+
+
+def _remove_abandoned(out: Path) -> None:
+    """Staging folders left beside the site by a publish that was killed before it could clean up."""
+    now = time.time()
+    for folder in out.parent.glob(f".{out.name}.tidings-*"):
+        try:
+            if folder.is_dir() and not folder.is_symlink() and now - folder.stat().st_mtime > ABANDONED_AFTER:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _check_target(out: Path) -> None:

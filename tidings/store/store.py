@@ -177,6 +177,9 @@ def _store_errors(cls):
     return cls
 
 
+CORROBORATION = "corroboration"  # meta key: "pending" while claims are stored whose verdicts are not yet settled
+
+
 @_store_errors
 class Store:
     """Every method raises `StoreError` (one line naming the database) rather than a driver's exception."""
@@ -321,10 +324,17 @@ class Store:
 
     def source_cache(self, source_id: int) -> tuple[str | None, str | None, str | None]:
         """(content hash, ETag, Last-Modified) of the last successful read, to skip unchanged sources."""
+        return self.source_caches([source_id])[source_id]
+
+    def source_caches(self, source_ids: Sequence[int]) -> dict[int, tuple[str | None, str | None, str | None]]:
+        """`source_cache` of many sources, in a few queries."""
+        c = t.sources.c
+        found = {}
         with self.engine.connect() as conn:
-            row = conn.execute(select(t.sources.c.content_hash, t.sources.c.etag, t.sources.c.last_modified)
-                               .where(t.sources.c.id == source_id)).one()
-        return row.content_hash, row.etag, row.last_modified
+            for chunk in _chunks(list(source_ids), 500):
+                for row in conn.execute(select(c.id, c.content_hash, c.etag, c.last_modified).where(c.id.in_(chunk))):
+                    found[row.id] = (row.content_hash, row.etag, row.last_modified)
+        return found
 
     def record_source(self, source_id: int, status: str, error: str | None, now: datetime,
                       content_hash: str | None = None, etag: str | None = None,
@@ -471,6 +481,9 @@ class Store:
                 conn.execute(insert(t.claims), rows)
             for item, _ in checked:
                 conn.execute(update(t.items).where(t.items.c.id == item.id).values(checked=item.content_hash))
+            # Verdicts across sources are settled after the claims are stored, in another transaction; remembering
+            # that it is owed, here, lets a run killed in between settle them at the next start.
+            self._set_meta(conn, CORROBORATION, "pending")
 
     def meta(self, key: str) -> str | None:
         with self.engine.connect() as conn:
@@ -481,18 +494,23 @@ class Store:
         fingerprint, in one transaction. Returns how many items were marked."""
         with self.engine.begin() as conn:
             marked = conn.execute(update(t.items).where(t.items.c.checked.is_not(None)).values(checked=None))
-            upsert = _insert_for(conn)(t.meta).values(key="kb_fingerprint", value=kb_fingerprint)
-            conn.execute(upsert.on_conflict_do_update(index_elements=[t.meta.c.key],
-                                                      set_={"value": kb_fingerprint}))
+            self._set_meta(conn, "kb_fingerprint", kb_fingerprint)
             return marked.rowcount
 
     def set_verdicts(self, changes: Sequence[tuple[int, str, Sequence[Evidence]]]) -> None:
-        """(claim id, verdict, evidence) for claims whose standing among the sources changed, in one transaction."""
+        """(claim id, verdict, evidence) for claims whose standing among the sources changed, in one transaction
+        that also records that no corroboration is owed any more."""
         with self.engine.begin() as conn:
             for claim_id, verdict, evidence in changes:
                 conn.execute(update(t.claims).where(t.claims.c.id == claim_id)
                              .values(verdict=verdict, evidence=[{"fact": e.fact, "source": e.source}
                                                                 for e in evidence]))
+            self._set_meta(conn, CORROBORATION, "done")
+
+    @staticmethod
+    def _set_meta(conn, key: str, value: str) -> None:
+        upsert = _insert_for(conn)(t.meta).values(key=key, value=value)
+        conn.execute(upsert.on_conflict_do_update(index_elements=[t.meta.c.key], set_={"value": value}))
 
     def claims(self, item_ids: Iterable[int] | None = None,
                verdicts: Sequence[str] | None = None) -> list[CheckedClaim]:
