@@ -13,13 +13,14 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from tests.conftest import ARTICLE_A, NOW, make_config, rss
+from tests.conftest import ARTICLE_A, ARTICLE_B, NOW, make_config, rss
 from tidings.config import Settings
 from tidings.dedupe import entry_keys, global_keys, keyed
 from tidings.ingest import read_source
 from tidings.ingest.extract import page_entry
 from tidings.ingest.feeds import parse_feed
 from tidings.ingest.fetch import FetchError, fetch, is_local
+from tidings.ingest.tidy import tidy
 from tidings.model import Entry, Source
 from tidings.pipeline import opened, run
 from tidings.store import Store
@@ -350,3 +351,44 @@ def test_rereading_a_feed_of_link_less_items_does_not_duplicate_them(tmp_path):
     assert second.sources_ok == 1 and second.items_new == 0
     with opened(config) as store:
         assert store.counts()["items"] == 3
+
+
+# --- entries that need fixing before they are stored ------------------------------------------------------------------
+
+def _feed_entries(items: list[dict]) -> list:
+    return parse_feed(rss(items).encode(), "https://wire.example/feed.xml")[0]
+
+
+def test_far_future_dates_repeats_and_shared_guids_are_fixed_and_said():
+    far = {"title": "Barrier opens", "link": "https://wire.example/a", "text": ARTICLE_A,
+           "date": "Fri, 01 Jan 2100 09:00:00 +0000"}
+    soon = {"title": "Comet tonight", "link": "https://wire.example/b", "text": ARTICLE_B,
+            "date": "Fri, 20 Mar 2026 20:00:00 +0000"}  # hours ahead of NOW: another time zone, not an error
+    one, two = (dict(x, guid="item") for x in ({"title": "First", "link": "https://wire.example/1", "text": "One."},
+                                               {"title": "Second", "link": "https://wire.example/2", "text": "Two."}))
+    entries, notes = tidy(_feed_entries([far, soon, far, one, two]), NOW)
+    assert [e.title for e in entries] == ["Barrier opens", "Comet tonight", "First", "Second"]
+    assert entries[0].published is None and "dated 2100-01-01, in the future" in entries[0].error
+    assert entries[1].published is not None and entries[1].error is None
+    assert entries[2].guid is None and entries[3].guid is None
+    assert notes == ["1 repeated entry dropped",
+                     "2 different entries share GUIDs; they are told apart by their links and text",
+                     "1 entry is dated in the future; the time it was first seen is used"]
+
+
+def test_a_date_that_cannot_be_read_is_said_on_the_item():
+    [entry] = _feed_entries([{"title": "Barrier", "link": "https://wire.example/a", "text": ARTICLE_A,
+                              "date": "the day after tomorrow"}])
+    assert entry.published is None
+    assert entry.error == "date 'the day after tomorrow' not understood; the time it was first seen is used"
+
+
+def test_a_feed_whose_entries_share_one_guid_keeps_them_all(tmp_path):
+    items = [{"title": f"Harbour note {i}", "link": f"https://wire.example/n{i}", "guid": "1",
+              "text": f"<p>Note {i}. " + ARTICLE_A + "</p>"} for i in range(3)]
+    items[1]["text"] = "<p>" + ARTICLE_B + "</p>"
+    items[2]["text"] = "<p>The festival opens on Friday with forty stalls along the quay and music at night.</p>"
+    (tmp_path / "wire.rss").write_text(rss(items))
+    result = read_source(Source(url=str(tmp_path / "wire.rss"), id=1), Settings(fetch_full_text=False), now=NOW)
+    assert result.status == "warning" and "3 different entries share GUIDs" in result.error
+    assert len({e.url for e in result.entries}) == 3 and all(e.guid is None for e in result.entries)

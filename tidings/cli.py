@@ -119,7 +119,8 @@ def sources_list(obj: Context, as_json: bool) -> None:
         return
     now = datetime.now(UTC)
     for s in found:
-        click.echo(f"{s.id:>4}  {s.status:<8} {s.item_count:>5} items  {s.label or '-'}  {s.url}")
+        items = f"{s.item_count:>5} item{'' if s.item_count == 1 else 's'}"
+        click.echo(f"{s.id:>4}  {s.status:<8} {items:<11}  {s.label or '-'}  {s.url}")
         click.echo(f"      {_health(s, now)}")
         if s.last_error:
             click.echo(f"      last error: {s.last_error}")
@@ -224,8 +225,10 @@ class Duration(click.ParamType):
             return float(value)
         text = str(value).strip().lower()
         parts = re.fullmatch(r"(?:\d+(?:\.\d+)?[smhd])+", text) and re.findall(r"(\d+(?:\.\d+)?)([smhd])", text)
-        seconds = sum(float(n) * self._UNITS[u] for n, u in parts) if parts else 0
-        if not seconds:
+        seconds = sum(float(n) * self._UNITS[u] for n, u in parts) if parts else None
+        if seconds == 0:
+            self.fail(f"{value!r} is no time at all; give a period such as 30m", param, ctx)
+        if seconds is None:
             self.fail(f"{value!r} is not a duration; use a number with a unit, such as 90s, 30m, 2h or 1d",
                       param, ctx)
         return seconds

@@ -136,6 +136,11 @@ def fetch_stage(config: Config, store: Store, sources: Sequence[Source], now: da
         return store.has_any_key(dedupe.global_keys(entry))
 
     settings = config.settings
+    if not sources and schedule.due_only:
+        upcoming = [s.next_check for s in store.sources() if s.status != "gone" and s.next_check]
+        when = f"; the next is due at {min(upcoming):%Y-%m-%d %H:%M} UTC" if upcoming else ""
+        reporter.done("fetch", f"no source is due{when}")
+        return counts, errors
     deadline = time.monotonic() + settings.run_deadline
     rng = random.Random()
     pool = ThreadPoolExecutor(max_workers=FETCH_WORKERS)
@@ -144,7 +149,7 @@ def fetch_stage(config: Config, store: Store, sources: Sequence[Source], now: da
             caches = store.source_caches([s.id for s in sources])
 
             def read(s: Source) -> FetchResult:
-                return read_source(s, settings, caches[s.id], known=known, session=session)
+                return read_source(s, settings, caches[s.id], known=known, session=session, now=now)
 
             # Local files are read in turn, as they come (threads only add contention); remote ones at once.
             remote = {s.id: pool.submit(read, s) for s in by_host_in_turn(s for s in sources if not is_local(s.url))}

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 import httpx
 
@@ -17,6 +18,7 @@ from tidings.ingest.fetch import FetchError, FetchPolicy, fetch, is_local
 from tidings.ingest.politeness import HostGate
 from tidings.ingest.readers import detect_kind, reader_for
 from tidings.ingest.robots import RobotsCache
+from tidings.ingest.tidy import tidy
 from tidings.model import Entry, FetchResult, Source
 from tidings.urls import web_url
 
@@ -72,7 +74,7 @@ class Session:
 
 def read_source(source: Source, settings: Settings, cache: tuple[str | None, str | None, str | None] = (None,) * 3,
                 client: httpx.Client | None = None, known: Callable[[Entry], bool] | None = None,
-                session: Session | None = None) -> FetchResult:
+                session: Session | None = None, now: datetime | None = None) -> FetchResult:
     """Fetch one source and read it with the reader for its kind. Never raises for bad input: problems come back
     as status and error. The source and the pages of its teasers share one deadline
     (`settings.source_deadline`)."""
@@ -102,7 +104,9 @@ def read_source(source: Source, settings: Settings, cache: tuple[str | None, str
         reading = reader.read(resp, source)
     except TidingsError as exc:
         return FetchResult(source, status="error", error=f"{source.url}: {exc}", kind=kind)
-    entries, warnings = list(reading.entries), [reading.warning] if reading.warning else []
+    entries, notes = tidy(list(reading.entries), now or datetime.now(UTC))
+    warnings = [reading.warning] if reading.warning else []
+    warnings.extend(notes)
     if settings.fetch_full_text:
         entries = [_complete(e, session, known, deadline) for e in entries]
         skipped = sum(1 for e in entries if e.error and "deadline passed" in e.error)

@@ -82,22 +82,29 @@ def _entry(raw, base_url: str, publisher: str) -> Entry | None:
     best = max(contents, key=len) if contents else ""
     summary = raw.get("summary", "")
     text = html_to_text(best if len(best) >= len(summary) else summary)
-    when = raw.get("published_parsed") or raw.get("updated_parsed")
+    # Read as a plain dict: feedparser's own lookup warns when `updated_parsed` is missing, and maps it.
+    when = raw.get("published_parsed") or dict.get(raw, "updated_parsed")
     published = datetime.fromtimestamp(calendar.timegm(when), UTC) if when else None
     return _make_entry(link, html_to_text(raw.get("title", "")), text, publisher or _host(base_url), published,
-                       raw.get("id"), raw.get("author"))
+                       raw.get("id"), raw.get("author"),
+                       _scalar(raw.get("published") or dict.get(raw, "updated")))
 
 
 def _make_entry(link: str, title: str, text: str, publisher: str, published: datetime | None,
-                guid: object, author: object) -> Entry | None:
+                guid: object, author: object, written_date: str = "") -> Entry | None:
     """An entry from what a feed gave, every field free of control characters; None when there is nothing to
-    show (no title, no text and no link). An untitled entry is named by its first words or its link."""
+    show (no title, no text and no link). An untitled entry is named by its first words or its link; one whose
+    date could not be read says so in its note, since its date becomes the time tidings first saw it."""
     title = headline(title, text, link)
     if not title:
         return None
     guid = strip_controls(_scalar(guid)).strip()
+    written = squash(strip_controls(written_date))[:40]
+    note = f"date {written!r} not understood; the time it was first seen is used" if written and not published \
+        else None
     return Entry(url=link, title=title, text=plain_paragraphs(text), publisher=squash(strip_controls(publisher)),
-                 published=published, guid=guid or None, author=squash(strip_controls(_scalar(author))) or None)
+                 published=published, guid=guid or None, author=squash(strip_controls(_scalar(author))) or None,
+                 error=note)
 
 
 def _parse_json_feed(body: bytes, base_url: str, publisher: str, content_type: str
@@ -128,7 +135,7 @@ def _parse_json_feed(body: bytes, base_url: str, publisher: str, content_type: s
         author = ", ".join(n for n in (squash(_text(a.get("name"))) for a in authors if isinstance(a, dict)) if n)
         entry = _make_entry(link, _text(raw.get("title")), text, publisher or title or _host(home or base_url),
                             _iso_date(raw.get("date_published") or raw.get("date_modified")),
-                            raw.get("id"), author)
+                            raw.get("id"), author, _text(raw.get("date_published") or raw.get("date_modified")))
         if entry is not None:
             entries.append(entry)
     if not entries:
