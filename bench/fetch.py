@@ -7,9 +7,9 @@ answering 304 to a matching If-None-Match / If-Modified-Since. The feeds are spr
 (127.0.0.2, 127.0.0.3, ..., 10 feeds each by default), one listening socket per address and nothing bound beyond
 loopback, so tidings' per-host politeness meets many hosts, as it would in the wild; where those addresses cannot
 be bound (not Linux), every feed is on 127.0.0.1 and the output says so. Sources are listed host by host in
-turn (feed i on host i mod hosts), the order in which politeness costs least; `--order grouped` lists each host's
-feeds together, `--order shuffled` at random. In those orders the polite runs take several times their bound: a
-thread waiting for its host's turn holds one of the FETCH_WORKERS while other hosts' sources wait behind it.
+turn (feed i on host i mod hosts); `--order grouped` lists each host's feeds together, `--order shuffled` at random.
+The fetch stage hands sources to its threads with hosts taking turns whatever the listed order, so a thread
+waiting for one host's politeness delay does not keep other hosts waiting; the orders should measure alike.
 
 Two rounds: the first run, where every feed is new, then a second run where 95% of the feeds answer 304 and 5%
 have one new item under a new ETag. In each round:
