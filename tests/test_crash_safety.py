@@ -153,7 +153,8 @@ def snapshot(db: Path) -> dict[str, list]:
     content hash, a source by its URL, a story by its digest and the content hashes of its items). Every time kept
     is the run's fixed `now` or a feed's date. Left out: the migrations' wall-clock stamps, and a source's polling
     state (when it is due next has random jitter, and its count of failed reads grows with every run that reads
-    it, killed or not); what its last read found is kept."""
+    it, killed or not); what its last read found is kept; and the record of what each site folder shows, which
+    names the folder (the sites themselves are compared file by file)."""
     con = sqlite3.connect(db)
     con.row_factory = sqlite3.Row
     try:
@@ -196,7 +197,8 @@ def snapshot(db: Path) -> dict[str, list]:
             "item_bands": [(r["band"], item.get(r["item_id"])) for r in rows("SELECT * FROM item_bands")],
             "terms": [tuple(r) for r in rows("SELECT * FROM terms")],
             "counters": [tuple(r) for r in rows("SELECT * FROM counters")],
-            "meta": [tuple(r) for r in rows("SELECT * FROM meta")],
+            # What each site folder was published from names the folder; the site itself is compared file by file.
+            "meta": [tuple(r) for r in rows("SELECT * FROM meta WHERE key NOT LIKE 'site:%'")],
             "stories": [(story(r["id"]), r["title"], r["status"], r["created"], r["updated"], r["last_item"],
                          r["centroid"]) for r in stories.values()],
             "story_items": [(story(r["story_id"]), item.get(r["item_id"]), r["digest"], r["score"], r["added"])

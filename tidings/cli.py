@@ -356,17 +356,19 @@ def story_show(obj: Context, story_id: int, number: int | None, as_json: bool) -
 
 @cli.command()
 @click.option("--dir", "out_dir", type=click.Path(file_okay=False), help="Output folder (default: the config's).")
+@click.option("--all", "everything", is_flag=True, help="Render every page again, not only what changed.")
 @pass_ctx
-def publish(obj: Context, out_dir: str | None) -> None:
-    """Write the static site and Atom feeds."""
+def publish(obj: Context, out_dir: str | None, everything: bool) -> None:
+    """Write the static site and Atom feeds (the pages that changed since the last publish to that folder)."""
     from tidings.publish.site import publish_site
 
     config = obj.config
-    with opened(config) as store:
-        stats = publish_site(store, out_dir or config.resolve(config.site_dir), config.site_url)
+    with opened(config) as store, store.run_lock():
+        stats = publish_site(store, out_dir or config.resolve(config.site_dir), config.site_url, everything)
     for problem in stats.errors:
         click.echo(f"Error: {problem}", err=True)
-    click.echo(f"{stats.stories} stories in {stats.digests} digests, {stats.revisions} revisions -> {stats.path}")
+    click.echo(f"{stats.stories} stories in {stats.digests} digests ({stats.rendered} rendered now), "
+               f"{stats.revisions} revisions -> {stats.path}")
 
 
 @cli.command()

@@ -320,8 +320,8 @@ def _run(config: Config, store: Store, now: datetime, sources: Sequence[str] | N
             for problem in site_stats.errors:
                 log.error(problem)
             errors.extend(site_stats.errors)
-            reporter.done("publish", f"{site_stats.stories} story pages, {site_stats.revisions} revisions "
-                                     f"-> {site}")
+            reporter.done("publish", f"{site_stats.stories} stories ({site_stats.rendered} rendered now), "
+                                     f"{site_stats.revisions} revisions -> {site}")
         lap("publish")
     return replace(stats, items_placed=placed.items, stories_new=placed.new_stories, revisions=written.revised,
                    site=site, errors=tuple(errors), publish_error=publish_error, stopped=schedule.stopping)

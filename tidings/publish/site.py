@@ -10,6 +10,8 @@ itself (one holding its marker file) or an empty one, so pointing it at the wron
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import logging
 import math
 import os
@@ -40,6 +42,7 @@ _MARKER_TEXT = ("This folder is a site written by `tidings publish`. tidings rep
                 "publish, so keep nothing else in it. Without this file tidings will not touch the folder.\n")
 _CHOOSE = "choose an empty or new folder for site_dir or --dir"
 _LEDE_WORDS = 12
+_TEMPLATES = Path(str(resources.files("tidings").joinpath("templates")))
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class SiteStats:
     stories: int
     revisions: int
     errors: tuple[str, ...] = ()  # one line per story (or digest page) that could not be published
+    rendered: int = 0  # stories whose pages were rendered by this publish (the others had not changed)
 
 
 def environment() -> Environment:
@@ -129,8 +133,14 @@ def headline(revision: Revision, story_id: int) -> str:
     return f"Story {story_id}"
 
 
-def publish_site(store: Store, out_dir: str | Path, site_url: str = "http://localhost:8000/") -> SiteStats:
-    """Render the whole site into `out_dir`, which must be new, empty or a site tidings made before.
+def publish_site(store: Store, out_dir: str | Path, site_url: str = "http://localhost:8000/",
+                 everything: bool = False) -> SiteStats:
+    """Publish the site into `out_dir`, which must be new, empty or a site tidings made before.
+
+    Only the pages whose content changed since this folder was last published are rendered (the store remembers
+    what each story's pages were made from), each written whole under a temporary name and then renamed, so a
+    reader never sees half a page. A first publish, a change of tidings' templates, digests or site URL, or
+    `everything` renders the whole site beside the folder and swaps it in at once.
 
     A story that cannot be rendered is left out and named in `SiteStats.errors`; the rest is published. A folder
     that cannot be written raises `PublishError`, and then the site that was there before is left as it was.
@@ -140,6 +150,17 @@ def publish_site(store: Store, out_dir: str | Path, site_url: str = "http://loca
     except (OSError, RuntimeError) as exc:
         raise PublishError(f"{out_dir}: cannot find this folder ({_reason(exc)}); {_CHOOSE}") from exc
     _check_target(out)
+    version = render_version(store.digests(), site_url)
+    recorded, state = store.published(str(out))
+    if everything or recorded != version or not (out / MARKER).is_file():
+        return _publish_all(store, out, site_url, version)
+    try:
+        return _publish_changes(store, out, site_url, version, state)
+    except OSError as exc:
+        raise PublishError(_unwritable(out, exc)) from exc
+
+
+def _publish_all(store: Store, out: Path, site_url: str, version: str) -> SiteStats:
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         _remove_abandoned(out)
@@ -149,7 +170,7 @@ def publish_site(store: Store, out_dir: str | Path, site_url: str = "http://loca
     try:
         new = staging / "site"
         new.mkdir()  # made by mkdir, not mkdtemp, so the site gets the user's usual permissions, not 0700
-        digests, stories, revisions, errors = _render(store, new, site_url)
+        stats, shown = _render(store, new, out, site_url, {})
         (new / MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
         _check_target(out)  # someone may have put files there while the site was being rendered
         _swap(new, out, staging / "old")
@@ -157,7 +178,34 @@ def publish_site(store: Store, out_dir: str | Path, site_url: str = "http://loca
         raise PublishError(_unwritable(out, exc)) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return SiteStats(out, digests, stories, revisions, tuple(errors))
+    # Recorded once the pages are in place: a publish stopped before this renders those stories again.
+    store.save_published(str(out), version, shown, everything=True)
+    return stats
+
+
+def _publish_changes(store: Store, out: Path, site_url: str, version: str,
+                     state: dict[int, tuple[str, dict]]) -> SiteStats:
+    stats, shown = _render(store, out, out, site_url, state)
+    removed = set(state) - set(shown)
+    changed = {k: v for k, v in shown.items() if state.get(k) != v}
+    if changed or removed:
+        store.save_published(str(out), version, changed, removed)
+    return stats
+
+
+def render_version(digests: list[Digest], site_url: str) -> str:
+    """What every page depends on besides its story: tidings' version and templates, the knowledge base's names,
+    the digests and the site's URL. When it changes, the whole site is rendered again."""
+    from tidings import __version__
+
+    digest = hashlib.sha256(__version__.encode())
+    for name in sorted(_TEMPLATES.iterdir(), key=lambda p: p.name):
+        if name.is_file():
+            digest.update(name.name.encode() + b"\0" + name.read_bytes())
+    names = display_names()
+    digest.update(json.dumps([sorted(names.items()), site_url,
+                              [[d.slug, d.title, d.description, list(d.keywords)] for d in digests]]).encode())
+    return digest.hexdigest()
 
 
 ABANDONED_AFTER = 600  # seconds: a staging folder this old belongs to a publish that was killed, not a running one
@@ -235,75 +283,120 @@ def _reason(exc: BaseException) -> str:
     return " ".join(text.split())[:300]
 
 
-def _render(store: Store, root: Path, site_url: str) -> tuple[int, int, int, list[str]]:
+def _render(store: Store, root: Path, site: Path, site_url: str,
+            state: dict[int, tuple[str, dict]]) -> tuple[SiteStats, dict[int, tuple[str, dict]]]:
+    """Render into `root` every story whose signature differs from `state` (all of them when `state` is empty),
+    and each digest's pages where any of its stories changed. Returns the stats and what the site now shows:
+    {story id: (signature, line in its digest's list)}."""
     env = environment()
     errors: list[str] = []
     digests = store.digests()
     redirects = store.redirects()
-    (root / "style.css").write_text(resources.files("tidings").joinpath("templates/style.css").read_text("utf-8"),
-                                    encoding="utf-8")
-    counts: dict[str, int] = {}
-    n_revisions = 0
+    fresh = not state
+    if fresh:
+        _write(root / "style.css", resources.files("tidings").joinpath("templates/style.css").read_text("utf-8"))
+    shown: dict[int, tuple[str, dict]] = {}
+    changed_any, count = fresh, 0
     for digest in digests:
         folder = root / digest.slug
-        listed: list[dict] = []
-        entries: list[FeedEntry] = []
-        stories = store.stories(digest.slug)
-        for story in stories:
+        signatures = {k: _signature(v) for k, v in store.story_versions(digest.slug).items()}
+        before = {k for k, (_, listing) in state.items() if listing.get("digest") == digest.slug}
+        dirty = [k for k in sorted(signatures) if fresh or state.get(k, ("",))[0] != signatures[k]
+                 or not (folder / "stories" / f"{k}.html").is_file()]
+        for k in before - set(signatures) - set(dirty):
+            _remove_story(folder, k)  # merged away, or no longer live: a redirect may take its address
+        shown.update({k: state[k] for k in before & set(signatures) if k not in dirty})
+        if not fresh and not dirty and before <= set(signatures):
+            continue
+        changed_any = True
+        for k in dirty:
+            story = store.story(k)
             # Everything that could fail on a story's data happens here, before anything of it is written.
             try:
-                rendered = _story(env, store, digest, story)
+                rendered = _story(env, store, digest, story) if story else None
             except TidingsError:
                 raise  # the database failing is not this story's fault: stop, and keep the site that is there
             except Exception as exc:
-                errors.append(f"story {story.id} ({digest.slug}): not published, {_reason(exc)}")
-                log.debug("story %s could not be rendered", story.id, exc_info=True)
-                continue
+                errors.append(f"story {k} ({digest.slug}): not published, {_reason(exc)}")
+                log.debug("story %s could not be rendered", k, exc_info=True)
+                rendered = None
             if rendered is None:
+                _remove_story(folder, k)
                 continue
-            pages, entry, listing, revision_count = rendered
+            pages, listing = rendered
             for path, html in pages.items():
                 _write(folder / path, html)
-            listed.append(listing)
-            entries.append(entry)
-            n_revisions += revision_count
-        counts[digest.slug] = len(listed)
-        listed = rank(listed)
-        _write(folder / "index.html", env.get_template("digest.html").render(
-            root="../", digest=digest, stories=listed))
-        # A story merged into another keeps its address: its page sends readers on to where it lives now.
-        titles = {s["id"]: s["headline"] for s in listed}
-        for gone, target in redirects.items():
-            if target in titles:
-                _write(folder / "stories" / f"{gone}.html", env.get_template("redirect.html").render(
-                    target=f"{target}.html", title=titles[target]))
-        try:
-            feed = digest_atom(digest, entries, site_url)
-        except Exception as exc:
-            errors.append(f"digest {digest.slug}: Atom feed not published, {_reason(exc)}")
-            log.debug("feed of %s could not be built", digest.slug, exc_info=True)
-        else:
-            (folder / "feed.atom").write_bytes(feed)
-        try:
-            watch = env.get_template("misinformation.html").render(
-                root="../", digest=digest, claims=misinformation(store, stories),
-                published=set(titles))
-        except TidingsError:
-            raise
-        except Exception as exc:
-            errors.append(f"digest {digest.slug}: misinformation page not published, {_reason(exc)}")
-            log.debug("misinformation page of %s could not be rendered", digest.slug, exc_info=True)
-        else:
-            _write(folder / "misinformation.html", watch)
-    _write(root / "index.html", env.get_template("index.html").render(
-        root="", site_title="tidings", digests=digests, counts=counts))
-    return len(digests), sum(counts.values()), n_revisions, errors
+            shown[k] = (signatures[k], listing)
+            count += 1
+        listed = [listing for k, (_, listing) in shown.items() if listing["digest"] == digest.slug]
+        _digest_pages(env, store, digest, folder, listed, redirects, site_url, errors)
+    counts = {d.slug: sum(1 for _, listing in shown.values() if listing["digest"] == d.slug) for d in digests}
+    if changed_any:
+        _write(root / "index.html", env.get_template("index.html").render(
+            root="", site_title="tidings", digests=digests, counts=counts))
+    revisions = sum(listing["revisions"] for _, listing in shown.values())
+    return SiteStats(site, len(digests), sum(counts.values()), revisions, tuple(errors), count), shown
 
 
-def _story(env: Environment, store: Store, digest: Digest,
-           story: Story) -> tuple[dict[str, str], FeedEntry, dict, int] | None:
-    """A story's pages (path under its digest's folder -> HTML), feed entry, line in the digest's list and number
-    of revisions; None for a story with no revision yet."""
+def _signature(version: tuple) -> str:
+    return hashlib.sha256(repr(version).encode()).hexdigest()
+
+
+def _remove_story(folder: Path, story_id: int) -> None:
+    page = folder / "stories" / f"{story_id}.html"
+    if page.is_file():
+        page.unlink()
+    shutil.rmtree(folder / "stories" / str(story_id), ignore_errors=True)
+
+
+def _digest_pages(env: Environment, store: Store, digest: Digest, folder: Path, listed: list[dict],
+                  redirects: dict[int, int], site_url: str, errors: list[str]) -> None:
+    """A digest's list of stories, its Atom feed, its misinformation watch, and the pages of stories merged into
+    its stories, which send readers on to where they live now."""
+    listed = rank(listed)
+    _write(folder / "index.html", env.get_template("digest.html").render(root="../", digest=digest, stories=listed))
+    titles = {s["id"]: s["headline"] for s in listed}
+    for gone, target in sorted(redirects.items()):
+        if target in titles:
+            _write(folder / "stories" / f"{gone}.html", env.get_template("redirect.html").render(
+                target=f"{target}.html", title=titles[target]))
+    try:
+        feed = digest_atom(digest, _feed_entries(env, store, listed), site_url)
+    except TidingsError:
+        raise
+    except Exception as exc:
+        errors.append(f"digest {digest.slug}: Atom feed not published, {_reason(exc)}")
+        log.debug("feed of %s could not be built", digest.slug, exc_info=True)
+    else:
+        _write(folder / "feed.atom", feed)
+    try:
+        watch = env.get_template("misinformation.html").render(
+            root="../", digest=digest, claims=misinformation(store, digest.slug), published=set(titles))
+    except TidingsError:
+        raise
+    except Exception as exc:
+        errors.append(f"digest {digest.slug}: misinformation page not published, {_reason(exc)}")
+        log.debug("misinformation page of %s could not be rendered", digest.slug, exc_info=True)
+    else:
+        _write(folder / "misinformation.html", watch)
+
+
+FEED_ENTRIES = 50  # a feed carries the stories revised last; readers keep what they already fetched
+
+
+def _feed_entries(env: Environment, store: Store, listed: list[dict]) -> list[FeedEntry]:
+    newest = sorted(listed, key=lambda s: (s["revised_at"], s["id"]), reverse=True)[:FEED_ENTRIES]
+    entries = []
+    for s in newest:
+        story, revision = store.story(s["id"]), store.latest_revision(s["id"])
+        if story is not None and revision is not None:
+            entries.append(feed_entry(env, story, revision, s["headline"]))
+    return entries
+
+
+def _story(env: Environment, store: Store, digest: Digest, story: Story) -> tuple[dict[str, str], dict] | None:
+    """A story's pages (path under its digest's folder -> HTML) and its line in the digest's list (plain values,
+    so it can be kept in the store); None for a story with no revision yet."""
     revisions = store.revisions(story.id)
     if not revisions:
         return None
@@ -319,13 +412,18 @@ def _story(env: Environment, store: Store, digest: Digest,
             previous_number=numbers[k - 1] if k else None,
             next_number=numbers[k + 1] if k + 1 < len(numbers) else None)
     items = store.story_items(story.id)
-    listing = {"id": story.id, "headline": title, "updated": format_day(story.updated),
+    listing = {"id": story.id, "digest": digest.slug, "headline": title, "updated": format_day(story.updated),
                "sources": len(story.item_ids), "revisions": story.revision_count,
                "lede": latest.lede.text if latest.lede else "",
                "publishers": len({i.publisher for i in items}),
                "contradicted": sum(f.verdict == "contradicted" for f in latest.fact_check),
-               "weight": coverage(items), "updated_at": story.updated}
-    return pages, feed_entry(env, story, latest, title), listing, len(revisions)
+               "weight": coverage(items), "updated_at": story.updated.isoformat(),
+               "revised_at": latest.created.isoformat()}
+    return pages, listing
+
+
+def _when(value: str | datetime) -> datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 def coverage(items) -> float:
@@ -340,6 +438,7 @@ def coverage(items) -> float:
 def rank(listed: list[dict]) -> list[dict]:
     """Stories by importance: coverage (distinct publishers, their credibility), less for each day a story is
     older than the digest's newest (a day costs about as much as one credible publisher)."""
+    listed = [{**s, "updated_at": _when(s["updated_at"])} for s in listed]
     newest = max((s["updated_at"] for s in listed), default=None)
 
     def importance(s: dict) -> float:
@@ -349,23 +448,32 @@ def rank(listed: list[dict]) -> list[dict]:
     return sorted(listed, key=lambda s: (-importance(s), s["id"]))
 
 
-def misinformation(store: Store, stories) -> list[dict]:
-    """Contradicted and disputed claims in the sources of these stories, newest first: each sentence once, with
-    its item and all its claims."""
-    story_of = {item_id: s.id for s in stories for item_id in s.item_ids}
-    items = {i.id: i for i in store.items(story_of)}
+def misinformation(store: Store, digest: str) -> list[dict]:
+    """Contradicted and disputed claims in the sources of a digest's stories, newest first: each sentence once,
+    with its item and all its claims."""
+    flagged = store.flagged_claims(digest, ("contradicted", "disputed"))
+    items = {i.id: i for i in store.items({c.item_id for c, _ in flagged})}
     groups: dict[tuple[int, str], dict] = {}
-    for c in store.claims(story_of, verdicts=("contradicted", "disputed")):
+    for c, story_id in flagged:
         item = items[c.item_id]
         g = groups.setdefault((item.id, c.sentence), {
             "sentence": c.sentence, "publisher": item.publisher, "title": item.title, "url": item.url,
-            "published": item.published, "story": story_of.get(item.id), "claims": [], "worst": "disputed"})
+            "published": item.published, "story": story_id, "claims": [], "worst": "disputed"})
         g["claims"].append(c)
         if c.verdict == "contradicted":
             g["worst"] = "contradicted"
     return sorted(groups.values(), key=lambda g: g["published"], reverse=True)
 
 
-def _write(path: Path, text: str) -> None:
+def _write(path: Path, content: str | bytes) -> None:
+    """Write a file whole: under a temporary name beside it, then renamed over it, so a reader (or a web server)
+    sees the old page or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()

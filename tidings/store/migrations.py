@@ -86,6 +86,11 @@ def _source_polling(conn: Connection) -> None:
     conn.execute(text("UPDATE sources SET last_success = last_fetched WHERE status IN ('ok', 'warning')"))
 
 
+def _published_stories(conn: Connection) -> None:
+    """What each site folder was last published from, so publishing renders only what changed."""
+    schema.published_stories.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_full_text_search", _full_text_search),
@@ -94,6 +99,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0005_source_origin_and_meta", _source_origin_and_meta),
     ("0006_claim_qualifiers", _claim_qualifiers),
     ("0007_source_polling", _source_polling),
+    ("0008_published_stories", _published_stories),
 ]
 
 

@@ -194,3 +194,14 @@ revisions = Table(
     Column("changes", JSON, nullable=False),
     UniqueConstraint("story_id", "number", name="uq_revisions_story_number"),
 )
+
+
+# What each site folder was last published from: per story, a signature of what its pages show and its line in
+# the digest's list, so a publish renders only the stories that changed.
+published_stories = Table(
+    "published_stories", metadata,
+    Column("site", Text, primary_key=True),  # the site folder's absolute path
+    Column("story_id", Integer, primary_key=True),
+    Column("signature", String(64), nullable=False),
+    Column("listing", JSON, nullable=False),
+)

@@ -522,6 +522,17 @@ class Store:
         with self.engine.connect() as conn:
             return [_checked_claim(r) for r in conn.execute(query)]
 
+    def flagged_claims(self, digest: str, verdicts: Sequence[str]) -> list[tuple[CheckedClaim, int]]:
+        """Claims with these verdicts in the items of a digest's live stories, each with its story's id."""
+        si = t.story_items.c
+        query = (select(t.claims, si.story_id).join(t.story_items, si.item_id == t.claims.c.item_id)
+                 .join(t.stories, t.stories.c.id == si.story_id)
+                 .where((si.digest == digest) & (t.stories.c.status == "active")
+                        & t.claims.c.verdict.in_(list(verdicts)))
+                 .order_by(t.claims.c.item_id, t.claims.c.id))
+        with self.engine.connect() as conn:
+            return [(_checked_claim(r), r.story_id) for r in conn.execute(query)]
+
     def item_count(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(t.items)).scalar_one()
@@ -701,12 +712,55 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
             members: dict[int, list[int]] = {}
-            for link in conn.execute(select(t.story_items.c.story_id, t.story_items.c.item_id)
-                                     .order_by(t.story_items.c.item_id)):
+            links = select(t.story_items.c.story_id, t.story_items.c.item_id).order_by(t.story_items.c.item_id)
+            if len(rows) == 1:  # one story asked for: not every story's members
+                links = links.where(t.story_items.c.story_id == rows[0].id)
+            for link in conn.execute(links):
                 members.setdefault(link.story_id, []).append(link.item_id)
         return [Story(id=r.id, digest=r.digest, title=r.title, created=from_db(r.created),
                       updated=from_db(r.updated), item_ids=tuple(members.get(r.id, ())), revision_count=r.revs)
                 for r in rows]
+
+    def story_versions(self, digest: str) -> dict[int, tuple]:
+        """For each live story of a digest, what its published pages depend on, in one query: (created, updated,
+        items, revisions, latest revision's number and time). Changes to any of these mean new pages."""
+        members = (select(t.story_items.c.story_id, func.count().label("n"))
+                   .where(t.story_items.c.digest == digest).group_by(t.story_items.c.story_id).subquery())
+        revs = (select(t.revisions.c.story_id, func.count().label("n"), func.max(t.revisions.c.number).label("last"),
+                       func.max(t.revisions.c.created).label("at"))
+                .group_by(t.revisions.c.story_id).subquery())
+        s = t.stories.c
+        query = (select(s.id, s.created, s.updated, func.coalesce(members.c.n, 0), revs.c.n, revs.c.last, revs.c.at)
+                 .join(revs, revs.c.story_id == s.id).outerjoin(members, members.c.story_id == s.id)
+                 .where((s.digest == digest) & (s.status == "active")))
+        with self.engine.connect() as conn:
+            return {r[0]: tuple(r[1:]) for r in conn.execute(query)}
+
+    def published(self, site: str) -> tuple[str | None, dict[int, tuple[str, dict]]]:
+        """(the version of tidings' pages that last published `site`, {story id: (signature, listing)})."""
+        with self.engine.connect() as conn:
+            version = conn.scalar(select(t.meta.c.value).where(t.meta.c.key == f"site:{site}"))
+            rows = conn.execute(select(t.published_stories.c.story_id, t.published_stories.c.signature,
+                                       t.published_stories.c.listing)
+                                .where(t.published_stories.c.site == site)).all()
+        return version, {r.story_id: (r.signature, r.listing) for r in rows}
+
+    def save_published(self, site: str, version: str, changed: dict[int, tuple[str, dict]],
+                       removed: Iterable[int] = (), everything: bool = False) -> None:
+        """Record what `site` now shows, in one transaction: the stories rendered now, those gone from it, or (with
+        `everything`) the whole site, replacing what was recorded."""
+        p = t.published_stories
+        with self.engine.begin() as conn:
+            if everything:
+                conn.execute(delete(p).where(p.c.site == site))
+            gone = list(set(removed) | set(changed))
+            for chunk in _chunks(gone, 500):
+                conn.execute(delete(p).where((p.c.site == site) & p.c.story_id.in_(chunk)))
+            rows = [{"site": site, "story_id": k, "signature": sig, "listing": listing}
+                    for k, (sig, listing) in changed.items()]
+            if rows:
+                conn.execute(insert(p), rows)
+            self._set_meta(conn, f"site:{site}", version)
 
     def stories_to_revise(self) -> list[tuple[int, str]]:
         """(story id, hash of what its article is written from) for every story whose items, or the verdicts on

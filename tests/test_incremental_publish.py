@@ -1,0 +1,105 @@
+"""Publishing renders only what changed, and what it leaves is byte for byte what a full rebuild makes."""
+
+from __future__ import annotations
+
+import errno
+import shutil
+from datetime import UTC, datetime, time
+from pathlib import Path
+
+import pytest
+
+from tidings.config import load_config
+from tidings.demo import corpus_dir, demo_days
+from tidings.ingest.fetch import is_local, local_path
+from tidings.pipeline import run
+from tidings.publish import site as site_module
+from tidings.publish.site import publish_site
+from tidings.store import Store
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def mtimes(folder: Path) -> dict[str, int]:
+    return {str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def demo_project(tmp_path):
+    """The demo's config and corpus, with a function that runs day N (publishing its site each day)."""
+    root = tmp_path / "demo"
+    root.mkdir()
+    shutil.copyfile(corpus_dir() / "tidings.toml", root / "tidings.toml")
+    config = load_config(root / "tidings.toml")
+    store = Store(config.db_url)
+
+    def run_day(day: Path) -> str | None:
+        """Run as of the end of `day`; why the site could not be published, if it could not."""
+        shutil.copytree(day, root / "feeds", dirs_exist_ok=True)
+        now = datetime.combine(datetime.fromisoformat(day.name).date(), time(23, 0), UTC)
+        present = [s.url for s in config.sources if not is_local(s.url) or local_path(s.url).exists()]
+        return run(config, store, now=now, sources=present).publish_error
+
+    yield config, store, run_day
+    store.close()
+
+
+def test_an_incremental_site_is_byte_identical_to_a_full_rebuild(demo_project, tmp_path):
+    config, store, run_day = demo_project
+    site = Path(config.resolve(config.site_dir))
+    rendered = []
+    for day in demo_days():
+        assert run_day(day) is None
+        full = tmp_path / f"full-{day.name}"
+        publish_site(store, full, config.site_url, everything=True)
+        assert tree(site) == tree(full), f"the site after {day.name} differs from a full rebuild"
+        rendered.append(publish_site(store, full, config.site_url).rendered)
+    assert rendered == [0] * len(rendered)  # publishing again with nothing new renders nothing
+
+
+def test_publishing_with_nothing_new_touches_no_file(demo_project):
+    config, store, run_day = demo_project
+    for day in demo_days()[:2]:
+        run_day(day)
+    site = Path(config.resolve(config.site_dir))
+    before = mtimes(site)
+    stats = publish_site(store, site, config.site_url)
+    assert stats.rendered == 0 and stats.stories > 0
+    assert mtimes(site) == before
+
+
+def test_a_page_removed_by_hand_is_written_again(demo_project, tmp_path):
+    config, store, run_day = demo_project
+    run_day(demo_days()[0])
+    site = Path(config.resolve(config.site_dir))
+    page = next((site / "ai" / "stories").glob("*.html"))
+    expected = page.read_bytes()
+    page.unlink()
+    assert publish_site(store, site, config.site_url).rendered == 1
+    assert page.read_bytes() == expected
+
+
+def test_a_publish_that_fails_midway_leaves_whole_pages_and_the_next_one_finishes(demo_project, tmp_path,
+                                                                                    monkeypatch):
+    config, store, run_day = demo_project
+    days = demo_days()
+    run_day(days[0])
+    site = Path(config.resolve(config.site_dir))
+    real_write, calls = site_module._write, []
+
+    def failing_write(path, content):
+        calls.append(path)
+        if len(calls) == 4:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real_write(path, content)
+
+    monkeypatch.setattr(site_module, "_write", failing_write)
+    assert "No space left on device" in run_day(days[1])
+    monkeypatch.undo()
+    assert not [p for p in site.rglob("*") if p.name.endswith(".tmp")]  # no half-written page left behind
+    publish_site(store, site, config.site_url)
+    full = tmp_path / "full"
+    publish_site(store, full, config.site_url, everything=True)
+    assert tree(site) == tree(full)
