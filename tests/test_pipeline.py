@@ -1,7 +1,10 @@
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from tests.conftest import ARTICLE_A, ARTICLE_A2, ARTICLE_B, NOW, make_config, rss
-from tidings.pipeline import opened, run
+from tidings.pipeline import Reporter, fetch_stage, opened, run
+from tidings.store import schema
 from tidings.text import squash
 
 A = {"title": "Port Ellery approves tidal barrier", "link": "https://wire.example/barrier", "text": ARTICLE_A,
@@ -147,3 +150,26 @@ def test_a_light_rewrite_folds_into_the_original_and_credits_both(tmp_path):
     config_off = setup(tmp_path / "off", {"wire.rss": rss([A, B]), "partner.rss": rss([rewrite], "Partner")},
                        near_duplicate_threshold=1.0)
     assert run(config_off, now=NOW, publish=False).items_new == 3
+
+
+def test_the_write_stage_looks_only_at_stories_that_changed(tmp_path):
+    def stale(store) -> set[int]:
+        with store.engine.connect() as conn:
+            return set(conn.scalars(select(schema.stale_stories.c.story_id)))
+
+    config = setup(tmp_path, {"wire.rss": rss([A, B])})
+    run(config, now=NOW, publish=False)
+    with opened(config) as store:
+        assert stale(store) == set() and store.stories_to_revise() == []
+    (tmp_path / "feeds" / "wire.rss").write_text(rss([A, B, A2]))
+    run(config, now=NOW + timedelta(days=1), publish=False)
+    with opened(config) as store:
+        barrier = next(s for s in store.stories() if "barrier" in s.title.lower())
+        assert stale(store) == set() and len(store.revisions(barrier.id)) == 2
+        comet = next(s for s in store.stories() if s.id != barrier.id)
+        assert len(store.revisions(comet.id)) == 1
+    # An edited article marks only its own story.
+    (tmp_path / "feeds" / "wire.rss").write_text(rss([A, dict(B, text=ARTICLE_B + "<p>Clouds may hide it.</p>"), A2]))
+    with opened(config) as store:
+        fetch_stage(config, store, store.sources(), NOW + timedelta(days=2), Reporter())
+        assert stale(store) == {comet.id}

@@ -91,6 +91,12 @@ def _published_stories(conn: Connection) -> None:
     schema.published_stories.create(conn, checkfirst=True)
 
 
+def _stale_stories(conn: Connection) -> None:
+    """Stories to look at in the write stage; every story once, so the first run after this checks them all."""
+    schema.stale_stories.create(conn, checkfirst=True)
+    conn.execute(text("INSERT INTO stale_stories (story_id) SELECT id FROM stories WHERE status = 'active'"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_full_text_search", _full_text_search),
@@ -100,6 +106,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0006_claim_qualifiers", _claim_qualifiers),
     ("0007_source_polling", _source_polling),
     ("0008_published_stories", _published_stories),
+    ("0009_stale_stories", _stale_stories),
 ]
 
 

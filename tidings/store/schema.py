@@ -205,3 +205,11 @@ published_stories = Table(
     Column("signature", String(64), nullable=False),
     Column("listing", JSON, nullable=False),
 )
+
+
+# Stories whose article may no longer match what it is written from (new or moved items, an edited text, new
+# claims or verdicts), marked in the transaction that changes them; the write stage looks at these alone.
+stale_stories = Table(
+    "stale_stories", metadata,
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True),
+)

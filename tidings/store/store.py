@@ -392,7 +392,7 @@ class Store:
             stored: dict[int, tuple[str, int | None]] = {}  # item id -> (content hash, original source)
             for chunk in _chunks(list(set(owner.values())), 500):
                 self._load_items(conn, source.id, chunk, carried, stored)
-            links, new_keys, signatures, bands = [], [], [], []
+            links, new_keys, signatures, bands, edited = [], [], [], [], []
             for k in entries:
                 entry = k.entry
                 item_id = next((owner[key] for key in k.keys if key in owner), None)
@@ -419,6 +419,7 @@ class Store:
                     conn.execute(update(t.items).where(t.items.c.id == item_id).values(
                         title=entry.title, text=entry.text, content_hash=k.content_hash, note=entry.error))
                     stored[item_id] = (k.content_hash, source.id)
+                    edited.append(item_id)
                     updated += 1
                 else:
                     unchanged += 1
@@ -435,6 +436,7 @@ class Store:
                     conn.execute(insert(table), rows)
             if new_keys:
                 conn.execute(insert(t.item_keys), new_keys)
+            self._mark_stale(conn, self._stories_of(conn, edited))
             self._record_source(conn, source.id, status, error, now, content_hash, etag, last_modified, title,
                                 polling, kind)
         return IngestCounts(new=new, linked=linked, updated=updated, unchanged=unchanged)
@@ -481,6 +483,7 @@ class Store:
                 conn.execute(insert(t.claims), rows)
             for item, _ in checked:
                 conn.execute(update(t.items).where(t.items.c.id == item.id).values(checked=item.content_hash))
+            self._mark_stale(conn, self._stories_of(conn, ids))
             # Verdicts across sources are settled after the claims are stored, in another transaction; remembering
             # that it is owed, here, lets a run killed in between settle them at the next start.
             self._set_meta(conn, CORROBORATION, "pending")
@@ -505,6 +508,10 @@ class Store:
                 conn.execute(update(t.claims).where(t.claims.c.id == claim_id)
                              .values(verdict=verdict, evidence=[{"fact": e.fact, "source": e.source}
                                                                 for e in evidence]))
+            items = set()
+            for chunk in _chunks([claim_id for claim_id, *_ in changes], 500):
+                items.update(conn.scalars(select(t.claims.c.item_id).where(t.claims.c.id.in_(chunk))))
+            self._mark_stale(conn, self._stories_of(conn, items))
             self._set_meta(conn, CORROBORATION, "done")
 
     @staticmethod
@@ -638,6 +645,9 @@ class Store:
             for story_id, (centroid, last_item) in outcome.profiles.items():
                 conn.execute(update(t.stories).where(t.stories.c.id == story_id).values(
                     centroid=centroid, last_item=to_db(last_item)))
+            touched = {resolve(ref) for *_, ref, _ in outcome.placements + outcome.moves}
+            touched |= set(outcome.profiles) | set(outcome.merged) | {resolve(r) for r in outcome.merged.values()}
+            touched |= self._stories_of(conn, [item_id for item_id, *_ in outcome.moves])  # where they were
             for item_id, digest, ref, score in outcome.moves:
                 conn.execute(update(t.story_items).where(t.story_items.c.item_id == item_id,
                                                          t.story_items.c.digest == digest)
@@ -656,7 +666,21 @@ class Store:
             for chunk in _chunks(list(outcome.routed), 500):
                 conn.execute(update(t.items).where(t.items.c.id.in_(chunk)).values(routed=to_db(now)))
             self._count_terms(conn, outcome.term_counts, len(outcome.routed))
+            self._mark_stale(conn, touched)
         return created
+
+    @staticmethod
+    def _stories_of(conn, item_ids: Iterable[int]) -> set[int]:
+        found: set[int] = set()
+        for chunk in _chunks(list(item_ids), 500):
+            found.update(conn.scalars(select(t.story_items.c.story_id).where(t.story_items.c.item_id.in_(chunk))))
+        return found
+
+    @staticmethod
+    def _mark_stale(conn, story_ids: Iterable[int]) -> None:
+        rows = [{"story_id": k} for k in set(story_ids)]
+        if rows:
+            conn.execute(_insert_for(conn)(t.stale_stories).on_conflict_do_nothing(), rows)
 
     def _count_terms(self, conn, df: dict[str, int], documents: int) -> None:
         upsert = _insert_for(conn)
@@ -764,38 +788,52 @@ class Store:
 
     def stories_to_revise(self) -> list[tuple[int, str]]:
         """(story id, hash of what its article is written from) for every story whose items, or the verdicts on
-        its items' claims, changed since its last revision, or that has none yet."""
+        its items' claims, changed since its last revision, or that has none yet. Only stories marked stale are
+        looked at; those found unchanged after all are unmarked."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.story_items.c.story_id, t.items.c.id, t.items.c.content_hash)
-                                .join(t.items, t.items.c.id == t.story_items.c.item_id)
-                                .order_by(t.story_items.c.story_id, t.items.c.id)).all()
-            # A verdict that changes (a claim now disputed by a new source, or contradicted by a corrected KB)
-            # must reach the article, although no item changed.
-            verdicts = conn.execute(select(t.story_items.c.story_id, t.claims.c.item_id, t.claims.c.model,
-                                           t.claims.c.attribute, t.claims.c.value, t.claims.c.verdict,
-                                           t.claims.c.sentence)
-                                    .join(t.claims, t.claims.c.item_id == t.story_items.c.item_id)).all()
-            newest = (select(t.revisions.c.story_id, func.max(t.revisions.c.number).label("number"))
-                      .group_by(t.revisions.c.story_id).subquery())
-            latest = dict(conn.execute(
-                select(t.revisions.c.story_id, t.revisions.c.items_hash)
-                .join(newest, (newest.c.story_id == t.revisions.c.story_id)
-                      & (newest.c.number == t.revisions.c.number))).all())
+            stale = list(conn.scalars(select(t.stale_stories.c.story_id)))
+        if not stale:
+            return []
         digests: dict[int, hashlib._Hash] = {}
-        for story_id, item_id, chash in rows:
-            digests.setdefault(story_id, hashlib.sha256()).update(f"{item_id}:{chash};".encode())
         by_story: dict[int, list[str]] = {}
-        for story_id, *claim in verdicts:
-            by_story.setdefault(story_id, []).append("\x1f".join(map(str, claim)))
+        latest: dict[int, str] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(stale, 500):
+                for story_id, item_id, chash in conn.execute(
+                        select(t.story_items.c.story_id, t.items.c.id, t.items.c.content_hash)
+                        .join(t.items, t.items.c.id == t.story_items.c.item_id)
+                        .where(t.story_items.c.story_id.in_(chunk))
+                        .order_by(t.story_items.c.story_id, t.items.c.id)):
+                    digests.setdefault(story_id, hashlib.sha256()).update(f"{item_id}:{chash};".encode())
+                # A verdict that changes (a claim now disputed by a new source, or contradicted by a corrected KB)
+                # must reach the article, although no item changed.
+                for story_id, *claim in conn.execute(
+                        select(t.story_items.c.story_id, t.claims.c.item_id, t.claims.c.model,
+                               t.claims.c.attribute, t.claims.c.value, t.claims.c.verdict, t.claims.c.sentence)
+                        .join(t.claims, t.claims.c.item_id == t.story_items.c.item_id)
+                        .where(t.story_items.c.story_id.in_(chunk))):
+                    by_story.setdefault(story_id, []).append("\x1f".join(map(str, claim)))
+                newest = (select(t.revisions.c.story_id, func.max(t.revisions.c.number).label("number"))
+                          .where(t.revisions.c.story_id.in_(chunk)).group_by(t.revisions.c.story_id).subquery())
+                latest.update(conn.execute(
+                    select(t.revisions.c.story_id, t.revisions.c.items_hash)
+                    .join(newest, (newest.c.story_id == t.revisions.c.story_id)
+                          & (newest.c.number == t.revisions.c.number))).all())
         for story_id, states in by_story.items():
             if story_id in digests:
                 digests[story_id].update("\x1e".join(sorted(states)).encode())
-        out = []
+        out, settled = [], [k for k in stale if k not in digests]  # a story left with no items: nothing to write
         for story_id, h in digests.items():
             items_hash = h.hexdigest()
             if latest.get(story_id) != items_hash:
                 out.append((story_id, items_hash))
-        return out
+            else:
+                settled.append(story_id)
+        if settled:
+            with self.engine.begin() as conn:
+                for chunk in _chunks(settled, 500):
+                    conn.execute(delete(t.stale_stories).where(t.stale_stories.c.story_id.in_(chunk)))
+        return sorted(out)
 
     def story_items(self, story_id: int) -> list[Item]:
         return self._items(select(t.items).join(t.story_items, t.story_items.c.item_id == t.items.c.id)
@@ -812,6 +850,7 @@ class Store:
                 changes=list(revision.changes)).returning(t.revisions.c.id)).scalar_one()
             conn.execute(update(t.stories).where(t.stories.c.id == revision.story_id).values(
                 title=revision.headline, updated=to_db(revision.created)))
+            conn.execute(delete(t.stale_stories).where(t.stale_stories.c.story_id == revision.story_id))
             if self.is_sqlite:
                 plain = " ".join(s.text for sec in revision.sections for s in sec.sentences)
                 conn.execute(text("INSERT INTO revisions_fts(rowid, headline, body) VALUES (:id, :h, :b)"),
@@ -822,6 +861,7 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(update(t.revisions).where(t.revisions.c.story_id == story_id,
                                                    t.revisions.c.number == number).values(items_hash=items_hash))
+            conn.execute(delete(t.stale_stories).where(t.stale_stories.c.story_id == story_id))
 
     def revisions(self, story_id: int) -> list[Revision]:
         with self.engine.connect() as conn:
