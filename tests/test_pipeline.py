@@ -173,3 +173,30 @@ def test_the_write_stage_looks_only_at_stories_that_changed(tmp_path):
     with opened(config) as store:
         fetch_stage(config, store, store.sources(), NOW + timedelta(days=2), Reporter())
         assert stale(store) == {comet.id}
+
+
+def test_a_source_the_store_cannot_take_costs_only_that_source(tmp_path, monkeypatch):
+    """Sources are stored many to a transaction; when one fails there, the batch is undone and each source is
+    stored on its own, so the others are kept and nothing of the failing one is half-stored."""
+    import sqlite3
+
+    from tidings.store import Store
+
+    config = setup(tmp_path, {"wire.rss": rss([A]), "other.rss": rss([B], "Other")})
+    real_record = Store._record_source
+
+    def record(self, conn, source_id, status, *args, **kwargs):
+        # The last write of storing the other source's entries fails, inside their transaction.
+        if status != "error" and self.source(source_id).url.endswith("other.rss"):
+            raise sqlite3.OperationalError("disk I/O error")
+        return real_record(self, conn, source_id, status, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "_record_source", record)
+    stats = run(config, now=NOW, publish=False)
+    assert stats.sources_ok == 1 and stats.sources_failed == 1
+    assert any("cannot store: disk I/O error" in e for e in stats.errors)
+    with opened(config) as store:
+        [item] = store.items()
+        assert item.title == A["title"]
+        other = next(s for s in store.sources() if s.url.endswith("other.rss"))
+        assert other.status == "error" and other.item_count == 0

@@ -36,6 +36,9 @@ from tidings.write.revise import revise
 log = logging.getLogger("tidings")
 
 FETCH_WORKERS = 8  # remote sources read at once; local files are read in turn (threads only add contention)
+# Sources stored per transaction: a commit per source costs more than storing a small feed's entries.
+STORE_BATCH = 50
+STORE_BATCH_ENTRIES = 2000
 
 
 class Reporter:
@@ -153,6 +156,7 @@ def fetch_stage(config: Config, store: Store, sources: Sequence[Source], now: da
 
             # Local files are read in turn, as they come (threads only add contention); remote ones at once.
             remote = {s.id: pool.submit(read, s) for s in by_host_in_turn(s for s in sources if not is_local(s.url))}
+            pending: list[tuple[FetchResult, Polling]] = []
             for source in sources:
                 if schedule.stopping:
                     break
@@ -160,9 +164,13 @@ def fetch_stage(config: Config, store: Store, sources: Sequence[Source], now: da
                 if result is None:
                     counts["deferred"] += 1
                     continue
-                polling = after_read(source, result, now, settings, schedule.every, rng)
-                _store_result(store, result, polling, now, counts, errors, settings.near_duplicate_threshold)
-                bar.advance()
+                pending.append((result, after_read(source, result, now, settings, schedule.every, rng)))
+                if len(pending) >= STORE_BATCH or sum(len(r.entries) for r, _ in pending) >= STORE_BATCH_ENTRIES:
+                    _store_results(store, pending, now, counts, errors, settings.near_duplicate_threshold)
+                    bar.advance(len(pending))
+                    pending = []
+            _store_results(store, pending, now, counts, errors, settings.near_duplicate_threshold)
+            bar.advance(len(pending))
     finally:
         # Reads still under way when the deadline passed end by their own deadlines; nobody waits for them.
         pool.shutdown(wait=False, cancel_futures=True)
@@ -203,8 +211,27 @@ def _wait(source: Source, future: Future | None, read, deadline: float, allowed:
                                                          f"{type(exc).__name__}: {exc}")
 
 
+def _store_results(store: Store, pending: list[tuple[FetchResult, Polling]], now: datetime,
+                   counts: dict[str, int], errors: list[str], near_threshold: float) -> None:
+    """Store several sources' reads in one transaction; if that fails, each in its own, so that one source the
+    store cannot take costs only that source."""
+    if not pending:
+        return
+    tally, said = dict(counts), list(errors)
+    try:
+        with store.batch():
+            for result, polling in pending:
+                _store_result(store, result, polling, now, tally, said, near_threshold, batched=True)
+    except StoreError:
+        for result, polling in pending:
+            _store_result(store, result, polling, now, counts, errors, near_threshold)
+        return
+    counts.update(tally)
+    errors[:] = said
+
+
 def _store_result(store: Store, result: FetchResult, polling: Polling, now: datetime, counts: dict[str, int],
-                  errors: list[str], near_threshold: float) -> None:
+                  errors: list[str], near_threshold: float, batched: bool = False) -> None:
     source = result.source
     label = f"source {source.label!r}" if source.label else "source"
     if result.unchanged:
@@ -231,6 +258,8 @@ def _store_result(store: Store, result: FetchResult, polling: Polling, now: date
         got = store.ingest(source, keyed, now, result.status, result.error, result.content_hash, result.etag,
                            result.last_modified, near_threshold, result.title, polling=polling, kind=result.kind)
     except StoreError as exc:  # the transaction rolled back: nothing of this source was half-stored
+        if batched:
+            raise  # the whole batch rolls back, and its sources are stored one by one
         reason = str(exc).split(": ", 1)[-1]
         failed = FetchResult(source, status="error", error=f"{source.url}: cannot store: {reason}")
         _store_result(store, failed, replace(polling, status="error", error=failed.error, succeeded=False),

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
@@ -186,6 +186,7 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = database_url(url)
+        self._batch: Connection | None = None
         self.engine: Engine = open_engine(self.url)
         self.shown = shown_url(self.engine)
         if self.engine.dialect.name == "sqlite":
@@ -236,6 +237,28 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Store many sources' reads in one transaction: `ingest` and `record_source` calls inside join it. All
+        of them are stored, or, if any fails, none (the caller may then store them one by one)."""
+        try:
+            with self.engine.begin() as conn:
+                self._batch = conn
+                try:
+                    yield
+                finally:
+                    self._batch = None
+        except (SQLAlchemyError, sqlite3.Error) as exc:  # raised at commit, outside any wrapped method
+            raise StoreError(f"{self.shown}: {_reason(exc)}") from exc
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        if self._batch is not None:
+            yield self._batch
+        else:
+            with self.engine.begin() as conn:
+                yield conn
 
     # --- digests ------------------------------------------------------------------------------------------
 
@@ -340,7 +363,7 @@ class Store:
                       content_hash: str | None = None, etag: str | None = None,
                       last_modified: str | None = None, polling: Polling | None = None, kind: str = "") -> None:
         """Record the outcome of reading a source that gave nothing new to store, and its schedule."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             self._record_source(conn, source_id, status, error, now, content_hash, etag, last_modified,
                                 polling=polling, kind=kind)
 
@@ -382,7 +405,7 @@ class Store:
         """
         assert source.id is not None
         new = linked = updated = unchanged = 0
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             # What is already known about these entries, in a few queries rather than a few per entry.
             owner: dict[str, int] = {}
             for chunk in _chunks(list({key for k in entries for key in k.keys}), 500):
