@@ -16,9 +16,10 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date
 
+from tidings.check.aliases import kb_names
 from tidings.check.checkworthy import learned_probabilities
 from tidings.check.kb import KnowledgeBase, normalise
-from tidings.check.mentions import Mention, find_mentions, names_in, reference
+from tidings.check.mentions import Mention, find_mentions, reference
 from tidings.check.values import (
     ADJECTIVE,
     ANNOUNCE,
@@ -450,7 +451,7 @@ def _scores(text: str, mentions: list[Mention], parts: list[Clause], kb: Knowled
     the second of a pair to the model set against the subject ("against B it reports X versus Y"), else the
     clause's subject. The benchmark is the one named right after the figure (or after its pair), else the last
     one named before it in the clause."""
-    benches = names_in(text, kb.benchmark_index, 4)
+    benches = kb_names(kb).benchmarks.find(text)  # the KB's benchmark matcher, built once
     if not benches:
         return []
     taken = [(x.start, x.end) for x in mentions] + [(b, e) for b, e, _ in benches]

@@ -5,9 +5,11 @@ model" that refers back to the model of the sentence before."""
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 
+from tidings.check.aliases import AliasMatcher, KBNames, kb_names, matcher, words
 from tidings.check.kb import KnowledgeBase, Model, normalise
 from tidings.check.values import QUANTITY, number_value
 
@@ -27,52 +29,31 @@ _AI_CONTEXT = re.compile(r"\b(?:models?|llms?|ai|weights|parameters?|open[- ]wei
                          r"download|developers|self[- ]host\w*|run (?:it|them) locally|"
                          r"tokens?|context window|inference|fine[- ]tun\w*|reasoning|chatbot|checkpoints?|"
                          r"mixture[- ]of[- ]experts|moe|gpus?|training|trained|release[ds]?|api|agents?)\b", re.I)
+_SHORT_NAMES = AliasMatcher(SHORT_NAMES, 1)  # built once: the short names are the same for every KB
 
 
-@lru_cache(maxsize=4096)
-def words(text: str) -> tuple[tuple[int, int, str], ...]:
-    """(start, end, normalised form) of each word; a name of several words is the join of their forms. Cached:
-    one sentence is looked at for names, short names, benchmarks and descriptions."""
-    out = []
-    for m in re.finditer(r"[A-Za-z0-9][A-Za-z0-9.'’/\-]*", text):
-        word = re.sub(r"['’]s$", "", m.group().rstrip(".'’,"))
-        out.append((m.start(), m.start() + len(word), normalise(word)))
-    return tuple(out)
-
-
-def names_in(text: str, names: dict[str, str], longest: int) -> list[tuple[int, int, str]]:
+def names_in(text: str, names: Mapping[str, str], longest: int) -> list[tuple[int, int, str]]:
     """(start, end, what it names) for each run of up to `longest` words whose joined normalised form is in
-    `names`; longer runs win, runs never overlap, and a name never runs across a comma or a semicolon."""
-    found_words = words(text)
-    # Which stretch between commas each word is in: a run of words is a name only within one stretch.
-    stretch, n = [], 0
-    for _, end, _ in found_words:
-        stretch.append(n)
-        n += text[end:end + 1] in ",;:"
-    forms = [w[2] for w in found_words]
-    found, taken = [], set()
-    for size in range(longest, 0, -1):
-        for i in range(len(found_words) - size + 1):
-            if stretch[i] != stretch[i + size - 1]:
-                continue
-            key = "".join(forms[i:i + size])
-            if key in names and not any(j in taken for j in range(i, i + size)):
-                found.append((found_words[i][0], found_words[i + size - 1][1], names[key]))
-                taken.update(range(i, i + size))
-    return sorted(found)
+    `names`; longer runs win, runs never overlap, and a name never runs across a comma or a semicolon. The
+    matcher for `names` is built on first use and kept (see `tidings.check.aliases.matcher`)."""
+    return matcher(names, longest).find(text)
+
+
+_CAPITALISED = re.compile(r"[A-Z][\w.'’]+")
 
 
 def ai_context(text: str, kb: KnowledgeBase) -> bool:
     """Whether a text is about AI: a model word, a developer, a benchmark or an unambiguous model name."""
     if _AI_CONTEXT.search(text):
         return True
+    indexed = kb_names(kb)
     lowered = normalise(text)
-    if any(dev and dev in lowered for dev in kb.developer_index):
+    if any(dev and dev in lowered for dev in indexed.developers):
         return True
-    firsts = {w.lower() for d in kb.developer_index.values() for w in d.split()[:1] if len(w) > 2}
-    if any(w.lower().rstrip("'’s") in firsts for w in re.findall(r"[A-Z][\w.'’]+", text)):
+    firsts = indexed.developer_first_words
+    if any(w.lower().rstrip("'’s") in firsts for w in _CAPITALISED.findall(text)):
         return True  # "Moonshot's K2": a developer named by its first word
-    return bool(names_in(text, kb.benchmark_index, 4))
+    return bool(indexed.benchmarks.find(text))
 
 
 def find_mentions(text: str, kb: KnowledgeBase, context: str = "") -> list[Mention]:
@@ -80,7 +61,7 @@ def find_mentions(text: str, kb: KnowledgeBase, context: str = "") -> list[Menti
     sentence, which can make a short name ("Scout") count as a model."""
     found = []
     in_ai = None
-    for start, end, model in names_in(text, kb.name_index, 6):
+    for start, end, model in kb_names(kb).names.find(text):
         key = normalise(text[start:end])
         if len(key) <= 3 or key in SHORT_NAMES:  # a short name or code is also an ordinary word ("o3", "Scout")
             if in_ai is None:
@@ -88,7 +69,7 @@ def find_mentions(text: str, kb: KnowledgeBase, context: str = "") -> list[Menti
             if not in_ai:
                 continue
         found.append(Mention(model, start, end))
-    for start, end, model in names_in(text, SHORT_NAMES, 1):
+    for start, end, model in _SHORT_NAMES.find(text):
         if any(m.start <= start < m.end for m in found) or model not in kb.models:
             continue
         if in_ai is None:
@@ -113,7 +94,8 @@ def _member(text: str, mention: Mention, kb: KnowledgeBase) -> Mention:
         return mention
     family = normalise(kb.models[mention.model].name)
     billions = float(size.group(1))
-    members = [x for x in kb.models.values() if x.family and normalise(x.family) == family and x.params_total_b
+    family_of = kb_names(kb).family_of
+    members = [x for x in kb.models.values() if x.family and family_of[x.id] == family and x.params_total_b
                and abs(x.params_total_b - billions) <= 0.05 * billions]
     if len(members) != 1:
         return mention
@@ -146,11 +128,12 @@ _VERB = re.compile(r"(?:is|are|was|were|be|been|has|have|had|will|would|can|coul
 def describe(text: str, kb: KnowledgeBase) -> list[Mention]:
     """Models named by description. Resolved only when exactly one KB model fits."""
     out = []
-    families = kb.family_names
-    long_families = [f for f in families if len(f) > 3]
+    indexed = kb_names(kb)
     every = words(text)
+    starts = [w[0] for w in every]  # in order: the words after an anchor are found by bisection
     for anchor in _ANCHOR.finditer(text):
-        following = [w for w in every if w[0] >= anchor.end()][:_DESCRIPTION_WORDS]
+        first = bisect_left(starts, anchor.end())
+        following = every[first:first + _DESCRIPTION_WORDS]
         end = None
         # The description runs to its head noun ("... Llama 4 model"), else to the last family word in reach.
         for start_w, end_w, norm in following:
@@ -163,7 +146,7 @@ def describe(text: str, kb: KnowledgeBase) -> list[Mention]:
             if word.lower() == "flagship" and end is None:
                 # "Mistral's flagship" ends here, unless a name or a head noun follows ("flagship Qwen3 model")
                 end = end_w
-            if norm in families or any(norm.startswith(f) for f in long_families):
+            if indexed.is_family_word(norm):
                 end = end_w
             if text[end_w:end_w + 1] in ",;:":
                 break
@@ -173,7 +156,7 @@ def describe(text: str, kb: KnowledgeBase) -> list[Mention]:
         if not (_LARGE.search(body) or _SMALL.search(body) or _SIZE_HINT.search(body) or
                 re.search(r"\b(?:flagship|line)\b|\d+-experts?\b|-trained\b", body, re.I) or anchor.group("dev")):
             continue
-        candidates = _candidates(kb, anchor.group("dev"), body)
+        candidates = _candidates(indexed, anchor.group("dev"), body)
         if candidates is None:
             continue
         picked = _by_size(candidates, body)
@@ -182,26 +165,28 @@ def describe(text: str, kb: KnowledgeBase) -> list[Mention]:
     return out
 
 
-def _candidates(kb: KnowledgeBase, developer: str | None, body: str) -> list[Model] | None:
-    models = [x for x in kb.models.values() if x.id not in kb.family_ids]
+def _candidates(indexed: KBNames, developer: str | None, body: str) -> list[Model] | None:
+    models = list(indexed.plain_models)
+    family_of = indexed.family_of
     narrowed = False
     if developer:
         dev = normalise(developer)
-        matching = [x for x in models if x.developer and normalise(x.developer).startswith(dev)]
+        matching = [x for x in models if x.developer and indexed.developer_of[x.id].startswith(dev)]
         if not matching:
             return None
         models, narrowed = matching, True
-    families = {normalise(x.family): x.family for x in models if x.family}
+    families = {family_of[x.id]: x.family for x in models if x.family}
     joined = normalise(body)
     # The longest family named in the description ("Llama 4", not "Llama"), or one a word starts ("Kimi").
     family = next((families[f] for f in sorted(families, key=len, reverse=True) if f and f in joined), None)
     if family is None:
         words_in = {w[2] for w in words(body)}
         family = next((x.family for x in models for w in words_in
-                       if x.family and len(w) > 2 and normalise(x.family).startswith(w)), None)
+                       if x.family and len(w) > 2 and family_of[x.id].startswith(w)), None)
     if family:
         exact = [x for x in models if x.family == family]
-        models = exact or [x for x in models if normalise(x.family).startswith(normalise(family))]
+        wanted = normalise(family)
+        models = exact or [x for x in models if family_of[x.id].startswith(wanted)]
         narrowed = True
     version = re.search(r"\b[Vv](\d(?:\.\d)?)\b", body)
     if version:
@@ -212,7 +197,7 @@ def _candidates(kb: KnowledgeBase, developer: str | None, body: str) -> list[Mod
         models = [x for x in models if x.openness in ("open-weight", "fully-open")]
     elif _CLOSED_HINT.search(body):
         models = [x for x in models if x.openness == "closed"]
-    models = _by_descriptors(models, body)
+    models = _by_descriptors(models, body, indexed)
     hint = _SIZE_HINT.search(body)
     if hint and "param" not in hint.group().lower() and (hint.group("scale") or "").lower() not in (
             "b", "billion", "bn", "t", "trillion", "tn"):
@@ -233,7 +218,7 @@ _PLAIN = re.compile(r"^(?:the|a|an|of|its|new|newer|newest|latest|model|models|l
                     r"closed-source|closed-weights?|proprietary)$", re.I)
 
 
-def _by_descriptors(models: list[Model], body: str) -> list[Model]:
+def _by_descriptors(models: list[Model], body: str, indexed: KBNames) -> list[Model]:
     """Narrow by what else the description says ("reasoning", "multimodal", "128-expert", "dense"), each word
     kept only if some model's name, architecture or notes bear it out."""
     for word in re.findall(r"[A-Za-z0-9][\w\-]*", body):
@@ -244,7 +229,8 @@ def _by_descriptors(models: list[Model], body: str) -> list[Model]:
         if experts:
             kept = [x for x in models if f"{experts.group(1)} experts" in x.architecture.lower()]
         else:
-            kept = [x for x in models if word.lower() in f"{x.name} {x.architecture} {x.notes}".lower()]
+            lowered = word.lower()
+            kept = [x for x in models if lowered in indexed.described_as[x.id]]
         if kept:
             models = kept
     return models
