@@ -415,7 +415,7 @@ class Store:
             stored: dict[int, tuple[str, int | None]] = {}  # item id -> (content hash, original source)
             for chunk in _chunks(list(set(owner.values())), 500):
                 self._load_items(conn, source.id, chunk, carried, stored)
-            links, new_keys, signatures, bands, edited = [], [], [], [], []
+            links, new_keys, signatures, bands, edited, new_items = [], [], [], [], [], []
             for k in entries:
                 entry = k.entry
                 item_id = next((owner[key] for key in k.keys if key in owner), None)
@@ -424,11 +424,12 @@ class Store:
                     if item_id is not None:
                         self._load_items(conn, source.id, [item_id], carried, stored)
                 if item_id is None:
-                    item_id = conn.execute(insert(t.items).values(
+                    # Inserted together after the loop; until then a new item goes by a negative stand-in id.
+                    item_id = -len(new_items) - 1
+                    new_items.append(dict(
                         url=entry.url, title=entry.title, text=entry.text, publisher=entry.publisher,
                         author=entry.author, published=to_db(entry.published or now), first_seen=to_db(now),
-                        content_hash=k.content_hash, note=entry.error, origin_source=source.id,
-                    ).returning(t.items.c.id)).scalar_one()
+                        content_hash=k.content_hash, note=entry.error, origin_source=source.id))
                     if k.signature is not None:
                         signatures.append({"item_id": item_id, "signature": k.signature})
                         bands.extend({"band": b, "item_id": item_id} for b in k.bands)
@@ -439,10 +440,13 @@ class Store:
                 elif not entry.truncated and stored[item_id][1] == source.id \
                         and stored[item_id][0] != k.content_hash:
                     # The publisher edited its own article: keep the new text; its story gets revised.
-                    conn.execute(update(t.items).where(t.items.c.id == item_id).values(
-                        title=entry.title, text=entry.text, content_hash=k.content_hash, note=entry.error))
+                    changes = dict(title=entry.title, text=entry.text, content_hash=k.content_hash, note=entry.error)
+                    if item_id < 0:
+                        new_items[-item_id - 1].update(changes)  # listed twice in one read: the later one wins
+                    else:
+                        conn.execute(update(t.items).where(t.items.c.id == item_id).values(**changes))
+                        edited.append(item_id)
                     stored[item_id] = (k.content_hash, source.id)
-                    edited.append(item_id)
                     updated += 1
                 else:
                     unchanged += 1
@@ -454,6 +458,13 @@ class Store:
                     if key not in owner:
                         owner[key] = item_id
                         new_keys.append({"key": key, "item_id": item_id})
+            if new_items:
+                ids = conn.execute(insert(t.items).returning(t.items.c.id, sort_by_parameter_order=True),
+                                   new_items).scalars().all()
+                for rows in (links, signatures, bands, new_keys):
+                    for row in rows:
+                        if row["item_id"] < 0:
+                            row["item_id"] = ids[-row["item_id"] - 1]
             for table, rows in ((t.item_sources, links), (t.item_signatures, signatures), (t.item_bands, bands)):
                 if rows:
                     conn.execute(insert(table), rows)
