@@ -653,8 +653,11 @@ def measure(work: Path, size: int, args: list[str], watch: dict[Path, list[str]]
     lines = [line for line in stderr.splitlines() if line.startswith(RESULT)]
     if not lines:
         raise SystemExit(f"tidings {' '.join(args)} ended with no result (exit {proc.returncode}):\n{stderr[-3000:]}")
-    return Measured(wall, json.loads(lines[-1][len(RESULT):]), max(seen_at.values()) if seen_at else None,
-                    len(seen_at), len(watch))
+    result = json.loads(lines[-1][len(RESULT):])
+    if args[0] == "run" and "stages" not in result:
+        raise SystemExit(f"tidings run ended (exit {result['code']}) without passing through the clock hook on "
+                         f"tidings.cli.run (is `run` still called by that name there?):\n{stderr[-3000:]}")
+    return Measured(wall, result, max(seen_at.values()) if seen_at else None, len(seen_at), len(watch))
 
 
 def _stamp(page: Path) -> tuple | None:
