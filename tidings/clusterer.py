@@ -659,6 +659,15 @@ def _merge_query(centroid: Vector) -> Vector:
     return {t: a * norm for t, a in strongest if a > 1e-9}
 
 
+def _note_common_terms(cache, keep: int, gone: int) -> None:
+    """Record in `cache.common` the frequent terms two merging stories share: after the merge one story fewer
+    holds them, so what was computed from their posting lists must be redone."""
+    engine = cache.engine
+    cap, index = engine.p.posting_cap, engine.index
+    small, large = sorted((engine.cent[keep], engine.cent[gone]), key=len)
+    cache.common.update(t for t in small if t in large and len(index[t]) > cap)
+
+
 class _MergeMatrices:
     """The merge pass's lookups, all at once: for every touched story (a row) against every story (a column),
     the exact cosine numerator (E), the partial one over the query's strongest usable terms (P) and whether the
@@ -906,10 +915,7 @@ class _MergeMatrices:
         return (None, 0.0) if c < 0 else (self.stories[c], float(self.score[r]))
 
     def merging(self, keep: int, gone: int) -> None:
-        engine = self.engine
-        cap, index = engine.p.posting_cap, engine.index
-        small, large = sorted((engine.cent[keep], engine.cent[gone]), key=len)
-        self.common.update(t for t in small if t in large and len(index[t]) > cap)
+        _note_common_terms(self, keep, gone)
 
     def merged(self, merges: list[tuple[int, int]]) -> None:
         engine = self.engine
@@ -1093,10 +1099,7 @@ class _Lookups:
 
     def merging(self, keep: int, gone: int) -> None:
         """Before `gone` moves into `keep`: the terms both hold will be held by one story fewer."""
-        engine = self.engine
-        cap, index = engine.p.posting_cap, engine.index
-        small, large = sorted((engine.cent[keep], engine.cent[gone]), key=len)
-        self.common.update(t for t in small if t in large and len(index[t]) > cap)
+        _note_common_terms(self, keep, gone)
 
     def merged(self, merges: list[tuple[int, int]]) -> None:
         engine = self.engine

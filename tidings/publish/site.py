@@ -360,25 +360,24 @@ def _digest_pages(env: Environment, store: Store, digest: Digest, folder: Path, 
         if target in titles:
             _write(folder / "stories" / f"{gone}.html", env.get_template("redirect.html").render(
                 target=f"{target}.html", title=titles[target]))
+    _write_or_report(folder / "feed.atom", lambda: digest_atom(digest, _feed_entries(env, store, listed), site_url),
+                     f"digest {digest.slug}: Atom feed", errors)
+    _write_or_report(folder / "misinformation.html", lambda: env.get_template("misinformation.html").render(
+        root="../", digest=digest, claims=misinformation(store, digest.slug), published=set(titles)),
+        f"digest {digest.slug}: misinformation page", errors)
+
+
+def _write_or_report(path: Path, build, what: str, errors: list[str]) -> None:
+    """Write what `build` makes; if it fails on the data (not the database), say so in `errors` and go on."""
     try:
-        feed = digest_atom(digest, _feed_entries(env, store, listed), site_url)
+        content = build()
     except TidingsError:
         raise
     except Exception as exc:
-        errors.append(f"digest {digest.slug}: Atom feed not published, {_reason(exc)}")
-        log.debug("feed of %s could not be built", digest.slug, exc_info=True)
+        errors.append(f"{what} not published, {_reason(exc)}")
+        log.debug("%s could not be built", what, exc_info=True)
     else:
-        _write(folder / "feed.atom", feed)
-    try:
-        watch = env.get_template("misinformation.html").render(
-            root="../", digest=digest, claims=misinformation(store, digest.slug), published=set(titles))
-    except TidingsError:
-        raise
-    except Exception as exc:
-        errors.append(f"digest {digest.slug}: misinformation page not published, {_reason(exc)}")
-        log.debug("misinformation page of %s could not be rendered", digest.slug, exc_info=True)
-    else:
-        _write(folder / "misinformation.html", watch)
+        _write(path, content)
 
 
 FEED_ENTRIES = 50  # a feed carries the stories revised last; readers keep what they already fetched
