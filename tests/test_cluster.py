@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import func, select
 
 from tests.conftest import ARTICLE_A, ARTICLE_A2, ARTICLE_B, NOW, make_config, rss
 from tidings.cli import cli
@@ -18,7 +19,7 @@ from tidings.clusterer import ClusterParams, StoryClusterer, Vocabulary
 from tidings.metrics import cluster_scores
 from tidings.pipeline import opened, run
 from tidings.publish.site import publish_site
-from tidings.store import ClusterOutcome
+from tidings.store import ClusterOutcome, Store, schema
 
 TOPICS = [["barrier", "harbour", "tidal", "flood", "council"], ["comet", "telescope", "orbit", "astronomer"],
           ["wind", "auction", "turbine", "megawatt", "grid"], ["glacier", "melt", "drone", "survey", "ice"]]
@@ -142,6 +143,47 @@ def test_a_merged_story_redirects_to_where_its_items_went(tmp_path):
     assert f'url={barrier.id}.html' in page
     shown = CliRunner().invoke(cli, ["--db", config.db_url, "story", "show", str(comet.id)])
     assert shown.exit_code == 0 and f"merged into story {barrier.id}" in shown.output
+
+
+def test_a_new_item_loads_and_rewrites_only_the_stories_it_may_join(tmp_path, monkeypatch):
+    """Stories are indexed by their strongest terms; a new item loads the stories indexed by its own strongest
+    terms, and the stage writes back only the story that took it (the comet story is neither loaded nor
+    rewritten)."""
+    config = feed_config(tmp_path, [BARRIER, COMET])
+    run(config, now=NOW, publish=False)
+    with opened(config) as store:
+        barrier = next(s for s in store.stories() if s.title == BARRIER["title"])
+        comet = next(s for s in store.stories() if s.title == COMET["title"])
+        with store.engine.connect() as conn:
+            indexed = dict(conn.execute(select(schema.story_terms.c.story_id, func.count())
+                                        .group_by(schema.story_terms.c.story_id)).all())
+            centroids = dict(conn.execute(select(schema.stories.c.id, schema.stories.c.centroid)).all())
+        assert indexed == {k: min(len(c), 40) for k, c in centroids.items()}
+        assert "comet" in {term for term, _ in sorted(centroids[comet.id].items(), key=lambda kv: -kv[1])[:40]}
+    loaded, written = [], []
+    real_active, real_apply = Store.active_stories, Store.apply_clustering
+
+    def active(self, since, terms=None):
+        found = real_active(self, since, terms)
+        loaded.append({s.id for s in found})
+        return found
+
+    def apply(self, outcome, now):
+        written.append(set(outcome.profiles))
+        return real_apply(self, outcome, now)
+
+    monkeypatch.setattr(Store, "active_stories", active)
+    monkeypatch.setattr(Store, "apply_clustering", apply)
+    (tmp_path / "feeds" / "wire.rss").write_text(
+        rss([BARRIER, COMET, dict(FOLLOW_UP, date="Fri, 13 Mar 2026 12:00:00 +0000")]))
+    stats = run(config, now=NOW + timedelta(hours=4), publish=False)
+    assert stats.items_new == 1 and stats.stories_new == 0
+    assert loaded == [{barrier.id}] and written == [{barrier.id}]
+    with opened(config) as store:
+        assert len(store.story(barrier.id).item_ids) == 2 and len(store.story(comet.id).item_ids) == 1
+        with store.engine.connect() as conn:
+            comet_profile = conn.scalar(select(schema.stories.c.centroid).where(schema.stories.c.id == comet.id))
+    assert comet_profile == centroids[comet.id]
 
 
 # --- tidings eval cluster -----------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from tidings.model import Digest, Item, Source
 from tidings.store import ClusterOutcome, NewStory, Store
 
 DAY = 86400.0
+ITEM_INDEX_TERMS = 12  # a new item looks for stories to join by this many of its strongest terms
 _counts = LexicalVectoriser().counts  # title words count twice: a title says what an article is about
 
 
@@ -46,13 +47,19 @@ def assign(store: Store, settings: Settings, digests: Sequence[Digest], sources:
     items = store.unrouted_items()
     if not items or not digests:
         return ClusterStats(unrouted=len(items))
-    documents, df = store.term_stats()
-    vocabulary = Vocabulary(documents, df)
+    item_counts = [_counts(i.title, i.text) for i in items]
+    new_terms = {term for counts in item_counts for term in counts}
+    documents, df, size = store.term_stats(new_terms)
     window = settings.story_window_days * DAY
     earliest = min(i.published for i in items)
-    loaded = store.active_stories(since=earliest - timedelta(days=settings.revive_within_days))
+    # Only the stories the new items may join are loaded: those indexed by one of the items' strongest terms.
+    loaded = store.active_stories(since=earliest - timedelta(days=settings.revive_within_days),
+                                  terms=_strongest_terms(Vocabulary(documents, df, size), item_counts))
     active = [s for s in loaded if s.last_item >= earliest - timedelta(days=settings.story_window_days)]
     members = store.story_members([s.id for s in active])
+    member_counts = {i.id: _counts(i.title, i.text) for group in members.values() for i in group}
+    df |= store.term_stats(set().union(*member_counts.values()) - new_terms)[1]
+    vocabulary = Vocabulary(documents, df, size)
     engines = {d.slug: StoryClusterer(vocabulary, params(settings), window) for d in digests}
     before: dict[tuple[str, int], int] = {}  # (digest, item) -> story, for items already placed
     last_seen: dict[int, datetime] = {}
@@ -62,7 +69,7 @@ def assign(store: Store, settings: Settings, digests: Sequence[Digest], sources:
             continue
         last_seen[story.id] = story.last_item
         if story.id in members:
-            engine.load_story(story.id, [(i.id, _counts(i.title, i.text), _ts(i.published))
+            engine.load_story(story.id, [(i.id, member_counts[i.id], _ts(i.published))
                                          for i in members[story.id]], last=_ts(story.last_item))
             before.update({(story.digest, i.id): story.id for i in members[story.id]})
         else:
@@ -75,8 +82,7 @@ def assign(store: Store, settings: Settings, digests: Sequence[Digest], sources:
     placed_in: dict[int, list[str]] = {}
     term_counts: Counter[str] = Counter()
     unrouted = 0
-    for item in items:
-        counts = _counts(item.title, item.text)
+    for item, counts in zip(items, item_counts, strict=True):
         vocabulary.observe(counts)
         term_counts.update(counts.keys())
         candidates = _candidate_digests(item, source_digests, all_slugs)
@@ -118,10 +124,14 @@ def _record(engine: StoryClusterer, digest: str, before: dict[tuple[str, int], i
             refs[k] = f"{digest}:{k}"
             first = min(keys, key=lambda i: (items[i].published, i))
             outcome.new_stories[refs[k]] = NewStory(digest, items[first].title, {}, items[first].published)
+    had: dict[int, set[int]] = {}
+    for (slug, item_id), story_id in before.items():
+        if slug == digest:
+            had.setdefault(story_id, set()).add(item_id)
     for k, keys in final.items():
-        if not keys and engine.story_keys[k] is None:
-            continue
-        ref = refs[k]
+        ref = refs.get(k)
+        if ref is None or isinstance(ref, int) and set(keys) == had.get(ref, set()):
+            continue  # a stored story that neither took nor lost items is left as it is
         centroid = _trim(engine.centroid(k))
         newest = max([items[i].published for i in keys] + ([last_seen[ref]] if ref in last_seen else []))
         if isinstance(ref, str):
@@ -160,6 +170,16 @@ def _record(engine: StoryClusterer, digest: str, before: dict[tuple[str, int], i
             into, _ = where.most_common(1)[0]
             outcome.merged[story_id] = into
             outcome.events.append(("merge", story_id, into, f"{sum(where.values())} items"))
+
+
+def _strongest_terms(vocabulary: Vocabulary, item_counts: list[dict[str, float]]) -> set[str]:
+    """Each new item's strongest terms by TF-IDF: a story it may join shares some of them with the strongest
+    terms of its profile, which is what the store indexes stories by."""
+    found: set[str] = set()
+    for counts in item_counts:
+        vector = vocabulary.vector(counts)
+        found.update(sorted(vector, key=lambda term: (-vector[term], term))[:ITEM_INDEX_TERMS])
+    return found
 
 
 def _trim(centroid: dict[str, float], size: int = 300) -> dict[str, float]:

@@ -438,7 +438,7 @@ class StoryClusterer:
 
     def _likelihood(self, counts: Counter, n: float) -> float:
         """log Dirichlet-multinomial marginal likelihood of a story's words."""
-        b, vocabulary = self.p.beta, len(self.vocab.df)
+        b, vocabulary = self.p.beta, self.vocab.size
         lb = lgamma(b)
         return sum(lgamma(x + b) - lb for x in counts.values() if x > 0) \
             - (lgamma(n + vocabulary * b) - lgamma(vocabulary * b))
@@ -450,7 +450,7 @@ class StoryClusterer:
         alone. That sum is rounded differently from `_likelihood(merged) - _likelihood(k) - _likelihood(other)`
         (by far less than 1e-9 per token), so when it is that close to the threshold, the gain is taken the
         long way, as the three likelihoods (kept in `likelihood` while the stories do not change)."""
-        b, vocabulary = self.p.beta, len(self.vocab.df)
+        b, vocabulary = self.p.beta, self.vocab.size
         first, second = sorted((self.tc[k], self.tc[other]), key=len)
         n_k, n_o = self.tn[k], self.tn[other]
         n = n_k + n_o
@@ -472,7 +472,7 @@ class StoryClusterer:
 
     def _likelihood_of_both(self, first: Counter, second: Counter, n: float) -> float:
         """`_likelihood(first + second, n)`, summed in the same order, without making the sum."""
-        b, vocabulary = self.p.beta, len(self.vocab.df)
+        b, vocabulary = self.p.beta, self.vocab.size
         lb = lgamma(b)
         get = second.get
         return sum(chain((lgamma(z + b) - lb for t, x in first.items() if (z := x + get(t, 0)) > 0),

@@ -21,9 +21,17 @@ MAX_CENTROID_TERMS = 300  # a story's profile keeps its strongest terms only
 class Vocabulary:
     """Document frequencies, grown one document at a time, and the TF-IDF weighting they give."""
 
-    def __init__(self, documents: int = 0, df: dict[str, int] | None = None) -> None:
+    def __init__(self, documents: int = 0, df: dict[str, int] | None = None, size: int | None = None) -> None:
+        """`df` may hold only the terms a caller will weigh (the store holds many more); `size` is then how many
+        terms there are in all, which the clusterer's likelihood test needs."""
         self.documents = documents
         self.df: dict[str, int] = dict(df or {})
+        self._unseen = (size if size is not None else len(self.df)) - len(self.df)
+
+    @property
+    def size(self) -> int:
+        """How many distinct terms have been seen."""
+        return len(self.df) + self._unseen
 
     def observe(self, counts: dict[str, float]) -> None:
         self.documents += 1

@@ -9,6 +9,7 @@ itself (one holding its marker file) or an empty one, so pointing it at the wron
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -301,8 +302,9 @@ def _render(store: Store, root: Path, site: Path, site_url: str,
         folder = root / digest.slug
         signatures = {k: _signature(v) for k, v in store.story_versions(digest.slug).items()}
         before = {k for k, (_, listing) in state.items() if listing.get("digest") == digest.slug}
+        on_disk = _pages_in(folder / "stories")
         dirty = [k for k in sorted(signatures) if fresh or state.get(k, ("",))[0] != signatures[k]
-                 or not (folder / "stories" / f"{k}.html").is_file()]
+                 or f"{k}.html" not in on_disk]
         for k in before - set(signatures) - set(dirty):
             _remove_story(folder, k)  # merged away, or no longer live: a redirect may take its address
         shown.update({k: state[k] for k in before & set(signatures) if k not in dirty})
@@ -336,6 +338,15 @@ def _render(store: Store, root: Path, site: Path, site_url: str,
             root="", site_title="tidings", digests=digests, counts=counts))
     revisions = sum(listing["revisions"] for _, listing in shown.values())
     return SiteStats(site, len(digests), sum(counts.values()), revisions, tuple(errors), count), shown
+
+
+def _pages_in(folder: Path) -> set[str]:
+    """The names of the files in a folder (none when it is missing): one listing, not a look per page."""
+    try:
+        with os.scandir(folder) as entries:
+            return {entry.name for entry in entries if entry.is_file()}
+    except OSError:
+        return set()
 
 
 def _signature(version: tuple) -> str:
@@ -385,9 +396,10 @@ FEED_ENTRIES = 50  # a feed carries the stories revised last; readers keep what 
 
 def _feed_entries(env: Environment, store: Store, listed: list[dict]) -> list[FeedEntry]:
     newest = sorted(listed, key=lambda s: (s["revised_at"], s["id"]), reverse=True)[:FEED_ENTRIES]
+    stories = {story.id: story for story in store.stories_by_id([s["id"] for s in newest])}
     entries = []
     for s in newest:
-        story, revision = store.story(s["id"]), store.latest_revision(s["id"])
+        story, revision = stories.get(s["id"]), store.latest_revision(s["id"])
         if story is not None and revision is not None:
             entries.append(feed_entry(env, story, revision, s["headline"]))
     return entries
@@ -467,9 +479,12 @@ def misinformation(store: Store, digest: str) -> list[dict]:
 def _write(path: Path, content: str | bytes) -> None:
     """Write a file whole: under a temporary name beside it, then renamed over it, so a reader (or a web server)
     sees the old page or the new one, never half of one."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    with contextlib.suppress(OSError):
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return  # the same page: leave it, and its time, as they are
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    data = content.encode("utf-8") if isinstance(content, str) else content
     try:
         temporary.write_bytes(data)
         os.replace(temporary, path)

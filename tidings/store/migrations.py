@@ -97,6 +97,20 @@ def _stale_stories(conn: Connection) -> None:
     conn.execute(text("INSERT INTO stale_stories (story_id) SELECT id FROM stories WHERE status = 'active'"))
 
 
+def _story_terms(conn: Connection) -> None:
+    """Index each live story by its strongest terms (see `story_index_terms`)."""
+    from tidings.store.store import story_index_terms
+
+    schema.story_terms.create(conn, checkfirst=True)
+    stories = schema.stories
+    rows = [{"term": term, "story_id": story_id}
+            for story_id, centroid in conn.execute(select(stories.c.id, stories.c.centroid)
+                                                   .where(stories.c.status == "active"))
+            for term in story_index_terms(centroid or {})]
+    if rows:
+        conn.execute(schema.story_terms.insert(), rows)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_full_text_search", _full_text_search),
@@ -107,6 +121,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0007_source_polling", _source_polling),
     ("0008_published_stories", _published_stories),
     ("0009_stale_stories", _stale_stories),
+    ("0010_story_terms", _story_terms),
 ]
 
 

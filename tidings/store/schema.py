@@ -209,6 +209,14 @@ published_stories = Table(
 
 # Stories whose article may no longer match what it is written from (new or moved items, an edited text, new
 # claims or verdicts), marked in the transaction that changes them; the write stage looks at these alone.
+# A story's strongest terms, to find the stories a new item may join without loading every story's profile.
+story_terms = Table(
+    "story_terms", metadata,
+    Column("term", String(200), primary_key=True),
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_story_terms_story", "story_id"),
+)
+
 stale_stories = Table(
     "stale_stories", metadata,
     Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True),

@@ -71,7 +71,6 @@ class StoryState:
     digest: str
     centroid: dict[str, float]
     last_item: datetime
-    size: int
 
 
 @dataclass(frozen=True)
@@ -95,6 +94,9 @@ class ClusterOutcome:
     events: list[tuple[str, int | str, int | str, str]] = field(default_factory=list)  # kind, story, other, detail
     routed: list[int] = field(default_factory=list)
     term_counts: dict[str, int] = field(default_factory=dict)
+
+
+STORY_INDEX_TERMS = 40  # terms a story is indexed by (see `story_index_terms`)
 
 
 # --- opening a database ------------------------------------------------------------------------------------
@@ -627,24 +629,36 @@ class Store:
 
     # --- clustering ---------------------------------------------------------------------------------------
 
-    def term_stats(self) -> tuple[int, dict[str, int]]:
-        """(documents seen, document frequency per term) for TF-IDF."""
+    def term_stats(self, terms: Iterable[str] | None = None) -> tuple[int, dict[str, int], int]:
+        """(documents seen, document frequency per term, how many terms there are) for TF-IDF: of every term,
+        or of `terms` only (the others are left out of the dict, but counted)."""
         with self.engine.connect() as conn:
             docs = conn.execute(select(t.counters.c.value).where(t.counters.c.key == "documents")).scalar()
-            df = dict(conn.execute(select(t.terms.c.term, t.terms.c.df)).all())
-        return int(docs or 0), df
+            if terms is None:
+                df = dict(conn.execute(select(t.terms.c.term, t.terms.c.df)).all())
+                return int(docs or 0), df, len(df)
+            df = {}
+            for chunk in _chunks(sorted(set(terms)), 500):
+                df.update(conn.execute(select(t.terms.c.term, t.terms.c.df).where(t.terms.c.term.in_(chunk))).all())
+            size = conn.execute(select(func.count()).select_from(t.terms)).scalar_one()
+        return int(docs or 0), df, size
 
-    def active_stories(self, since: datetime) -> list[StoryState]:
-        """Stories whose newest item is no older than `since`: the ones a new item may join."""
-        size = (select(t.story_items.c.story_id, func.count().label("n"))
-                .group_by(t.story_items.c.story_id).subquery())
+    def active_stories(self, since: datetime, terms: Iterable[str] | None = None) -> list[StoryState]:
+        """Stories whose newest item is no older than `since`: the ones a new item may join. With `terms`, only
+        those indexed by one of them (a story is indexed by its strongest terms: `story_index_terms`)."""
+        query = select(t.stories.c.id, t.stories.c.digest, t.stories.c.centroid, t.stories.c.last_item) \
+            .where(t.stories.c.last_item >= to_db(since), t.stories.c.status == "active")
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.stories.c.id, t.stories.c.digest, t.stories.c.centroid,
-                                       t.stories.c.last_item, size.c.n)
-                                .join(size, size.c.story_id == t.stories.c.id)
-                                .where(t.stories.c.last_item >= to_db(since),
-                                       t.stories.c.status == "active")).all()
-        return [StoryState(r.id, r.digest, dict(r.centroid), from_db(r.last_item), r.n) for r in rows]
+            if terms is None:
+                rows = conn.execute(query.order_by(t.stories.c.id)).all()
+            else:
+                ids: set[int] = set()
+                for chunk in _chunks(sorted(set(terms)), 500):
+                    ids.update(conn.scalars(select(t.story_terms.c.story_id).distinct()
+                                            .where(t.story_terms.c.term.in_(chunk))))
+                rows = [r for chunk in _chunks(sorted(ids), 500)
+                        for r in conn.execute(query.where(t.stories.c.id.in_(chunk)))]
+        return [StoryState(r.id, r.digest, dict(r.centroid), from_db(r.last_item)) for r in rows]
 
     def story_members(self, story_ids: Sequence[int]) -> dict[int, list[Item]]:
         """The items of each story, oldest first."""
@@ -697,6 +711,9 @@ class Store:
             for gone, into in outcome.merged.items():
                 conn.execute(update(t.stories).where(t.stories.c.id == gone).values(
                     status="merged", merged_into=resolve(into), centroid={}))
+            index = {story_id: centroid for story_id, (centroid, _) in outcome.profiles.items()}
+            index |= {created[name]: story.centroid for name, story in outcome.new_stories.items()}
+            self._index_stories(conn, index, gone=outcome.merged)
             for chunk in _chunks(list(outcome.routed), 500):
                 conn.execute(update(t.items).where(t.items.c.id.in_(chunk)).values(routed=to_db(now)))
             self._count_terms(conn, outcome.term_counts, len(outcome.routed))
@@ -709,6 +726,16 @@ class Store:
         for chunk in _chunks(list(item_ids), 500):
             found.update(conn.scalars(select(t.story_items.c.story_id).where(t.story_items.c.item_id.in_(chunk))))
         return found
+
+    @staticmethod
+    def _index_stories(conn, centroids: dict[int, dict[str, float]], gone: Iterable[int] = ()) -> None:
+        """Index stories by their strongest terms again; forget the ones that are `gone`."""
+        for chunk in _chunks(sorted(set(centroids) | set(gone)), 500):
+            conn.execute(delete(t.story_terms).where(t.story_terms.c.story_id.in_(chunk)))
+        rows = [{"term": term, "story_id": story_id} for story_id, centroid in centroids.items()
+                if story_id not in gone for term in story_index_terms(centroid)]
+        if rows:
+            conn.execute(insert(t.story_terms), rows)
 
     @staticmethod
     def _mark_stale(conn, story_ids: Iterable[int]) -> None:
@@ -736,7 +763,12 @@ class Store:
         return self._stories(live & (t.stories.c.digest == digest) if digest else live)
 
     def story(self, story_id: int) -> Story | None:
-        return next(iter(self._stories(t.stories.c.id == story_id)), None)
+        return next(iter(self.stories_by_id([story_id])), None)
+
+    def stories_by_id(self, story_ids: Sequence[int]) -> list[Story]:
+        """The stories asked for (whatever their status), most recently updated first."""
+        return [story for chunk in _chunks(sorted(set(story_ids)), 500)
+                for story in self._stories(t.stories.c.id.in_(chunk), only=chunk)]
 
     def redirects(self) -> dict[int, int]:
         """Merged story id -> the live story it now lives in (following chains of merges)."""
@@ -759,9 +791,12 @@ class Store:
         with self.engine.connect() as conn:
             return [{**r._mapping, "created": from_db(r.created)} for r in conn.execute(query)]
 
-    def _stories(self, where) -> list[Story]:
-        revs = (select(t.revisions.c.story_id, func.count().label("n"))
-                .group_by(t.revisions.c.story_id).subquery())
+    def _stories(self, where, only: Sequence[int] | None = None) -> list[Story]:
+        """Stories matching `where`; `only` (their ids, when known) spares counting every story's revisions."""
+        revs = select(t.revisions.c.story_id, func.count().label("n")).group_by(t.revisions.c.story_id)
+        if only is not None:
+            revs = revs.where(t.revisions.c.story_id.in_(only))
+        revs = revs.subquery()
         query = (select(t.stories, func.coalesce(revs.c.n, 0).label("revs"))
                  .outerjoin(revs, revs.c.story_id == t.stories.c.id)
                  .order_by(t.stories.c.updated.desc(), t.stories.c.id.desc()))
@@ -771,8 +806,8 @@ class Store:
             rows = conn.execute(query).all()
             members: dict[int, list[int]] = {}
             links = select(t.story_items.c.story_id, t.story_items.c.item_id).order_by(t.story_items.c.item_id)
-            if len(rows) == 1:  # one story asked for: not every story's members
-                links = links.where(t.story_items.c.story_id == rows[0].id)
+            if only is not None or len(rows) == 1:  # not every story's members
+                links = links.where(t.story_items.c.story_id.in_([r.id for r in rows]))
             for link in conn.execute(links):
                 members.setdefault(link.story_id, []).append(link.item_id)
         return [Story(id=r.id, digest=r.digest, title=r.title, created=from_db(r.created),
@@ -1002,6 +1037,12 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+
+
+def story_index_terms(centroid: dict[str, float]) -> list[str]:
+    """The terms a story is found by when new items arrive: its strongest ones. An item joins a story by the
+    cosine of its vector with the story's profile, which the terms they share most strongly dominate."""
+    return sorted(centroid, key=lambda term: (-centroid[term], term))[:STORY_INDEX_TERMS]
 
 
 def _chunks(seq: list, size: int) -> Iterator[list]:
