@@ -314,8 +314,10 @@ def _render(store: Store, root: Path, site: Path, site_url: str,
         for k in dirty:
             story = store.story(k)
             # Everything that could fail on a story's data happens here, before anything of it is written.
+            # Revision pages already published stay as they are, but the last of them gains a link to the next.
+            published = state[k][1]["revisions"] if k in state and (folder / "stories" / str(k)).is_dir() else 0
             try:
-                rendered = _story(env, store, digest, story) if story else None
+                rendered = _story(env, store, digest, story, published) if story else None
             except TidingsError:
                 raise  # the database failing is not this story's fault: stop, and keep the site that is there
             except Exception as exc:
@@ -405,9 +407,12 @@ def _feed_entries(env: Environment, store: Store, listed: list[dict]) -> list[Fe
     return entries
 
 
-def _story(env: Environment, store: Store, digest: Digest, story: Story) -> tuple[dict[str, str], dict] | None:
+def _story(env: Environment, store: Store, digest: Digest, story: Story, published: int = 0
+           ) -> tuple[dict[str, str], dict] | None:
     """A story's pages (path under its digest's folder -> HTML) and its line in the digest's list (plain values,
-    so it can be kept in the store); None for a story with no revision yet."""
+    so it can be kept in the store); None for a story with no revision yet. With `published` revisions already
+    on the site, only the pages that differ are made: the story's own, the new revisions' and the one before
+    them (a revision's page shows no more of the story than its neighbours' numbers)."""
     revisions = store.revisions(story.id)
     if not revisions:
         return None
@@ -417,8 +422,10 @@ def _story(env: Environment, store: Store, digest: Digest, story: Story) -> tupl
         root="../../", digest=digest, story=story, revision=latest, revisions=revisions, headline=title)}
     numbers = [r.number for r in revisions]
     for k, rev in enumerate(revisions):
+        if k < published - 1:
+            continue
         pages[f"stories/{story.id}/r{rev.number}.html"] = env.get_template("revision.html").render(
-            root="../../../", digest=digest, story=story, revision=rev, latest_number=latest.number,
+            root="../../../", digest=digest, story=story, revision=rev,
             headline=headline(rev, story.id), mark_changes=k > 0,
             previous_number=numbers[k - 1] if k else None,
             next_number=numbers[k + 1] if k + 1 < len(numbers) else None)
