@@ -13,15 +13,19 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from tidings.clusterer import ClusterParams, StoryClusterer, Vocabulary, dot
 from tidings.config import Settings
-from tidings.embed import LexicalVectoriser
+from tidings.embed import LexicalVectoriser, Vocabulary
 from tidings.model import Digest, Item, Source
 from tidings.store import ClusterOutcome, NewStory, Store
 
+if TYPE_CHECKING:
+    from tidings.clusterer import ClusterParams, StoryClusterer
+
 DAY = 86400.0
 ITEM_INDEX_TERMS = 12  # a new item looks for stories to join by this many of its strongest terms
+CANDIDATE_SHARE = 0.25  # of the threshold for reviving, that those terms alone must reach to load a dormant story
 _counts = LexicalVectoriser().counts  # title words count twice: a title says what an article is about
 
 
@@ -38,6 +42,8 @@ class ClusterStats:
 
 
 def params(settings: Settings) -> ClusterParams:
+    from tidings.clusterer import ClusterParams
+
     return ClusterParams(join=settings.cluster_threshold, revive=settings.revive_threshold)
 
 
@@ -47,17 +53,20 @@ def assign(store: Store, settings: Settings, digests: Sequence[Digest], sources:
     items = store.unrouted_items()
     if not items or not digests:
         return ClusterStats(unrouted=len(items))
+    from tidings.clusterer import StoryClusterer, dot  # numpy and scipy: only when there is something to place
     item_counts = [_counts(i.title, i.text) for i in items]
     new_terms = {term for counts in item_counts for term in counts}
     documents, df, size = store.term_stats(new_terms)
     window = settings.story_window_days * DAY
     earliest = min(i.published for i in items)
-    # Only the stories the new items may join are loaded: those indexed by one of the items' strongest terms.
-    loaded = store.active_stories(since=earliest - timedelta(days=settings.revive_within_days),
-                                  terms=_strongest_terms(Vocabulary(documents, df, size), item_counts))
-    active = [s for s in loaded if s.last_item >= earliest - timedelta(days=settings.story_window_days)]
-    members = store.story_members([s.id for s in active])
-    member_counts = {i.id: _counts(i.title, i.text) for group in members.values() for i in group}
+    # Every story still taking items is loaded; of the dormant ones, those the store's index says may be revived.
+    live_since = earliest - timedelta(days=settings.story_window_days)
+    revive_since = earliest - timedelta(days=settings.revive_within_days)
+    active = store.active_stories(live_since)
+    dormant = _revivable(store, Vocabulary(documents, df, size), item_counts, revive_since, live_since, settings)
+    loaded = active + store.active_stories(revive_since, ids=set(dormant) - {s.id for s in active})
+    members = store.story_member_texts([s.id for s in active])
+    member_counts = {item_id: _counts(title, text) for group in members.values() for item_id, title, text, _ in group}
     df |= store.term_stats(set().union(*member_counts.values()) - new_terms)[1]
     vocabulary = Vocabulary(documents, df, size)
     engines = {d.slug: StoryClusterer(vocabulary, params(settings), window) for d in digests}
@@ -69,16 +78,18 @@ def assign(store: Store, settings: Settings, digests: Sequence[Digest], sources:
             continue
         last_seen[story.id] = story.last_item
         if story.id in members:
-            engine.load_story(story.id, [(i.id, member_counts[i.id], _ts(i.published))
-                                         for i in members[story.id]], last=_ts(story.last_item))
-            before.update({(story.digest, i.id): story.id for i in members[story.id]})
+            engine.load_story(story.id, [(item_id, member_counts[item_id], _ts(published))
+                                         for item_id, _, _, published in members[story.id]],
+                              last=_ts(story.last_item))
+            before.update({(story.digest, item_id): story.id for item_id, *_ in members[story.id]})
         else:
             engine.load_story(story.id, centroid=story.centroid, last=_ts(story.last_item))
     profiles = {d.slug: vocabulary.vector(_counts(d.title + " " + " ".join(d.keywords), d.description))
                 for d in digests}
     source_digests = {s.id: s.digests for s in sources}
     all_slugs = tuple(d.slug for d in digests)
-    known = {i.id: i for i in items} | {i.id: i for group in members.values() for i in group}
+    known = {i.id: (i.title, i.published) for i in items} | \
+        {item_id: (title, published) for group in members.values() for item_id, title, _, published in group}
     placed_in: dict[int, list[str]] = {}
     term_counts: Counter[str] = Counter()
     unrouted = 0
@@ -111,8 +122,8 @@ def assign(store: Store, settings: Settings, digests: Sequence[Digest], sources:
 
 
 def _record(engine: StoryClusterer, digest: str, before: dict[tuple[str, int], int],
-            last_seen: dict[int, datetime], items: dict[int, Item], window: float, outcome: ClusterOutcome,
-            stats: Counter) -> None:
+            last_seen: dict[int, datetime], items: dict[int, tuple[str, datetime]], window: float,
+            outcome: ClusterOutcome, stats: Counter) -> None:
     """Turn one digest's final stories into store changes: only what differs from what was stored."""
     final = engine.stories()
     refs: dict[int, int | str] = {}
@@ -122,8 +133,9 @@ def _record(engine: StoryClusterer, digest: str, before: dict[tuple[str, int], i
             refs[k] = known
         elif keys:
             refs[k] = f"{digest}:{k}"
-            first = min(keys, key=lambda i: (items[i].published, i))
-            outcome.new_stories[refs[k]] = NewStory(digest, items[first].title, {}, items[first].published)
+            first = min(keys, key=lambda i: (items[i][1], i))
+            title, published = items[first]
+            outcome.new_stories[refs[k]] = NewStory(digest, title, {}, published)
     had: dict[int, set[int]] = {}
     for (slug, item_id), story_id in before.items():
         if slug == digest:
@@ -133,7 +145,7 @@ def _record(engine: StoryClusterer, digest: str, before: dict[tuple[str, int], i
         if ref is None or isinstance(ref, int) and set(keys) == had.get(ref, set()):
             continue  # a stored story that neither took nor lost items is left as it is
         centroid = _trim(engine.centroid(k))
-        newest = max([items[i].published for i in keys] + ([last_seen[ref]] if ref in last_seen else []))
+        newest = max([items[i][1] for i in keys] + ([last_seen[ref]] if ref in last_seen else []))
         if isinstance(ref, str):
             story = outcome.new_stories[ref]
             outcome.new_stories[ref] = NewStory(story.digest, story.title, centroid, newest)
@@ -147,7 +159,7 @@ def _record(engine: StoryClusterer, digest: str, before: dict[tuple[str, int], i
             dormant_until = last_seen.get(ref)
             fresh = [i for i in keys if (digest, i) not in before]
             if dormant_until is not None and fresh and \
-                    min(items[i].published for i in fresh).timestamp() - dormant_until.timestamp() > window:
+                    min(items[i][1] for i in fresh).timestamp() - dormant_until.timestamp() > window:
                 outcome.events.append(("revive", ref, fresh[0], f"quiet since {dormant_until:%Y-%m-%d}"))
                 stats["revive"] += 1
         for item_id in keys:
@@ -172,14 +184,38 @@ def _record(engine: StoryClusterer, digest: str, before: dict[tuple[str, int], i
             outcome.events.append(("merge", story_id, into, f"{sum(where.values())} items"))
 
 
-def _strongest_terms(vocabulary: Vocabulary, item_counts: list[dict[str, float]]) -> set[str]:
-    """Each new item's strongest terms by TF-IDF: a story it may join shares some of them with the strongest
-    terms of its profile, which is what the store indexes stories by."""
-    found: set[str] = set()
+def _revivable(store: Store, vocabulary: Vocabulary, item_counts: list[dict[str, float]], since: datetime,
+               until: datetime, settings: Settings) -> list[int]:
+    """The dormant stories the new items may revive, found through the store's index instead of loading every
+    one: each item's strongest terms, looked up among the strongest terms of the stories, give a part of its
+    cosine with each of them; a story is loaded when that part reaches CANDIDATE_SHARE of the threshold for
+    reviving. (Stories still taking items are all loaded.)"""
+    vectors = []
     for counts in item_counts:
         vector = vocabulary.vector(counts)
-        found.update(sorted(vector, key=lambda term: (-vector[term], term))[:ITEM_INDEX_TERMS])
-    return found
+        vectors.append({term: vector[term] for term in
+                        sorted(vector, key=lambda term: (-vector[term], term))[:ITEM_INDEX_TERMS]})
+    indexed = store.stories_indexed_by(set().union(*vectors), since, until)
+    if not indexed:
+        return []
+    stories = list(indexed)
+    column = {term: j for j, term in enumerate(sorted(set().union(*indexed.values())))}
+    items = _matrix([{column[t]: a for t, a in v.items() if t in column} for v in vectors], len(column))
+    profiles = _matrix([{column[t]: w for t, w in indexed[k].items()} for k in stories], len(column))
+    best = (items @ profiles.T).max(axis=0).toarray().ravel()
+    floor = CANDIDATE_SHARE * settings.revive_threshold
+    return [k for k, part in zip(stories, best, strict=True) if part >= floor]
+
+
+def _matrix(rows: list[dict[int, float]], width: int):
+    from scipy.sparse import csr_matrix
+
+    data = [a for row in rows for a in row.values()]
+    columns = [j for row in rows for j in row]
+    starts = [0]
+    for row in rows:
+        starts.append(starts[-1] + len(row))
+    return csr_matrix((data, columns, starts), shape=(len(rows), width))
 
 
 def _trim(centroid: dict[str, float], size: int = 300) -> dict[str, float]:

@@ -102,6 +102,7 @@ class StoryClusterer:
         self._next = 0
         self._split_size: dict[int, int] = {}
         self.touched: set[int] = set()  # stories that took items since the last maintenance pass
+        self._unweighed = False  # members loaded without their vectors (see `load_story`)
         self._rows: tuple | None = None  # (vecs, item -> row, matrix): item vectors as rows, while vecs holds
 
     # --- loading what the store holds ---------------------------------------------------------------------
@@ -116,15 +117,22 @@ class StoryClusterer:
             self.base[k] = dict(centroid)
             self._set_centroid(k, dict(centroid))
         for item_key, counts, when in members:
-            i = self._item(item_key, counts, when)
-            self._add_to(k, i, self.vecs[i])
+            # Weighed all at once before the first lookup (`_settle`), faster than one by one.
+            self._join(k, self._item(item_key, counts, when, weigh=False))
+            self._unweighed = True
         return k
+
+    def _settle(self) -> None:
+        """Weigh the loaded members and make their stories' centroids, if any are waiting."""
+        if self._unweighed:
+            self._reweight()
 
     # --- assignment ---------------------------------------------------------------------------------------
 
     def add(self, key: Hashable, counts: dict[str, float], when: float = 0.0, observe: bool = True,
             dense=None) -> int:
         """Place one new item (with its embedding when the clusterer blends one in); returns its story."""
+        self._settle()
         if observe:
             self.vocab.observe(counts)
         i = self._item(key, counts, when, dense)
@@ -138,14 +146,15 @@ class StoryClusterer:
 
     def closest(self, vector: Vector, when: float | None = None) -> float:
         """The cosine of the story that a vector would join (0 when there is none)."""
+        self._settle()
         return self._best(vector, when=when)[1]
 
-    def _item(self, key: Hashable, counts: dict[str, float], when: float, dense=None) -> int:
+    def _item(self, key: Hashable, counts: dict[str, float], when: float, dense=None, weigh: bool = True) -> int:
         self.item_keys.append(key)
         self.docs.append(counts)
         self.tokens.append(sum(counts.values()))
         self.dense.append(dense)
-        self.vecs.append(self._vector(len(self.docs) - 1))
+        self.vecs.append(self._vector(len(self.docs) - 1) if weigh else {})
         self.label.append(-1)
         self.when.append(when)
         return len(self.docs) - 1
@@ -311,6 +320,10 @@ class StoryClusterer:
                 centroid[term] = index[term][k] = x + a
         self.nsq[k] += 2 * d + (1.0 if v else 0.0)  # |C + v|^2 = |C|^2 + 2 C.v + |v|^2
         self.norm[k] = sqrt(max(self.nsq[k], 0.0))
+        self._join(k, i)
+
+    def _join(self, k: int, i: int) -> None:
+        """Item i becomes a member of story k (its vector is in the centroid already, or will be)."""
         self.members[k].add(i)
         tc = self.tc[k]
         if tc:
@@ -372,6 +385,7 @@ class StoryClusterer:
 
     def _reweight(self) -> None:
         """Vectors made while the vocabulary was young used immature IDF: make them again."""
+        self._unweighed = False
         self.vecs = self._vectors()
         self.index = {}
         for k, members in self.members.items():

@@ -73,10 +73,13 @@ def _look(url: str, config: Config) -> tuple[str, str, str]:
     from tidings.ingest.fetch import FetchError
     from tidings.ingest.readers import detect_kind
 
+    session = Session(config.settings)
     try:
-        resp = Session(config.settings).get(url)
+        resp = session.get(url)
     except FetchError as exc:
         return url, "", f"could not read it now ({exc}); added anyway, and the next run tries again"
+    finally:
+        session.close()
     if detect_kind(resp, url) != "page":
         return url, "feed", ""
     feeds = feed_links(resp.body, resp.url, resp.content_type)

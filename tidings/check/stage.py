@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from tidings.check.claims import claims_in
 from tidings.check.kb import KnowledgeBase
 from tidings.check.verify import verify
 from tidings.check.words import value_text
@@ -26,7 +25,10 @@ def check_items(store: Store, kb: KnowledgeBase, on_item: Callable[[], None] | N
         # may be stale, so every item is checked again.
         counts["rechecked"] = store.recheck_all(fingerprint)
     batch: list = []
-    for item in store.items_to_check():
+    items = store.items_to_check()
+    if items:
+        from tidings.check.claims import claims_in  # its patterns take a while to build: only when needed
+    for item in items:
         found = []
         for sentence, claims in claims_in(f"{item.title}.\n\n{item.text}", kb):
             for claim in claims:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-
-import httpx
+from typing import TYPE_CHECKING
 
 from tidings.config import Settings
 from tidings.errors import TidingsError
@@ -21,6 +21,9 @@ from tidings.ingest.robots import RobotsCache
 from tidings.ingest.tidy import tidy
 from tidings.model import Entry, FetchResult, Source
 from tidings.urls import web_url
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["Session", "policy_of", "read_source"]
 
@@ -44,23 +47,45 @@ class Session:
     def __post_init__(self) -> None:
         if self.robots is None and self.settings.respect_robots:
             self.robots = RobotsCache(self.robots_txt, self.settings.user_agent)
+        self._lock = threading.Lock()
+        self._owns_client = False
 
     @classmethod
     @contextmanager
     def open(cls, settings: Settings) -> Iterator[Session]:
-        with httpx.Client(timeout=settings.fetch_timeout) as client:
-            yield cls(settings, client, HostGate(settings.host_connections, settings.host_delay))
+        """A session whose HTTP client is made at its first request over the network, and closed at the end."""
+        session = cls(settings, None, HostGate(settings.host_connections, settings.host_delay))
+        try:
+            yield session
+        finally:
+            session.close()
+
+    def close(self) -> None:
+        """Close the HTTP client, if this session made one."""
+        with self._lock:
+            if self._owns_client and self.client is not None:
+                self.client.close()
+                self.client, self._owns_client = None, False
+
+    def _client(self) -> httpx.Client:
+        with self._lock:
+            if self.client is None:
+                import httpx
+
+                self.client, self._owns_client = httpx.Client(timeout=self.settings.fetch_timeout), True
+            return self.client
 
     def get(self, location: str, cache: tuple[str | None, str | None] = (None, None), *, allow_local: bool = False,
             deadline: float | None = None):
+        client = None if allow_local and is_local(location) else self._client()
         return fetch(location, self.settings.fetch_timeout, self.settings.user_agent, cache[0], cache[1],
-                     self.client, allow_local=allow_local, policy=policy_of(self.settings), gate=self.gate,
+                     client, allow_local=allow_local, policy=policy_of(self.settings), gate=self.gate,
                      deadline=deadline)
 
     def robots_txt(self, url: str) -> tuple[int, bytes]:
         policy = replace(policy_of(self.settings), max_bytes=ROBOTS_MAX_BYTES)
         try:
-            resp = fetch(url, self.settings.fetch_timeout, self.settings.user_agent, client=self.client,
+            resp = fetch(url, self.settings.fetch_timeout, self.settings.user_agent, client=self._client(),
                          policy=policy, gate=self.gate)
         except FetchError as exc:
             if exc.status is None:
@@ -78,7 +103,12 @@ def read_source(source: Source, settings: Settings, cache: tuple[str | None, str
     """Fetch one source and read it with the reader for its kind. Never raises for bad input: problems come back
     as status and error. The source and the pages of its teasers share one deadline
     (`settings.source_deadline`)."""
-    session = session or Session(settings, client)
+    if session is None:
+        session = Session(settings, client)
+        try:
+            return read_source(source, settings, cache, known=known, session=session, now=now)
+        finally:
+            session.close()
     deadline = time.monotonic() + settings.source_deadline
     content_hash, etag, last_modified = cache
     if source.kind and reader_for(source.kind).reads_pages and not session.may_read_page(source.url):

@@ -6,7 +6,6 @@ import re
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
 
@@ -33,6 +32,8 @@ def page_entry(body: bytes, url: str, publisher: str = "", *, content_type: str 
     `_prefer_canonical` allows. `content_type` is the HTTP header, whose charset counts before the page's own.
     """
     # lxml, under trafilatura, refuses some control characters outright
+    import trafilatura  # here, not above: most runs read feeds only, and it takes a while to import
+
     html_text = strip_controls(decode(body, content_type).text)
     doc = trafilatura.bare_extraction(html_text, url=url, with_metadata=True, include_comments=False,
                                       include_tables=False, favor_precision=True)

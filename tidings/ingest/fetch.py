@@ -14,15 +14,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urljoin, urlsplit
-
-import httpx
 
 from tidings.errors import TidingsError
 from tidings.ingest.politeness import HostGate
 
 MAX_BYTES = 10 * 1024 * 1024  # a feed or page larger than this (decompressed) is not a feed or a page
 MAX_REDIRECTS = 5
+
+if TYPE_CHECKING:
+    import httpx  # imported where a request is made: a run of local files never needs it
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ def fetch(location: str, timeout: float = 10.0, user_agent: str = "tidings", eta
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
+    import httpx
+
     own = client is None
     client = client or httpx.Client(timeout=policy.timeout)
     clock = _Clock(policy.timeout, deadline)
@@ -164,6 +168,8 @@ def _slot(gate: HostGate | None, url: str, deadline: float | None, location: str
 def _get(client: httpx.Client, url: str, headers: dict[str, str], location: str, policy: FetchPolicy,
          ends: float, late: str) -> Response | str:
     """One request: the response, or the address it redirects to."""
+    import httpx
+
     remaining = ends - time.monotonic()
     if remaining <= 0:
         raise FetchError(f"{location}: {late}")

@@ -103,10 +103,10 @@ def _story_terms(conn: Connection) -> None:
 
     schema.story_terms.create(conn, checkfirst=True)
     stories = schema.stories
-    rows = [{"term": term, "story_id": story_id}
+    rows = [{"term": term, "story_id": story_id, "weight": weight}
             for story_id, centroid in conn.execute(select(stories.c.id, stories.c.centroid)
                                                    .where(stories.c.status == "active"))
-            for term in story_index_terms(centroid or {})]
+            for term, weight in story_index_terms(centroid or {})]
     if rows:
         conn.execute(schema.story_terms.insert(), rows)
 

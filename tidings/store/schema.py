@@ -214,6 +214,7 @@ story_terms = Table(
     "story_terms", metadata,
     Column("term", String(200), primary_key=True),
     Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True),
+    Column("weight", Float, nullable=False),  # the term's share of the story's profile (its length is 1)
     Index("ix_story_terms_story", "story_id"),
 )
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from math import sqrt
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, text, update
@@ -643,22 +644,44 @@ class Store:
             size = conn.execute(select(func.count()).select_from(t.terms)).scalar_one()
         return int(docs or 0), df, size
 
-    def active_stories(self, since: datetime, terms: Iterable[str] | None = None) -> list[StoryState]:
-        """Stories whose newest item is no older than `since`: the ones a new item may join. With `terms`, only
-        those indexed by one of them (a story is indexed by its strongest terms: `story_index_terms`)."""
+    def active_stories(self, since: datetime, ids: Iterable[int] | None = None) -> list[StoryState]:
+        """Stories whose newest item is no older than `since`: the ones a new item may join (of `ids` only,
+        when given)."""
         query = select(t.stories.c.id, t.stories.c.digest, t.stories.c.centroid, t.stories.c.last_item) \
             .where(t.stories.c.last_item >= to_db(since), t.stories.c.status == "active")
         with self.engine.connect() as conn:
-            if terms is None:
-                rows = conn.execute(query.order_by(t.stories.c.id)).all()
-            else:
-                ids: set[int] = set()
-                for chunk in _chunks(sorted(set(terms)), 500):
-                    ids.update(conn.scalars(select(t.story_terms.c.story_id).distinct()
-                                            .where(t.story_terms.c.term.in_(chunk))))
-                rows = [r for chunk in _chunks(sorted(ids), 500)
-                        for r in conn.execute(query.where(t.stories.c.id.in_(chunk)))]
-        return [StoryState(r.id, r.digest, dict(r.centroid), from_db(r.last_item)) for r in rows]
+            if ids is None:
+                return [_story_state(r) for r in conn.execute(query.order_by(t.stories.c.id))]
+            return [_story_state(r) for chunk in _chunks(sorted(set(ids)), 500)
+                    for r in conn.execute(query.where(t.stories.c.id.in_(chunk)).order_by(t.stories.c.id))]
+
+    def stories_indexed_by(self, terms: Iterable[str], since: datetime, until: datetime
+                           ) -> dict[int, dict[str, float]]:
+        """The stories whose newest item is from `since` up to (not including) `until` and which are indexed by
+        some of `terms` (a story is indexed by its strongest terms: `story_index_terms`), with the weights of
+        those terms."""
+        found: dict[int, dict[str, float]] = {}
+        st, stories = t.story_terms.c, t.stories.c
+        query = select(st.story_id, st.term, st.weight).join(t.stories, stories.id == st.story_id) \
+            .where(stories.last_item >= to_db(since), stories.last_item < to_db(until), stories.status == "active")
+        with self.engine.connect() as conn:
+            for chunk in _chunks(sorted(set(terms)), 500):
+                for story_id, term, weight in conn.execute(query.where(st.term.in_(chunk))):
+                    found.setdefault(story_id, {})[term] = weight
+        return found
+
+    def story_member_texts(self, story_ids: Sequence[int]) -> dict[int, list[tuple[int, str, str, datetime]]]:
+        """The items of each story as (id, title, text, published), oldest first: what the clusterer reads."""
+        out: dict[int, list[tuple[int, str, str, datetime]]] = {k: [] for k in story_ids}
+        si, items = t.story_items.c, t.items.c
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(story_ids), 500):
+                for row in conn.execute(select(si.story_id, items.id, items.title, items.text, items.published)
+                                        .join(t.items, items.id == si.item_id).where(si.story_id.in_(chunk))):
+                    out[row.story_id].append((row.id, row.title, row.text, from_db(row.published)))
+        for members in out.values():
+            members.sort(key=lambda m: (m[3], m[0]))
+        return out
 
     def story_members(self, story_ids: Sequence[int]) -> dict[int, list[Item]]:
         """The items of each story, oldest first."""
@@ -732,8 +755,8 @@ class Store:
         """Index stories by their strongest terms again; forget the ones that are `gone`."""
         for chunk in _chunks(sorted(set(centroids) | set(gone)), 500):
             conn.execute(delete(t.story_terms).where(t.story_terms.c.story_id.in_(chunk)))
-        rows = [{"term": term, "story_id": story_id} for story_id, centroid in centroids.items()
-                if story_id not in gone for term in story_index_terms(centroid)]
+        rows = [{"term": term, "story_id": story_id, "weight": weight} for story_id, centroid in centroids.items()
+                if story_id not in gone for term, weight in story_index_terms(centroid)]
         if rows:
             conn.execute(insert(t.story_terms), rows)
 
@@ -1039,10 +1062,17 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
-def story_index_terms(centroid: dict[str, float]) -> list[str]:
-    """The terms a story is found by when new items arrive: its strongest ones. An item joins a story by the
-    cosine of its vector with the story's profile, which the terms they share most strongly dominate."""
-    return sorted(centroid, key=lambda term: (-centroid[term], term))[:STORY_INDEX_TERMS]
+def story_index_terms(centroid: dict[str, float]) -> list[tuple[str, float]]:
+    """The terms a story is found by when new items arrive, with their weights in its profile scaled to length 1:
+    its strongest ones. An item joins a story by the cosine of its vector with the story's profile, which the
+    terms they share most strongly dominate."""
+    norm = sqrt(sum(w * w for w in centroid.values())) or 1.0
+    strongest = sorted(centroid, key=lambda term: (-centroid[term], term))[:STORY_INDEX_TERMS]
+    return [(term, round(centroid[term] / norm, 6)) for term in strongest]
+
+
+def _story_state(row) -> StoryState:
+    return StoryState(row.id, row.digest, dict(row.centroid), from_db(row.last_item))
 
 
 def _chunks(seq: list, size: int) -> Iterator[list]:
