@@ -20,7 +20,7 @@ import shutil
 import stat
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -152,11 +152,11 @@ def publish_site(store: Store, out_dir: str | Path, site_url: str = "http://loca
         raise PublishError(f"{out_dir}: cannot find this folder ({_reason(exc)}); {_CHOOSE}") from exc
     _check_target(out)
     version = render_version(store.digests(), site_url)
-    recorded, state = store.published(str(out))
+    recorded, state, pages = store.published(str(out))
     if everything or recorded != version or not (out / MARKER).is_file():
         return _publish_all(store, out, site_url, version)
     try:
-        return _publish_changes(store, out, site_url, version, state)
+        return _publish_changes(store, out, site_url, version, state, pages)
     except OSError as exc:
         raise PublishError(_unwritable(out, exc)) from exc
 
@@ -171,7 +171,8 @@ def _publish_all(store: Store, out: Path, site_url: str, version: str) -> SiteSt
     try:
         new = staging / "site"
         new.mkdir()  # made by mkdir, not mkdtemp, so the site gets the user's usual permissions, not 0700
-        stats, shown = _render(store, new, out, site_url, {})
+        memo = _Memo({})
+        stats, shown = _render(store, new, out, site_url, {}, memo)
         (new / MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
         _check_target(out)  # someone may have put files there while the site was being rendered
         _swap(new, out, staging / "old")
@@ -180,17 +181,19 @@ def _publish_all(store: Store, out: Path, site_url: str, version: str) -> SiteSt
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     # Recorded once the pages are in place: a publish stopped before this renders those stories again.
-    store.save_published(str(out), version, shown, everything=True)
+    store.save_published(str(out), version, shown, everything=True, pages=memo.now)
     return stats
 
 
 def _publish_changes(store: Store, out: Path, site_url: str, version: str,
-                     state: dict[int, tuple[str, dict]]) -> SiteStats:
-    stats, shown = _render(store, out, out, site_url, state)
+                     state: dict[int, tuple[str, dict]], pages: dict[str, str]) -> SiteStats:
+    memo = _Memo(pages)
+    stats, shown = _render(store, out, out, site_url, state, memo)
     removed = set(state) - set(shown)
     changed = {k: v for k, v in shown.items() if state.get(k) != v}
-    if changed or removed:
-        store.save_published(str(out), version, changed, removed)
+    made = {page: signature for page, signature in memo.now.items() if pages.get(page) != signature}
+    if changed or removed or made:
+        store.save_published(str(out), version, changed, removed, pages=made)
     return stats
 
 
@@ -284,8 +287,25 @@ def _reason(exc: BaseException) -> str:
     return " ".join(text.split())[:300]
 
 
-def _render(store: Store, root: Path, site: Path, site_url: str,
-            state: dict[int, tuple[str, dict]]) -> tuple[SiteStats, dict[int, tuple[str, dict]]]:
+@dataclass
+class _Memo:
+    """What some of a digest's pages were made from (page -> hash of its inputs), before and now, so a page whose
+    inputs did not change is not made again."""
+
+    before: dict[str, str]
+    now: dict[str, str] = field(default_factory=dict)
+
+    def current(self, path: Path, page: str, inputs: object) -> bool:
+        """Whether the page at `path` was made from these `inputs` (noted either way, for the next publish)."""
+        self.now[page] = signature = hashlib.sha256(repr(inputs).encode()).hexdigest()
+        return self.before.get(page) == signature and path.is_file()
+
+    def failed(self, page: str) -> None:
+        self.now.pop(page, None)
+
+
+def _render(store: Store, root: Path, site: Path, site_url: str, state: dict[int, tuple[str, dict]],
+            memo: _Memo) -> tuple[SiteStats, dict[int, tuple[str, dict]]]:
     """Render into `root` every story whose signature differs from `state` (all of them when `state` is empty),
     and each digest's pages where any of its stories changed. Returns the stats and what the site now shows:
     {story id: (signature, line in its digest's list)}."""
@@ -333,7 +353,7 @@ def _render(store: Store, root: Path, site: Path, site_url: str,
             shown[k] = (signatures[k], listing)
             count += 1
         listed = [listing for k, (_, listing) in shown.items() if listing["digest"] == digest.slug]
-        _digest_pages(env, store, digest, folder, listed, redirects, site_url, errors)
+        _digest_pages(env, store, digest, folder, listed, redirects, site_url, errors, memo)
     counts = {d.slug: sum(1 for _, listing in shown.values() if listing["digest"] == d.slug) for d in digests}
     if changed_any:
         _write(root / "index.html", env.get_template("index.html").render(
@@ -363,7 +383,7 @@ def _remove_story(folder: Path, story_id: int) -> None:
 
 
 def _digest_pages(env: Environment, store: Store, digest: Digest, folder: Path, listed: list[dict],
-                  redirects: dict[int, int], site_url: str, errors: list[str]) -> None:
+                  redirects: dict[int, int], site_url: str, errors: list[str], memo: _Memo) -> None:
     """A digest's list of stories, its Atom feed, its misinformation watch, and the pages of stories merged into
     its stories, which send readers on to where they live now."""
     listed = rank(listed)
@@ -375,13 +395,19 @@ def _digest_pages(env: Environment, store: Store, digest: Digest, folder: Path, 
                 target=f"{target}.html", title=titles[target]))
     _write_or_report(folder / "feed.atom", lambda: digest_atom(digest, _feed_entries(env, store, listed), site_url),
                      f"digest {digest.slug}: Atom feed", errors)
-    _write_or_report(folder / "misinformation.html", lambda: env.get_template("misinformation.html").render(
-        root="../", digest=digest, claims=misinformation(store, digest.slug), published=set(titles)),
-        f"digest {digest.slug}: misinformation page", errors)
+    claims = misinformation(store, digest.slug)
+    linked = sorted({g["story"] for g in claims} & set(titles))
+    page = f"{digest.slug}/misinformation.html"
+    if not memo.current(folder / "misinformation.html", page, (claims, linked)) and not _write_or_report(
+            folder / "misinformation.html", lambda: env.get_template("misinformation.html").render(
+                root="../", digest=digest, claims=claims, published=set(linked)),
+            f"digest {digest.slug}: misinformation page", errors):
+        memo.failed(page)
 
 
-def _write_or_report(path: Path, build, what: str, errors: list[str]) -> None:
-    """Write what `build` makes; if it fails on the data (not the database), say so in `errors` and go on."""
+def _write_or_report(path: Path, build, what: str, errors: list[str]) -> bool:
+    """Write what `build` makes; if it fails on the data (not the database), say so in `errors` and go on.
+    Returns whether it was written."""
     try:
         content = build()
     except TidingsError:
@@ -389,8 +415,9 @@ def _write_or_report(path: Path, build, what: str, errors: list[str]) -> None:
     except Exception as exc:
         errors.append(f"{what} not published, {_reason(exc)}")
         log.debug("%s could not be built", what, exc_info=True)
-    else:
-        _write(path, content)
+        return False
+    _write(path, content)
+    return True
 
 
 FEED_ENTRIES = 50  # a feed carries the stories revised last; readers keep what they already fetched

@@ -852,23 +852,32 @@ class Store:
         with self.engine.connect() as conn:
             return {r[0]: tuple(r[1:]) for r in conn.execute(query)}
 
-    def published(self, site: str) -> tuple[str | None, dict[int, tuple[str, dict]]]:
-        """(the version of tidings' pages that last published `site`, {story id: (signature, listing)})."""
+    def published(self, site: str) -> tuple[str | None, dict[int, tuple[str, dict]], dict[str, str]]:
+        """(the version of tidings' pages that last published `site`, {story id: (signature, listing)}, {page of a
+        digest: signature of what it was made from})."""
+        prefix = f"page:{site}:"
         with self.engine.connect() as conn:
             version = conn.scalar(select(t.meta.c.value).where(t.meta.c.key == f"site:{site}"))
             rows = conn.execute(select(t.published_stories.c.story_id, t.published_stories.c.signature,
                                        t.published_stories.c.listing)
                                 .where(t.published_stories.c.site == site)).all()
-        return version, {r.story_id: (r.signature, r.listing) for r in rows}
+            pages = {key.removeprefix(prefix): value for key, value in conn.execute(
+                select(t.meta.c.key, t.meta.c.value).where(t.meta.c.key.startswith(prefix, autoescape=True)))}
+        return version, {r.story_id: (r.signature, r.listing) for r in rows}, pages
 
     def save_published(self, site: str, version: str, changed: dict[int, tuple[str, dict]],
-                       removed: Iterable[int] = (), everything: bool = False) -> None:
+                       removed: Iterable[int] = (), everything: bool = False, pages: dict[str, str] | None = None
+                       ) -> None:
         """Record what `site` now shows, in one transaction: the stories rendered now, those gone from it, or (with
-        `everything`) the whole site, replacing what was recorded."""
+        `everything`) the whole site, replacing what was recorded; and what its digests' `pages` were made
+        from."""
         p = t.published_stories
         with self.engine.begin() as conn:
             if everything:
                 conn.execute(delete(p).where(p.c.site == site))
+                conn.execute(delete(t.meta).where(t.meta.c.key.startswith(f"page:{site}:", autoescape=True)))
+            for page, signature in (pages or {}).items():
+                self._set_meta(conn, f"page:{site}:{page}", signature)
             gone = list(set(removed) | set(changed))
             for chunk in _chunks(gone, 500):
                 conn.execute(delete(p).where((p.c.site == site) & p.c.story_id.in_(chunk)))
