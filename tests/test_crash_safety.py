@@ -198,7 +198,7 @@ def snapshot(db: Path) -> dict[str, list]:
             "terms": [tuple(r) for r in rows("SELECT * FROM terms")],
             "counters": [tuple(r) for r in rows("SELECT * FROM counters")],
             # What each site folder was published from names the folder; the site itself is compared file by file.
-            "meta": [tuple(r) for r in rows("SELECT * FROM meta WHERE key NOT LIKE 'site:%'")],
+            "meta": [tuple(r) for r in rows("SELECT * FROM meta WHERE key NOT LIKE 'site:%' AND key NOT LIKE 'page:%'")],
             "stories": [(story(r["id"]), r["title"], r["status"], r["created"], r["updated"], r["last_item"],
                          r["centroid"]) for r in stories.values()],
             "story_items": [(story(r["story_id"]), item.get(r["item_id"]), r["digest"], r["score"], r["added"])
@@ -515,7 +515,7 @@ def test_sigkill_at_random_moments_leaves_a_consistent_store_that_the_next_run_c
 # Exact points, each on a commit boundary, where a kill is most likely to show work that is half done: killed
 # as the function's Nth call starts ("@N") or as it returns ("@N+").
 CRASH_POINTS = {
-    "fetch-between-sources": "tidings.store.store:Store.ingest@20",
+    "fetch-stored-cluster-not-started": "tidings.store.store:Store.ingest_reads@1+",
     "cluster-computed-not-stored": "tidings.store.store:Store.apply_clustering@1",
     "cluster-stored-check-not-started": "tidings.store.store:Store.apply_clustering@1+",
     "check-claims-stored-not-corroborated": "tidings.store.store:Store.save_claims@1+",

@@ -183,15 +183,16 @@ def test_a_source_the_store_cannot_take_costs_only_that_source(tmp_path, monkeyp
     from tidings.store import Store
 
     config = setup(tmp_path, {"wire.rss": rss([A]), "other.rss": rss([B], "Other")})
-    real_record = Store._record_source
+    real_record = Store._record_sources
 
-    def record(self, conn, source_id, status, *args, **kwargs):
+    def record(conn, values):
         # The last write of storing the other source's entries fails, inside their transaction.
-        if status != "error" and self.source(source_id).url.endswith("other.rss"):
+        urls = dict(conn.exec_driver_sql("SELECT id, url FROM sources").all())
+        if any(columns["status"] != "error" and urls[source_id].endswith("other.rss") for source_id, columns in values):
             raise sqlite3.OperationalError("disk I/O error")
-        return real_record(self, conn, source_id, status, *args, **kwargs)
+        return real_record(conn, values)
 
-    monkeypatch.setattr(Store, "_record_source", record)
+    monkeypatch.setattr(Store, "_record_sources", staticmethod(record))
     stats = run(config, now=NOW, publish=False)
     assert stats.sources_ok == 1 and stats.sources_failed == 1
     assert any("cannot store: disk I/O error" in e for e in stats.errors)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
@@ -120,12 +121,50 @@ _B = _rng.integers(0, int(_PRIME), PERMUTATIONS, dtype=np.uint64)
 
 def signature(title: str, text: str) -> np.ndarray | None:
     """MinHash signature of an article's word shingles, or None when it is too short to compare."""
+    hashes = _shingle_hashes(title, text)
+    if hashes is None:
+        return None
+    return ((hashes[:, None] * _A[None, :] + _B[None, :]) % _PRIME).min(axis=0).astype(np.uint32)
+
+
+SIGNATURE_CHUNK = 16384  # shingles hashed at once when signing many documents (x 128 permutations: 16 MB)
+
+
+def signatures(documents: Sequence[tuple[str, str]]) -> list[np.ndarray | None]:
+    """`signature` of each (title, text), with the permutations applied to many documents' shingles at once:
+    the same numbers, without numpy's overhead per document."""
+    hashed = [_shingle_hashes(title, text) for title, text in documents]
+    out: list[np.ndarray | None] = [None] * len(hashed)
+    group: list[int] = []
+    size = 0
+    for n, hashes in enumerate(hashed):
+        if hashes is None:
+            continue
+        if group and size + len(hashes) > SIGNATURE_CHUNK:
+            _sign(hashed, group, out)
+            group, size = [], 0
+        group.append(n)
+        size += len(hashes)
+    if group:
+        _sign(hashed, group, out)
+    return out
+
+
+def _sign(hashed: list, group: list[int], out: list) -> None:
+    """The signatures of the documents at the `group` positions, from one matrix of all their shingles: each
+    permutation's minimum over each document's rows."""
+    starts = np.cumsum([0] + [len(hashed[n]) for n in group[:-1]])
+    values = (np.concatenate([hashed[n] for n in group])[:, None] * _A[None, :] + _B[None, :]) % _PRIME
+    for n, sig in zip(group, np.minimum.reduceat(values, starts, axis=0).astype(np.uint32), strict=True):
+        out[n] = sig
+
+
+def _shingle_hashes(title: str, text: str) -> np.ndarray | None:
     words = tokens(title + " " + text)
     if len(words) < SHINGLE_WORDS + 8:
         return None
     shingles = {" ".join(words[i:i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1)}
-    hashes = np.fromiter((zlib.crc32(s.encode()) for s in shingles), dtype=np.uint64, count=len(shingles))
-    return ((hashes[:, None] * _A[None, :] + _B[None, :]) % _PRIME).min(axis=0).astype(np.uint32)
+    return np.fromiter((zlib.crc32(s.encode()) for s in shingles), dtype=np.uint64, count=len(shingles))
 
 
 def band_keys(sig: np.ndarray) -> tuple[str, ...]:
@@ -162,6 +201,13 @@ class Keyed:
     @property
     def bands(self) -> tuple[str, ...]:
         return band_keys(self._minhash) if self._minhash is not None else ()
+
+
+def sign_all(entries: Iterable[Keyed]) -> None:
+    """Make the signatures of many entries at once (`signatures`), for those that will need one."""
+    waiting = [k for k in entries if "_minhash" not in k.__dict__ and not k.entry.truncated]
+    for k, sig in zip(waiting, signatures([(k.entry.title, k.entry.text) for k in waiting]), strict=True):
+        k.__dict__["_minhash"] = sig  # what the cached property would have made
 
 
 def keyed(entry: Entry, source_id: int) -> Keyed:

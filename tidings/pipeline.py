@@ -30,7 +30,7 @@ from tidings.ingest.fetch import is_local
 from tidings.ingest.schedule import after_read, is_due
 from tidings.model import Entry, FetchResult, Polling, Source
 from tidings.publish.site import publish_site
-from tidings.store import Store
+from tidings.store import IngestCounts, SourceRead, Store
 from tidings.write.revise import revise
 
 log = logging.getLogger("tidings")
@@ -217,35 +217,58 @@ def _store_results(store: Store, pending: list[tuple[FetchResult, Polling]], now
     store cannot take costs only that source."""
     if not pending:
         return
-    tally, said = dict(counts), list(errors)
+    reads = [_as_read(result, polling) for result, polling in pending]
     try:
-        with store.batch():
-            for result, polling in pending:
-                _store_result(store, result, polling, now, tally, said, near_threshold, batched=True)
+        got: list[IngestCounts | SourceRead] = list(store.ingest_reads(reads, now, near_threshold))
     except StoreError:
-        for result, polling in pending:
-            _store_result(store, result, polling, now, counts, errors, near_threshold)
-        return
-    counts.update(tally)
-    errors[:] = said
+        got = [_store_alone(store, read, now, near_threshold) for read in reads]
+    for (result, polling), outcome in zip(pending, got, strict=True):
+        if isinstance(outcome, SourceRead):  # the store could not take it: it is recorded as failed
+            result, polling = FetchResult(result.source, status="error", error=outcome.error), outcome.polling
+        _tally(result, polling, outcome if isinstance(outcome, IngestCounts) else None, counts, errors)
 
 
-def _store_result(store: Store, result: FetchResult, polling: Polling, now: datetime, counts: dict[str, int],
-                  errors: list[str], near_threshold: float, batched: bool = False) -> None:
+def _as_read(result: FetchResult, polling: Polling) -> SourceRead:
+    source = result.source
+    if result.unchanged:
+        return SourceRead(source, status="ok", polling=polling)
+    if result.status == "error":
+        return SourceRead(source, status=polling.status, error=polling.error, polling=polling, kind=result.kind)
+    return SourceRead(source, [dedupe.keyed(e, source.id) for e in result.entries], result.status, result.error,
+                      result.content_hash, result.etag, result.last_modified, result.title, polling, result.kind)
+
+
+def _store_alone(store: Store, read: SourceRead, now: datetime, near_threshold: float
+                 ) -> IngestCounts | SourceRead:
+    """Store one source's read in its own transaction; if the store cannot take it (the transaction rolled back,
+    nothing of it half-stored), record the source as failed and return that record."""
+    try:
+        return store.ingest_reads([read], now, near_threshold)[0]
+    except StoreError as exc:
+        reason = str(exc).split(": ", 1)[-1]
+        error = f"{read.source.url}: cannot store: {reason}"
+        assert read.polling is not None
+        failed = SourceRead(read.source, status="error", error=error, kind=read.kind,
+                            polling=replace(read.polling, status="error", error=error, succeeded=False))
+        store.ingest_reads([failed], now, near_threshold)
+        return failed
+
+
+def _tally(result: FetchResult, polling: Polling, got: IngestCounts | None, counts: dict[str, int],
+           errors: list[str]) -> None:
+    """Count what a source's read gave, and say what went wrong with it."""
     source = result.source
     label = f"source {source.label!r}" if source.label else "source"
     if result.unchanged:
         counts["unchanged"] += 1
-        store.record_source(source.id, "ok", None, now, polling=polling)
         return
-    if result.status == "error":
+    if result.status == "error" or got is None:
         counts["failed"] += 1
         message = f"{label}: {polling.error}"
         if polling.next_check is not None:
             message += f"; next try after {polling.next_check:%Y-%m-%d %H:%M} UTC"
         errors.append(message)
         log.error(message)
-        store.record_source(source.id, polling.status, polling.error, now, polling=polling, kind=result.kind)
         return
     if result.error:
         log.warning(f"{label}: {result.error}")
@@ -253,18 +276,6 @@ def _store_result(store: Store, result: FetchResult, polling: Polling, now: date
     for entry in result.entries:
         if entry.error:
             log.warning(f"{label}: {entry.url}: {entry.error}")
-    keyed = [dedupe.keyed(e, source.id) for e in result.entries]
-    try:
-        got = store.ingest(source, keyed, now, result.status, result.error, result.content_hash, result.etag,
-                           result.last_modified, near_threshold, result.title, polling=polling, kind=result.kind)
-    except StoreError as exc:  # the transaction rolled back: nothing of this source was half-stored
-        if batched:
-            raise  # the whole batch rolls back, and its sources are stored one by one
-        reason = str(exc).split(": ", 1)[-1]
-        failed = FetchResult(source, status="error", error=f"{source.url}: cannot store: {reason}")
-        _store_result(store, failed, replace(polling, status="error", error=failed.error, succeeded=False),
-                      now, counts, errors, near_threshold)
-        return
     counts["ok"] += 1
     counts["new"] += got.new
     counts["linked"] += got.linked

@@ -1,5 +1,5 @@
 """The store: the only part of tidings that reads and writes the database."""
 
-from tidings.store.store import ClusterOutcome, IngestCounts, NewStory, Store, StoryState
+from tidings.store.store import ClusterOutcome, IngestCounts, NewStory, SourceRead, Store, StoryState
 
-__all__ = ["ClusterOutcome", "IngestCounts", "NewStory", "Store", "StoryState"]
+__all__ = ["ClusterOutcome", "IngestCounts", "NewStory", "SourceRead", "Store", "StoryState"]

@@ -19,10 +19,23 @@ from datetime import UTC, datetime
 from math import sqrt
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
+from tidings import dedupe
 from tidings.dedupe import Keyed, similarity
 from tidings.errors import StoreError
 from tidings.model import (
@@ -62,6 +75,23 @@ class IngestCounts:
     linked: int = 0  # entries that were already stored, now also credited to this source
     updated: int = 0  # items whose text changed at their original source
     unchanged: int = 0
+
+
+@dataclass(frozen=True)
+class SourceRead:
+    """One source's read as the store records it: its entries (none when it was unchanged or failed), its status
+    and its schedule."""
+
+    source: Source
+    entries: Sequence[Keyed] = ()
+    status: str = "ok"
+    error: str | None = None
+    content_hash: str | None = None  # with etag and last_modified: the cache for the next read, when given
+    etag: str | None = None
+    last_modified: str | None = None
+    title: str = ""
+    polling: Polling | None = None
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -367,26 +397,17 @@ class Store:
                       last_modified: str | None = None, polling: Polling | None = None, kind: str = "") -> None:
         """Record the outcome of reading a source that gave nothing new to store, and its schedule."""
         with self._begin() as conn:
-            self._record_source(conn, source_id, status, error, now, content_hash, etag, last_modified,
-                                polling=polling, kind=kind)
+            self._record_sources(conn, [(source_id, _source_values(
+                now, status, error, content_hash, etag, last_modified, polling=polling, kind=kind))])
 
-    def _record_source(self, conn, source_id, status, error, now, content_hash, etag, last_modified,
-                       title: str = "", polling: Polling | None = None, kind: str = "") -> None:
-        values = {"status": status, "last_error": error, "last_fetched": to_db(now)}
-        if status in ("ok", "warning"):
-            values["last_success"] = to_db(now)
-        if content_hash is not None:
-            values.update(content_hash=content_hash, etag=etag, last_modified=last_modified)
-        if title:
-            values["title"] = title
-        if kind:
-            values["kind"] = kind
-        if polling is not None:
-            values.update(status=polling.status, last_error=polling.error, next_check=to_db(polling.next_check),
-                          check_interval=polling.check_interval, consecutive_errors=polling.consecutive_errors)
-            if not polling.succeeded:
-                values.pop("last_success", None)
-        conn.execute(update(t.sources).where(t.sources.c.id == source_id).values(**values))
+    @staticmethod
+    def _record_sources(conn, values: Sequence[tuple[int, dict]]) -> None:
+        """Set each source's columns (status, cache, schedule); sources with the same ones in one statement."""
+        groups: dict[tuple[str, ...], list[dict]] = {}
+        for source_id, columns in values:
+            groups.setdefault(tuple(columns), []).append({**columns, "source_id_": source_id})
+        for rows in groups.values():
+            conn.execute(update(t.sources).where(t.sources.c.id == bindparam("source_id_")), rows)
 
     def reset_source(self, source_id: int) -> None:
         """Make a source due now with a clean record: one that was gone or backing off is read at the next run."""
@@ -400,102 +421,28 @@ class Store:
                error: str | None = None, content_hash: str | None = None, etag: str | None = None,
                last_modified: str | None = None, near_threshold: float = 1.0, title: str = "",
                polling: Polling | None = None, kind: str = "") -> IngestCounts:
-        """Store one source's entries and its fetch status in one transaction.
+        """Store one source's entries and its fetch status in one transaction (see `ingest_reads`)."""
+        read = SourceRead(source, entries, status, error, content_hash, etag, last_modified, title, polling, kind)
+        return self.ingest_reads([read], now, near_threshold)[0]
+
+    def ingest_reads(self, reads: Sequence[SourceRead], now: datetime, near_threshold: float = 1.0
+                     ) -> list[IngestCounts]:
+        """Store several sources' entries and fetch status in one transaction, in their order; what each gave.
 
         An entry known under any of its keys (canonical URL, GUID, content hash) is the same item, and so is one
         whose MinHash signature is at least `near_threshold` similar to a stored item's (a syndicated copy or a
-        light rewrite): it is credited to this source too, not stored again.
+        light rewrite): it is credited to this source too, not stored again. What is known is asked for in a
+        few queries for all the reads, and what is new is written in one statement per table.
         """
-        assert source.id is not None
-        new = linked = updated = unchanged = 0
         with self._begin() as conn:
-            # What is already known about these entries, in a few queries rather than a few per entry.
-            owner: dict[str, int] = {}
-            for chunk in _chunks(list({key for k in entries for key in k.keys}), 500):
-                owner.update(conn.execute(select(t.item_keys.c.key, t.item_keys.c.item_id)
-                                          .where(t.item_keys.c.key.in_(chunk))).all())
-            carried: set[int] = set()
-            stored: dict[int, tuple[str, int | None]] = {}  # item id -> (content hash, original source)
-            for chunk in _chunks(list(set(owner.values())), 500):
-                self._load_items(conn, source.id, chunk, carried, stored)
-            links, new_keys, signatures, bands, edited, new_items = [], [], [], [], [], []
-            for k in entries:
-                entry = k.entry
-                item_id = next((owner[key] for key in k.keys if key in owner), None)
-                if item_id is None and k.signature is not None and near_threshold < 1.0:
-                    item_id = self._near_duplicate(conn, k, near_threshold)
-                    if item_id is not None:
-                        self._load_items(conn, source.id, [item_id], carried, stored)
-                if item_id is None:
-                    # Inserted together after the loop; until then a new item goes by a negative stand-in id.
-                    item_id = -len(new_items) - 1
-                    new_items.append(dict(
-                        url=entry.url, title=entry.title, text=entry.text, publisher=entry.publisher,
-                        author=entry.author, published=to_db(entry.published or now), first_seen=to_db(now),
-                        content_hash=k.content_hash, note=entry.error, origin_source=source.id))
-                    if k.signature is not None:
-                        signatures.append({"item_id": item_id, "signature": k.signature})
-                        bands.extend({"band": b, "item_id": item_id} for b in k.bands)
-                    stored[item_id] = (k.content_hash, source.id)
-                    new += 1
-                elif item_id not in carried:
-                    linked += 1
-                elif not entry.truncated and stored[item_id][1] == source.id \
-                        and stored[item_id][0] != k.content_hash:
-                    # The publisher edited its own article: keep the new text; its story gets revised.
-                    changes = dict(title=entry.title, text=entry.text, content_hash=k.content_hash, note=entry.error)
-                    if item_id < 0:
-                        new_items[-item_id - 1].update(changes)  # listed twice in one read: the later one wins
-                    else:
-                        conn.execute(update(t.items).where(t.items.c.id == item_id).values(**changes))
-                        edited.append(item_id)
-                    stored[item_id] = (k.content_hash, source.id)
-                    updated += 1
-                else:
-                    unchanged += 1
-                if item_id not in carried:
-                    carried.add(item_id)
-                    links.append({"item_id": item_id, "source_id": source.id, "entry_url": entry.url,
-                                  "publisher": entry.publisher, "first_seen": to_db(now)})
-                for key in k.keys:
-                    if key not in owner:
-                        owner[key] = item_id
-                        new_keys.append({"key": key, "item_id": item_id})
-            if new_items:
-                ids = conn.execute(insert(t.items).returning(t.items.c.id, sort_by_parameter_order=True),
-                                   new_items).scalars().all()
-                for rows in (links, signatures, bands, new_keys):
-                    for row in rows:
-                        if row["item_id"] < 0:
-                            row["item_id"] = ids[-row["item_id"] - 1]
-            for table, rows in ((t.item_sources, links), (t.item_signatures, signatures), (t.item_bands, bands)):
-                if rows:
-                    conn.execute(insert(table), rows)
-            if new_keys:
-                conn.execute(insert(t.item_keys), new_keys)
-            self._mark_stale(conn, self._stories_of(conn, edited))
-            self._record_source(conn, source.id, status, error, now, content_hash, etag, last_modified, title,
-                                polling, kind)
-        return IngestCounts(new=new, linked=linked, updated=updated, unchanged=unchanged)
-
-    @staticmethod
-    def _load_items(conn, source_id: int, ids: list[int], carried: set[int],
-                    stored: dict[int, tuple[str, int | None]]) -> None:
-        carried.update(conn.scalars(select(t.item_sources.c.item_id).where(
-            t.item_sources.c.source_id == source_id, t.item_sources.c.item_id.in_(ids))))
-        stored.update((r.id, (r.content_hash, r.origin_source)) for r in conn.execute(
-            select(t.items.c.id, t.items.c.content_hash, t.items.c.origin_source).where(t.items.c.id.in_(ids))))
-
-    @staticmethod
-    def _near_duplicate(conn, k: Keyed, threshold: float) -> int | None:
-        """The stored item most similar to this entry, if it is similar enough to be the same article."""
-        candidates = conn.execute(
-            select(t.item_signatures.c.item_id, t.item_signatures.c.signature)
-            .where(t.item_signatures.c.item_id.in_(
-                select(t.item_bands.c.item_id).where(t.item_bands.c.band.in_(k.bands)).distinct()))).all()
-        scored = [(similarity(k.signature, sig), item_id) for item_id, sig in candidates]
-        best = max(scored, default=(0.0, None))
-        return best[1] if best[0] >= threshold else None
+            batch = _IngestBatch(conn, now, near_threshold)
+            counts = batch.add(reads)
+            batch.write()
+            self._mark_stale(conn, self._stories_of(conn, batch.edited))
+            self._record_sources(conn, [(read.source.id, _source_values(
+                now, read.status, read.error, read.content_hash, read.etag, read.last_modified, read.title,
+                read.polling, read.kind)) for read in reads])
+        return counts
 
     def has_any_key(self, keys: Sequence[str]) -> bool:
         with self.engine.connect() as conn:
@@ -1069,6 +1016,157 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+
+
+def _source_values(now: datetime, status: str, error: str | None, content_hash: str | None = None,
+                   etag: str | None = None, last_modified: str | None = None, title: str = "",
+                   polling: Polling | None = None, kind: str = "") -> dict:
+    """The columns of a source that a read of it sets."""
+    values = {"status": status, "last_error": error, "last_fetched": to_db(now)}
+    if status in ("ok", "warning"):
+        values["last_success"] = to_db(now)
+    if content_hash is not None:
+        values.update(content_hash=content_hash, etag=etag, last_modified=last_modified)
+    if title:
+        values["title"] = title
+    if kind:
+        values["kind"] = kind
+    if polling is not None:
+        values.update(status=polling.status, last_error=polling.error, next_check=to_db(polling.next_check),
+                      check_interval=polling.check_interval, consecutive_errors=polling.consecutive_errors)
+        if not polling.succeeded:
+            values.pop("last_success", None)
+    return values
+
+
+class _IngestBatch:
+    """The entries of several reads, matched against what is stored and against each other, then written
+    together. A new item goes by a negative stand-in id until it is inserted."""
+
+    def __init__(self, conn, now: datetime, near_threshold: float) -> None:
+        self.conn, self.now, self.near_threshold = conn, now, near_threshold
+        self.owner: dict[str, int] = {}  # key -> item
+        self.carried: set[tuple[int, int]] = set()  # (item, source)
+        self.stored: dict[int, tuple[str, int | None]] = {}  # item -> (content hash, original source)
+        self.new_items: list[dict] = []
+        self.links: list[dict] = []
+        self.new_keys: list[dict] = []
+        self.signatures: list[dict] = []
+        self.bands: list[dict] = []
+        self.pending_bands: dict[str, list[int]] = {}  # band -> new items in this batch, for near-duplicates
+        self.pending_signatures: dict[int, bytes] = {}
+        self.edited: list[int] = []
+
+    def add(self, reads: Sequence[SourceRead]) -> list[IngestCounts]:
+        """Match the reads' entries, in order; what each read gave."""
+        self._look_up([key for read in reads for k in read.entries for key in k.keys])
+        # Entries no key matches are new or near-duplicates: both need a signature.
+        dedupe.sign_all(k for read in reads for k in read.entries if not any(key in self.owner for key in k.keys))
+        return [self._add(read) for read in reads]
+
+    def _add(self, read: SourceRead) -> IngestCounts:
+        source_id = read.source.id
+        assert source_id is not None
+        new = linked = updated = unchanged = 0
+        for k in read.entries:
+            entry = k.entry
+            item_id = next((self.owner[key] for key in k.keys if key in self.owner), None)
+            if item_id is None and k.signature is not None and self.near_threshold < 1.0:
+                item_id = self._near_duplicate(k)
+            if item_id is None:
+                item_id = self._new_item(k, source_id)
+                new += 1
+            elif (item_id, source_id) not in self.carried:
+                linked += 1
+            elif not entry.truncated and self.stored[item_id][1] == source_id \
+                    and self.stored[item_id][0] != k.content_hash:
+                # The publisher edited its own article: keep the new text; its story gets revised.
+                changes = dict(title=entry.title, text=entry.text, content_hash=k.content_hash, note=entry.error)
+                if item_id < 0:
+                    self.new_items[-item_id - 1].update(changes)  # listed twice: the later one wins
+                else:
+                    self.conn.execute(update(t.items).where(t.items.c.id == item_id).values(**changes))
+                    self.edited.append(item_id)
+                self.stored[item_id] = (k.content_hash, source_id)
+                updated += 1
+            else:
+                unchanged += 1
+            if (item_id, source_id) not in self.carried:
+                self.carried.add((item_id, source_id))
+                self.links.append({"item_id": item_id, "source_id": source_id, "entry_url": entry.url,
+                                   "publisher": entry.publisher, "first_seen": to_db(self.now)})
+            for key in k.keys:
+                if key not in self.owner:
+                    self.owner[key] = item_id
+                    self.new_keys.append({"key": key, "item_id": item_id})
+        return IngestCounts(new=new, linked=linked, updated=updated, unchanged=unchanged)
+
+    def _look_up(self, keys: list[str]) -> None:
+        """Learn which stored items own these keys, who carries those items and their content hashes."""
+        keys = list(dict.fromkeys(keys))
+        found: dict[str, int] = {}
+        for chunk in _chunks(keys, 500):
+            found.update(self.conn.execute(select(t.item_keys.c.key, t.item_keys.c.item_id)
+                                           .where(t.item_keys.c.key.in_(chunk))).all())
+        self.owner.update(found)
+        self._load_items([i for i in set(found.values()) if i not in self.stored])
+
+    def _load_items(self, ids: list[int]) -> None:
+        for chunk in _chunks(ids, 500):
+            self.carried.update(self.conn.execute(select(t.item_sources.c.item_id, t.item_sources.c.source_id)
+                                                  .where(t.item_sources.c.item_id.in_(chunk))).all())
+            self.stored.update((r.id, (r.content_hash, r.origin_source)) for r in self.conn.execute(
+                select(t.items.c.id, t.items.c.content_hash, t.items.c.origin_source)
+                .where(t.items.c.id.in_(chunk))))
+
+    def _near_duplicate(self, k: Keyed) -> int | None:
+        """The item most similar to this entry, stored or new in this batch, if it is similar enough to be the
+        same article. On a tie, the newest (an item new in this batch is newer than any stored one)."""
+        candidates = self.conn.execute(
+            select(t.item_signatures.c.item_id, t.item_signatures.c.signature)
+            .where(t.item_signatures.c.item_id.in_(
+                select(t.item_bands.c.item_id).where(t.item_bands.c.band.in_(k.bands)).distinct()))).all()
+        scored = [(similarity(k.signature, sig), 0, item_id, item_id) for item_id, sig in candidates]
+        pending = {i for band in k.bands for i in self.pending_bands.get(band, ())}
+        scored += [(similarity(k.signature, self.pending_signatures[i]), 1, -i, i) for i in pending]
+        best = max(scored, default=None)
+        if best is None or best[0] < self.near_threshold:
+            return None
+        if best[3] not in self.stored:
+            self._load_items([best[3]])
+        return best[3]
+
+    def _new_item(self, k: Keyed, source_id: int) -> int:
+        entry = k.entry
+        item_id = -len(self.new_items) - 1
+        self.new_items.append(dict(
+            url=entry.url, title=entry.title, text=entry.text, publisher=entry.publisher, author=entry.author,
+            published=to_db(entry.published or self.now), first_seen=to_db(self.now), content_hash=k.content_hash,
+            note=entry.error, origin_source=source_id))
+        if k.signature is not None:
+            self.signatures.append({"item_id": item_id, "signature": k.signature})
+            self.bands.extend({"band": b, "item_id": item_id} for b in k.bands)
+            if self.near_threshold < 1.0:
+                self.pending_signatures[item_id] = k.signature
+                for b in k.bands:
+                    self.pending_bands.setdefault(b, []).append(item_id)
+        self.stored[item_id] = (k.content_hash, source_id)
+        return item_id
+
+    def write(self) -> None:
+        """Insert the new items, then everything that refers to them by their real ids."""
+        conn = self.conn
+        if self.new_items:
+            ids = conn.execute(insert(t.items).returning(t.items.c.id, sort_by_parameter_order=True),
+                               self.new_items).scalars().all()
+            for rows in (self.links, self.signatures, self.bands, self.new_keys):
+                for row in rows:
+                    if row["item_id"] < 0:
+                        row["item_id"] = ids[-row["item_id"] - 1]
+        for table, rows in ((t.item_sources, self.links), (t.item_signatures, self.signatures),
+                            (t.item_bands, self.bands), (t.item_keys, self.new_keys)):
+            if rows:
+                conn.execute(insert(table), rows)
 
 
 def story_index_terms(centroid: dict[str, float]) -> list[tuple[str, float]]:
