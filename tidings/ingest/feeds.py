@@ -1,4 +1,5 @@
-"""Feeds in: RSS 0.9x/1.0/2.0 and Atom through feedparser, JSON Feed 1.x directly; OPML in and out."""
+"""Feeds in: RSS 0.9x/1.0/2.0 and Atom through feedparser (ordinary ones through lxml, to the same result), JSON
+Feed 1.x directly; OPML in and out."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from lxml import etree
 
 from tidings.errors import TidingsError
 from tidings.ingest.charset import decode, to_utf8_xml
+from tidings.ingest.xmlfeed import read_feed
 from tidings.model import Entry, Source
 from tidings.text import headline, html_to_text, plain_paragraphs, squash, strip_controls
 from tidings.urls import web_url
@@ -35,14 +37,17 @@ def sniff(body: bytes) -> str:
     return "unknown"
 
 
-def parse_feed(body: bytes, base_url: str, publisher: str = "", content_type: str = ""
-               ) -> tuple[list[Entry], str | None, str]:
+def parse_feed(body: bytes, base_url: str, publisher: str = "", content_type: str = "", *,
+               fast: bool = True) -> tuple[list[Entry], str | None, str]:
     """Parse a feed. Returns (entries, warning, feed title).
 
     A feed with errors but usable entries (feedparser's `bozo`) gives its entries and a warning; a feed with no
     usable entries raises FeedError. An entry keeps a link only if it is an absolute http(s) URL (relative ones
     resolve against an http(s) `base_url`, and to nothing in a local file); without one its url is "" and its
     GUID or content is what identifies it.
+
+    An ordinary RSS or Atom document is read by `xmlfeed.read_feed` (lxml), which gives what feedparser would;
+    anything else, or everything with `fast=False`, is read by feedparser.
     """
     if sniff(body) == "json":
         return _parse_json_feed(body, base_url, publisher, content_type)
@@ -51,7 +56,12 @@ def parse_feed(body: bytes, base_url: str, publisher: str = "", content_type: st
     # XML parser is told it has XML. feedparser is not given the feed's address: it would resolve GUIDs against it
     # too, turning an id like "item-17" into a link and changing the id; links are resolved in `_entry` instead.
     utf8, charset_warning = to_utf8_xml(body, content_type)
-    parsed = feedparser.parse(utf8, response_headers={"content-type": "application/xml; charset=utf-8"})
+    read = read_feed(utf8) if fast else None
+    if read is None:
+        parsed = feedparser.parse(utf8, response_headers={"content-type": "application/xml; charset=utf-8"})
+    else:  # in the shape of feedparser's result; the fast path reads only well-formed documents
+        parsed = feedparser.FeedParserDict(bozo=False, version=read.version, feed={"title": read.title},
+                                           entries=read.entries)
     version = parsed.get("version", "")
     title = squash(strip_controls(parsed.feed.get("title", "")))
     entries = [e for e in (_entry(raw, base_url, publisher or title) for raw in parsed.entries) if e is not None]
