@@ -74,7 +74,8 @@ class AliasMatcher:
         found_words = words(text)
         if not found_words:
             return []
-        return self._choose(found_words, self._runs(text, found_words))
+        runs = self._runs(text, found_words)
+        return self._choose(found_words, runs) if runs else []
 
     def _runs(self, text: str, found_words: tuple[tuple[int, int, str], ...]) -> list[tuple[int, int, str]]:
         """Every (first word, word count, meaning) whose words spell a name, overlapping or not."""
@@ -150,6 +151,9 @@ class KBNames:
     benchmark_count: int
     # Answers of `is_family_word`, kept: descriptions ask it of the same few words over and over.
     _family_words: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
+    # The model each description resolved so far names, or None: kept by `tidings.check.mentions.describe`, as the
+    # same descriptions come back sentence after sentence ("the company's flagship", "the larger model").
+    described: dict[tuple[str | None, str], Model | None] = field(default_factory=dict, compare=False, repr=False)
 
     def is_family_word(self, form: str) -> bool:
         """Whether a normalised word is a family name, or starts with one of more than three letters."""

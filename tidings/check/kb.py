@@ -149,9 +149,13 @@ class KnowledgeBase:
             self._bench_names.setdefault(normalise(name), bench.id)
 
 
+_POSSESSIVE = re.compile(r"['’]s\b")
+_SEPARATORS = re.compile(r"[\s_\-'’]+")
+
+
 def normalise(name: str) -> str:
     """Case, spaces, hyphens and underscores do not tell model names apart; dots do (Qwen3.5 is not Qwen35)."""
-    return re.sub(r"[\s_\-'’]+", "", re.sub(r"['’]s\b", "", name.strip().lower()))
+    return _SEPARATORS.sub("", _POSSESSIVE.sub("", name.strip().lower()))
 
 
 _MODEL_KEYS = {"id": str, "name": str, "developer": str, "aliases": list, "family": str, "openness": str,

@@ -8,6 +8,8 @@ import re
 from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
+from operator import itemgetter
 
 from tidings.check.aliases import AliasMatcher, KBNames, kb_names, matcher, words
 from tidings.check.kb import KnowledgeBase, Model, normalise
@@ -56,12 +58,15 @@ def ai_context(text: str, kb: KnowledgeBase) -> bool:
     return bool(indexed.benchmarks.find(text))
 
 
-def find_mentions(text: str, kb: KnowledgeBase, context: str = "") -> list[Mention]:
+def find_mentions(text: str, kb: KnowledgeBase, context: str = "", indexed: KBNames | None = None) -> list[Mention]:
     """Models named or described in a sentence, without overlaps, in order. `context` is the text around the
-    sentence, which can make a short name ("Scout") count as a model."""
+    sentence, which can make a short name ("Scout") count as a model. `indexed` is `kb_names(kb)`, for a caller
+    that reads many sentences and has looked it up already."""
     found = []
     in_ai = None
-    for start, end, model in kb_names(kb).names.find(text):
+    if indexed is None:
+        indexed = kb_names(kb)
+    for start, end, model in indexed.names.find(text):
         key = normalise(text[start:end])
         if len(key) <= 3 or key in SHORT_NAMES:  # a short name or code is also an ordinary word ("o3", "Scout")
             if in_ai is None:
@@ -76,8 +81,8 @@ def find_mentions(text: str, kb: KnowledgeBase, context: str = "") -> list[Menti
             in_ai = ai_context(text, kb) or ai_context(context, kb)
         if in_ai and _short_name_fits(text, start, end):
             found.append(Mention(model, start, end))
-    found = [_member(text, m, kb) for m in found]
-    for d in describe(text, kb):
+    found = [_member(text, m, kb, indexed) for m in found]
+    for d in _describe(text, indexed):
         overlapping = [m for m in found if m.start < d.end and d.start < m.end]
         # A description that holds a name and says more ("Zhipu's compact GLM-4.5 variant") names the variant.
         if overlapping and all(m.model != d.model and m.start >= d.start and m.end <= d.end for m in overlapping):
@@ -87,14 +92,19 @@ def find_mentions(text: str, kb: KnowledgeBase, context: str = "") -> list[Menti
     return sorted(found, key=lambda m: m.start)
 
 
-def _member(text: str, mention: Mention, kb: KnowledgeBase) -> Mention:
+_SIZE_AFTER = re.compile(r"[\s-]+(\d+(?:\.\d+)?)\s?[Bb]\b")
+
+
+def _member(text: str, mention: Mention, kb: KnowledgeBase, indexed: KBNames) -> Mention:
     """A family named with a size right after it ("OLMo 2 32B") is that member of the family."""
-    size = re.match(r"[\s-]+(\d+(?:\.\d+)?)\s?[Bb]\b", text[mention.end:])
-    if size is None or mention.model not in kb.family_ids:
+    if mention.model not in kb.family_ids:
+        return mention  # asked first: most names are no family's, and then the text after them does not matter
+    size = _SIZE_AFTER.match(text[mention.end:])
+    if size is None:
         return mention
     family = normalise(kb.models[mention.model].name)
     billions = float(size.group(1))
-    family_of = kb_names(kb).family_of
+    family_of = indexed.family_of
     members = [x for x in kb.models.values() if x.family and family_of[x.id] == family and x.params_total_b
                and abs(x.params_total_b - billions) <= 0.05 * billions]
     if len(members) != 1:
@@ -119,50 +129,104 @@ _HEAD = re.compile(r"\b(?:model|models|llm|line|family|release|system|sibling|ve
 _SIZE_HINT = re.compile(QUANTITY + r"(?:[- ]parameters?|(?=\s+(?:dense\s+)?(?:model|llm)\b))", re.I)
 # "OpenAI's larger open model", "the smaller gpt-oss", "Moonshot's trillion-parameter Kimi", "Mistral's flagship":
 # an anchor (a developer's possessive, or "the"), then describing words up to a head noun or a family name.
-_ANCHOR = re.compile(r"\b(?:(?P<dev>[A-Z][\w.]*(?:\s+[A-Z][\w.]*)?)['’]s|[Tt]he)\s+")
+# The lookahead names the letters an anchor starts with, so most positions are passed over at once; the
+# possessive quantifiers give nothing back, as nothing they give back ([\w.] or a space) could be followed by
+# what comes next (a capital, an apostrophe). Both leave the matches as they are and find them sooner.
+_ANCHOR = re.compile(r"(?=[A-ZTt])\b(?:(?P<dev>[A-Z][\w.]*+(?:\s++[A-Z][\w.]*+)?)['’]s|[Tt]he)\s+")
 _DESCRIPTION_WORDS = 6
 _VERB = re.compile(r"(?:is|are|was|were|be|been|has|have|had|will|would|can|could|may|might|does|did|do|remains?|"
                    r"stays?|scores?|scored|runs?|uses?|ships?|came|comes|activates?|holds?|offers?|\w+ed)", re.I)
 
 
+# Besides size words and a developer, what makes the words after an anchor a description.
+_DESCRIBING = re.compile(r"\b(?:flagship|line)\b|\d+-experts?\b|-trained\b", re.I)
+_VERB_WORD, _HEAD_WORD, _FLAGSHIP_WORD, _OTHER_WORD = "verb", "head", "flagship", ""
+
+
+@lru_cache(maxsize=16384)
+def _role(word: str) -> str:
+    """What a word does to a description running through it: a verb ends it before the word, a head noun ends
+    it with the word, "flagship" may end it, anything else lets it go on. Cached: sentences keep using the
+    same few words, and each answer takes two patterns."""
+    if _VERB.fullmatch(word):
+        return _VERB_WORD
+    if _HEAD.fullmatch(word):
+        return _HEAD_WORD
+    if word.lower() == "flagship":
+        return _FLAGSHIP_WORD
+    return _OTHER_WORD
+
+
 def describe(text: str, kb: KnowledgeBase) -> list[Mention]:
     """Models named by description. Resolved only when exactly one KB model fits."""
+    return _describe(text, kb_names(kb))
+
+
+_word_start = itemgetter(0)
+
+
+def _describe(text: str, indexed: KBNames) -> list[Mention]:
     out = []
-    indexed = kb_names(kb)
     every = words(text)
-    starts = [w[0] for w in every]  # in order: the words after an anchor are found by bisection
     for anchor in _ANCHOR.finditer(text):
-        first = bisect_left(starts, anchor.end())
-        following = every[first:first + _DESCRIPTION_WORDS]
-        end = None
-        # The description runs to its head noun ("... Llama 4 model"), else to the last family word in reach.
-        for start_w, end_w, norm in following:
-            word = text[start_w:end_w]
-            if _VERB.fullmatch(word):
-                break  # a description is a noun phrase: it ends where the sentence's verb begins
-            if _HEAD.fullmatch(word):
-                end = end_w
-                break
-            if word.lower() == "flagship" and end is None:
-                # "Mistral's flagship" ends here, unless a name or a head noun follows ("flagship Qwen3 model")
-                end = end_w
-            if indexed.is_family_word(norm):
-                end = end_w
-            if text[end_w:end_w + 1] in ",;:":
-                break
+        # The words are in order: those after the anchor are found by bisection.
+        first = bisect_left(every, anchor.end(), key=_word_start)
+        end = _description_end(text, every[first:first + _DESCRIPTION_WORDS], indexed)
         if end is None:
             continue
-        body = text[anchor.end():end]
-        if not (_LARGE.search(body) or _SMALL.search(body) or _SIZE_HINT.search(body) or
-                re.search(r"\b(?:flagship|line)\b|\d+-experts?\b|-trained\b", body, re.I) or anchor.group("dev")):
-            continue
-        candidates = _candidates(indexed, anchor.group("dev"), body)
-        if candidates is None:
-            continue
-        picked = _by_size(candidates, body)
+        picked = _described_model(indexed, anchor.group("dev"), text[anchor.end():end])
         if picked is not None:
             out.append(Mention(picked.id, anchor.start(), end, "description"))
     return out
+
+
+_DESCRIPTIONS_KEPT = 50_000
+
+
+def _described_model(indexed: KBNames, developer: str | None, body: str) -> Model | None:
+    """The one model a description means ("OpenAI's" + "larger open model"), or None. Answers are kept on the
+    knowledge base's index, which a changed knowledge base replaces."""
+    key = (developer, body)
+    kept = indexed.described
+    if key in kept:
+        return kept[key]
+    picked = _resolve_description(indexed, developer, body)
+    if len(kept) >= _DESCRIPTIONS_KEPT:
+        kept.clear()  # a long-running process meets new descriptions without end
+    kept[key] = picked
+    return picked
+
+
+def _resolve_description(indexed: KBNames, developer: str | None, body: str) -> Model | None:
+    # A developer's possessive is description enough; else the words must say more (the slow size pattern last).
+    if not (developer or _LARGE.search(body) or _SMALL.search(body) or _DESCRIBING.search(body)
+            or _SIZE_HINT.search(body)):
+        return None
+    candidates = _candidates(indexed, developer, body)
+    return None if candidates is None else _by_size(candidates, body)
+
+
+def _description_end(text: str, following: tuple[tuple[int, int, str], ...], indexed: KBNames) -> int | None:
+    """Where a description that starts with `following` (the words after its anchor) ends: at its head noun
+    ("... Llama 4 model"), else after the last family word in reach; None if it is no description."""
+    end = None
+    for start_w, end_w, norm in following:
+        role = _role(text[start_w:end_w])
+        if role == _VERB_WORD:
+            break  # a description is a noun phrase: it ends where the sentence's verb begins
+        if role == _HEAD_WORD:
+            return end_w
+        if role == _FLAGSHIP_WORD and end is None:
+            # "Mistral's flagship" ends here, unless a name or a head noun follows ("flagship Qwen3 model")
+            end = end_w
+        if indexed.is_family_word(norm):
+            end = end_w
+        if text[end_w:end_w + 1] in ",;:":
+            break
+    return end
+
+
+_VERSION = re.compile(r"\b[Vv](\d(?:\.\d)?)\b")
 
 
 def _candidates(indexed: KBNames, developer: str | None, body: str) -> list[Model] | None:
@@ -188,7 +252,7 @@ def _candidates(indexed: KBNames, developer: str | None, body: str) -> list[Mode
         wanted = normalise(family)
         models = exact or [x for x in models if family_of[x.id].startswith(wanted)]
         narrowed = True
-    version = re.search(r"\b[Vv](\d(?:\.\d)?)\b", body)
+    version = _VERSION.search(body)
     if version:
         models = [x for x in models if re.search(rf"v{re.escape(version.group(1))}\b", x.id)]
         models = [x for x in models if x.id.endswith(f"v{version.group(1)}")] or models
@@ -218,14 +282,19 @@ _PLAIN = re.compile(r"^(?:the|a|an|of|its|new|newer|newest|latest|model|models|l
                     r"closed-source|closed-weights?|proprietary)$", re.I)
 
 
+_DESCRIPTOR = re.compile(r"[A-Za-z0-9][\w\-]*")
+_MADE_SUFFIX = re.compile(r"-(?:trained|based|built|made)$")
+_EXPERTS = re.compile(r"(\d+)-experts?", re.I)
+
+
 def _by_descriptors(models: list[Model], body: str, indexed: KBNames) -> list[Model]:
     """Narrow by what else the description says ("reasoning", "multimodal", "128-expert", "dense"), each word
     kept only if some model's name, architecture or notes bear it out."""
-    for word in re.findall(r"[A-Za-z0-9][\w\-]*", body):
+    for word in _DESCRIPTOR.findall(body):
         if _PLAIN.match(word) or any(ch.isdigit() for ch in word) and not word.lower().endswith("-expert"):
             continue
-        word = re.sub(r"-(?:trained|based|built|made)$", "", word)  # "Bittensor-trained" -> "Bittensor"
-        experts = re.fullmatch(r"(\d+)-experts?", word, re.I)
+        word = _MADE_SUFFIX.sub("", word)  # "Bittensor-trained" -> "Bittensor"
+        experts = _EXPERTS.fullmatch(word)
         if experts:
             kept = [x for x in models if f"{experts.group(1)} experts" in x.architecture.lower()]
         else:

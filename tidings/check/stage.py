@@ -66,23 +66,33 @@ def corroborate(store: Store) -> int:
         groups.setdefault((c.model, c.attribute), []).append(c)
     changes = []
     for group in groups.values():
+        # A claim's standing depends only on its value and its publisher's domain, which many claims of a group
+        # share (the same figure, stated again by the same site): each (value, domain) is settled once. The value
+        # is keyed by its type and exact spelling, so no two values `_agree` could tell apart share an answer.
+        settled: dict[tuple[type, str, str], tuple[str, tuple[Evidence, ...]]] = {}
         for c in group:
             mine = domains[c.item_id]
-            same = {domains[o.item_id] for o in group if _agree(o.value, c.value)}
-            other = [o for o in group if not _agree(o.value, c.value) and domains[o.item_id] != mine]
-            if other:
-                verdict = "disputed"
-                evidence = tuple(Evidence(f"{domains[o.item_id]} states {value_text(o.value)}: {o.sentence}")
-                                 for o in other[:3])
-            elif len(same) >= 2:
-                verdict = "corroborated"
-                evidence = tuple(Evidence(f"also stated by {d}") for d in sorted(same - {mine})[:3])
-            else:
-                verdict, evidence = "single-source", ()
+            key = (type(c.value), repr(c.value), mine)
+            if key not in settled:
+                settled[key] = _standing(c.value, mine, group, domains)
+            verdict, evidence = settled[key]
             if verdict != c.verdict:
                 changes.append((c.id, verdict, evidence))
     store.set_verdicts(changes)
     return sum(1 for _, v, _ in changes if v == "disputed")
+
+
+def _standing(value: str | float, mine: str, group: list[CheckedClaim], domains: dict[int, str]
+              ) -> tuple[str, tuple[Evidence, ...]]:
+    """The verdict and evidence among the sources for a claim of `group` stating `value`, published at `mine`."""
+    same = {domains[o.item_id] for o in group if _agree(o.value, value)}
+    other = [o for o in group if not _agree(o.value, value) and domains[o.item_id] != mine]
+    if other:
+        return "disputed", tuple(Evidence(f"{domains[o.item_id]} states {value_text(o.value)}: {o.sentence}")
+                                 for o in other[:3])
+    if len(same) >= 2:
+        return "corroborated", tuple(Evidence(f"also stated by {d}") for d in sorted(same - {mine})[:3])
+    return "single-source", ()
 
 
 def _agree(a: str | float, b: str | float) -> bool:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from tidings.check.prefilter import Prefiltered, holds_any
+
 # --- numbers ------------------------------------------------------------------------------------------------
 
 _UNITS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -28,7 +30,9 @@ _WORD_NUMBER = (
     r"|(?:" + _SMALL_NUMBER + r"|an?)\s+hundred(?:\s+and\s+" + _SMALL_NUMBER + r")?"  # "four hundred and fifty"
     r"|" + _SMALL_NUMBER + r"(?:\s+and\s+a\s+half)?")
 # A quantity: digits ("116.8", "2,000") or words ("seventeen", "half a"), then an optional scale word or letter.
-QUANTITY = (r"(?<![\w.])(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|(?:" + _WORD_NUMBER + r"))"
+# The lookahead holds every letter a number word starts with (half, one, a, two, zero, four, six, eight, nine): it
+# changes no match, but passes over the many words that start with none of them before trying each number word.
+QUANTITY = (r"(?<![\w.])(?=[\dhoatzfsen])(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|(?:" + _WORD_NUMBER + r"))"
             r"(?:-|\s*)(?P<scale>thousand|million|billion|trillion|bn|mn|tn|[kmbt])?(?![a-z])")
 
 
@@ -120,6 +124,22 @@ ADJECTIVE = re.compile(r"(?:open[- ]weights?|open[- ]source(?:d)?|fully open|clo
 LINKING = re.compile(r"\b(?:is|are|was|were|remains?|remained|stays?|stayed|becomes?|became|been|be|isn['’]t|aren['’]t|"
                      r"wasn['’]t|'s|kept|keeps|keep|kept it)\b", re.I)
 CLOSED = re.compile(r"\b(?:" + "|".join(_CLOSED_PHRASES) + r")", re.I)
+# OPEN and CLOSED run only on sentences holding words one of their phrases holds (see prefilter.py). Open: "open
+# source", "open model" (not "OpenAI"), "openly", "fully open", "is open" and the like; "self" (self-hostable, can
+# self-host), "weight" (open-weight, its weights are published) and "checkpoint", "download" (can be downloaded,
+# available for download), and "run" as in "run locally", "run it", "run them".
+OPEN_SCAN = Prefiltered(OPEN, ("open source", "open-source", "open model", "openly", "fully open", "is open",
+                               "are open", "was open", "were open", "self", "weight", "checkpoint", "download",
+                               "run locally", "run it", "run them"))
+# Closed: "closed", "proprietary", "api" and "endpoint" (api-only, behind an API), "solely" and "exclusively",
+# "only" before the ways in ("only through", "only available"), and weights or checkpoints with what keeps them in
+# ("never", "not", "kept", "n't": its weights were never published, it did not release the weights).
+CLOSED_SCAN = Prefiltered(CLOSED, (
+    "closed", "proprietary", "api", "endpoint", "solely", "exclusively",
+    *(f"only {way}" for way in ("through", "via", "as", "over", "behind", "from", "available", "accessible",
+                                "reachable", "offered", "sold")),
+    *(("weight", keeping) for keeping in ("never", "not", "kept", "n't", "n’t")),
+    ("checkpoint", "never"), ("checkpoint", "not")))
 # A negation just before an open/closed word turns it round: "isn't an open model", "is not a closed system".
 NEGATION = re.compile(r"(?:\bnot|n['’]t|\bnever|\bno longer|\bno)\s+(?:(?:an?|the|really|truly|actually|quite|fully|"
                       r"yet)\s+){0,2}$", re.I)
@@ -152,6 +172,12 @@ LICENCE = re.compile(
     r"|(?:an?|the|its)\s+(?:" + _LICENCE_NAMES.replace("(?P<l", "(?P<d") + r")\b[- ]?(?:licen[cs]e|terms)"
     r"|licen[cs]e\s+(?:is|was|:)\s+(?:the\s+)?(?:" + _LICENCE_NAMES.replace("(?P<l", "(?P<e") + r")\b"
     r"|(?:restricted|limited) to (?P<f0>non-commercial|research)(?: research)?(?: use)?)", re.I)
+# Every LICENCE match names a licence family or says "restricted to research" (see prefilter.py): one of these
+# words is in each family's pattern above ("mit" in "modified mit", "community" in the Llama licence's, "nvidia"
+# with "open model" in NVIDIA's, "research" in "mistral research" and "research-only").
+LICENCE_SCAN = Prefiltered(LICENCE, ("apache", "mit", "community", "gemma terms", "gemma licen",
+                                     ("nvidia", "open model"), "research", "proprietary", "permissive",
+                                     "non-commercial"))
 
 
 def licence_family(match: re.Match) -> str | None:
@@ -174,28 +200,46 @@ RELEASE = re.compile(r"\b(?:released|launched|shipped|came out|come out|rolled o
                      r"(?:put|pushed) (?:[\w.\-]+ ){0,3}out|became (?:generally |publicly |widely )available)\b", re.I)
 ANNOUNCE = re.compile(r"\b(?:announced|previewed|teased|revealed|unveiled|shown(?: off)?|showed(?: off)?|"
                       r"demoed|demonstrated)\b", re.I)
+# The words every RELEASE and ANNOUNCE phrase holds (see prefilter.py): "made" (made available, made it public),
+# "went" (went live, went out), "became" (became available), "put " and "pushed " (put it out), the "... out"
+# phrases themselves, and each other verb or phrase whole ("released", "launch date"); for announcing, each verb
+# whole.
+RELEASE_SCAN = Prefiltered(RELEASE, ("released", "release date", "launched", "launch date", "shipped", "came out",
+                                     "come out", "rolled out", "out since", "made", "dropped", "went", "debuted",
+                                     "hit the", "arrived", "open-sourced", "open sourced", "opened up", "introduced",
+                                     "published", "became", "appeared", "landed", "put ", "pushed "))
+ANNOUNCE_SCAN = Prefiltered(ANNOUNCE, ("announced", "previewed", "teased", "revealed", "unveiled", "shown", "showed",
+                                       "demoed", "demonstrated"))
 
 SETTINGS = (("without tools", re.compile(r"\bwithout (?:tools|tool use)\b|\bno tools\b|\btool-free\b", re.I)),
             ("with tools", re.compile(r"\bwith (?:tools|tool use|tool access)\b|\btool[- ]assisted\b|\busing tools\b|"
                                       r"\bwhen (?:it|they) (?:could|can|may) use (?:them|tools)\b", re.I)),
             ("OpenHands harness", re.compile(r"\bOpenHands\b", re.I)),
             ("zero-shot", re.compile(r"\bzero[- ]shot\b", re.I)))
+# Every setting above, and "with them" (looked for only beside a "tool"), holds one of these words: the
+# tools, "use them", OpenHands, "shot" (see prefilter.py). Most texts state no setting at all.
+_SETTING_CUES = ("tool", "use them", "openhands", "shot")
 
 
 def setting_of(text: str) -> str:
     """The evaluation setting a text states, if any (first match wins: "without tools" before "with")."""
+    if not holds_any(text, _SETTING_CUES):
+        return ""
     return next((name for name, pattern in SETTINGS if pattern.search(text)), "")
 
 
 _WITH_THEM = re.compile(r"\bwith them\b|\bwhen (?:it|they) (?:could|can) use them\b", re.I)
+_TOOLS = re.compile(r"\btools?\b", re.I)
 
 
 def nearest_setting(text: str, start: int, end: int) -> str:
     """The setting stated closest after a figure (else just before it): "92.5 without tools and 97.9 with tools"
     gives each figure its own."""
+    if not holds_any(text, _SETTING_CUES):
+        return ""
     best, distance = "", None
     candidates = list(SETTINGS)
-    if re.search(r"\btools?\b", text, re.I):  # "without tools and 97.9 with them"
+    if _TOOLS.search(text):  # "without tools and 97.9 with them"
         candidates.append(("with tools", _WITH_THEM))
     for name, pattern in candidates:
         for m in pattern.finditer(text):
