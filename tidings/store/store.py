@@ -465,8 +465,9 @@ class Store:
             rows = [_claim_row(c, item.id) for item, found in checked for c in found]
             if rows:
                 conn.execute(insert(t.claims), rows)
-            for item, _ in checked:
-                conn.execute(update(t.items).where(t.items.c.id == item.id).values(checked=item.content_hash))
+            if checked:
+                conn.execute(update(t.items).where(t.items.c.id == bindparam("item_id_")),
+                             [{"item_id_": item.id, "checked": item.content_hash} for item, _ in checked])
             self._mark_stale(conn, self._stories_of(conn, ids))
             # Verdicts across sources are settled after the claims are stored, in another transaction; remembering
             # that it is owed, here, lets a run killed in between settle them at the next start.
