@@ -1061,8 +1061,14 @@ class _IngestBatch:
     def add(self, reads: Sequence[SourceRead]) -> list[IngestCounts]:
         """Match the reads' entries, in order; what each read gave."""
         self._look_up([key for read in reads for k in read.entries for key in k.keys])
-        # Entries no key matches are new or near-duplicates: both need a signature.
-        dedupe.sign_all(k for read in reads for k in read.entries if not any(key in self.owner for key in k.keys))
+        # Entries no key matches, stored or of an earlier entry in the batch, are new or near-duplicates: both
+        # need a signature.
+        unmatched, seen = [], set(self.owner)
+        for k in (k for read in reads for k in read.entries):
+            if seen.isdisjoint(k.keys):
+                unmatched.append(k)
+            seen.update(k.keys)
+        dedupe.sign_all(unmatched)
         return [self._add(read) for read in reads]
 
     def _add(self, read: SourceRead) -> IngestCounts:
