@@ -200,11 +200,12 @@ class StoryClusterer:
             # Embedding dimensions are shared by every story: they rank candidates but have no cap.
             if len(postings) <= cap or term[0] == DENSE:
                 used.append((term, a))
-                for k, x in postings.items():
-                    if k in partial:
-                        partial[k] += a * x
-                    else:
-                        partial[k] = a * x
+                if partial:
+                    get = partial.get
+                    for k, x in postings.items():
+                        partial[k] = get(k, 0.0) + a * x
+                else:
+                    partial = {k: a * x for k, x in postings.items()}
             else:
                 capped.append(term)
         if exclude is not None:
