@@ -34,13 +34,13 @@ How ambiguous cases are settled:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 __all__ = ["Insertion", "apply_insertions", "dates_in", "day_label", "has_relative_day", "is_forward_looking",
-           "referred_date", "resolve", "strip_insertions"]
+           "referred_date", "resolve", "strip_insertions", "written_date"]
 
 DAY, MONTH, YEAR = "day", "month", "year"
 _PRECISIONS = (DAY, MONTH, YEAR)
@@ -115,6 +115,12 @@ _ABS = re.compile(rf"""
     )
 """, re.X)
 _NOT_BEFORE_NUMBER = frozenset(".,:/$€£%-")
+# What a day or month written with figures needs besides a digit (see written_date): a month name with a capital
+# (read on the original sentence: only ASCII capitals lower-case to the ASCII letters of a month's name), or an
+# ISO date. Two patterns, each starting with the characters it needs, so each is a quick scan for those.
+_CAPITAL_MONTH = re.compile(r"J[aA][nN]|J[uU][nNlL]|F[eE][bB]|M[aA][rRyY]|A[pP][rR]|A[uU][gG]|S[eE][pP]|O[cC][tT]|"
+                            r"N[oO][vV]|D[eE][cC]")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _LEADING_DIGITS = re.compile(r"\d+")
 _OF_YEAR = re.compile(rf"\b(?:end|start|beginning|middle|half|quarter|spring|summer|autumn|fall|winter|rest|part|"
                       rf"course|months?|years?|class|q[1-4]|{_FULL_MON})\s+\Z")
@@ -128,16 +134,20 @@ _AUX_TAIL = r"""\s+(?:going\s+to\s+(?!the\b|a\b|an\b)
     |(?:\w+ly\s+)?(?:(?:expected|scheduled|slated|poised|planned|forecast|projected|tipped)\b
         |due\b(?!\s+(?:in\s+part\s+)?to\s+(?:the|a|an|its|their|his|her|our|this|that|these|those|some)\b)
         |set\s+(?:to|for)\b|likely\s+to\b|about\s+to\b|on\s+track\s+to\b))"""
+
+
 _FORWARD = re.compile(rf"""
-    \b(?:
+    (?=[a-z'’])  # what every cue starts with: most positions are ruled out before the alternatives are tried
+    (?:\b(?:
         (?P<will>will)\b(?!\s+of\b)
       | won['’]t\b | shall\b
       | (?:is|are|am|be|being|been|now|also|still|widely|currently){_AUX_TAIL}
       | (?:is|are)\s+to\s+(?!blame\b)\w
       | (?:plans?|planning|planned|aims?|aiming|intends?|intending|expects?|expecting|hopes?|hoping|preparing)\s+to\b
       | (?:scheduled|slated)\s+(?:to|for|on|in|at|next|later)\b
-      | (?<!was\s)(?<!were\s)due\s+(?:on|by|next|later|this|before|within|out)\b
-      | (?<!was\s)(?<!were\s)due\s+in\s+(?!part\b)
+      # "due" before its look back: an alternative that starts with a literal is passed over quickly
+      | due(?<!was\sdue)(?<!were\sdue)\s+(?:on|by|next|later|this|before|within|out)\b
+      | due(?<!was\sdue)(?<!were\sdue)\s+in\s+(?!part\b)
       | (?:upcoming|forthcoming|impending|tomorrow)\b
       | next\s+(?:week|month|year|quarter|season|spring|summer|autumn|fall|winter|weekend|decade|time|round|phase|
             steps?|{"|".join(_WEEKDAYS)})\b
@@ -147,7 +157,7 @@ _FORWARD = re.compile(rf"""
       | this\s+coming\b
       | starting\s+(?:next|tomorrow|from\s+next)\b | from\s+next\b
     )
-  | ['’](?:ll\b|(?:s|re){_AUX_TAIL})
+  | ['’](?:ll\b|(?:s|re){_AUX_TAIL}))
 """, re.X)
 # "will" the noun: "the will of the people", "political will".
 _NOT_MODAL_WILL = re.compile(r"\b(?:the|free|good|political|own|ill|his|her|their|a|of|its|our|your|my)\s+\Z")
@@ -275,6 +285,21 @@ def dates_in(sentence: str, published: datetime | date) -> list[tuple[date, str,
     return found
 
 
+def written_date(sentence: str, published: datetime | date) -> tuple[date, str] | None:
+    """The first day or month the sentence writes out with figures ("on March 11", "in October 2025",
+    "2025-03-11"), with its precision; None if it writes none. A year alone ("in 2019"), a month or a period
+    without figures ("in March", "this month") and relative days do not count.
+
+    The same as the first entry of :func:`dates_in` at day or month precision with a digit in its span, found
+    without scanning the many sentences that cannot have one."""
+    if not (_DIGIT.search(sentence) and (_CAPITAL_MONTH.search(sentence) or _ISO_DATE.search(sentence))):
+        return None
+    for d, precision, start, end in sorted(_absolute(sentence, _day(published)), key=lambda f: (f[2], f[3])):
+        if precision in (DAY, MONTH) and any(ch.isdigit() for ch in sentence[start:end]):
+            return d, precision
+    return None
+
+
 def referred_date(sentence: str, published: datetime | date) -> tuple[date, str] | None:
     """The day (or month, or year) the sentence's event happens on, with its precision; None if it names no time.
 
@@ -300,7 +325,7 @@ def is_forward_looking(sentence: str) -> bool:
     later this/today, in the coming/next, tomorrow, and a reported "would" ("said it would publish"). Speculation
     alone ("could", "may", "might", a bare "would") is not forward-looking.
     """
-    return bool(_forward_cues(_lower(sentence)))
+    return next(_forward_cues(_lower(sentence)), None) is not None
 
 
 def _lower(s: str) -> str:
@@ -309,13 +334,16 @@ def _lower(s: str) -> str:
     return low if len(low) == len(s) else s.translate(_ASCII_LOWER)
 
 
-def _forward_cues(low: str) -> list[tuple[int, int]]:
-    cues = [m.span() for m in _FORWARD.finditer(low)
-            if not (m["will"] and _NOT_MODAL_WILL.search(low, max(0, m.start() - 12), m.start()))]
+def _forward_cues(low: str) -> Iterator[tuple[int, int]]:
+    """The spans of the forward cues, one at a time: whether there is one is often all that is asked."""
+    for m in _FORWARD.finditer(low):
+        if not (m["will"] and _NOT_MODAL_WILL.search(low, max(0, m.start() - 12), m.start())):
+            yield m.span()
+    if "would" not in low:
+        return  # the usual case, found without the pattern (which starts with \b, so gets no fast literal scan)
     for m in _WOULD.finditer(low):
         if _REPORTING.search(low, 0, m.start()):
-            cues.append(m.span())
-    return cues
+            yield m.span()
 
 
 def _tense_cues(s: str, low: str) -> list[tuple[int, int, bool]]:

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import heapq
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
-from functools import cached_property
+from functools import cached_property, lru_cache
 
-from tidings.dates import dates_in, day_label, is_forward_looking, referred_date, resolve
-from tidings.embed import LexicalVectoriser, Vector, cosine, merge_counts
+from tidings.dates import day_label, is_forward_looking, referred_date, resolve, written_date
+from tidings.embed import MAX_CENTROID_TERMS, LexicalVectoriser, Vector, cosine
 from tidings.model import Item, Revision, Section, Sentence
 from tidings.text import STOPWORDS, sentences, squash, tokens
 from tidings.write import Brief, register
-from tidings.write.facts import Fact, conflict, content_overlap, fact_of, restates, same_fact
+from tidings.write.facts import SAME_FACT_MIN_WORDS, Fact, conflict, fact_of, fact_to_compare, restates, same_fact
 from tidings.write.headline import clean_headline, clickbait
 from tidings.write.revision import fact_checks, finish, numbering, refuted_sentences, sources_list
 from tidings.write.standalone import points_back, unusable
@@ -46,6 +47,19 @@ HEADLINE_AGEING = 0.04  # ... less this much for each day its headline's article
 # Sentences that tell the reader what to look out for belong under What to watch, whatever their tense.
 _LOOK_AHEAD = re.compile(r"^(watch|expect|look (out )?for|keep an eye)\b|\b(to watch|next thing to|remains? to be "
                          r"seen|open question)\b", re.I)
+_LOOK_AHEAD_OPENING = re.compile(r"(?:watch|expect|look (?:out )?for|keep an eye)\b", re.I)  # the first part
+# What the second part cannot match without, in lower case (letters that case folding ties to no other letter, so
+# a lower-cased sentence shows them where the pattern would find them): most sentences have none. A phrase added
+# to the pattern needs its word here (tests/test_writer_speed.py lists the phrases).
+_LOOK_AHEAD_WORDS = ("watch", "next", "to be", "open")
+
+
+def _looks_ahead(text: str) -> bool:
+    """Whether _LOOK_AHEAD finds something in the text."""
+    low = text.lower()
+    if any(word in low for word in _LOOK_AHEAD_WORDS):
+        return bool(_LOOK_AHEAD.search(text))
+    return bool(_LOOK_AHEAD_OPENING.match(text))
 
 
 @dataclass(eq=False)
@@ -60,7 +74,9 @@ class _Candidate:
     central: float = 0.0
     fact: Fact | None = None
     forward: bool = False
-    when: tuple[date, str] | None = None  # the day it refers to, and that date's precision
+    when: tuple[date, str] | None = None  # the day a forward-looking sentence refers to, and that date's precision
+    word_bits: int = 0  # its fact's content words, one bit each (see _number_words)
+    length: int = 0  # in words
 
     @cached_property
     def phrases(self) -> set[tuple[str, str]]:
@@ -69,14 +85,26 @@ class _Candidate:
         return set(zip(words, words[1:], strict=False))
 
     @cached_property
+    def dangles(self) -> bool:
+        """Whether it leans on a sentence before it (see _dangles): asked for the lede, then for the rest."""
+        return _dangles(self.text)
+
+    @cached_property
     def topics(self) -> set[tuple[str, str]]:
         """Pairs of neighbouring lower-case content words, stemmed ("gaming the evaluation" and "game the
         evaluation" are one): the sentence's topic, apart from the names every sentence of a story shares."""
-        words = [_stem(w) for w in re.findall(r"[a-z][a-z\-]+", self.text) if w not in STOPWORDS and len(w) > 2]
+        words = [w for w in map(_topic_word, _LOWER_WORD.findall(self.text)) if w is not None]
         return set(zip(words, words[1:], strict=False))
 
 
-def _stem(word: str) -> str:
+_LOWER_WORD = re.compile(r"[a-z][a-z\-]+")
+
+
+@lru_cache(maxsize=16384)  # the words of a story's sentences repeat from sentence to sentence
+def _topic_word(word: str) -> str | None:
+    """A lower-case word's stem, or None for a stopword or a word too short to say what a sentence is about."""
+    if word in STOPWORDS or len(word) <= 2:
+        return None
     for suffix in ("ing", "ed", "es", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             word = word[:-len(suffix)]
@@ -105,7 +133,7 @@ def compose(brief: Brief) -> Revision:
     previous, now = brief.previous, brief.now
     contradicted = {squash(c.sentence) for c in brief.claims if c.verdict == "contradicted" and not c.attributed_to}
     refuted = refuted_sentences(brief.claims)
-    every = [c for c in _candidates(items) if squash(c.text) not in contradicted]
+    every = [c for c in _candidates(items) if not _among(c, contradicted)]
     centroid = _centroid(every)
     days = sorted({i.published.date() for i in items})
     new_ids = _new_item_ids(items, previous, days)
@@ -113,11 +141,13 @@ def compose(brief: Brief) -> Revision:
         _score(c, centroid, days)
     pool = _preselect(every, new_ids)
     for c in pool:
-        c.fact = fact_of(c.text)
-        c.forward = is_forward_looking(c.text) or bool(_LOOK_AHEAD.search(c.text))
-        c.when = referred_date(c.text, c.item.published)
-    disputed = [c for c in pool if squash(c.text) in refuted]
-    pool = [c for c in pool if squash(c.text) not in refuted]
+        c.fact = fact_to_compare(c.text)
+        c.forward = is_forward_looking(c.text) or _looks_ahead(c.text)
+        # Only a plan's day is ever asked for (a plan whose day has passed is stale; one still ahead is watched).
+        c.when = referred_date(c.text, c.item.published) if c.forward else None
+    _number_words(pool)
+    disputed = [c for c in pool if _among(c, refuted)]
+    pool = [c for c in pool if not _among(c, refuted)]
     stale = _superseded(pool, now.date())
 
     chosen: dict[str, list[_Candidate]] = {name: [] for name in SECTION_ORDER}
@@ -127,11 +157,12 @@ def compose(brief: Brief) -> Revision:
     for group in perspectives:
         chosen[PERSPECTIVES] += group
         taken += group
-    lede = _lede(pool, stale, taken, centroid)
+    fit = _title_fit(centroid)
+    lede = _lede(pool, stale, taken, fit)
     if lede is not None:
         chosen[SUMMARY].append(lede)
         taken.append(lede)
-    usable = [c for c in pool if c not in stale and c not in taken and not _dangles(c.text)]
+    usable = [c for c in pool if c not in stale and c not in taken and not c.dangles]
     watch = [c for c in usable if c.forward and (c.when is None or c.when[0] > now.date())]
     _pick(chosen[WATCH], watch, taken, min(WATCH_SENTENCES, max(budget - 2, 0)))
     statements = [c for c in usable if not c.forward]
@@ -143,6 +174,7 @@ def compose(brief: Brief) -> Revision:
 
     # Citation numbers: stable for the life of the story, new sources numbered in the order the article cites them.
     order = {i.id: n for n, i in enumerate(items)}
+    comparable = [(c, c.word_bits, c.fact) for c in pool + disputed if c.fact is not None]  # for _cited_items
     sections_out = []
     citing: list[tuple[str, list[tuple[_Candidate, list[Item], str]]]] = []
     for name in SECTION_ORDER:
@@ -154,7 +186,7 @@ def compose(brief: Brief) -> Revision:
         if name not in (SUMMARY, PERSPECTIVES):
             picked = sorted(picked, key=lambda c: (order[c.item.id], c.position))
         if picked:
-            citing.append((name, [(c, _cited_items(c, pool + disputed), "") for c in picked]))
+            citing.append((name, [(c, _cited_items(c, comparable), "") for c in picked]))
     first_cited = [i.id for _, lines in citing for _, cited, _ in lines for i in cited]
     numbers = numbering(previous, first_cited, items)
     for name, lines in citing:
@@ -165,7 +197,7 @@ def compose(brief: Brief) -> Revision:
                                 tuple((x.at, x.text) for x in insertions), label))
         sections_out.append(Section(name, tuple(out)))
     revision = Revision(story_id=brief.story_id, number=(previous.number + 1) if previous else 1, created=now,
-                        headline=_headline(items, centroid, previous), sections=tuple(sections_out),
+                        headline=_headline(items, fit, previous), sections=tuple(sections_out),
                         sources=sources_list(numbers, items), item_ids=tuple(i.id for i in items),
                         fact_check=fact_checks(brief.claims, numbers, brief.names),
                         numbering=tuple(sorted(numbers.items())))
@@ -181,10 +213,11 @@ def _candidates(items: Sequence[Item]) -> list[_Candidate]:
     raw: list[tuple[_Candidate, dict[str, float]]] = []
     for item in items:
         for position, text in enumerate(sentences(item.text)):
-            words = text.split()
-            if not 6 <= len(words) <= 60 or text[-1] not in ".!\"'”’)" or unusable(text):
+            # A sentence comes squashed (its words split by single spaces), so it is its own squashed form.
+            length = text.count(" ") + 1
+            if not 6 <= length <= 60 or text[-1] not in ".!\"'”’)" or unusable(text):
                 continue
-            key = squash(text).casefold()
+            key = text.casefold()
             known = found.get(key)
             if known is not None:
                 if item not in known.carriers:
@@ -192,7 +225,7 @@ def _candidates(items: Sequence[Item]) -> list[_Candidate]:
                 continue
             counts = vectoriser.counts(text)
             vectoriser.add(counts)
-            c = _Candidate(text, key, item, position, {}, [item])
+            c = _Candidate(text, key, item, position, {}, [item], length=length)
             found[key] = c
             raw.append((c, counts))
     for c, counts in raw:
@@ -200,12 +233,35 @@ def _candidates(items: Sequence[Item]) -> list[_Candidate]:
     return [c for c, _ in raw]
 
 
+def _among(c: _Candidate, texts: set[str]) -> bool:
+    """Whether the candidate is one of these squashed sentences (most stories have none: nothing to squash)."""
+    return bool(texts) and squash(c.text) in texts
+
+
 def _centroid(candidates: Sequence[_Candidate]) -> Vector:
+    """The story's centre: the candidates' vectors summed as `merge_counts` sums a profile (kept to its strongest
+    terms after each one), then L2-normalised.
+
+    The same sums in the same order as folding merge_counts over the vectors, without copying the profile at each
+    step: the terms are kept in a list in the order merge_counts leaves them (new ones last; strongest first after
+    a trim, equal weights in the order they came), which decides later ties and the order of the float sums."""
     total: dict[str, float] = {}
+    order: list[str] = []
     for c in candidates:
-        total = merge_counts(total, c.vector)
-    norm = sum(v * v for v in total.values()) ** 0.5
-    return {t: v / norm for t, v in total.items()} if norm else {}
+        for term, weight in c.vector.items():
+            previous = total.get(term)
+            if previous is None:
+                order.append(term)
+                previous = 0.0
+            total[term] = previous + weight
+        if len(order) > MAX_CENTROID_TERMS:
+            order.sort(key=total.__getitem__, reverse=True)  # a reversed sort is stable too
+            for term in order[MAX_CENTROID_TERMS:]:
+                del total[term]
+            del order[MAX_CENTROID_TERMS:]
+    profile = {t: total[t] for t in order}
+    norm = sum(v * v for v in profile.values()) ** 0.5
+    return {t: v / norm for t, v in profile.items()} if norm else {}
 
 
 def _credibility(item: Item) -> float:
@@ -251,12 +307,23 @@ def _superseded(pool: list[_Candidate], today: date) -> set[_Candidate]:
     attributed figures that disagree are perspectives, not updates, and both stay."""
     stale = {c for c in pool if c.forward and c.when is not None and c.when[0] <= today and c.when[1] == "day"}
     by_time = sorted(pool, key=lambda c: c.item.published)
+    days = [c.item.published.date() for c in by_time]
+    # In time order the days run in order too (unless publication times carry different time zones): then the
+    # sentences of later days are a tail of the list, found by bisection.
+    in_order = all(a <= b for a, b in zip(days, days[1:], strict=False))
+    bits = [c.word_bits for c in by_time]
+    sizes = [len(c.fact.words) for c in by_time]
     for n, old in enumerate(by_time):
-        day = old.item.published.date()
-        for new in by_time[n + 1:]:
-            if new.item.published.date() <= day:
+        day = days[n]
+        for m in range(bisect_right(days, day, n + 1) if in_order else n + 1, len(by_time)):
+            if not in_order and days[m] <= day:
                 continue
-            overlap = content_overlap(old.fact, new.fact)
+            # content_overlap(old.fact, new.fact), counted on the word bits (no shared word: no overlap).
+            shared = (bits[n] & bits[m]).bit_count()
+            if not shared:
+                continue
+            overlap = shared / min(sizes[n], sizes[m])
+            new = by_time[m]
             if overlap < 0.5 and not (overlap >= 0.3 and old.phrases & new.phrases):
                 continue
             if conflict(old.fact, new.fact) is not None and (
@@ -265,6 +332,20 @@ def _superseded(pool: list[_Candidate], today: date) -> set[_Candidate]:
             stale.add(old)
             break
     return stale
+
+
+def _number_words(pool: Sequence[_Candidate]) -> None:
+    """Give each content word of the pool's facts a bit of its own, and each candidate the bits of its words: the
+    pairwise steps then count the words two sentences share with an AND and a popcount, not a set intersection."""
+    bit_of: dict[str, int] = {}
+    for c in pool:
+        bits = 0
+        for word in c.fact.words:
+            bit = bit_of.get(word)
+            if bit is None:
+                bit = bit_of[word] = 1 << len(bit_of)
+            bits |= bit
+        c.word_bits = bits
 
 
 def _attributed(text: str) -> bool:
@@ -279,7 +360,8 @@ def _perspectives(pool: list[_Candidate]) -> list[list[_Candidate]]:
     older statement counts here: a disagreement is not settled by being older)."""
     groups: list[list[_Candidate]] = []
     used: set[int] = set()
-    ranked = sorted((c for c in pool if c.fact and c.fact.figures), key=lambda c: -c.score)
+    # Only sentences whose figures are tied to what they measure (claims) can disagree (see conflict).
+    ranked = sorted((c for c in pool if c.fact and c.fact.claims), key=lambda c: -c.score)
     for n, a in enumerate(ranked):
         if id(a) in used:
             continue
@@ -294,8 +376,9 @@ def _perspectives(pool: list[_Candidate]) -> list[list[_Candidate]]:
             both = [c for c in (a, b) if set(sides) <= c.fact.figures]
             if both:
                 other = b if both[0] is a else a
-                groups.append([_Candidate(**{**both[0].__dict__, "carriers": both[0].carriers + [
-                    i for i in other.carriers if i not in both[0].carriers]})])
+                # replace() copies the fields only: the cached phrases and topics are not arguments of a new one.
+                groups.append([replace(both[0], carriers=both[0].carriers + [
+                    i for i in other.carriers if i not in both[0].carriers])])
             else:
                 groups.append(sorted((a, b), key=lambda c: (c.item.published, c.item.id)))
             used.update((id(a), id(b)))
@@ -308,21 +391,20 @@ def _perspectives(pool: list[_Candidate]) -> list[list[_Candidate]]:
 # --- picking --------------------------------------------------------------------------------------------------
 
 def _lede(pool: list[_Candidate], stale: set[_Candidate], taken: list[_Candidate],
-          centroid: Vector) -> _Candidate | None:
+          fit: Callable[[str], float]) -> _Candidate | None:
     """The newest important development, from a credible source: the opening sentence of a credible article
     whose headline and opening sit close to the story's centre, newer ones preferred."""
     stated = [t.fact for t in taken]
-    usable = [c for c in pool if c not in stale and c not in taken and not c.forward and not _dangles(c.text)
-              and c.position <= 1 and not restates(c.fact, stated)]
+    usable = [c for c in pool if c.position <= 1 and c not in stale and c not in taken and not c.forward
+              and not c.dangles and not restates(c.fact, stated)]
     credible = [c for c in usable if _credibility(c.item) >= CREDIBLE] or usable
     if not credible:
         return None
     newest = max(c.item.published for c in credible)
-    vectoriser = LexicalVectoriser()
 
     def weight(c: _Candidate) -> float:
         age = (newest - c.item.published).total_seconds() / 86400
-        title = cosine(vectoriser.weigh(vectoriser.counts(c.item.title)), centroid)
+        title = fit(c.item.title)
         return (c.central + 0.5 * title + 0.15 / (1 + age) + (0.08 if c.position == 0 else 0.0)
                 + 0.3 * (_credibility(c.item) - DEFAULT_CREDIBILITY))
 
@@ -333,29 +415,42 @@ def _lede(pool: list[_Candidate], stale: set[_Candidate], taken: list[_Candidate
 _DANGLING = re.compile(r"\b(since then|by then|until then|at the time|that day|the same day|the day before|"
                        r"a day earlier|the previous day|these (figures|numbers|results)|this (figure|number|result))\b",
                        re.I)
+# What each of them cannot be without, in lower case (letters that case folding ties to no other letter, as for
+# _LOOK_AHEAD_WORDS): most sentences have none. A phrase added above needs its word here.
+_DANGLING_WORDS = ("then", "at the t", "day", "number", "gure", "ult")
 
 
 def _dangles(text: str) -> bool:
     """Whether a sentence leans on one before it: it opens by pointing back, or refers to "then"."""
-    return points_back(text) or bool(_DANGLING.search(text))
+    if points_back(text):
+        return True
+    low = text.lower()
+    return any(word in low for word in _DANGLING_WORDS) and bool(_DANGLING.search(text))
 
 
 def _pick(out: list[_Candidate], pool: list[_Candidate], taken: list[_Candidate], limit: int) -> None:
     """Maximal marginal relevance: the best candidate that adds a fact not yet stated, with a bonus for a
     publisher not yet cited, until `limit` are picked."""
     remaining = [c for c in pool if c not in taken]
+    checked = 0  # each remaining candidate says something that taken[:checked] do not
     while len(out) < limit and remaining:
+        # What a sentence says stays said, so a candidate that passed the checks against the earlier sentences
+        # needs comparing only with those taken since; only the figures count as a whole.
+        said = taken[checked:]
+        checked = len(taken)
         cited = {i.publisher for t in taken for i in t.carriers}
         figures: dict[tuple[str, str], int] = {}
         for t in taken:
             for f in t.fact.figures:
                 figures[f] = figures.get(f, 0) + 1
-        stated = [t.fact for t in taken]
+        stated = [t.fact for t in said]
         best, best_score = None, float("-inf")
         keep = []
         for c in remaining:
-            if restates(c.fact, stated) or any(figures.get(f, 0) >= MAX_FIGURE_USES for f in c.fact.figures) or \
-                    any(c.topics & t.topics and c.fact.figures <= t.fact.figures for t in taken):
+            # (The second test is restates' own figure test, over all that is said.)
+            if restates(c.fact, stated) or (c.fact.figures and c.fact.figures <= figures.keys()) or \
+                    any(figures.get(f, 0) >= MAX_FIGURE_USES for f in c.fact.figures) or \
+                    any(c.fact.figures <= t.fact.figures and c.topics & t.topics for t in said):
                 continue  # never again: what it says is already said, in these words or others
             keep.append(c)
             score = c.score + (0.12 if c.item.publisher not in cited else 0.0)
@@ -368,11 +463,18 @@ def _pick(out: list[_Candidate], pool: list[_Candidate], taken: list[_Candidate]
         remaining = [c for c in keep if c is not best]
 
 
-def _cited_items(c: _Candidate, pool: Sequence[_Candidate]) -> list[Item]:
-    """The items that carry the sentence, then those that state the same fact in other words."""
+def _cited_items(c: _Candidate, others: Sequence[tuple[_Candidate, int, Fact]]) -> list[Item]:
+    """The items that carry the sentence, then those that state the same fact in other words (of the others, each
+    given with its word bits and its fact)."""
     cited = list(c.carriers)
-    for other in pool:
-        if other is not c and other.fact is not None and same_fact(c.fact, other.fact):
+    fact, bits = c.fact, c.word_bits
+    for other, other_bits, other_fact in others:
+        # Two sentences state the same fact only if they share a figure or SAME_FACT_MIN_WORDS content words (see
+        # same_fact): most of the pool is ruled out on that, cheaply, before the full comparison.
+        if other is c or (bits & other_bits).bit_count() < SAME_FACT_MIN_WORDS and \
+                fact.figures.isdisjoint(other_fact.figures):
+            continue
+        if same_fact(fact, other_fact):
             cited += [i for i in other.carriers if i not in cited]
     return cited
 
@@ -385,8 +487,12 @@ def _timeline(items: Sequence[Item], every: Sequence[_Candidate], taken: list[_C
     lines: dict[tuple[date, str], tuple[_Candidate, list[Item], str]] = {}
     facts = [t.fact for t in taken if t.fact]
     for c in sorted(every, key=lambda c: -c.score)[:PRESELECT]:
-        when = _absolute_date(c.text, c.item.published)
-        if when is None or when[0] >= start or len(c.text.split()) > TIMELINE_WORDS or is_forward_looking(c.text):
+        if c.length > TIMELINE_WORDS:
+            continue
+        # The first date written out in full ("on March 11", "in October 2025"), at day or month precision: a
+        # year alone, or "this month", does not date an event.
+        when = written_date(c.text, c.item.published)
+        if when is None or when[0] >= start or is_forward_looking(c.text):
             continue
         fact = fact_of(c.text)
         if restates(fact, facts) or any(k[0] == when[0] for k in lines):
@@ -404,8 +510,9 @@ def _timeline(items: Sequence[Item], every: Sequence[_Candidate], taken: list[_C
         for figure in f.figures:
             used[figure] = used.get(figure, 0) + 1
     for day, group in sorted(by_day.items()):
-        fresh = [i for i in group
-                 if i.title and all(used.get(f, 0) < MAX_FIGURE_USES for f in fact_of(i.title).figures)]
+        # A headline may not state a figure used up already; while none is, its figures need not be found.
+        spent = {f for f, n in used.items() if n >= MAX_FIGURE_USES}
+        fresh = [i for i in group if i.title and not (spent and fact_of(i.title).figures & spent)]
         if not fresh:
             continue
         item = max(fresh, key=lambda i: (_credibility(i) >= CREDIBLE, -clickbait(i.title), central.get(i.id, 0.0)))
@@ -417,23 +524,23 @@ def _timeline(items: Sequence[Item], every: Sequence[_Candidate], taken: list[_C
     return ordered[-TIMELINE_LINES:]
 
 
-def _absolute_date(text: str, published) -> tuple[date, str] | None:
-    """The first date written out in full in a sentence ("on March 11", "in October 2025"), at day or month
-    precision: a year alone, or "this month", does not date an event."""
-    for when, precision, start, end in dates_in(text, published):
-        if precision in ("day", "month") and any(ch.isdigit() for ch in text[start:end]):
-            return when, precision
-    return None
-
-
-def _headline(items: Sequence[Item], centroid: Vector, previous: Revision | None) -> str:
-    """A credible source's headline, cleaned, that fits the story's centre; the previous one stays unless another
-    fits clearly better, so a storyline keeps its title while its centre holds."""
-    vectoriser = LexicalVectoriser()
+def _title_fit(centroid: Vector) -> Callable[[str], float]:
+    """How close a headline sits to the story's centre (cosine of its TF-IDF vector), each headline weighed once:
+    the lede and the headline ask about the same titles, most of them more than once."""
+    vectoriser = LexicalVectoriser()  # no documents seen: a title's weights depend on the title alone
+    fits: dict[str, float] = {}
 
     def fit(title: str) -> float:
-        return cosine(vectoriser.weigh(vectoriser.counts(title)), centroid)
+        if title not in fits:
+            fits[title] = cosine(vectoriser.weigh(vectoriser.counts(title)), centroid)
+        return fits[title]
 
+    return fit
+
+
+def _headline(items: Sequence[Item], fit: Callable[[str], float], previous: Revision | None) -> str:
+    """A credible source's headline, cleaned, that fits the story's centre; the previous one stays unless another
+    fits clearly better, so a storyline keeps its title while its centre holds."""
     credible = [i for i in items if i.title and _credibility(i) >= CREDIBLE] or [i for i in items if i.title]
     if not credible:
         return previous.headline if previous else ""

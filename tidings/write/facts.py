@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 
 from tidings.text import STOPWORDS, tokens
@@ -32,7 +32,7 @@ EXACT_TOLERANCE = 0.01
 HEDGED_TOLERANCE = 0.05
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: many are cached, and they are read in every pairwise comparison
 class Fact:
     """What a sentence states, in a form two sentences can be compared by."""
 
@@ -185,7 +185,20 @@ _SETTINGS = re.compile(
 _SETTING_CUES = ("tool", "shot", "@", "arness", "scaffold", "easoning", "ffort", "hinking", "mode", "hain",
                  "CoT", "tokens", "search", "browsing", "ython", "execution", "interpreter", "OpenHands",
                  "SWE-agent", "gentless", "Aider", "Moatless", "CodeAct", "Terminus")
-_SETTING_CUE = re.compile("|".join(map(re.escape, _SETTING_CUES)))
+_LETTERS_BY_FREQUENCY = "etaoinshrdlcumwfgypbvkjxqz"  # in English text, the most frequent first
+
+
+def _from_rarest_character(cue: str) -> str:
+    """A pattern for the cue that starts at its rarest character and looks back for the ones before it: re scans
+    a pattern whose alternatives start with rare characters for those in C, and tries it at few positions."""
+    rarity = [_LETTERS_BY_FREQUENCY.find(c) if c in _LETTERS_BY_FREQUENCY else len(_LETTERS_BY_FREQUENCY)
+              for c in cue]
+    k = rarity.index(max(rarity))
+    behind = f"(?<={re.escape(cue[:k + 1])})" if k else ""
+    return re.escape(cue[k]) + behind + re.escape(cue[k + 1:])
+
+
+_SETTING_CUE = re.compile("|".join(map(_from_rarest_character, _SETTING_CUES)))
 # A chunk of text: a word, a number with its joined punctuation ("1,500", "60.47%", "Qwen3.5-397B-A17B",
 # "18:00"), possibly with a currency sign before and a possessive after.
 _CHUNK = re.compile(r"[$€£¥]?[^\W_]+(?:[.,:\-–_+/@][^\W_]+)*(?:%|['’][sS](?![^\W_]))?")
@@ -195,7 +208,9 @@ _RANGE_GAP = re.compile(r"\s*(?P<word>to|and|or|-|–|—)\s*")
 _BETWEEN = re.compile(r"\bbetween\s+(?:about\s+|roughly\s+|around\s+)?$", re.I)  # "and" makes a range only here
 _FOR_OWNER = re.compile(r"[,;]?\s+(?:for|of|by)\s+(?:the\s+|its\s+|their\s+)?")
 _ON_BENCH = re.compile(r"\s+(?:on|in)\s+(?:the\s+)?")
-_BEFORE_BENCH = re.compile(r"\b[Oo]n\s+(?:the\s+)?$")
+# "\b[Oo]n" written as "[Oo]" then a look back for the boundary: a pattern that starts with a character class
+# is scanned for that class in C, and this one is searched over the whole sentence before each name.
+_BEFORE_BENCH = re.compile(r"[Oo](?<!\w[Oo])n\s+(?:the\s+)?$")
 _CONNECTORS = frozenset("of for de von van der du la del".split())  # inside names: "University of Altberg"
 _OPENERS = ("“", '"', "(", "‘", ":", "—", "–")  # after these a capital opens a clause, not a name
 _HARDWARE = re.compile(r"(?:^|\s)[a-z]{1,2}\d{2,4}[a-z]?$")  # chips: "h100", "nvidia b200", "mi300x"
@@ -203,7 +218,7 @@ _REPORTING = (r"(?:says|said|reports|reported|measured|measures|estimates|estima
               r"lists|listed|notes|noted|argues|argued|confirmed|disclosed|calculated|recorded|expects|predicts|"
               r"forecasts|puts)\b")
 _SOURCE_AFTER = re.compile(rf"(?:['’]s)?(?:\s+[\w\-]+){{0,3}}?\s+{_REPORTING}")
-_SOURCE_BEFORE = re.compile(r"\b(?:according to|reported by|measured by|said|says|by)\s+(?:the\s+)?$")
+_SOURCE_BEFORE = re.compile(r"(?=[armsb])\b(?:according to|reported by|measured by|said|says|by)\s+(?:the\s+)?$")
 _CONSONANT_PART = re.compile(r"(?:^|-)[b-df-hj-np-tv-xz]{2,}(?:-|$)")
 _DERIVED = re.compile(r"(?:mid|early|late|pre|post)-\d+s?")
 _NOT_WORDS = frozenset(_NUMBER_WORDS) | frozenset(_SCALES)  # parts of figures, not content
@@ -361,7 +376,7 @@ def _scan(sentence: str) -> tuple[list[tuple[str, str, int, int]], list[tuple[st
         run_end = start + len(bare)
         if bare is not text:  # a possessive ends the name
             close_run()
-        elif opens and len(run) == 1 and bare[1:].islower() and not any(c.isdigit() for c in bare):
+        elif opens and len(run) == 1 and bare[1:].islower() and not any(map(str.isdigit, bare)):
             # A sentence's first word is capitalised anyway: it begins a name only if a name follows.
             nxt = _strip_possessive(chunks[i + 1].group()) if i + 1 < n else ""
             if not nxt or sentence[end:chunks[i + 1].start()] != " " or not (
@@ -531,10 +546,19 @@ def _setting(sentence: str) -> tuple[str, set[str]]:
 
 
 def _words(sentence: str) -> frozenset[str]:
-    words = set(tokens(sentence))
-    words -= _NOT_WORDS
-    words.difference_update([t for t in words if t[0].isdigit() and _NUMERIC_TOKEN.fullmatch(t)])
-    return frozenset(words)
+    words = frozenset(tokens(sentence)) - _NOT_WORDS
+    if sentence.isascii() and not _DIGIT.search(sentence):
+        return words  # no token of ASCII text without a digit starts with one (tokens are NFKC: ASCII is already)
+    numbers = [t for t in words if t[0].isdigit() and _NUMERIC_TOKEN.fullmatch(t)]
+    return words.difference(numbers) if numbers else words
+
+
+@lru_cache(maxsize=4096)  # a story's names come back sentence after sentence
+def _name_kind(name: str) -> tuple[bool, bool, bool]:
+    """What a name says of itself: whether it is a licence or a chip (never whose figure it is), a benchmark, or a
+    model (it has a digit, or a part like "gpt-oss")."""
+    return (bool(_LICENCE_NAME.search(name) or _HARDWARE.search(name)), bool(_BENCH_NAME.search(name)),
+            bool(any(map(str.isdigit, name)) or _CONSONANT_PART.search(name)))
 
 
 def _claims(sentence: str, figures: list[tuple[str, str, int, int]], names: list[tuple[str, int, int]],
@@ -545,11 +569,12 @@ def _claims(sentence: str, figures: list[tuple[str, str, int, int]], names: list
     others: list[tuple[str, int, int]] = []
     for name in names:
         text, start, end = name
-        if text in harnesses or _LICENCE_NAME.search(text) or _HARDWARE.search(text):
+        no_owner, bench, model = _name_kind(text)
+        if text in harnesses or no_owner:
             continue
-        if _BENCH_NAME.search(text) or _BEFORE_BENCH.search(sentence, 0, start):
+        if bench or _BEFORE_BENCH.search(sentence, 0, start):
             benches.append(name)
-        elif any(c.isdigit() for c in text) or _CONSONANT_PART.search(text):
+        elif model:
             models.append(name)
         elif not (_SOURCE_AFTER.match(sentence, end) or _SOURCE_BEFORE.search(sentence, 0, start)):
             others.append(name)  # a publisher or lab that reports a figure is not what the figure is of
@@ -585,16 +610,46 @@ def fact_of(sentence: str) -> Fact:
     """A sentence's figures, names, content words and measurement setting."""
     figures, names = _scan(sentence)
     setting, harnesses = _setting(sentence)
-    fact = Fact(figures=frozenset((v, u) for v, u, _, _ in figures), entities=frozenset(n for n, _, _ in names),
-                words=_words(sentence), setting=setting)
     claims = _claims(sentence, figures, names, harnesses) if figures and names else frozenset()
-    if not claims:
-        return fact
+    return Fact(figures=frozenset((v, u) for v, u, _, _ in figures), entities=frozenset(n for n, _, _ in names),
+                words=_words(sentence), setting=setting, claims=claims, **(_beside_claims(sentence) if claims else {}))
+
+
+def _number_word_pattern() -> re.Pattern[str]:
+    """A number word standing as a word of its own, in a lower-cased sentence: with a digit, what any figure needs.
+
+    Grouped by first letter, each letter followed by a look back for the word's start, so that the pattern starts
+    with a handful of literal letters: scanned for in C, and at most one group tried at each of them."""
+    rests: dict[str, list[str]] = {}
+    for word in _NUMBER_WORDS:
+        rests.setdefault(word[0], []).append(word[1:])
+    groups = (rf"{first}(?<![^\W_]{first})(?:{'|'.join(sorted(ends, key=len, reverse=True))})"
+              for first, ends in sorted(rests.items()))
+    return re.compile(f"(?:{'|'.join(groups)})(?![^\\W_])")
+
+
+_NUMBER_WORD = _number_word_pattern()
+_DIGIT = re.compile(r"\d")  # what every figure written in figures has (see _NUM)
+
+
+def fact_to_compare(sentence: str) -> Fact:
+    """fact_of(sentence) for comparing it with others (content_overlap, restates, same_fact, conflict).
+
+    Those read a sentence's names only beside its figures (a figure two sentences share, a figure's claim), so a
+    sentence that cannot give a figure, having no digit and no number word, is compared the same without its
+    names; it keeps none, and is spared the scan for them: most of what fact_of costs, for most sentences."""
+    if _DIGIT.search(sentence) or _NUMBER_WORD.search(sentence.lower()):
+        return fact_of(sentence)
+    return Fact(figures=frozenset(), entities=frozenset(), words=_words(sentence), setting=_setting(sentence)[0])
+
+
+def _beside_claims(sentence: str) -> dict[str, frozenset[str]]:
+    """The fields of a Fact that matter only beside claims: what is measured, the kind of quantity, the days."""
     lowered = sentence.lower()
     found = set(_WORDS.findall(lowered))
-    return replace(fact, claims=claims, measures=frozenset(_MEASURES[w] for w in found & _MEASURES.keys()),
-                   qualifiers=frozenset(_QUALIFIERS[w] for w in found & _QUALIFIERS.keys()),
-                   when=frozenset(_WHEN.findall(lowered)))
+    return {"measures": frozenset(_MEASURES[w] for w in found & _MEASURES.keys()),
+            "qualifiers": frozenset(_QUALIFIERS[w] for w in found & _QUALIFIERS.keys()),
+            "when": frozenset(_WHEN.findall(lowered))}
 
 
 def content_overlap(a: Fact, b: Fact) -> float:
@@ -642,12 +697,14 @@ def _conflicting_figures(a: Fact, b: Fact) -> bool:
 def same_fact(a: Fact, b: Fact) -> bool:
     """Two sentences stating the same fact: they share a figure (same value and unit) and an entity, or overlap
     >= 0.6 with no conflicting figure. Used to cite every source that states a fact on the one sentence that
-    carries it."""
+    carries it. (Names are read only beside a shared figure, which fact_to_compare relies on.)"""
     if _settings_differ(a, b):
         return False
-    if a.entities & b.entities and any(_specific(f) for f in a.figures & b.figures):
+    figures = a.figures & b.figures  # usually none: then the names need no comparing
+    if figures and not a.entities.isdisjoint(b.entities) and any(_specific(f) for f in figures):
         return True
-    return (content_overlap(a, b) >= SAME_FACT_OVERLAP and len(a.words & b.words) >= SAME_FACT_MIN_WORDS
+    shared = len(a.words & b.words)  # content_overlap's numerator, counted once
+    return (shared >= SAME_FACT_MIN_WORDS and shared / min(len(a.words), len(b.words)) >= SAME_FACT_OVERLAP
             and not _conflicting_figures(a, b))
 
 

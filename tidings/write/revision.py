@@ -66,8 +66,9 @@ def finish(revision: Revision, previous: Revision | None, items: Sequence[Item],
     """The revision with its diff against the previous one and "what changed" in words."""
     before = [s.text for s in previous.sentences()] if previous else []
     after = [s.text for s in revision.sentences()]
-    added = tuple(t for t in after if t not in set(before))
-    removed = tuple(t for t in before if t not in set(after))
+    before_set, after_set = set(before), set(after)  # made once, not once a sentence
+    added = tuple(t for t in after if t not in before_set)
+    removed = tuple(t for t in before if t not in after_set)
     done = Revision(**{**revision.__dict__, "added": added, "removed": removed})
     return Revision(**{**done.__dict__, "changes": describe_changes(previous, done, items, refuted)})
 
@@ -81,18 +82,20 @@ def describe_changes(previous: Revision | None, current: Revision, items: Sequen
         return (f"First version, from {n} source{'s' * (n != 1)}.",)
     out = []
     by_id = {i.id: i for i in items}
-    joined = [by_id[i] for i in current.item_ids if i not in set(previous.item_ids) and i in by_id]
+    were, are = set(previous.item_ids), set(current.item_ids)  # made once, not once an item
+    joined = [by_id[i] for i in current.item_ids if i not in were and i in by_id]
     if joined:
         out.append("New source" + "s" * (len(joined) > 1) + ": "
                    + "; ".join(f"{i.publisher}, “{i.title}”" for i in joined) + ".")
-    gone = [c for c in previous.sources if c.item_id not in set(current.item_ids)]
+    gone = [c for c in previous.sources if c.item_id not in are]
     if gone:
         out.append("No longer part of this story: " + "; ".join(f"{c.publisher}, “{c.title}”" for c in gone) + ".")
     verdicts = _verdict_changes(previous, current, refuted)
     out += verdicts
     if not joined and not gone and not verdicts and previous.item_ids == current.item_ids:
         out.append("A source updated its article.")
-    fresh = [s for s in current.sentences() if s.text in set(current.added) and not s.label]
+    added = set(current.added)
+    fresh = [s for s in current.sentences() if s.text in added and not s.label]
     if fresh:
         quoted = "; ".join(f"“{_brief(s.text)}”" for s in fresh[:_NEW_FACTS])
         more = f" and {len(fresh) - _NEW_FACTS} more" if len(fresh) > _NEW_FACTS else ""

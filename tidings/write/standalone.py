@@ -17,11 +17,20 @@ _CLOSERS = " \t\"'”’»)]*_"
 
 _QUESTION = re.compile(r"\?[!?]*$")
 _TEASER = re.compile(r"(?:…|\.\.\.+|\[\s*(?:…|\.\.\.)\s*\]|\bread more|\bcontinue reading|\bmore\s*»)\W*$", re.I)
+# What a teaser's last words cannot be without, in lower case ("nue" of "continue": letters that case folding ties
+# to no other letter, so a lower-cased sentence shows them wherever the pattern would): most sentences have none.
+# An ending added to the pattern needs its cue here.
+_TEASER_CUES = ("…", "...", "more", "nue")
 
-# "I", "we", "us" and their forms; "US" (the country) and "ME" are written in capitals and do not match.
+# "I", "we", "us" and their forms; "US" (the country) and "ME" are written in capitals and do not match. Each form
+# starts with its letter and then looks back for the word's start (a \b before it): a pattern made of alternatives
+# that start with letters is scanned for those letters, where one that starts with \b is tried at every position.
 _FIRST_PERSON = re.compile(
-    r"\b(?:I(?:['’](?:m|ve|d|ll))?(?![\w\-.'’])|[Mm]e|[Mm]y|[Mm]ine|[Mm]yself|[Ww]e(?:['’](?:re|ve|d|ll))?|"
-    r"[Uu]s|[Oo]ur|[Oo]urs|[Oo]urselves)\b(?![\-'’]\w)")
+    r"(?:I(?<!\wI)(?:['’](?:m|ve|d|ll))?(?![\w\-.'’])"
+    r"|M(?<!\wM)(?:e|y|ine|yself)|m(?<!\wm)(?:e|y|ine|yself)"
+    r"|W(?<!\wW)e(?:['’](?:re|ve|d|ll))?|w(?<!\ww)e(?:['’](?:re|ve|d|ll))?"
+    r"|U(?<!\wU)s|u(?<!\wu)s"
+    r"|O(?<!\wO)(?:ur|urs|urselves)|o(?<!\wo)(?:ur|urs|urselves))\b(?![\-'’]\w)")
 # "World War I", "Phase I", "Type I": a capital I after a capitalised word that is not a sentence opener.
 _ROMAN_BEFORE = re.compile(r"\b[A-Z][a-z]+\s+$")
 _OPENER_WORDS = frozenset("and but so then when if because as while though although since after before until "
@@ -33,7 +42,9 @@ _META = tuple((cue, re.compile(pattern)) for cue, pattern in (
     ("here", r"^here(?:['’]s| is| are)\b"),
     ("this ", r"\bthis (?:guide|article|post|newsletter|piece|explainer|blog|podcast|episode|liveblog|live blog|"
               r"roundup|digest|thread|video|story has been|story was|page)\b"),
-    ("in ", r"\bin (?:this|today['’]s|this week['’]s) (?:piece|article|post|newsletter|issue|edition|episode|"
+    # The two cues found in most sentences: their patterns start with the cue and look back for the word's start
+    # after it, so that the search skips from one "in " (or "as ") to the next.
+    ("in ", r"in (?<!\win )(?:this|today['’]s|this week['’]s) (?:piece|article|post|newsletter|issue|edition|episode|"
             r"guide)\b"),
     ("below", r"\b(?:see|shown|listed|linked|embedded|described|explained|detailed|outlined|included|read|scroll|"
               r"details|chart|table|graphic|list|map|image|photo|box|links?|comments|form|video|more) below\b|"
@@ -46,8 +57,8 @@ _META = tuple((cue, re.compile(pattern)) for cue, pattern in (
     ("stay tuned", r"\bstay tuned\b"),
     ("need to know", r"\byou need to know\b"),
     ("let", r"\blet['’]s\b"),
-    ("as ", r"\bas (?:mentioned|noted|discussed|explained) (?:above|earlier|before|previously)\b|"
-            r"\bas mentioned\b"),
+    ("as ", r"as (?<!\was )(?:(?:mentioned|noted|discussed|explained) (?:above|earlier|before|previously)\b|"
+            r"mentioned\b)"),
     ("see also", r"\bsee also\b"),
     ("editor", r"\beditor['’]s note\b"),
     ("disclosure", r"^disclosure\b|\bdisclosure:"),
@@ -98,7 +109,7 @@ _LEADING = " \t\"'“‘(«[—–-*•"
 
 
 def _unquoted(sentence: str) -> str:
-    return _QUOTED.sub(" ", sentence) if any(q in sentence for q in "“\"«‘") else sentence
+    return _QUOTED.sub(" ", sentence) if any(map(sentence.__contains__, "“\"«‘")) else sentence
 
 
 def _first_person(text: str) -> bool:
@@ -114,6 +125,8 @@ def _first_person(text: str) -> bool:
 
 
 def _label(sentence: str) -> bool:
+    if ":" not in sentence:
+        return False  # every label ends in a colon: most sentences need no pattern
     if _KNOWN_LABELS.match(sentence):
         return True
     m = _LABEL.match(sentence)
@@ -124,6 +137,12 @@ def _label(sentence: str) -> bool:
                    for w in words)
 
 
+def _is_teaser(text: str) -> bool:
+    """Whether the text ends as a teaser does ("read more", "…"): told by its last words."""
+    tail = text[-40:]
+    return any(cue in tail.lower() for cue in _TEASER_CUES) and bool(_TEASER.search(tail))
+
+
 def unusable(sentence: str) -> str | None:
     """Why a sentence cannot stand in an article on its own, or None: 'question', 'first person', 'meta',
     'teaser', 'label'."""
@@ -132,11 +151,12 @@ def unusable(sentence: str) -> str | None:
         return "teaser"
     if _QUESTION.search(text.rstrip(_CLOSERS)):
         return "question"
-    if _TEASER.search(text[-40:]):  # teasers are told by their last words
+    if _is_teaser(text):
         return "teaser"
     own = _unquoted(text)
     low = own.lower()
-    if any(cue in low and pattern.search(low) for cue, pattern in _META):
+    # Every cue looked for first (a list, not a generator over the pairs: this runs for every sentence of a story).
+    if any(pattern.search(low) for pattern in [pattern for cue, pattern in _META if cue in low]):
         return "meta"
     if _label(text.lstrip(_LEADING)):
         return "label"
