@@ -198,7 +198,8 @@ def snapshot(db: Path) -> dict[str, list]:
             "terms": [tuple(r) for r in rows("SELECT * FROM terms")],
             "counters": [tuple(r) for r in rows("SELECT * FROM counters")],
             # What each site folder was published from names the folder; the site itself is compared file by file.
-            "meta": [tuple(r) for r in rows("SELECT * FROM meta WHERE key NOT LIKE 'site:%' AND key NOT LIKE 'page:%'")],
+            "meta": [tuple(r) for r in rows(
+                "SELECT * FROM meta WHERE key NOT LIKE 'site:%' AND key NOT LIKE 'page:%'")],
             "stories": [(story(r["id"]), r["title"], r["status"], r["created"], r["updated"], r["last_item"],
                          r["centroid"]) for r in stories.values()],
             "story_items": [(story(r["story_id"]), item.get(r["item_id"]), r["digest"], r["score"], r["added"])
