@@ -67,7 +67,7 @@ def assign(store: Store, settings: Settings, digests: Sequence[Digest], sources:
     loaded = active + store.active_stories(revive_since, ids=set(dormant) - {s.id for s in active})
     members = store.story_member_texts([s.id for s in active])
     member_counts = {item_id: _counts(title, text) for group in members.values() for item_id, title, text, _ in group}
-    df |= store.term_stats(set().union(*member_counts.values()) - new_terms)[1]
+    df |= store.document_frequencies(set().union(*member_counts.values()) - new_terms)
     vocabulary = Vocabulary(documents, df, size)
     engines = {d.slug: StoryClusterer(vocabulary, params(settings), window) for d in digests}
     before: dict[tuple[str, int], int] = {}  # (digest, item) -> story, for items already placed

@@ -119,7 +119,7 @@ class StoryClusterer:
         for item_key, counts, when in members:
             # Weighed all at once before the first lookup (`_settle`), faster than one by one.
             self._join(k, self._item(item_key, counts, when, weigh=False))
-            self._unweighed = True
+        self._unweighed = self._unweighed or bool(self.members[k])
         return k
 
     def _settle(self) -> None:

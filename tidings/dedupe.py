@@ -121,18 +121,15 @@ _B = _rng.integers(0, int(_PRIME), PERMUTATIONS, dtype=np.uint64)
 
 def signature(title: str, text: str) -> np.ndarray | None:
     """MinHash signature of an article's word shingles, or None when it is too short to compare."""
-    hashes = _shingle_hashes(title, text)
-    if hashes is None:
-        return None
-    return ((hashes[:, None] * _A[None, :] + _B[None, :]) % _PRIME).min(axis=0).astype(np.uint32)
+    return signatures([(title, text)])[0]
 
 
 SIGNATURE_CHUNK = 16384  # shingles hashed at once when signing many documents (x 128 permutations: 16 MB)
 
 
 def signatures(documents: Sequence[tuple[str, str]]) -> list[np.ndarray | None]:
-    """`signature` of each (title, text), with the permutations applied to many documents' shingles at once:
-    the same numbers, without numpy's overhead per document."""
+    """The MinHash signature of each (title, text), None for one too short to compare: the permutations applied
+    to many documents' shingles at once, without numpy's overhead per document."""
     hashed = [_shingle_hashes(title, text) for title, text in documents]
     out: list[np.ndarray | None] = [None] * len(hashed)
     group: list[int] = []

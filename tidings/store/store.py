@@ -578,19 +578,20 @@ class Store:
 
     # --- clustering ---------------------------------------------------------------------------------------
 
-    def term_stats(self, terms: Iterable[str] | None = None) -> tuple[int, dict[str, int], int]:
-        """(documents seen, document frequency per term, how many terms there are) for TF-IDF: of every term,
-        or of `terms` only (the others are left out of the dict, but counted)."""
+    def term_stats(self, terms: Iterable[str]) -> tuple[int, dict[str, int], int]:
+        """(documents seen, document frequency of each of `terms`, how many terms there are in all) for TF-IDF."""
         with self.engine.connect() as conn:
             docs = conn.execute(select(t.counters.c.value).where(t.counters.c.key == "documents")).scalar()
-            if terms is None:
-                df = dict(conn.execute(select(t.terms.c.term, t.terms.c.df)).all())
-                return int(docs or 0), df, len(df)
-            df = {}
+            size = conn.execute(select(func.count()).select_from(t.terms)).scalar_one()
+        return int(docs or 0), self.document_frequencies(terms), size
+
+    def document_frequencies(self, terms: Iterable[str]) -> dict[str, int]:
+        """How many documents hold each of `terms` (terms never seen are left out)."""
+        df: dict[str, int] = {}
+        with self.engine.connect() as conn:
             for chunk in _chunks(sorted(set(terms)), 500):
                 df.update(conn.execute(select(t.terms.c.term, t.terms.c.df).where(t.terms.c.term.in_(chunk))).all())
-            size = conn.execute(select(func.count()).select_from(t.terms)).scalar_one()
-        return int(docs or 0), df, size
+        return df
 
     def active_stories(self, since: datetime, ids: Iterable[int] | None = None) -> list[StoryState]:
         """Stories whose newest item is no older than `since`: the ones a new item may join (of `ids` only,
@@ -629,21 +630,6 @@ class Store:
                     out[row.story_id].append((row.id, row.title, row.text, from_db(row.published)))
         for members in out.values():
             members.sort(key=lambda m: (m[3], m[0]))
-        return out
-
-    def story_members(self, story_ids: Sequence[int]) -> dict[int, list[Item]]:
-        """The items of each story, oldest first."""
-        out: dict[int, list[Item]] = {k: [] for k in story_ids}
-        with self.engine.connect() as conn:
-            pairs = []
-            for chunk in _chunks(list(story_ids), 500):
-                pairs += conn.execute(select(t.story_items.c.story_id, t.story_items.c.item_id)
-                                      .where(t.story_items.c.story_id.in_(chunk))).all()
-        items = {i.id: i for i in self.items({item_id for _, item_id in pairs})}
-        for story_id, item_id in pairs:
-            out[story_id].append(items[item_id])
-        for members in out.values():
-            members.sort(key=lambda i: (i.published, i.id))
         return out
 
     def apply_clustering(self, outcome: ClusterOutcome, now: datetime) -> dict[str, int]:
