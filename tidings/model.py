@@ -72,6 +72,8 @@ class FetchResult:
     kind: str = ""  # what the source turned out to be: feed | page
     http_status: int | None = None  # of a failed request, when the server answered
     retry_after: float | None = None  # seconds the server asked us to wait (429, 503)
+    prints: tuple[str, ...] | None = None  # fingerprints of every raw entry read (see `ingest.feeds`)
+    skipped: int = 0  # entries left out because the last read had them unchanged
 
 
 @dataclass(frozen=True)

@@ -152,7 +152,8 @@ def fetch_stage(config: Config, store: Store, sources: Sequence[Source], now: da
             caches = store.source_caches([s.id for s in sources])
 
             def read(s: Source) -> FetchResult:
-                return read_source(s, settings, caches[s.id], known=known, session=session, now=now)
+                cache = caches[s.id]
+                return read_source(s, settings, cache[:3], known=known, session=session, now=now, seen=cache[3])
 
             # Local files are read in turn, as they come (threads only add contention); remote ones at once.
             remote = {s.id: pool.submit(read, s) for s in by_host_in_turn(s for s in sources if not is_local(s.url))}
@@ -235,7 +236,8 @@ def _as_read(result: FetchResult, polling: Polling) -> SourceRead:
     if result.status == "error":
         return SourceRead(source, status=polling.status, error=polling.error, polling=polling, kind=result.kind)
     return SourceRead(source, [dedupe.keyed(e, source.id) for e in result.entries], result.status, result.error,
-                      result.content_hash, result.etag, result.last_modified, result.title, polling, result.kind)
+                      result.content_hash, result.etag, result.last_modified, result.title, polling, result.kind,
+                      result.prints)
 
 
 def _store_alone(store: Store, read: SourceRead, now: datetime, near_threshold: float

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -99,14 +99,16 @@ class Session:
 
 def read_source(source: Source, settings: Settings, cache: tuple[str | None, str | None, str | None] = (None,) * 3,
                 client: httpx.Client | None = None, known: Callable[[Entry], bool] | None = None,
-                session: Session | None = None, now: datetime | None = None) -> FetchResult:
+                session: Session | None = None, now: datetime | None = None,
+                seen: Collection[str] = frozenset()) -> FetchResult:
     """Fetch one source and read it with the reader for its kind. Never raises for bad input: problems come back
     as status and error. The source and the pages of its teasers share one deadline
-    (`settings.source_deadline`)."""
+    (`settings.source_deadline`). Entries whose fingerprints are in `seen` (from the last stored read) are left
+    out, unchanged since."""
     if session is None:
         session = Session(settings, client)
         try:
-            return read_source(source, settings, cache, known=known, session=session, now=now)
+            return read_source(source, settings, cache, known=known, session=session, now=now, seen=seen)
         finally:
             session.close()
     deadline = time.monotonic() + settings.source_deadline
@@ -131,7 +133,7 @@ def read_source(source: Source, settings: Settings, cache: tuple[str | None, str
     if not source.kind and reader.reads_pages and not session.may_read_page(source.url):
         return _refused_by_robots(source)
     try:
-        reading = reader.read(resp, source)
+        reading = reader.read(resp, source, seen)
     except TidingsError as exc:
         return FetchResult(source, status="error", error=f"{source.url}: {exc}", kind=kind)
     entries, notes = tidy(list(reading.entries), now or datetime.now(UTC))
@@ -146,7 +148,8 @@ def read_source(source: Source, settings: Settings, cache: tuple[str | None, str
     warning = "; ".join(warnings) or None
     return FetchResult(source, entries=tuple(entries), status="warning" if warning else "ok",
                        error=f"{source.url}: {warning}" if warning else None, content_hash=body_hash,
-                       etag=resp.etag, last_modified=resp.last_modified, title=reading.title, kind=kind)
+                       etag=resp.etag, last_modified=resp.last_modified, title=reading.title, kind=kind,
+                       prints=reading.prints, skipped=reading.skipped)
 
 
 _LATE = "full text not read: the source's deadline passed"

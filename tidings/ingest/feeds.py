@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import calendar
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from hashlib import blake2b
 from urllib.parse import urlsplit
 from xml.sax.saxutils import quoteattr
 
@@ -37,20 +39,42 @@ def sniff(body: bytes) -> str:
     return "unknown"
 
 
+@dataclass(frozen=True)
+class FeedDocument:
+    """What one feed document gave: its entries (without those left out as unchanged), a warning, its title, and
+    the fingerprints of all its raw entries, to leave out next time those still unchanged."""
+
+    entries: list[Entry]
+    warning: str | None
+    title: str
+    prints: tuple[str, ...]
+    skipped: int = 0
+
+
 def parse_feed(body: bytes, base_url: str, publisher: str = "", content_type: str = "", *,
                fast: bool = True) -> tuple[list[Entry], str | None, str]:
-    """Parse a feed. Returns (entries, warning, feed title).
+    """Parse a feed. Returns (entries, warning, feed title); see `read_document`."""
+    doc = read_document(body, base_url, publisher, content_type, fast=fast)
+    return doc.entries, doc.warning, doc.title
+
+
+def read_document(body: bytes, base_url: str, publisher: str = "", content_type: str = "", *,
+                  seen: Collection[str] = frozenset(), fast: bool = True) -> FeedDocument:
+    """Parse a feed.
 
     A feed with errors but usable entries (feedparser's `bozo`) gives its entries and a warning; a feed with no
     usable entries raises FeedError. An entry keeps a link only if it is an absolute http(s) URL (relative ones
     resolve against an http(s) `base_url`, and to nothing in a local file); without one its url is "" and its
     GUID or content is what identifies it.
 
+    A raw entry whose fingerprint is in `seen` (the prints of the source's last stored read) is left out: it was
+    stored then, exactly as it is now. Most of a feed's entries are, at every read after the first.
+
     An ordinary RSS or Atom document is read by `xmlfeed.read_feed` (lxml), which gives what feedparser would;
     anything else, or everything with `fast=False`, is read by feedparser.
     """
     if sniff(body) == "json":
-        return _parse_json_feed(body, base_url, publisher, content_type)
+        return _parse_json_feed(body, base_url, publisher, content_type, seen)
     # The bytes are decoded here, where a wrong or hostile charset label is caught, and feedparser gets UTF-8 that
     # says so in its declaration and its header. A server's "text/html" for a feed is common and harmless, so the
     # XML parser is told it has XML. feedparser is not given the feed's address: it would resolve GUIDs against it
@@ -64,19 +88,37 @@ def parse_feed(body: bytes, base_url: str, publisher: str = "", content_type: st
                                            entries=read.entries)
     version = parsed.get("version", "")
     title = squash(strip_controls(parsed.feed.get("title", "")))
-    entries = [e for e in (_entry(raw, base_url, publisher or title) for raw in parsed.entries) if e is not None]
+    fresh, prints = _unseen(parsed.entries, seen, (base_url, publisher, title))
+    entries = [e for e in (_entry(raw, base_url, publisher or title) for raw in fresh) if e is not None]
+    skipped = len(parsed.entries) - len(fresh)
     bozo_warning = None
     if parsed.bozo:
         exc = parsed.get("bozo_exception")
         reason = squash(strip_controls(str(exc))) or type(exc).__name__
-        if not entries:
+        if not entries and not skipped:
             raise FeedError(f"not a well-formed feed: {reason}")
-        bozo_warning = f"feed has errors ({reason}); kept {len(entries)} entries"
-    if not version and not entries:
+        bozo_warning = f"feed has errors ({reason}); kept {len(entries) + skipped} entries"
+    if not version and not entries and not skipped:
         raise FeedError("not a feed (no RSS, Atom or JSON Feed root element)")
-    if not entries:
+    if not entries and not skipped:
         raise FeedError("feed has no entries")
-    return entries, _joined(charset_warning, bozo_warning), title
+    return FeedDocument(entries, _joined(charset_warning, bozo_warning), title, prints, skipped)
+
+
+def _unseen(raws: list, seen: Collection[str], context: tuple[str, ...]) -> tuple[list, tuple[str, ...]]:
+    """The raw entries not among those `seen`, and the fingerprints of all of them.
+
+    An entry's fingerprint covers everything its Entry is made from: the raw entry and the feed's `context`
+    (address, publisher, title). Nothing is left out when two raw entries
+    share an id: telling them apart (`tidy`) needs all of them."""
+    salt = repr(context).encode()
+    prints = tuple(blake2b(salt + repr(raw).encode(), digest_size=10).hexdigest() for raw in raws)
+    if not seen:
+        return list(raws), prints
+    ids = [i for i in (raw.get("id") for raw in raws if isinstance(raw, dict)) if i]
+    if len(ids) != len(set(map(repr, ids))):
+        return list(raws), prints
+    return [raw for raw, p in zip(raws, prints, strict=True) if p not in seen], prints
 
 
 def _joined(*warnings: str | None) -> str | None:
@@ -117,8 +159,8 @@ def _make_entry(link: str, title: str, text: str, publisher: str, published: dat
                  error=note)
 
 
-def _parse_json_feed(body: bytes, base_url: str, publisher: str, content_type: str
-                     ) -> tuple[list[Entry], str | None, str]:
+def _parse_json_feed(body: bytes, base_url: str, publisher: str, content_type: str, seen: Collection[str]
+                     ) -> FeedDocument:
     decoded = decode(body, content_type)
     try:
         doc = json.loads(decoded.text)
@@ -132,7 +174,8 @@ def _parse_json_feed(body: bytes, base_url: str, publisher: str, content_type: s
     # Hand-written JSON puts anything anywhere: a field of the wrong type counts as absent.
     home = web_url(_text(doc.get("home_page_url")), base_url)
     entries = []
-    for raw in doc["items"]:
+    fresh, prints = _unseen(doc["items"], seen, (base_url, publisher, title, home))
+    for raw in fresh:
         if not isinstance(raw, dict):
             continue
         link = web_url(_text(raw.get("url")), base_url) or web_url(_text(raw.get("external_url")), base_url)
@@ -148,9 +191,10 @@ def _parse_json_feed(body: bytes, base_url: str, publisher: str, content_type: s
                             raw.get("id"), author, _text(raw.get("date_published") or raw.get("date_modified")))
         if entry is not None:
             entries.append(entry)
-    if not entries:
+    skipped = len(doc["items"]) - len(fresh)
+    if not entries and not skipped:
         raise FeedError("feed has no entries")
-    return entries, decoded.warning, title
+    return FeedDocument(entries, decoded.warning, title, prints, skipped)
 
 
 def _text(value: object) -> str:

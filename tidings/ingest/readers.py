@@ -9,6 +9,7 @@ kept, so a feed that later answers with an HTML error page is an error, not a ne
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Protocol
@@ -16,7 +17,7 @@ from urllib.parse import urlsplit
 
 from tidings.errors import TidingsError
 from tidings.ingest.extract import page_entry
-from tidings.ingest.feeds import FeedError, parse_feed, sniff
+from tidings.ingest.feeds import FeedError, read_document, sniff
 from tidings.ingest.fetch import Response
 from tidings.model import Entry, Source
 
@@ -29,14 +30,17 @@ class Reading:
     entries: tuple[Entry, ...]
     warning: str | None = None
     title: str = ""  # the feed's or the page's site name
+    prints: tuple[str, ...] | None = None  # fingerprints of the raw entries, for readers that can skip them
+    skipped: int = 0  # entries left out as unchanged since the last read
 
 
 class Reader(Protocol):
     kind: str
     reads_pages: bool  # whether its fetches are page fetches, which robots.txt may forbid
 
-    def read(self, response: Response, source: Source) -> Reading:
-        """Entries from the bytes fetched for `source`; raise a TidingsError with a one-line reason."""
+    def read(self, response: Response, source: Source, seen: Collection[str] = frozenset()) -> Reading:
+        """Entries from the bytes fetched for `source`; raise a TidingsError with a one-line reason. A reader may
+        leave out the entries whose fingerprints (its own, from the last read) are in `seen`."""
         ...
 
 
@@ -77,19 +81,19 @@ class FeedReader:
     kind = "feed"
     reads_pages = False
 
-    def read(self, response: Response, source: Source) -> Reading:
+    def read(self, response: Response, source: Source, seen: Collection[str] = frozenset()) -> Reading:
         kind = sniff(response.body)
         if kind == "html" or ("html" in response.content_type and kind not in ("xml", "json")):
             raise FeedError(f"expected a feed, got an HTML page{page_title(response.body)}")
-        entries, warning, title = parse_feed(response.body, response.url, source.name, response.content_type)
-        return Reading(tuple(entries), warning, title)
+        doc = read_document(response.body, response.url, source.name, response.content_type, seen=seen)
+        return Reading(tuple(doc.entries), doc.warning, doc.title, doc.prints, doc.skipped)
 
 
 class PageReader:
     kind = "page"
     reads_pages = True
 
-    def read(self, response: Response, source: Source) -> Reading:
+    def read(self, response: Response, source: Source, seen: Collection[str] = frozenset()) -> Reading:
         entry = page_entry(response.body, response.url, source.name, content_type=response.content_type)
         return Reading((entry,), None, entry.publisher)  # a page's site name stands for its publisher
 

@@ -111,6 +111,12 @@ def _story_terms(conn: Connection) -> None:
         conn.execute(schema.story_terms.insert(), rows)
 
 
+def _entry_prints(conn: Connection) -> None:
+    """Fingerprints of each feed's entries at its last read (see `ingest.feeds.read_document`)."""
+    if "entry_prints" not in {c["name"] for c in inspect(conn).get_columns("sources")}:
+        conn.execute(text("ALTER TABLE sources ADD COLUMN entry_prints TEXT"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_full_text_search", _full_text_search),
@@ -122,6 +128,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0008_published_stories", _published_stories),
     ("0009_stale_stories", _stale_stories),
     ("0010_story_terms", _story_terms),
+    ("0011_entry_prints", _entry_prints),
 ]
 
 

@@ -59,6 +59,9 @@ sources = Table(
     Column("check_interval", Float),  # seconds between reads while it is healthy
     Column("consecutive_errors", Integer, nullable=False, server_default="0"),
     Column("last_success", DateTime),
+    # Fingerprints of the raw entries of the last stored read, space-separated: an entry the feed still carries
+    # unchanged is not converted, keyed and matched again.
+    Column("entry_prints", Text),
 )
 
 items = Table(

@@ -92,6 +92,7 @@ class SourceRead:
     title: str = ""
     polling: Polling | None = None
     kind: str = ""
+    prints: Sequence[str] | None = None  # fingerprints of the read's raw entries; None keeps those stored
 
 
 @dataclass(frozen=True)
@@ -323,24 +324,48 @@ class Store:
         """Make the config's sources the ones it lists, in one transaction: upsert each (its fetch state is kept)
         and forget those the config no longer lists. Sources added on the command line are left alone.
         Returns the URLs forgotten; their items and stories stay."""
+        c = t.sources.c
+        sources = list(sources)
         with self.engine.begin() as conn:
-            urls = set()
+            # One read of what is stored, then one statement per kind of change: a config lists thousands of
+            # sources, and most runs change none of them.
+            stored = {r.url: r for r in conn.execute(select(c.url, c.name, c.digests, c.credibility, c.kind,
+                                                            c.origin))}
+            fresh: dict[str, dict] = {}
+            changed: dict[tuple[str, ...], list[dict]] = {}
             for source in sources:
-                self._upsert_source(conn, source, now, "config")
-                urls.add(source.url)
-            gone = [u for u in conn.scalars(select(t.sources.c.url).where(t.sources.c.origin == "config"))
-                    if u not in urls]
+                values = self._listed_values(source, "config")
+                row = stored.get(source.url)
+                if row is None:
+                    fresh[source.url] = {"url": source.url, "status": "new", "created": to_db(now), **values}
+                elif any(getattr(row, k) != v for k, v in values.items()):
+                    changed.setdefault(tuple(sorted(values)), []).append({"url_": source.url, **values})
+            for keys, rows in changed.items():
+                conn.execute(update(t.sources).where(c.url == bindparam("url_"))
+                             .values(**{k: bindparam(k) for k in keys}), rows)
+            by_keys: dict[tuple[str, ...], list[dict]] = {}
+            for row in fresh.values():
+                by_keys.setdefault(tuple(sorted(row)), []).append(row)
+            for rows in by_keys.values():
+                conn.execute(insert(t.sources), rows)
+            listed = {s.url for s in sources}
+            gone = [u for u in conn.scalars(select(c.url).where(c.origin == "config")) if u not in listed]
             for chunk in _chunks(gone, 500):
-                conn.execute(delete(t.sources).where(t.sources.c.url.in_(chunk)))
+                conn.execute(delete(t.sources).where(c.url.in_(chunk)))
         return gone
 
     @staticmethod
-    def _upsert_source(conn, source: Source, now: datetime, origin: str | None) -> None:
+    def _listed_values(source: Source, origin: str | None) -> dict:
         values = {"name": source.name, "digests": list(source.digests), "credibility": source.credibility}
         if source.kind:  # a kind the user gave; otherwise the one learnt from reading it is kept
             values["kind"] = source.kind
         if origin:
             values["origin"] = origin
+        return values
+
+    @classmethod
+    def _upsert_source(cls, conn, source: Source, now: datetime, origin: str | None) -> None:
+        values = cls._listed_values(source, origin)
         done = conn.execute(update(t.sources).where(t.sources.c.url == source.url).values(**values))
         if done.rowcount == 0:
             conn.execute(insert(t.sources).values(url=source.url, status="new", created=to_db(now),
@@ -378,18 +403,22 @@ class Store:
                        check_interval=r.check_interval, consecutive_errors=r.consecutive_errors,
                        last_success=from_db(r.last_success)) for r in rows]
 
-    def source_cache(self, source_id: int) -> tuple[str | None, str | None, str | None]:
-        """(content hash, ETag, Last-Modified) of the last successful read, to skip unchanged sources."""
+    def source_cache(self, source_id: int) -> tuple[str | None, str | None, str | None, frozenset[str]]:
+        """(content hash, ETag, Last-Modified) of the last successful read, to skip unchanged sources, and the
+        fingerprints of its entries, to skip unchanged entries."""
         return self.source_caches([source_id])[source_id]
 
-    def source_caches(self, source_ids: Sequence[int]) -> dict[int, tuple[str | None, str | None, str | None]]:
+    def source_caches(self, source_ids: Sequence[int]
+                      ) -> dict[int, tuple[str | None, str | None, str | None, frozenset[str]]]:
         """`source_cache` of many sources, in a few queries."""
         c = t.sources.c
         found = {}
         with self.engine.connect() as conn:
             for chunk in _chunks(list(source_ids), 500):
-                for row in conn.execute(select(c.id, c.content_hash, c.etag, c.last_modified).where(c.id.in_(chunk))):
-                    found[row.id] = (row.content_hash, row.etag, row.last_modified)
+                for row in conn.execute(select(c.id, c.content_hash, c.etag, c.last_modified, c.entry_prints)
+                                        .where(c.id.in_(chunk))):
+                    found[row.id] = (row.content_hash, row.etag, row.last_modified,
+                                     frozenset((row.entry_prints or "").split()))
         return found
 
     def record_source(self, source_id: int, status: str, error: str | None, now: datetime,
@@ -441,7 +470,7 @@ class Store:
             self._mark_stale(conn, self._stories_of(conn, batch.edited))
             self._record_sources(conn, [(read.source.id, _source_values(
                 now, read.status, read.error, read.content_hash, read.etag, read.last_modified, read.title,
-                read.polling, read.kind)) for read in reads])
+                read.polling, read.kind, read.prints)) for read in reads])
         return counts
 
     def has_any_key(self, keys: Sequence[str]) -> bool:
@@ -1007,13 +1036,15 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 def _source_values(now: datetime, status: str, error: str | None, content_hash: str | None = None,
                    etag: str | None = None, last_modified: str | None = None, title: str = "",
-                   polling: Polling | None = None, kind: str = "") -> dict:
+                   polling: Polling | None = None, kind: str = "", prints: Sequence[str] | None = None) -> dict:
     """The columns of a source that a read of it sets."""
     values = {"status": status, "last_error": error, "last_fetched": to_db(now)}
     if status in ("ok", "warning"):
         values["last_success"] = to_db(now)
     if content_hash is not None:
         values.update(content_hash=content_hash, etag=etag, last_modified=last_modified)
+    if prints is not None:
+        values["entry_prints"] = " ".join(prints) or None
     if title:
         values["title"] = title
     if kind:

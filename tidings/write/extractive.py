@@ -220,7 +220,8 @@ def _candidates(items: Sequence[Item]) -> list[_Candidate]:
             key = text.casefold()
             known = found.get(key)
             if known is not None:
-                if item not in known.carriers:
+                # Items come one at a time, so an item already among the carriers is the last of them.
+                if known.carriers[-1].id != item.id:
                     known.carriers.append(item)
                 continue
             counts = vectoriser.counts(text)
@@ -377,8 +378,7 @@ def _perspectives(pool: list[_Candidate]) -> list[list[_Candidate]]:
             if both:
                 other = b if both[0] is a else a
                 # replace() copies the fields only: the cached phrases and topics are not arguments of a new one.
-                groups.append([replace(both[0], carriers=both[0].carriers + [
-                    i for i in other.carriers if i not in both[0].carriers])])
+                groups.append([replace(both[0], carriers=_joined(both[0].carriers, other.carriers))])
             else:
                 groups.append(sorted((a, b), key=lambda c: (c.item.published, c.item.id)))
             used.update((id(a), id(b)))
@@ -475,8 +475,14 @@ def _cited_items(c: _Candidate, others: Sequence[tuple[_Candidate, int, Fact]]) 
                 fact.figures.isdisjoint(other_fact.figures):
             continue
         if same_fact(fact, other_fact):
-            cited += [i for i in other.carriers if i not in cited]
+            cited = _joined(cited, other.carriers)
     return cited
+
+
+def _joined(first: list[Item], more: Sequence[Item]) -> list[Item]:
+    """The items of `first`, then those of `more` not among them (an item is its id: comparing whole items is slow)."""
+    ids = {i.id for i in first}
+    return first + [i for i in more if i.id not in ids]
 
 
 def _timeline(items: Sequence[Item], every: Sequence[_Candidate], taken: list[_Candidate],
