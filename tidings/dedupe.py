@@ -27,6 +27,9 @@ _TRACKING = {
 _TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hmb_", "oly_")
 _AMP_QUERY = {"amp", "outputtype", "amp_js_v", "usqp"}
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_AMP_END = re.compile(r"/amp/?$")
+_AMP_SUFFIX = re.compile(r"\.amp(\.html?)?$")
+_SLASHES = re.compile(r"/{2,}")
 
 
 def canonical_url(url: str) -> str:
@@ -52,10 +55,11 @@ def canonical_url(url: str) -> str:
         host = host[4:]
     port = parts.port
     netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
-    path = re.sub(r"/amp/?$", "/", path)
-    path = re.sub(r"/amp/", "/", path)
-    path = re.sub(r"\.amp(\.html?)?$", lambda m: m.group(1) or "", path)
-    path = re.sub(r"/{2,}", "/", unquote(path).replace(" ", "%20"))
+    if "amp" in path:
+        path = _AMP_END.sub("/", path)
+        path = path.replace("/amp/", "/")
+        path = _AMP_SUFFIX.sub(lambda m: m.group(1) or "", path)
+    path = _SLASHES.sub("/", unquote(path).replace(" ", "%20"))
     if len(path) > 1:
         path = path.rstrip("/")
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_noise(k)]

@@ -7,16 +7,18 @@ user names local files, as sources in the config or on the command line.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urljoin, urlsplit
 
 WEB_SCHEMES = ("http", "https")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def web_url(link: str | None, base: str = "") -> str:
     """`link` resolved against `base`, if the result is an absolute http(s) URL with a host; otherwise ""."""
     if not isinstance(link, str):
         return ""
-    link = "".join(ch for ch in link.strip() if ch >= " " and ch != "\x7f")  # no control characters in a URL
+    link = _CONTROLS.sub("", link.strip())  # no control characters in a URL
     if not link:
         return ""
     try:
