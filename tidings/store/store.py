@@ -506,6 +506,11 @@ class Store:
         with self.engine.connect() as conn:
             return conn.scalar(select(t.meta.c.value).where(t.meta.c.key == key))
 
+    def set_meta(self, key: str, value: str) -> None:
+        """Remember a named value (say, when the last email edition went out)."""
+        with self._begin() as conn:
+            self._set_meta(conn, key, value)
+
     def recheck_all(self, kb_fingerprint: str) -> int:
         """Mark every item for checking again because the knowledge base changed, and remember the new KB's
         fingerprint, in one transaction. Returns how many items were marked."""
