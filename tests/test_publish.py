@@ -18,7 +18,8 @@ from tidings.model import Revision
 from tidings.pipeline import run
 from tidings.publish import site as site_module
 from tidings.publish.export import export_state
-from tidings.publish.site import MARKER, headline, publish_site
+from tidings.publish.pages import headline
+from tidings.publish.site import MARKER, publish_site
 from tidings.store import ClusterOutcome, Store
 from tidings.store import schema as t
 

@@ -8,6 +8,7 @@ from tests.conftest import NOW
 from tidings.dedupe import keyed as key_entry
 from tidings.errors import StoreError
 from tidings.model import Entry, Source
+from tidings.search import search
 from tidings.store import Store
 from tidings.store.migrations import MIGRATIONS
 
@@ -53,9 +54,9 @@ def test_full_text_search_finds_items(store):
     source = store.upsert_source(Source(url="https://news.example/feed"), NOW)
     store.ingest(source, keyed(source, entry(1, title="Glacier retreat measured", text="Drone survey " * 30),
                                entry(2)), NOW)
-    found = store.search_items("glacier")
-    assert [i.title for i in found] == ["Glacier retreat measured"]
-    assert store.search_items('"; DROP TABLE items; --') == []
+    found = search(store, "glacier")
+    assert [h.item.title for h in found.hits] == ["Glacier retreat measured"]
+    assert search(store, '"; DROP TABLE items; --').hits == ()
 
 
 def test_removing_a_source_keeps_its_items(store):

@@ -309,10 +309,11 @@ def stories_list(obj: Context, digest: str | None, as_json: bool) -> None:
     """List stories, most recently updated first."""
     with opened(obj.config) as store:
         found = store.stories(digest)
-    if as_json:
-        click.echo(json.dumps([{"id": s.id, "digest": s.digest, "title": s.title, "updated": s.updated.isoformat(),
-                                "items": len(s.item_ids), "revisions": s.revision_count} for s in found], indent=2))
-        return
+        if as_json:
+            from tidings.publish.serialize import story_summary
+
+            click.echo(json.dumps([story_summary(s, store.latest_revision(s.id)) for s in found], indent=2))
+            return
     for s in found:
         click.echo(f"{s.id:>5}  {s.digest:<12} {s.updated:%Y-%m-%d}  {len(s.item_ids):>3} src  "
                    f"r{s.revision_count:<3} {s.title}")
@@ -330,8 +331,8 @@ def story() -> None:
 @pass_ctx
 def story_show(obj: Context, story_id: int, number: int | None, as_json: bool) -> None:
     """Print a story's article, its sources and what changed."""
+    from tidings.publish.serialize import revision_json
     from tidings.publish.text import article_text
-    from tidings.store.store import revision_body
 
     with opened(obj.config) as store:
         moved = store.redirects().get(story_id)
@@ -347,9 +348,7 @@ def story_show(obj: Context, story_id: int, number: int | None, as_json: bool) -
         raise click.ClickException(f"story {story_id} has no revision {number} (it has {len(revisions)})")
     revision = chosen[-1]
     if as_json:
-        click.echo(json.dumps({"id": found.id, "digest": found.digest, "number": revision.number,
-                               "created": revision.created.isoformat(), "headline": revision.headline,
-                               "changes": list(revision.changes), **revision_body(revision)}, indent=2))
+        click.echo(json.dumps({"id": found.id, "digest": found.digest, **revision_json(revision)}, indent=2))
     else:
         click.echo(article_text(found, revision))
 
@@ -386,13 +385,63 @@ def export(obj: Context, fmt: str, output) -> None:
 
 @cli.command()
 @click.argument("query")
-@click.option("--limit", default=20, show_default=True)
+@click.option("--digest", help="Only items of this digest's stories.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
 @pass_ctx
-def search(obj: Context, query: str, limit: int) -> None:
-    """Full-text search over stored items."""
+def search(obj: Context, query: str, digest: str | None, limit: int) -> None:
+    """Search the stored items: any of the words, best first; "quoted words" as a phrase."""
+    from tidings.search import plain
+    from tidings.search import search as find
+
     with opened(obj.config) as store:
-        for item in store.search_items(query, limit):
-            click.echo(f"{item.id:>6}  {item.published:%Y-%m-%d}  {item.publisher}: {item.title}")
+        found = find(store, query, digest=digest, limit=limit)
+    if not found.hits:
+        click.echo(f"no results for {query!r}", err=True)
+    for hit in found.hits:
+        where = ", ".join(f"story {k}" for k, _, _ in hit.stories)
+        click.echo(f"{hit.item.id:>6}  {hit.item.published:%Y-%m-%d}  {hit.item.publisher}: {hit.item.title}"
+                   + (f"  [{where}]" if where else ""))
+        click.echo(f"        {plain(hit.passage)}")
+
+
+@cli.command()
+@click.option("--since", "window", type=Duration(), default="1d", show_default=True,
+              help="Stories updated within this span (and since the last edition, whichever is later).")
+@click.option("--to", "to", required=True, help="The address to send the edition to.")
+@click.option("--smtp", help="Send through this SMTP server, host:port; without it the edition is written as .eml.")
+@click.option("--from", "sender", default="tidings <tidings@localhost>", show_default=True, help="Sender address.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Also (or instead) write the .eml here.")
+@pass_ctx
+def email(obj: Context, window: float, to: str, smtp: str | None, sender: str, output: str | None) -> None:
+    """Send (or write) a newsletter of the stories updated since the last edition."""
+    from datetime import timedelta
+
+    from tidings.publish.email import edition_since, email_edition
+
+    now = datetime.now(UTC)
+    with opened(obj.config) as store:
+        since = edition_since(store, now, timedelta(seconds=window))
+        result = email_edition(store, since, to, now, obj.config.site_url, smtp=smtp, out=output, sender=sender)
+    if result.edition is None:
+        click.echo(f"nothing to send: no story was updated since {since:%Y-%m-%d %H:%M} UTC")
+        return
+    where = [f"sent to {to} through {result.sent_via}"] if result.sent_via else []
+    where += [f"written to {result.path}"] if result.path else []
+    if not obj.quiet:
+        click.echo(f"edition of {result.stories} stor{'y' if result.stories == 1 else 'ies'} {' and '.join(where)}")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--run-every", "every", type=Duration(), help="Also run the pipeline every DURATION (30m, 1h, ...) "
+                                                             "beside the server, reading the sources that are due.")
+@pass_ctx
+def serve(obj: Context, host: str, port: int, every: float | None) -> None:
+    """Serve the digests as a website with search and a JSON API (read-only unless --run-every)."""
+    from tidings.web.serve import serve as serve_site
+
+    serve_site(obj.config, host, port, every, quiet=obj.quiet)
 
 
 @cli.command()

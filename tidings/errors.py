@@ -23,3 +23,7 @@ class SourceError(TidingsError):
 
 class SetupError(TidingsError):
     """Nothing to do yet: the project is missing something a run needs (a digest, a source)."""
+
+
+class EmailError(TidingsError):
+    """An email edition cannot be addressed, sent or written."""

@@ -14,14 +14,12 @@ import functools
 import hashlib
 import json
 import logging
-import math
 import os
 import shutil
 import stat
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
@@ -32,6 +30,19 @@ from tidings.check.words import claim_words
 from tidings.errors import PublishError, TidingsError
 from tidings.model import Digest, Revision, Sentence, Story
 from tidings.publish.feeds import FeedEntry, digest_atom, feed_entry, xml_text
+from tidings.publish.pages import (
+    coverage_of_items,
+    digest_page,
+    format_day,
+    home_page,
+    listing,
+    misinformation_page,
+    rank,
+    redirect_page,
+    revision_page,
+    sources_page,
+    story_page,
+)
 from tidings.store import Store
 from tidings.urls import web_url
 from tidings.write.revision import domain
@@ -42,7 +53,6 @@ MARKER = ".tidings-site"
 _MARKER_TEXT = ("This folder is a site written by `tidings publish`. tidings replaces it as a whole on every\n"
                 "publish, so keep nothing else in it. Without this file tidings will not touch the folder.\n")
 _CHOOSE = "choose an empty or new folder for site_dir or --dir"
-_LEDE_WORDS = 12
 _TEMPLATES = Path(str(resources.files("tidings").joinpath("templates")))
 
 
@@ -117,21 +127,6 @@ def _finalize(value):
     if isinstance(value, str):
         return xml_text(value)
     return value
-
-
-def format_day(value: datetime) -> str:
-    return f"{value:%b} {value.day}, {value.year}"
-
-
-def headline(revision: Revision, story_id: int) -> str:
-    """The revision's headline; for one stored without a usable headline, its lede's first words or "Story N"."""
-    words = xml_text(revision.headline).split()
-    if words:
-        return " ".join(words)
-    lede = xml_text(revision.lede.text).split() if revision.lede else []
-    if lede:
-        return " ".join(lede[:_LEDE_WORDS]) + ("…" if len(lede) > _LEDE_WORDS else "")
-    return f"Story {story_id}"
 
 
 def publish_site(store: Store, out_dir: str | Path, site_url: str = "http://localhost:8000/",
@@ -248,7 +243,7 @@ def _site_without_marker(out: Path) -> bool:
     names = {e.name for e in entries}
     if not {"index.html", "style.css"} <= names:
         return False
-    digests = [e for e in entries if e.name not in ("index.html", "style.css")]
+    digests = [e for e in entries if e.name not in ("index.html", "style.css", "sources.html")]
     return bool(digests) and all(d.is_dir() and (d / "feed.atom").is_file() and (d / "index.html").is_file()
                                  for d in digests)
 
@@ -352,12 +347,13 @@ def _render(store: Store, root: Path, site: Path, site_url: str, state: dict[int
                 _write(folder / path, html)
             shown[k] = (signatures[k], listing)
             count += 1
-        listed = [listing for k, (_, listing) in shown.items() if listing["digest"] == digest.slug]
+        listed = [line for _, line in shown.values() if line["digest"] == digest.slug]
         _digest_pages(env, store, digest, folder, listed, redirects, site_url, errors, memo)
-    counts = {d.slug: sum(1 for _, listing in shown.values() if listing["digest"] == d.slug) for d in digests}
+    ranked = {d.slug: rank([line for _, line in shown.values() if line["digest"] == d.slug]) for d in digests}
+    counts = {slug: len(lines) for slug, lines in ranked.items()}
     if changed_any:
-        _write(root / "index.html", env.get_template("index.html").render(
-            root="", site_title="tidings", digests=digests, counts=counts))
+        _write(root / "index.html", home_page(env, digests, ranked))
+        _write(root / "sources.html", sources_page(env, store.sources(), digests))
     revisions = sum(listing["revisions"] for _, listing in shown.values())
     return SiteStats(site, len(digests), sum(counts.values()), revisions, tuple(errors), count), shown
 
@@ -387,20 +383,18 @@ def _digest_pages(env: Environment, store: Store, digest: Digest, folder: Path, 
     """A digest's list of stories, its Atom feed, its misinformation watch, and the pages of stories merged into
     its stories, which send readers on to where they live now."""
     listed = rank(listed)
-    _write(folder / "index.html", env.get_template("digest.html").render(root="../", digest=digest, stories=listed))
+    _write(folder / "index.html", digest_page(env, digest, listed))
     titles = {s["id"]: s["headline"] for s in listed}
     for gone, target in sorted(redirects.items()):
         if target in titles:
-            _write(folder / "stories" / f"{gone}.html", env.get_template("redirect.html").render(
-                target=f"{target}.html", title=titles[target]))
+            _write(folder / "stories" / f"{gone}.html", redirect_page(env, target, titles[target]))
     _write_or_report(folder / "feed.atom", lambda: digest_atom(digest, _feed_entries(env, store, listed), site_url),
                      f"digest {digest.slug}: Atom feed", errors)
     claims = misinformation(store, digest.slug)
     linked = sorted({g["story"] for g in claims} & set(titles))
     page = f"{digest.slug}/misinformation.html"
     if not memo.current(folder / "misinformation.html", page, (claims, linked)) and not _write_or_report(
-            folder / "misinformation.html", lambda: env.get_template("misinformation.html").render(
-                root="../", digest=digest, claims=claims, published=set(linked)),
+            folder / "misinformation.html", lambda: misinformation_page(env, digest, claims, linked),
             f"digest {digest.slug}: misinformation page", errors):
         memo.failed(page)
 
@@ -443,54 +437,12 @@ def _story(env: Environment, store: Store, digest: Digest, story: Story, publish
     revisions = store.revisions(story.id)
     if not revisions:
         return None
-    latest = revisions[-1]
-    title = headline(latest, story.id)
-    pages = {f"stories/{story.id}.html": env.get_template("story.html").render(
-        root="../../", digest=digest, story=story, revision=latest, revisions=revisions, headline=title)}
-    numbers = [r.number for r in revisions]
+    pages = {f"stories/{story.id}.html": story_page(env, digest, story, revisions)}
     for k, rev in enumerate(revisions):
-        if k < published - 1:
-            continue
-        pages[f"stories/{story.id}/r{rev.number}.html"] = env.get_template("revision.html").render(
-            root="../../../", digest=digest, story=story, revision=rev,
-            headline=headline(rev, story.id), mark_changes=k > 0,
-            previous_number=numbers[k - 1] if k else None,
-            next_number=numbers[k + 1] if k + 1 < len(numbers) else None)
-    items = store.story_items(story.id)
-    listing = {"id": story.id, "digest": digest.slug, "headline": title, "updated": format_day(story.updated),
-               "sources": len(story.item_ids), "revisions": story.revision_count,
-               "lede": latest.lede.text if latest.lede else "",
-               "publishers": len({i.publisher for i in items}),
-               "contradicted": sum(f.verdict == "contradicted" for f in latest.fact_check),
-               "weight": coverage(items), "updated_at": story.updated.isoformat(),
-               "revised_at": latest.created.isoformat()}
-    return pages, listing
-
-
-def _when(value: str | datetime) -> datetime:
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
-
-
-def coverage(items) -> float:
-    """How widely, how much and how credibly a story is covered: each distinct publisher counts its credibility,
-    more for each further article it ran (with diminishing returns: breadth beats volume)."""
-    publishers: dict[str, list] = {}
-    for i in items:
-        publishers.setdefault(i.publisher, []).append(i.credibility if i.credibility is not None else 0.6)
-    return sum(max(creds) * (1 + math.log(len(creds))) for creds in publishers.values())
-
-
-def rank(listed: list[dict]) -> list[dict]:
-    """Stories by importance: coverage (distinct publishers, their credibility), less for each day a story is
-    older than the digest's newest (a day costs about as much as one credible publisher)."""
-    listed = [{**s, "updated_at": _when(s["updated_at"])} for s in listed]
-    newest = max((s["updated_at"] for s in listed), default=None)
-
-    def importance(s: dict) -> float:
-        age = (newest - s["updated_at"]).total_seconds() / 86400
-        return s["weight"] - 0.8 * age
-
-    return sorted(listed, key=lambda s: (-importance(s), s["id"]))
+        if k >= published - 1:
+            pages[f"stories/{story.id}/r{rev.number}.html"] = revision_page(env, digest, story, revisions, k)
+    line = listing(digest, story, revisions[-1], coverage_of_items(store.story_items(story.id)))
+    return pages, line
 
 
 def misinformation(store: Store, digest: str) -> list[dict]:

@@ -117,6 +117,17 @@ def _entry_prints(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE sources ADD COLUMN entry_prints TEXT"))
 
 
+def _search_stemming(conn: Connection) -> None:
+    """Search by word stems ("licenses" finds "license"), accents folded: the items' index made again with
+    FTS5's Porter stemmer. Its triggers name the table, so they keep working on the new one."""
+    if conn.dialect.name != "sqlite":
+        return  # PostgreSQL's english configuration stems already
+    conn.execute(text("DROP TABLE IF EXISTS items_fts"))
+    conn.execute(text("CREATE VIRTUAL TABLE items_fts USING fts5(title, text, content='items', content_rowid='id', "
+                      "tokenize='porter unicode61 remove_diacritics 2')"))
+    conn.execute(text("INSERT INTO items_fts(items_fts) VALUES ('rebuild')"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_full_text_search", _full_text_search),
@@ -129,6 +140,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0009_stale_stories", _stale_stories),
     ("0010_story_terms", _story_terms),
     ("0011_entry_prints", _entry_prints),
+    ("0012_search_stemming", _search_stemming),
 ]
 
 

@@ -597,18 +597,123 @@ class Store:
                             credibility=max(known) if known else None))
         return out
 
-    def search_items(self, query: str, limit: int = 20) -> list[Item]:
-        """Full-text search over item titles and texts (FTS5 on SQLite, tsvector on PostgreSQL)."""
+    # --- reading for the server ---------------------------------------------------------------------------
+
+    def data_version(self) -> tuple:
+        """A value that changes whenever a run changes what a page can show: the newest row of each table that
+        grows, the last story update and source read, and how many stories are live (merges retire stories)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(
+                select(func.max(t.items.c.id)).scalar_subquery(),
+                select(func.max(t.revisions.c.id)).scalar_subquery(),
+                select(func.max(t.claims.c.id)).scalar_subquery(),
+                select(func.max(t.stories.c.updated)).scalar_subquery(),
+                select(func.count()).select_from(t.stories).where(t.stories.c.status == "active").scalar_subquery(),
+                select(func.max(t.sources.c.last_fetched)).scalar_subquery(),
+                select(func.count()).select_from(t.sources).scalar_subquery())).one()
+        return tuple(row)
+
+    def story_ids_page(self, digest: str | None = None, updated_since: datetime | None = None, limit: int = 50,
+                       after: tuple[datetime, int] | None = None) -> list[int]:
+        """Ids of live stories, most recently updated first (ties by id, highest first), `limit` of them after
+        the (updated, id) of the last one a client has: a cursor that stays put while stories are added."""
+        s = t.stories.c
+        query = select(s.id).where(s.status == "active").order_by(s.updated.desc(), s.id.desc()).limit(limit)
+        if digest:
+            query = query.where(s.digest == digest)
+        if updated_since is not None:
+            query = query.where(s.updated >= to_db(updated_since))
+        if after is not None:
+            when = to_db(after[0])
+            query = query.where((s.updated < when) | ((s.updated == when) & (s.id < after[1])))
+        with self.engine.connect() as conn:
+            return list(conn.scalars(query))
+
+    def latest_revisions(self, story_ids: Sequence[int]) -> dict[int, Revision]:
+        """The current revision of each of these stories, in a few queries."""
+        r = t.revisions.c
+        found: dict[int, Revision] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(sorted(set(story_ids)), 500):
+                last = (select(r.story_id, func.max(r.number).label("n")).where(r.story_id.in_(chunk))
+                        .group_by(r.story_id).subquery())
+                rows = conn.execute(select(t.revisions).join(
+                    last, (last.c.story_id == r.story_id) & (last.c.n == r.number))).all()
+                found.update((row.story_id, _revision(row)) for row in rows)
+        return found
+
+    def story_coverage(self, story_ids: Sequence[int]) -> dict[int, list[tuple[str, float | None]]]:
+        """(publisher, best credibility among the sources that carried it) of each item of each story."""
+        si, i, src, links = t.story_items.c, t.items.c, t.sources.c, t.item_sources.c
+        found: dict[int, list[tuple[str, float | None]]] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(sorted(set(story_ids)), 500):
+                query = (select(si.story_id, i.publisher, func.max(src.credibility))
+                         .join(t.items, i.id == si.item_id)
+                         .outerjoin(t.item_sources, links.item_id == si.item_id)
+                         .outerjoin(t.sources, src.id == links.source_id)
+                         .where(si.story_id.in_(chunk)).group_by(si.story_id, si.item_id, i.publisher)
+                         .order_by(si.story_id, si.item_id))
+                for story_id, publisher, credibility in conn.execute(query):
+                    found.setdefault(story_id, []).append((publisher, credibility))
+        return found
+
+    def item_stories(self, item_ids: Sequence[int]) -> dict[int, list[tuple[int, str, str]]]:
+        """The live stories each item is in: (story id, digest, title)."""
+        si, s = t.story_items.c, t.stories.c
+        found: dict[int, list[tuple[int, str, str]]] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(sorted(set(item_ids)), 500):
+                for item_id, story_id, digest, title in conn.execute(
+                        select(si.item_id, s.id, s.digest, s.title).join(t.stories, s.id == si.story_id)
+                        .where(si.item_id.in_(chunk) & (s.status == "active")).order_by(si.item_id, s.id)):
+                    found.setdefault(item_id, []).append((story_id, digest, title))
+        return found
+
+    def search(self, match: str, pg_query: str, *, digest: str | None = None, since: datetime | None = None,
+               until: datetime | None = None, publisher: str | None = None, verdict: str | None = None,
+               limit: int = 20, offset: int = 0) -> list[tuple[int, str, str]]:
+        """Items matching a search, best first: (item id, title snippet, text snippet), each snippet with the
+        matched words between \x02 and \x03 (characters no stored text has, so a caller can mark them up after
+        escaping the text). `match` is an FTS5 query (SQLite), `pg_query` a tsquery (PostgreSQL)."""
+        filters = []
+        params: dict[str, object] = {"n": limit, "skip": offset}
+        if digest:
+            filters.append("i.id IN (SELECT item_id FROM story_items WHERE digest = :digest)")
+            params["digest"] = digest
+        if since is not None:
+            filters.append("i.published >= :since")
+            params["since"] = to_db(since)
+        if until is not None:
+            filters.append("i.published < :until")
+            params["until"] = to_db(until)
+        if publisher:
+            filters.append("(lower(i.publisher) = lower(:publisher) OR i.id IN (SELECT item_id FROM item_sources "
+                           "WHERE lower(publisher) = lower(:publisher)))")
+            params["publisher"] = publisher
+        if verdict:
+            filters.append("i.id IN (SELECT item_id FROM claims WHERE verdict = :verdict)")
+            params["verdict"] = verdict
+        where = "".join(f" AND {f}" for f in filters)
         with self.engine.connect() as conn:
             if self.is_sqlite:
-                ids = conn.scalars(text("SELECT rowid FROM items_fts WHERE items_fts MATCH :q ORDER BY rank "
-                                        "LIMIT :n"), {"q": _fts_query(query), "n": limit}).all()
+                params["q"] = match
+                rows = conn.execute(text(
+                    "SELECT i.id, snippet(items_fts, 0, char(2), char(3), '…', 24), "
+                    "snippet(items_fts, 1, char(2), char(3), '…', 32) FROM items_fts "
+                    f"JOIN items i ON i.id = items_fts.rowid WHERE items_fts MATCH :q{where} "
+                    "ORDER BY rank, i.id LIMIT :n OFFSET :skip"), params).all()
             else:
-                ids = conn.scalars(text(
-                    "SELECT id FROM items WHERE to_tsvector('english', title || ' ' || text) @@ "
-                    "plainto_tsquery('english', :q) LIMIT :n"), {"q": query, "n": limit}).all()
-        found = {i.id: i for i in self.items(ids)}
-        return [found[i] for i in ids if i in found]
+                params["q"] = pg_query
+                marks = "StartSel=\x02, StopSel=\x03, MaxFragments=1, MaxWords=32, MinWords=12"
+                rows = conn.execute(text(
+                    "SELECT i.id, ts_headline('english', i.title, to_tsquery('english', :q), :marks), "
+                    "ts_headline('english', i.text, to_tsquery('english', :q), :marks) FROM items i "
+                    "WHERE to_tsvector('english', i.title || ' ' || i.text) @@ to_tsquery('english', :q)"
+                    f"{where} ORDER BY ts_rank(to_tsvector('english', i.title || ' ' || i.text), "
+                    "to_tsquery('english', :q)) DESC, i.id LIMIT :n OFFSET :skip"),
+                    {**params, "marks": marks}).all()
+        return [(row[0], row[1], row[2]) for row in rows]
 
     # --- clustering ---------------------------------------------------------------------------------------
 
@@ -1215,9 +1320,4 @@ def _chunks(seq: list, size: int) -> Iterator[list]:
     for i in range(0, len(seq), size):
         yield seq[i:i + size]
 
-
-def _fts_query(query: str) -> str:
-    # Quote each word so user input is never read as FTS5 syntax.
-    words = [w.replace('"', '""') for w in query.split()]
-    return " ".join(f'"{w}"' for w in words) or '""'
 

@@ -1,0 +1,120 @@
+"""The site's pages, made from the store's objects: one rendering path for the static site (`publish.site`) and
+the server (`web.app`), so a page is the same HTML wherever it is read.
+
+Every page links relatively, in the static site's layout (`{digest}/index.html`, `{digest}/stories/{id}.html`,
+`{digest}/stories/{id}/r{n}.html`), so the same HTML works from a folder, a static host and the server.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from jinja2 import Environment
+
+from tidings.model import Digest, Item, Revision, Source, Story
+from tidings.publish.feeds import xml_text
+
+_LEDE_WORDS = 12
+TOP_STORIES = 5  # per digest on the home page
+
+
+def format_day(value: datetime) -> str:
+    return f"{value:%b} {value.day}, {value.year}"
+
+
+def headline(revision: Revision, story_id: int) -> str:
+    """The revision's headline; for one stored without a usable headline, its lede's first words or "Story N"."""
+    words = xml_text(revision.headline).split()
+    if words:
+        return " ".join(words)
+    lede = xml_text(revision.lede.text).split() if revision.lede else []
+    if lede:
+        return " ".join(lede[:_LEDE_WORDS]) + ("…" if len(lede) > _LEDE_WORDS else "")
+    return f"Story {story_id}"
+
+
+def story_page(env: Environment, digest: Digest, story: Story, revisions: Sequence[Revision]) -> str:
+    latest = revisions[-1]
+    return env.get_template("story.html").render(root="../../", digest=digest, story=story, revision=latest,
+                                                 revisions=revisions, headline=headline(latest, story.id))
+
+
+def revision_page(env: Environment, digest: Digest, story: Story, revisions: Sequence[Revision], k: int) -> str:
+    """The page of `revisions[k]`, which links to its neighbours."""
+    numbers = [r.number for r in revisions]
+    rev = revisions[k]
+    return env.get_template("revision.html").render(
+        root="../../../", digest=digest, story=story, revision=rev, headline=headline(rev, story.id),
+        mark_changes=k > 0, previous_number=numbers[k - 1] if k else None,
+        next_number=numbers[k + 1] if k + 1 < len(numbers) else None)
+
+
+def listing(digest: Digest, story: Story, latest: Revision, coverage_of: Iterable[tuple[str, float | None]]
+            ) -> dict:
+    """A story's line in its digest's list, in plain values (the static site keeps it in the store).
+    `coverage_of` gives (publisher, credibility) for each of its items."""
+    carried = list(coverage_of)
+    return {"id": story.id, "digest": digest.slug, "headline": headline(latest, story.id),
+            "updated": format_day(story.updated), "sources": len(story.item_ids), "revisions": story.revision_count,
+            "lede": latest.lede.text if latest.lede else "", "publishers": len({p for p, _ in carried}),
+            "contradicted": sum(f.verdict == "contradicted" for f in latest.fact_check),
+            "weight": coverage(carried), "updated_at": story.updated.isoformat(),
+            "revised_at": latest.created.isoformat()}
+
+
+def coverage_of_items(items: Iterable[Item]) -> list[tuple[str, float | None]]:
+    return [(i.publisher, i.credibility) for i in items]
+
+
+def coverage(carried: Iterable[tuple[str, float | None]]) -> float:
+    """How widely, how much and how credibly a story is covered: each distinct publisher counts its credibility,
+    more for each further article it ran (with diminishing returns: breadth beats volume)."""
+    publishers: dict[str, list[float]] = {}
+    for publisher, credibility in carried:
+        publishers.setdefault(publisher, []).append(credibility if credibility is not None else 0.6)
+    return sum(max(creds) * (1 + math.log(len(creds))) for creds in publishers.values())
+
+
+def rank(listed: list[dict]) -> list[dict]:
+    """Stories by importance: coverage (distinct publishers, their credibility), less for each day a story is
+    older than the digest's newest (a day costs about as much as one credible publisher)."""
+    listed = [{**s, "updated_at": _when(s["updated_at"])} for s in listed]
+    newest = max((s["updated_at"] for s in listed), default=None)
+
+    def importance(s: dict) -> float:
+        age = (newest - s["updated_at"]).total_seconds() / 86400
+        return s["weight"] - 0.8 * age
+
+    return sorted(listed, key=lambda s: (-importance(s), s["id"]))
+
+
+def _when(value: str | datetime) -> datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def digest_page(env: Environment, digest: Digest, ranked: list[dict]) -> str:
+    """A digest's list of stories, `ranked` (see `rank`)."""
+    return env.get_template("digest.html").render(root="../", digest=digest, stories=ranked)
+
+
+def home_page(env: Environment, digests: Sequence[Digest], ranked: dict[str, list[dict]]) -> str:
+    """Every digest with its biggest stories."""
+    return env.get_template("index.html").render(
+        root="", site_title="tidings", digests=digests, counts={d.slug: len(ranked.get(d.slug, ())) for d in digests},
+        top={d.slug: ranked.get(d.slug, [])[:TOP_STORIES] for d in digests})
+
+
+def misinformation_page(env: Environment, digest: Digest, claims: list[dict], linked: Iterable[int]) -> str:
+    return env.get_template("misinformation.html").render(root="../", digest=digest, claims=claims,
+                                                          published=set(linked))
+
+
+def redirect_page(env: Environment, target: int, title: str) -> str:
+    return env.get_template("redirect.html").render(target=f"{target}.html", title=title)
+
+
+def sources_page(env: Environment, sources: Sequence[Source], digests: Sequence[Digest]) -> str:
+    """Every source with its status and the credibility given to it."""
+    return env.get_template("sources.html").render(root="", site_title="Sources", sources=sources, digests=digests)

@@ -1,0 +1,393 @@
+"""`tidings serve`: the digest as a live website and a JSON API, read from the store.
+
+Pages are the static site's pages (`publish.pages`, the same templates and relative links) at the static site's
+addresses, each also answering without its `.html`; the server adds search. The API under `/api/` gives the
+objects in the shapes of `tidings export` (`publish.serialize`), and FastAPI documents it at `/openapi.json`.
+
+Every GET answers with a strong ETag and `304 Not Modified` to a matching `If-None-Match`. Pages are kept
+rendered per data version of the store (a few indexed maxima that move with every run), so a busy story costs a
+lookup, not a render. The server only reads: with `--run-every` a thread runs the pipeline beside it, the one
+writer, and readers see each run when it commits.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from tidings import __version__
+from tidings.config import Config
+from tidings.errors import TidingsError
+from tidings.model import Digest, Story
+from tidings.publish import pages
+from tidings.publish.feeds import digest_atom, feed_entry
+from tidings.publish.serialize import (
+    digest_json,
+    item_json,
+    revision_json,
+    story_json,
+    story_summary,
+)
+from tidings.publish.site import environment, misinformation, render_version
+from tidings.search import VERDICTS, SearchError, plain, search
+from tidings.store import Store
+
+PAGE_CACHE = 2048  # rendered pages kept; a page is a few kilobytes
+MAX_LIMIT = 200
+HTML = "text/html; charset=utf-8"
+
+
+class NotFound(TidingsError):
+    """No such digest, story, revision or item."""
+
+
+class BadRequest(TidingsError):
+    """A parameter that cannot be used (a cursor that was not given out by this server)."""
+
+
+class Site:
+    """What the routes share: the store, the templates and the pages already rendered."""
+
+    def __init__(self, store: Store, site_url: str) -> None:
+        self.store, self.site_url = store, site_url
+        self.env = environment()
+        self.env.globals["serving"] = True
+        self._pages: OrderedDict[tuple, tuple[bytes, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def version(self) -> tuple:
+        """What every page depends on: the store's data version and tidings' templates and digests."""
+        return self.store.data_version(), render_version(self.store.digests(), self.site_url)
+
+    def page(self, key: tuple, make: Callable[[], str | bytes]) -> tuple[bytes, str]:
+        """A rendered page and its ETag, made once per data version."""
+        key = (*key, self.version())
+        with self._lock:
+            found = self._pages.get(key)
+            if found is not None:
+                self._pages.move_to_end(key)
+                return found
+        made = make()
+        body = made.encode("utf-8") if isinstance(made, str) else made
+        entry = (body, _etag(body))
+        with self._lock:
+            self._pages[key] = entry
+            while len(self._pages) > PAGE_CACHE:
+                self._pages.popitem(last=False)
+        return entry
+
+    def digest(self, slug: str) -> Digest:
+        found = next((d for d in self.store.digests() if d.slug == slug), None)
+        if found is None:
+            raise NotFound(f"no digest {slug!r}")
+        return found
+
+    def ranked(self, digest: Digest) -> list[dict]:
+        """The digest's stories as its page lists them, most important first."""
+        stories = self.store.stories(digest.slug)
+        ids = [s.id for s in stories]
+        latest = self.store.latest_revisions(ids)
+        carried = self.store.story_coverage(ids)
+        return pages.rank([pages.listing(digest, s, latest[s.id], carried.get(s.id, ())) for s in stories
+                           if s.id in latest])
+
+    def story(self, story_id: int, digest: str | None = None) -> Story:
+        found = self.store.story(story_id)
+        if found is None or (digest is not None and found.digest != digest):
+            raise NotFound(f"no story {story_id}" + (f" in digest {digest!r}" if digest else ""))
+        return found
+
+
+def create_app(config: Config, store: Store | None = None) -> FastAPI:
+    """The web app over the config's store (or `store`, opened by the caller)."""
+    site = Site(store or Store(config.db_url), config.site_url)
+    app = FastAPI(title="tidings", version=__version__, description=(
+        "Living topic digests: stories, their revisions, their sources and their fact checks. Lists come as "
+        "`{\"stories\": [...], \"next_cursor\": ...}`; pass `next_cursor` back as `cursor` for the next page."),
+        docs_url="/api/docs", redoc_url=None)
+    app.state.site = site
+    _errors(app)
+    _api(app, site)  # before the pages, whose `/{digest}/...` patterns would take `/api/...` too
+    _pages(app, site)
+    return app
+
+
+# --- responses ------------------------------------------------------------------------------------------------
+
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def _answer(request: Request, body: bytes, etag: str, media_type: str, status: int = 200) -> Response:
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    asked = request.headers.get("if-none-match", "")
+    if status == 200 and (asked.strip() == "*" or etag in [t.strip().removeprefix("W/") for t in asked.split(",")]):
+        return Response(status_code=304, headers=headers)
+    return Response(body, status_code=status, media_type=media_type, headers=headers)
+
+
+def _json(request: Request, data: Any) -> Response:
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _answer(request, body, _etag(body), "application/json")
+
+
+def _errors(app: FastAPI) -> None:
+    def wants_json(request: Request) -> bool:
+        return request.url.path.startswith("/api/") or request.url.path == "/openapi.json"
+
+    def error(request: Request, status: int, message: str) -> Response:
+        if wants_json(request):
+            return JSONResponse({"error": message}, status_code=status)
+        site: Site = request.app.state.site
+        html = site.env.get_template("error.html").render(root="/", status=status, message=message)
+        return Response(html, status_code=status, media_type=HTML)
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> Response:
+        return error(request, 404, str(exc))
+
+    @app.exception_handler(BadRequest)
+    @app.exception_handler(SearchError)
+    async def bad_request(request: Request, exc: TidingsError) -> Response:
+        return error(request, 422, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}"
+                             for e in exc.errors())
+        return error(request, 422, problems or "invalid request")
+
+    @app.exception_handler(TidingsError)
+    async def failed(request: Request, exc: TidingsError) -> Response:
+        return error(request, 503, str(exc))
+
+    @app.exception_handler(404)
+    async def unknown(request: Request, exc: Exception) -> Response:
+        return error(request, 404, f"nothing at {request.url.path}")
+
+
+# --- pages ----------------------------------------------------------------------------------------------------
+
+def _pages(app: FastAPI, site: Site) -> None:
+    page = app.get  # pages are not part of the API document
+
+    def html(request: Request, key: tuple, make: Callable[[], str | bytes], media_type: str = HTML) -> Response:
+        body, etag = site.page(key, make)
+        return _answer(request, body, etag, media_type)
+
+    @page("/", include_in_schema=False)
+    @page("/index.html", include_in_schema=False)
+    def home(request: Request) -> Response:
+        def make() -> str:
+            digests = site.store.digests()
+            return pages.home_page(site.env, digests, {d.slug: site.ranked(d) for d in digests})
+        return html(request, ("home",), make)
+
+    @page("/style.css", include_in_schema=False)
+    def style(request: Request) -> Response:
+        return html(request, ("style",), lambda: resources.files("tidings").joinpath("templates/style.css")
+                    .read_text("utf-8"), "text/css; charset=utf-8")
+
+    @page("/sources", include_in_schema=False)
+    @page("/sources.html", include_in_schema=False)
+    def sources(request: Request) -> Response:
+        return html(request, ("sources",), lambda: pages.sources_page(site.env, site.store.sources(),
+                                                                      site.store.digests()))
+
+    @page("/search", include_in_schema=False)
+    def search_page(request: Request, q: str = "", digest: str = "", since: str = "", until: str = "",
+                    publisher: str = "", verdict: str = "", offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+        results, problem = None, ""
+        try:
+            if q.strip():
+                results = search(site.store, q, digest=digest or None, since=_day(since, "since"),
+                                 until=_day(until, "until", end=True), publisher=publisher or None,
+                                 verdict=verdict or None, limit=20, offset=offset)
+        except (SearchError, BadRequest) as exc:
+            problem = str(exc)
+        body = site.env.get_template("search.html").render(
+            root="/", q=q, digest=digest, since=since, until=until, publisher=publisher, verdict=verdict,
+            digests=site.store.digests(), verdicts=VERDICTS, results=results, problem=problem).encode("utf-8")
+        return _answer(request, body, _etag(body), HTML, 422 if problem else 200)
+
+    @page("/{slug}", include_in_schema=False)
+    def digest_bare(slug: str) -> Response:
+        site.digest(slug)
+        return RedirectResponse(f"/{slug}/", status_code=308)
+
+    @page("/{slug}/", include_in_schema=False)
+    @page("/{slug}/index.html", include_in_schema=False)
+    def digest_index(request: Request, slug: str) -> Response:
+        digest = site.digest(slug)
+        return html(request, ("digest", slug), lambda: pages.digest_page(site.env, digest, site.ranked(digest)))
+
+    @page("/{slug}/misinformation", include_in_schema=False)
+    @page("/{slug}/misinformation.html", include_in_schema=False)
+    def misinformation_watch(request: Request, slug: str) -> Response:
+        digest = site.digest(slug)
+
+        def make() -> str:
+            claims = misinformation(site.store, slug)
+            live = {s.id for s in site.store.stories(slug)}
+            return pages.misinformation_page(site.env, digest, claims, {g["story"] for g in claims} & live)
+        return html(request, ("misinformation", slug), make)
+
+    @page("/{slug}/feed.atom", include_in_schema=False)
+    def atom(request: Request, slug: str) -> Response:
+        digest = site.digest(slug)
+
+        def make() -> bytes:
+            newest = site.store.stories(slug)[:50]
+            latest = site.store.latest_revisions([s.id for s in newest])
+            entries = [feed_entry(site.env, s, latest[s.id], pages.headline(latest[s.id], s.id))
+                       for s in newest if s.id in latest]
+            return digest_atom(digest, entries, site.site_url)
+        return html(request, ("atom", slug), make, "application/atom+xml")
+
+    @page("/{slug}/stories/{name}", include_in_schema=False)
+    def story_page(request: Request, slug: str, name: str) -> Response:
+        story_id = _number(name)
+        moved = site.store.redirects().get(story_id)
+        if moved is not None:
+            return RedirectResponse(f"/{slug}/stories/{moved}.html", status_code=301)
+        story = site.story(story_id, slug)
+        digest = site.digest(slug)
+
+        def make() -> str:
+            revisions = site.store.revisions(story.id)
+            if not revisions:
+                raise NotFound(f"story {story.id} has no revision yet")
+            return pages.story_page(site.env, digest, story, revisions)
+        return html(request, ("story", story.id, story.updated, story.revision_count), make)
+
+    @page("/{slug}/stories/{story_id}/{name}", include_in_schema=False)
+    def revision_page(request: Request, slug: str, story_id: int, name: str) -> Response:
+        number = _number(name, prefix="r")
+        story = site.story(story_id, slug)
+        digest = site.digest(slug)
+
+        def make() -> str:
+            revisions = site.store.revisions(story.id)
+            k = next((k for k, r in enumerate(revisions) if r.number == number), None)
+            if k is None:
+                raise NotFound(f"story {story.id} has no revision {number}")
+            return pages.revision_page(site.env, digest, story, revisions, k)
+        return html(request, ("revision", story.id, number, story.revision_count), make)
+
+
+def _number(name: str, prefix: str = "") -> int:
+    """The number in a page's name: `12.html`, `12`, `r3.html`, `r3`."""
+    stem = name.removesuffix(".html")
+    if prefix:
+        stem = stem.removeprefix(prefix) if stem.startswith(prefix) else ""
+    if not stem.isdigit() or len(stem) > 12:
+        raise NotFound(f"no page {name!r}")
+    return int(stem)
+
+
+def _day(value: str, name: str, end: bool = False) -> datetime | None:
+    """A YYYY-MM-DD filter as a time (the end of the day for an upper bound)."""
+    if not value:
+        return None
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise BadRequest(f"{name}: {value!r} is not a date; use YYYY-MM-DD") from None
+    return day.replace(hour=23, minute=59, second=59) if end else day
+
+
+# --- API ------------------------------------------------------------------------------------------------------
+
+def _api(app: FastAPI, site: Site) -> None:
+    @app.get("/api/digests", tags=["digests"], summary="Every digest")
+    def api_digests(request: Request) -> Response:
+        return _json(request, {"digests": [digest_json(d) for d in site.store.digests()]})
+
+    @app.get("/api/stories", tags=["stories"], summary="Stories, most recently updated first")
+    def api_stories(request: Request, digest: str | None = None, updated_since: datetime | None = None,
+                    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50, cursor: str | None = None) -> Response:
+        if digest:
+            site.digest(digest)
+        after = _cursor(cursor) if cursor else None
+        since = updated_since.replace(tzinfo=UTC) if updated_since and not updated_since.tzinfo else updated_since
+        ids = site.store.story_ids_page(digest, since, limit + 1, after)
+        more = len(ids) > limit
+        stories = site.store.stories_by_id(ids[:limit])
+        latest = site.store.latest_revisions([s.id for s in stories])
+        last = stories[-1] if stories and more else None
+        return _json(request, {"stories": [story_summary(s, latest.get(s.id)) for s in stories],
+                               "next_cursor": _make_cursor(last.updated, last.id) if last else None})
+
+    @app.get("/api/stories/{story_id}", tags=["stories"], summary="A story: its current revision, sources and "
+                                                                   "fact check, and its revision history")
+    def api_story(request: Request, story_id: int) -> Response:
+        story = site.story(_story_id(story_id))
+        return _json(request, story_json(story, site.store.revisions(story.id), history=False))
+
+    @app.get("/api/stories/{story_id}/revisions/{number}", tags=["stories"], summary="One revision of a story")
+    def api_revision(request: Request, story_id: int, number: int) -> Response:
+        story = site.story(_story_id(story_id))
+        found = next((r for r in site.store.revisions(story.id) if r.number == number), None)
+        if found is None:
+            raise NotFound(f"story {story.id} has no revision {number}")
+        return _json(request, {"story_id": story.id, **revision_json(found)})
+
+    @app.get("/api/items/{item_id}", tags=["items"], summary="An item with its checked claims and stories")
+    def api_item(request: Request, item_id: int) -> Response:
+        found = site.store.items([item_id]) if 0 < item_id < 2**63 else []
+        if not found:
+            raise NotFound(f"no item {item_id}")
+        item = found[0]
+        stories = site.store.item_stories([item.id]).get(item.id, [])
+        return _json(request, {**item_json(item, site.store.claims([item.id])),
+                               "stories": [{"id": k, "digest": d, "title": t} for k, d, t in stories]})
+
+    @app.get("/api/search", tags=["search"], summary="Search the items: words (any), \"quoted phrases\"")
+    def api_search(request: Request, q: Annotated[str, Query(max_length=500)], digest: str | None = None,
+                   since: datetime | None = None, until: datetime | None = None, publisher: str | None = None,
+                   verdict: str | None = None, limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
+                   offset: Annotated[int, Query(ge=0, le=100_000)] = 0) -> Response:
+        found = search(site.store, q, digest=digest, since=_aware(since), until=_aware(until),
+                       publisher=publisher, verdict=verdict, limit=limit, offset=offset)
+        return _json(request, {"results": [
+            {"item": {k: v for k, v in item_json(h.item).items() if k not in ("text", "claims")},
+             "title": plain(h.title), "snippet": plain(h.passage), "title_html": str(h.title),
+             "snippet_html": str(h.passage),
+             "stories": [{"id": k, "digest": d, "title": t} for k, d, t in h.stories]} for h in found.hits],
+            "next_offset": offset + limit if found.more else None})
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def _story_id(story_id: int) -> int:
+    if not 0 < story_id < 2**63:
+        raise NotFound(f"no story {story_id}")
+    return story_id
+
+
+def _make_cursor(updated: datetime, story_id: int) -> str:
+    raw = json.dumps([updated.isoformat(), story_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        when, story_id = json.loads(raw)
+        return datetime.fromisoformat(when), int(story_id)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise BadRequest("cursor: not one this server gave out; start again without it") from None
