@@ -24,6 +24,7 @@ from tidings.store import Store
 from tidings.web.app import create_app
 
 NAV = '<nav><a href="/search">Search</a></nav>'
+TRACKER = ' · <a href="tracker">Model tracker</a>'  # the served digest page links to the tracker too
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +58,7 @@ def test_pages_are_the_static_sites_pages_plus_search(demo):
                  f"climate/stories/{story.id}/r1.html", "ai/misinformation.html", "sources.html"]:
         served = client.get("/" + path).text
         assert NAV in served
-        assert served.replace(NAV, "") == (site / path).read_text(encoding="utf-8"), path
+        assert served.replace(NAV, "").replace(TRACKER, "") == (site / path).read_text(encoding="utf-8"), path
 
 
 def test_the_home_page_shows_each_digest_with_its_biggest_stories_first(demo):
@@ -290,3 +291,16 @@ def test_pages_change_when_a_run_adds_to_the_store(tmp_path):
         assert len(after) == len(before) + 1
         assert client.get("/", headers={"If-None-Match": etag}).status_code == 200
     store.close()
+
+
+def test_the_tracker_page_csv_and_api_are_served(demo):
+    _, _, client, _ = demo
+    page = client.get("/ai/tracker")
+    assert page.status_code == 200 and "<svg" in page.text and "<script" not in page.text
+    assert client.get("/ai/tracker.html").text == page.text
+    assert 'href="tracker"' in client.get("/ai/").text
+    csv = client.get("/ai/tracker.csv")
+    assert csv.headers["content-type"].startswith("text/csv") and csv.text.startswith("record,")
+    data = client.get("/api/tracker", params={"digest": "ai"}).json()
+    assert data["digest"] == "ai" and data["models"] and data["benchmarks"]
+    assert client.get("/api/tracker", params={"digest": "nope"}).status_code == 404

@@ -256,6 +256,34 @@ def _pages(app: FastAPI, site: Site) -> None:
             return digest_atom(digest, entries, site.site_url)
         return html(request, ("atom", slug), make, "application/atom+xml")
 
+    @page("/{slug}/tracker", include_in_schema=False)
+    @page("/{slug}/tracker.html", include_in_schema=False)
+    def tracker_page(request: Request, slug: str) -> Response:
+        digest = site.digest(slug)
+
+        def make() -> str:
+            from markupsafe import Markup
+
+            from tidings.tracker import build_tracker, tracker_chart_svg
+
+            tracker = build_tracker(site.store, slug)
+            return site.env.get_template("tracker.html").render(
+                root="../", digest=digest, tracker=tracker, chart=Markup(tracker_chart_svg(tracker)),
+                csv_url="tracker.csv")
+        return html(request, ("tracker", slug), make)
+
+    @page("/{slug}/tracker.csv", include_in_schema=False)
+    def tracker_download(request: Request, slug: str) -> Response:
+        site.digest(slug)
+
+        def make() -> str:
+            from tidings.tracker import build_tracker, tracker_csv
+
+            return tracker_csv(build_tracker(site.store, slug))
+        response = html(request, ("tracker.csv", slug), make, "text/csv; charset=utf-8")
+        response.headers["Content-Disposition"] = f'attachment; filename="{slug}-tracker.csv"'
+        return response
+
     @page("/{slug}/stories/{name}", include_in_schema=False)
     def story_page(request: Request, slug: str, name: str) -> Response:
         story_id = _number(name)
@@ -353,6 +381,17 @@ def _api(app: FastAPI, site: Site) -> None:
         stories = site.store.item_stories([item.id]).get(item.id, [])
         return _json(request, {**item_json(item, site.store.claims([item.id])),
                                "stories": [{"id": k, "digest": d, "title": t} for k, d, t in stories]})
+
+    @app.get("/api/tracker", tags=["tracker"], summary="Open and closed models: each model's facts with their "
+                                                       "evidence, and every reported benchmark score")
+    def api_tracker(request: Request, digest: str | None = None) -> Response:
+        from tidings.tracker import build_tracker, tracker_json
+
+        if digest:
+            site.digest(digest)
+        body, etag = site.page(("api-tracker", digest), lambda: json.dumps(
+            tracker_json(build_tracker(site.store, digest)), ensure_ascii=False, separators=(",", ":")))
+        return _answer(request, body, etag, "application/json")
 
     @app.get("/api/search", tags=["search"], summary="Search the items: words (any), \"quoted phrases\"")
     def api_search(request: Request, q: Annotated[str, Query(max_length=500)], digest: str | None = None,
