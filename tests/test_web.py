@@ -304,3 +304,22 @@ def test_the_tracker_page_csv_and_api_are_served(demo):
     data = client.get("/api/tracker", params={"digest": "ai"}).json()
     assert data["digest"] == "ai" and data["models"] and data["benchmarks"]
     assert client.get("/api/tracker", params={"digest": "nope"}).status_code == 404
+
+
+def test_feeds_in_three_formats_are_the_published_ones_with_an_entry_per_update(demo):
+    import feedparser
+
+    folder, _, client, store = demo
+    for name in ("feed.atom", "feed.rss", "feed.json"):
+        served = client.get(f"/ai/{name}")
+        assert served.status_code == 200
+        assert served.content == (folder / "site" / "ai" / name).read_bytes(), name
+    rss = feedparser.parse(client.get("/ai/feed.rss").content)
+    assert rss.version == "rss20" and rss.entries
+    feed = client.get("/ai/feed.json").json()
+    assert feed["version"] == "https://jsonfeed.org/version/1.1" and feed["items"]
+    revised = next(s for s in store.stories("ai") if s.revision_count > 1)
+    item = next(i for i in feed["items"] if i["url"].endswith(f"/ai/stories/{revised.id}.html"))
+    assert item["id"].endswith(f"/ai/stories/{revised.id}/r{revised.revision_count}.html")
+    assert item["summary"] == " ".join(store.latest_revision(revised.id).changes)
+    assert client.get("/ai/feed.xml").status_code == 404

@@ -1,4 +1,5 @@
-"""Feeds out: one Atom feed per digest, one entry per story, updated with each revision.
+"""Feeds out: per digest an Atom, an RSS 2.0 and a JSON Feed 1.1 feed, one entry per story revision, its summary
+saying what changed.
 
 An entry's HTML is rendered by the site's own Jinja environment (autoescaped, links through the one URL policy)
 and then sanitised by nh3, so text that came from a feed can only ever reach a reader as text and web links.
@@ -6,6 +7,7 @@ and then sanitised by nh3, so text that came from a feed can only ever reach a r
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,6 +41,7 @@ class FeedEntry:
     content: str
     published: datetime
     updated: datetime
+    revision: int = 1  # each revision is an entry of its own, at the address of its page
 
 
 def feed_entry(env: Environment, story: Story, revision: Revision, headline: str) -> FeedEntry:
@@ -49,27 +52,55 @@ def feed_entry(env: Environment, story: Story, revision: Revision, headline: str
     changed = " ".join(revision.changes) if revision.number > 1 else ""
     summary = " ".join(xml_text(changed or (revision.lede.text if revision.lede else "")).split()) or title
     return FeedEntry(story_id=story.id, title=title, summary=summary, content=content, published=story.created,
-                     updated=revision.created)
+                     updated=revision.created, revision=revision.number)
 
 
 def digest_atom(digest: Digest, entries: Sequence[FeedEntry], site_url: str) -> bytes:
+    return _generator(digest, entries, site_url, "feed.atom").atom_str(pretty=True)
+
+
+def digest_rss(digest: Digest, entries: Sequence[FeedEntry], site_url: str) -> bytes:
+    """The same feed as RSS 2.0: an item per story, its description saying what changed."""
+    return _generator(digest, entries, site_url, "feed.rss").rss_str(pretty=True)
+
+
+def digest_json_feed(digest: Digest, entries: Sequence[FeedEntry], site_url: str) -> bytes:
+    """The same feed as JSON Feed 1.1."""
+    base = site_url.rstrip("/") + "/"
+    title = " ".join(xml_text(digest.title).split()) or digest.slug
+    items = [{"id": f"{base}{digest.slug}/stories/{e.story_id}/r{e.revision}.html",
+              "url": f"{base}{digest.slug}/stories/{e.story_id}.html", "title": e.title, "summary": e.summary,
+              "content_html": e.content, "date_published": e.published.isoformat(),
+              "date_modified": e.updated.isoformat(), "authors": [{"name": "tidings"}]}
+             for e in sorted(entries, key=lambda e: e.updated, reverse=True)]
+    feed = {"version": "https://jsonfeed.org/version/1.1", "title": title,
+            "home_page_url": f"{base}{digest.slug}/index.html", "feed_url": f"{base}{digest.slug}/feed.json",
+            "description": " ".join(xml_text(digest.description).split()) or title, "language": "en",
+            "authors": [{"name": "tidings"}], "items": items}
+    return json.dumps(feed, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def _generator(digest: Digest, entries: Sequence[FeedEntry], site_url: str, name: str) -> FeedGenerator:
     base = site_url.rstrip("/") + "/"
     title = " ".join(xml_text(digest.title).split()) or digest.slug
     fg = FeedGenerator()
     fg.id(f"{base}{digest.slug}/")
     fg.title(title)
     fg.subtitle(" ".join(xml_text(digest.description).split()) or title)
+    fg.description(" ".join(xml_text(digest.description).split()) or title)
     fg.link(href=f"{base}{digest.slug}/index.html", rel="alternate")
-    fg.link(href=f"{base}{digest.slug}/feed.atom", rel="self")
+    fg.link(href=f"{base}{digest.slug}/{name}", rel="self")
     fg.generator("tidings")
     fg.language("en")
     newest = max((e.updated for e in entries), default=datetime(1970, 1, 1, tzinfo=UTC))
     fg.updated(newest)
+    fg.lastBuildDate(newest)
     # feedgen prepends entries; add oldest first so the newest revision ends up on top.
     for entry in sorted(entries, key=lambda e: e.updated):
         url = f"{base}{digest.slug}/stories/{entry.story_id}.html"
         fe = fg.add_entry()
-        fe.id(url)
+        # An update is news of its own: its id is its revision's page, so readers show it as a new entry.
+        fe.guid(f"{base}{digest.slug}/stories/{entry.story_id}/r{entry.revision}.html", permalink=True)
         fe.title(entry.title)
         fe.link(href=url, rel="alternate")
         fe.published(entry.published)
@@ -77,4 +108,4 @@ def digest_atom(digest: Digest, entries: Sequence[FeedEntry], site_url: str) -> 
         fe.author(name="tidings")
         fe.summary(entry.summary)
         fe.content(entry.content, type="html")
-    return fg.atom_str(pretty=True)
+    return fg

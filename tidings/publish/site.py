@@ -29,7 +29,7 @@ from markupsafe import Markup, escape
 from tidings.check.words import claim_words
 from tidings.errors import PublishError, TidingsError
 from tidings.model import Digest, Revision, Sentence, Story
-from tidings.publish.feeds import FeedEntry, digest_atom, feed_entry, xml_text
+from tidings.publish.feeds import FeedEntry, digest_atom, digest_json_feed, digest_rss, feed_entry, xml_text
 from tidings.publish.pages import (
     coverage_of_items,
     digest_page,
@@ -388,8 +388,18 @@ def _digest_pages(env: Environment, store: Store, digest: Digest, folder: Path, 
     for gone, target in sorted(redirects.items()):
         if target in titles:
             _write(folder / "stories" / f"{gone}.html", redirect_page(env, target, titles[target]))
-    _write_or_report(folder / "feed.atom", lambda: digest_atom(digest, _feed_entries(env, store, listed), site_url),
-                     f"digest {digest.slug}: Atom feed", errors)
+    others: dict[str, bytes] = {}
+
+    def feeds() -> bytes:
+        # One set of entries, three formats; the other two are written only if all three could be made.
+        entries = _feed_entries(env, store, listed)
+        others["feed.rss"] = digest_rss(digest, entries, site_url)
+        others["feed.json"] = digest_json_feed(digest, entries, site_url)
+        return digest_atom(digest, entries, site_url)
+
+    if _write_or_report(folder / "feed.atom", feeds, f"digest {digest.slug}: feeds", errors):
+        for name, content in others.items():
+            _write(folder / name, content)
     claims = misinformation(store, digest.slug)
     linked = sorted({g["story"] for g in claims} & set(titles))
     page = f"{digest.slug}/misinformation.html"

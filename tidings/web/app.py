@@ -32,7 +32,7 @@ from tidings.config import Config
 from tidings.errors import TidingsError
 from tidings.model import Digest, Story
 from tidings.publish import pages
-from tidings.publish.feeds import digest_atom, feed_entry
+from tidings.publish.feeds import digest_atom, digest_json_feed, digest_rss, feed_entry
 from tidings.publish.serialize import (
     digest_json,
     item_json,
@@ -40,7 +40,7 @@ from tidings.publish.serialize import (
     story_json,
     story_summary,
 )
-from tidings.publish.site import environment, misinformation, render_version
+from tidings.publish.site import FEED_ENTRIES, environment, misinformation, render_version
 from tidings.search import VERDICTS, SearchError, plain, search
 from tidings.store import Store
 
@@ -244,17 +244,22 @@ def _pages(app: FastAPI, site: Site) -> None:
             return pages.misinformation_page(site.env, digest, claims, {g["story"] for g in claims} & live)
         return html(request, ("misinformation", slug), make)
 
-    @page("/{slug}/feed.atom", include_in_schema=False)
-    def atom(request: Request, slug: str) -> Response:
+    @page("/{slug}/feed.{kind}", include_in_schema=False)
+    def feed(request: Request, slug: str, kind: str) -> Response:
+        formats = {"atom": (digest_atom, "application/atom+xml"), "rss": (digest_rss, "application/rss+xml"),
+                   "json": (digest_json_feed, "application/feed+json")}
+        if kind not in formats:
+            raise NotFound(f"no feed.{kind}; the feeds are feed.atom, feed.rss and feed.json")
         digest = site.digest(slug)
+        make_feed, media_type = formats[kind]
 
         def make() -> bytes:
-            newest = site.store.stories(slug)[:50]
+            newest = site.store.stories(slug)[:FEED_ENTRIES]
             latest = site.store.latest_revisions([s.id for s in newest])
             entries = [feed_entry(site.env, s, latest[s.id], pages.headline(latest[s.id], s.id))
                        for s in newest if s.id in latest]
-            return digest_atom(digest, entries, site.site_url)
-        return html(request, ("atom", slug), make, "application/atom+xml")
+            return make_feed(digest, entries, site.site_url)
+        return html(request, ("feed", slug, kind), make, media_type)
 
     @page("/{slug}/tracker", include_in_schema=False)
     @page("/{slug}/tracker.html", include_in_schema=False)
