@@ -76,7 +76,18 @@ def environment() -> Environment:
     env.filters["domain"] = domain
     env.filters["with_insertions"] = with_insertions
     env.filters["fact_check_groups"] = fact_check_groups
+    env.filters["first_citations"] = first_citations
     return env
+
+
+def first_citations(revision: Revision) -> dict[int, str]:
+    """For each source number, the id of its first citation in the article's text (see `cites` in _macros)."""
+    found: dict[int, str] = {}
+    for k, section in enumerate(revision.sections):
+        for i, s in enumerate(section.sentences):
+            for n in s.cites:
+                found.setdefault(n, f"cite-{k}-{i}-{n}")
+    return found
 
 
 @functools.cache
@@ -243,7 +254,7 @@ def _site_without_marker(out: Path) -> bool:
     names = {e.name for e in entries}
     if not {"index.html", "style.css"} <= names:
         return False
-    digests = [e for e in entries if e.name not in ("index.html", "style.css", "sources.html")]
+    digests = [e for e in entries if e.name not in ("index.html", "style.css", "sources.html", "icon.svg")]
     return bool(digests) and all(d.is_dir() and (d / "feed.atom").is_file() and (d / "index.html").is_file()
                                  for d in digests)
 
@@ -311,6 +322,7 @@ def _render(store: Store, root: Path, site: Path, site_url: str, state: dict[int
     fresh = not state
     if fresh:
         _write(root / "style.css", resources.files("tidings").joinpath("templates/style.css").read_text("utf-8"))
+        _write(root / "icon.svg", resources.files("tidings").joinpath("templates/icon.svg").read_text("utf-8"))
     shown: dict[int, tuple[str, dict]] = {}
     changed_any, count = fresh, 0
     for digest in digests:

@@ -43,6 +43,7 @@ from tidings.publish.serialize import (
 from tidings.publish.site import FEED_ENTRIES, environment, misinformation, render_version
 from tidings.search import VERDICTS, SearchError, plain, search
 from tidings.store import Store
+from tidings.web import schemas
 
 PAGE_CACHE = 2048  # rendered pages kept; a page is a few kilobytes
 MAX_LIMIT = 200
@@ -200,6 +201,11 @@ def _pages(app: FastAPI, site: Site) -> None:
         return html(request, ("style",), lambda: resources.files("tidings").joinpath("templates/style.css")
                     .read_text("utf-8"), "text/css; charset=utf-8")
 
+    @page("/icon.svg", include_in_schema=False)
+    def icon(request: Request) -> Response:
+        return html(request, ("icon",), lambda: resources.files("tidings").joinpath("templates/icon.svg")
+                    .read_text("utf-8"), "image/svg+xml")
+
     @page("/sources", include_in_schema=False)
     @page("/sources.html", include_in_schema=False)
     def sources(request: Request) -> Response:
@@ -344,11 +350,13 @@ def _day(value: str, name: str, end: bool = False) -> datetime | None:
 # --- API ------------------------------------------------------------------------------------------------------
 
 def _api(app: FastAPI, site: Site) -> None:
-    @app.get("/api/digests", tags=["digests"], summary="Every digest")
+    @app.get("/api/digests", tags=["digests"], summary="Every digest",
+             responses=_documented(schemas.Digests))
     def api_digests(request: Request) -> Response:
         return _json(request, {"digests": [digest_json(d) for d in site.store.digests()]})
 
-    @app.get("/api/stories", tags=["stories"], summary="Stories, most recently updated first")
+    @app.get("/api/stories", tags=["stories"], summary="Stories, most recently updated first",
+             responses=_documented(schemas.StoryList))
     def api_stories(request: Request, digest: str | None = None, updated_since: datetime | None = None,
                     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50, cursor: str | None = None) -> Response:
         if digest:
@@ -364,12 +372,14 @@ def _api(app: FastAPI, site: Site) -> None:
                                "next_cursor": _make_cursor(last.updated, last.id) if last else None})
 
     @app.get("/api/stories/{story_id}", tags=["stories"], summary="A story: its current revision, sources and "
-                                                                   "fact check, and its revision history")
+                                                                   "fact check, and its revision history",
+             responses=_documented(schemas.StoryOut))
     def api_story(request: Request, story_id: int) -> Response:
         story = site.story(_story_id(story_id))
         return _json(request, story_json(story, site.store.revisions(story.id), history=False))
 
-    @app.get("/api/stories/{story_id}/revisions/{number}", tags=["stories"], summary="One revision of a story")
+    @app.get("/api/stories/{story_id}/revisions/{number}", tags=["stories"], summary="One revision of a story",
+             responses=_documented(schemas.StoryRevision))
     def api_revision(request: Request, story_id: int, number: int) -> Response:
         story = site.story(_story_id(story_id))
         found = next((r for r in site.store.revisions(story.id) if r.number == number), None)
@@ -377,7 +387,8 @@ def _api(app: FastAPI, site: Site) -> None:
             raise NotFound(f"story {story.id} has no revision {number}")
         return _json(request, {"story_id": story.id, **revision_json(found)})
 
-    @app.get("/api/items/{item_id}", tags=["items"], summary="An item with its checked claims and stories")
+    @app.get("/api/items/{item_id}", tags=["items"], summary="An item with its checked claims and stories",
+             responses=_documented(schemas.ItemOut))
     def api_item(request: Request, item_id: int) -> Response:
         found = site.store.items([item_id]) if 0 < item_id < 2**63 else []
         if not found:
@@ -388,7 +399,8 @@ def _api(app: FastAPI, site: Site) -> None:
                                "stories": [{"id": k, "digest": d, "title": t} for k, d, t in stories]})
 
     @app.get("/api/tracker", tags=["tracker"], summary="Open and closed models: each model's facts with their "
-                                                       "evidence, and every reported benchmark score")
+                                                       "evidence, and every reported benchmark score",
+             responses=_documented(schemas.Tracker))
     def api_tracker(request: Request, digest: str | None = None) -> Response:
         from tidings.tracker import build_tracker, tracker_json
 
@@ -398,7 +410,8 @@ def _api(app: FastAPI, site: Site) -> None:
             tracker_json(build_tracker(site.store, digest)), ensure_ascii=False, separators=(",", ":")))
         return _answer(request, body, etag, "application/json")
 
-    @app.get("/api/search", tags=["search"], summary="Search the items: words (any), \"quoted phrases\"")
+    @app.get("/api/search", tags=["search"], summary="Search the items: words (any), \"quoted phrases\"",
+             responses=_documented(schemas.SearchResults))
     def api_search(request: Request, q: Annotated[str, Query(max_length=500)], digest: str | None = None,
                    since: datetime | None = None, until: datetime | None = None, publisher: str | None = None,
                    verdict: str | None = None, limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
@@ -411,6 +424,13 @@ def _api(app: FastAPI, site: Site) -> None:
              "snippet_html": str(h.passage),
              "stories": [{"id": k, "digest": d, "title": t} for k, d, t in h.stories]} for h in found.hits],
             "next_offset": offset + limit if found.more else None})
+
+
+def _documented(model: type) -> dict:
+    """The answers a route documents: its object, and the one-line errors."""
+    return {200: {"model": model, "description": "OK"}, 304: {"description": "Not modified (ETag matched)"},
+            404: {"model": schemas.Error, "description": "Not found"},
+            422: {"model": schemas.Error, "description": "A parameter that cannot be used"}}
 
 
 def _aware(value: datetime | None) -> datetime | None:
