@@ -70,6 +70,24 @@ def test_publishing_with_nothing_new_touches_no_file(demo_project):
     assert mtimes(site) == before
 
 
+def test_a_revision_page_once_written_never_changes(demo_project):
+    config, store, run_day = demo_project
+    site = Path(config.resolve(config.site_dir))
+    days = demo_days()
+    run_day(days[0])
+    first = {path: stamp for path, stamp in mtimes(site).items() if "/stories/" in path and "/r" in path}
+    for day in days[1:]:
+        run_day(day)
+    later = mtimes(site)
+    revised = [s for s in store.stories() if s.revision_count > 1]
+    assert revised and first
+    # Every revision page of the first day is untouched, though most of their stories were revised since.
+    assert {path: later[path] for path in first} == first
+    for story in revised:
+        assert f'href="r{story.revision_count}.html"' not in (
+            site / story.digest / "stories" / str(story.id) / f"r{story.revision_count - 1}.html").read_text()
+
+
 def test_a_page_removed_by_hand_is_written_again(demo_project, tmp_path):
     config, store, run_day = demo_project
     run_day(demo_days()[0])

@@ -1,8 +1,10 @@
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from tidings.dedupe import canonical_url, entry_keys
 from tidings.model import Entry
-from tidings.text import html_to_text, sentences, tokens
+from tidings.text import html_to_text, lead_tokens, sentences, tokens
 
 
 def test_sentences_keep_decimals_abbreviations_and_model_names():
@@ -47,3 +49,14 @@ def test_local_guid_is_scoped_to_its_source_and_short_text_not_hashed():
     keys_b, _ = entry_keys(entry, 2)
     assert "guid:1:17" in keys_a and "guid:2:17" in keys_b
     assert not any(k.startswith("hash:") for k in keys_a)
+
+
+_PIECES = st.sampled_from(list("abcxyz019 .-+_\n") + ["é", "e\u0301", "İ", "ﬁ", " the ", "qwen3.5", "\u0301"])
+
+
+@settings(max_examples=300, deadline=None)
+@example("x" * 60 + " tail", 1)  # the cut falls inside the first token
+@example("word " * 7 + "qwen3" * 30 + ".5 end", 8)
+@given(st.lists(_PIECES, max_size=1500).map("".join), st.integers(min_value=1, max_value=40))
+def test_the_lead_tokens_of_a_text_are_its_first_tokens(text, n):
+    assert lead_tokens(text, n) == tokens(text)[:n]

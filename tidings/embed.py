@@ -9,7 +9,7 @@ from __future__ import annotations
 from math import log, sqrt
 from operator import itemgetter
 
-from tidings.text import tokens
+from tidings.text import lead_tokens, tokens
 
 Vector = dict[str, float]
 
@@ -56,7 +56,7 @@ class LexicalVectoriser(Vocabulary):
         get = out.get  # a plain dict: a Counter's missing-key path is slow, and the counts come out the same
         for term in tokens(title):
             out[term] = get(term, 0.0) + TITLE_WEIGHT
-        for term in tokens(text)[:MAX_TEXT_TOKENS]:
+        for term in lead_tokens(text, MAX_TEXT_TOKENS):
             out[term] = get(term, 0.0) + 1.0
         return out
 

@@ -145,6 +145,20 @@ def _short_tokens(text: str) -> list[str]:
     return _tokens(text)  # never handed out itself: tokens() copies it
 
 
+def lead_tokens(text: str, n: int) -> list[str]:
+    """`tokens(text)[:n]`, reading only as much of the text as it takes.
+
+    Cutting the text can change only the token the cut falls in (a word or a figure split, a character composed
+    with what follows): the last one of the prefix. So a prefix with more than n tokens gives the first n exactly."""
+    size = 40 * n
+    while size < len(text):
+        found = _tokens(text[:size])
+        if len(found) > n:
+            return found[:n]
+        size *= 2
+    return tokens(text)[:n]
+
+
 def _tokens(text: str) -> list[str]:
     if not text.isascii():  # ASCII is NFKC already
         text = unicodedata.normalize("NFKC", text)

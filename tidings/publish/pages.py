@@ -42,13 +42,13 @@ def story_page(env: Environment, digest: Digest, story: Story, revisions: Sequen
 
 
 def revision_page(env: Environment, digest: Digest, story: Story, revisions: Sequence[Revision], k: int) -> str:
-    """The page of `revisions[k]`, which links to its neighbours."""
+    """The page of `revisions[k]`. It links to the revision before it and to the story, never to later ones: once
+    written, a revision's page never changes, so it is rendered once and can be cached for good."""
     numbers = [r.number for r in revisions]
     rev = revisions[k]
     return env.get_template("revision.html").render(
         root="../../../", digest=digest, story=story, revision=rev, headline=headline(rev, story.id),
-        mark_changes=k > 0, previous_number=numbers[k - 1] if k else None,
-        next_number=numbers[k + 1] if k + 1 < len(numbers) else None)
+        mark_changes=k > 0, previous_number=numbers[k - 1] if k else None)
 
 
 def listing(digest: Digest, story: Story, latest: Revision, coverage_of: Iterable[tuple[str, float | None]]

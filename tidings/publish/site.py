@@ -341,7 +341,7 @@ def _render(store: Store, root: Path, site: Path, site_url: str, state: dict[int
         for k in dirty:
             story = store.story(k)
             # Everything that could fail on a story's data happens here, before anything of it is written.
-            # Revision pages already published stay as they are, but the last of them gains a link to the next.
+            # Revision pages already published stay as they are: a revision's page never changes once written.
             published = state[k][1]["revisions"] if k in state and (folder / "stories" / str(k)).is_dir() else 0
             try:
                 rendered = _story(env, store, digest, story, published) if story else None
@@ -442,9 +442,10 @@ FEED_ENTRIES = 50  # a feed carries the stories revised last; readers keep what 
 def _feed_entries(env: Environment, store: Store, listed: list[dict]) -> list[FeedEntry]:
     newest = sorted(listed, key=lambda s: (s["revised_at"], s["id"]), reverse=True)[:FEED_ENTRIES]
     stories = {story.id: story for story in store.stories_by_id([s["id"] for s in newest])}
+    latest = store.latest_revisions([s["id"] for s in newest])
     entries = []
     for s in newest:
-        story, revision = stories.get(s["id"]), store.latest_revision(s["id"])
+        story, revision = stories.get(s["id"]), latest.get(s["id"])
         if story is not None and revision is not None:
             entries.append(feed_entry(env, story, revision, s["headline"]))
     return entries
@@ -454,14 +455,13 @@ def _story(env: Environment, store: Store, digest: Digest, story: Story, publish
            ) -> tuple[dict[str, str], dict] | None:
     """A story's pages (path under its digest's folder -> HTML) and its line in the digest's list (plain values,
     so it can be kept in the store); None for a story with no revision yet. With `published` revisions already
-    on the site, only the pages that differ are made: the story's own, the new revisions' and the one before
-    them (a revision's page shows no more of the story than its neighbours' numbers)."""
+    on the site, only the pages that differ are made: the story's own and the new revisions'."""
     revisions = store.revisions(story.id)
     if not revisions:
         return None
     pages = {f"stories/{story.id}.html": story_page(env, digest, story, revisions)}
     for k, rev in enumerate(revisions):
-        if k >= published - 1:
+        if k >= published:
             pages[f"stories/{story.id}/r{rev.number}.html"] = revision_page(env, digest, story, revisions, k)
     line = listing(digest, story, revisions[-1], coverage_of_items(store.story_items(story.id)))
     return pages, line
