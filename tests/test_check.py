@@ -208,3 +208,16 @@ def test_sources_that_disagree_dispute_each_other(tmp_path):
     assert verdicts == {(71.5, "disputed"), (64.2, "disputed")}
     watch = (tmp_path / "site" / "news" / "misinformation.html").read_text()
     assert "Disputed" in watch and "beta.example states 64.2" in watch
+
+
+def test_the_larger_model_is_the_larger_of_the_two_just_named():
+    from tidings.check.claims import claims_in
+    from tidings.check.kb import load_kb
+
+    text = ("gpt-oss-120b has 116.8 billion parameters, while gpt-oss-20b has 20.9 billion in total. Both ship under "
+            "Apache-2.0. At its high setting, OpenAI reported 90.0 on MMLU for the larger model. The smaller model "
+            "scored 85.3 on MMLU. On AIME 2025 it scored 92.5.")
+    claims = {(c.model, c.attribute, c.value) for _, found in claims_in(text, load_kb()) for c in found}
+    assert ("gpt-oss-120b", "score:mmlu", 90.0) in claims and ("gpt-oss-20b", "score:mmlu", 85.3) in claims
+    assert ("gpt-oss-20b", "score:aime-2025", 92.5) in claims  # "it": the model the sentence before was about
+    assert ("gpt-oss-20b", "score:mmlu", 90.0) not in claims and ("gpt-oss-120b", "score:mmlu", 85.3) not in claims

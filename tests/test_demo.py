@@ -308,12 +308,14 @@ def test_headlines_hold_and_come_from_credible_sources(demo):
         assert carrier and max(credibility.get(c["publisher"]) or 0.6 for c in carrier) >= 0.6, latest["headline"]
 
 
-def test_revision_pages_mark_changes_and_link_neighbours(demo):
+def test_revision_pages_mark_changes_and_link_back(demo):
     stats, _, export = demo
     story = next(s for s in export["stories"] if len(s["revisions"]) >= 3)
     folder = stats.site / story["digest"] / "stories" / str(story["id"])
     middle = (folder / "r2.html").read_text()
-    assert 'rel="prev" href="r1.html"' in middle and 'rel="next" href="r3.html"' in middle
+    # A revision's page links to the one before and to the story; never forward, so it never changes.
+    assert 'rel="prev" href="r1.html"' in middle and "r3.html" not in middle
+    assert f'href="../{story["id"]}.html"' in middle
     assert "<ins>" in middle
     feed = (stats.site / story["digest"] / "feed.atom").read_text()
     assert story["revisions"][-1]["changes"][0].split(":")[0] in feed  # the entry's summary: what changed

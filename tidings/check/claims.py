@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
 from tidings.check.aliases import KBNames, kb_names
 from tidings.check.checkworthy import learned_probabilities
 from tidings.check.kb import KnowledgeBase, normalise
-from tidings.check.mentions import Mention, find_mentions, reference
+from tidings.check.mentions import Mention, comparative, find_mentions, reference
 from tidings.check.prefilter import Prefiltered
 from tidings.check.values import (
     ADJECTIVE,
@@ -658,13 +660,20 @@ def _developer(text: str, mentions: list[Mention], kb: KnowledgeBase) -> list[Cl
 _LATER_REFERENCE = re.compile(r"\b(?:it|its|of them|they|them)\b")
 
 
-def _read(sentence: str, kb: KnowledgeBase, indexed: KBNames, previous: Mention | None, context: str
-          ) -> tuple[list[Mention], list[Claim], Mention | None]:
+def _read(sentence: str, kb: KnowledgeBase, indexed: KBNames, previous: Mention | None, context: str,
+          recent: Sequence[str] = ()) -> tuple[list[Mention], list[Claim], Mention | None]:
     """A sentence's mentions and claims, and the model a following "It" refers to. `indexed` is `kb_names(kb)`,
-    looked up once for all the sentences of a text."""
+    looked up once for all the sentences of a text; `recent`, the models the last sentence before it that named
+    several named."""
     mentions = find_mentions(sentence, kb, context, indexed)
+    described = None
+    if len(recent) > 1 and not mentions:
+        # "... for the larger model": the larger of the models just named; "its" in the sentence is that one too.
+        described = comparative(sentence, [kb.models[k] for k in recent if k in kb.models])
+        if described is not None:
+            mentions, previous = [described], described
     ref = reference(sentence)
-    if ref is None and not mentions and previous is not None:
+    if ref is None and (not mentions or described) and previous is not None:
         # "The company shipped it in February", "Only 3.7 billion of them are active per token."
         later = _LATER_REFERENCE.search(sentence)
         ref = (later.start(), later.end()) if later else None
@@ -683,11 +692,25 @@ def claims_in(text: str, kb: KnowledgeBase) -> list[tuple[str, list[Claim]]]:
     previous = None
     context = text[:2000]
     indexed = kb_names(kb)
+    named: deque[list[str]] = deque(maxlen=RECENT_SENTENCES)
     for sentence in sentences(text):
-        mentions, claims, previous = _read(sentence, kb, indexed, previous, context)
+        mentions, claims, previous = _read(sentence, kb, indexed, previous, context, _recent(named))
+        named.append([x.model for x in mentions])
         if claims:
             out.append((sentence, claims))
     return out
+
+
+RECENT_SENTENCES = 3  # how far back "the larger model" looks for the models it compares
+
+
+def _recent(named: deque[list[str]]) -> list[str]:
+    """The models of the latest sentence (of the last few) that named more than one: what "the larger" compares."""
+    for models in reversed(named):
+        distinct = list(dict.fromkeys(models))
+        if len(distinct) > 1:
+            return distinct
+    return []
 
 
 def checkworthy_sentences(text: str, kb: KnowledgeBase, threshold: float = 0.3) -> list[CheckworthySentence]:
@@ -699,8 +722,10 @@ def checkworthy_sentences(text: str, kb: KnowledgeBase, threshold: float = 0.3) 
     learned = learned_probabilities(split) if split else []  # one pass of the ranker over the whole text
     context = text[:2000]
     indexed = kb_names(kb)
+    named: deque[list[str]] = deque(maxlen=RECENT_SENTENCES)
     for sentence, probability in zip(split, learned, strict=True):
-        mentions, claims, previous = _read(sentence, kb, indexed, previous, context)
+        mentions, claims, previous = _read(sentence, kb, indexed, previous, context, _recent(named))
+        named.append([x.model for x in mentions])
         score = 0.5 * checkworthiness(sentence, len(mentions)) + 0.5 * float(probability)
         if score < threshold and not claims:
             continue

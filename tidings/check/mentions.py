@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
@@ -323,6 +323,21 @@ def _by_size(models: list[Model], body: str) -> Model | None:
 
 
 # --- references back ------------------------------------------------------------------------------------------
+
+_COMPARATIVE = re.compile(r"\b[Tt]he\s+(larger|largest|bigger|biggest|smaller|smallest)\s+"
+                          r"(?:model|one|sibling|version|variant)\b")
+
+
+def comparative(text: str, compared: Sequence[Model]) -> Mention | None:
+    """"The larger model" after a sentence that named two or more models (`compared`), when their sizes tell
+    which it means: the largest or the smallest of them. Nothing when a size is unknown or sizes tie: a guess
+    would put a figure on the wrong model."""
+    m = _COMPARATIVE.search(text)
+    if m is None or len(compared) < 2:
+        return None
+    picked = _by_size(list(compared), m.group(1))
+    return Mention(picked.id, m.start(), m.end(), "description") if picked else None
+
 
 REFERENCE = re.compile(r"^\s*(?:it|its|the model|this model|the system|the new model|that model|the release|"
                        r"the open model|the closed model|the llm)\b", re.I)
