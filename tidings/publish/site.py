@@ -19,6 +19,7 @@ import shutil
 import stat
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -34,6 +35,7 @@ from tidings.publish.pages import (
     coverage_of_items,
     digest_page,
     format_day,
+    headline,
     home_page,
     listing,
     misinformation_page,
@@ -441,14 +443,15 @@ FEED_ENTRIES = 50  # a feed carries the stories revised last; readers keep what 
 
 def _feed_entries(env: Environment, store: Store, listed: list[dict]) -> list[FeedEntry]:
     newest = sorted(listed, key=lambda s: (s["revised_at"], s["id"]), reverse=True)[:FEED_ENTRIES]
-    stories = {story.id: story for story in store.stories_by_id([s["id"] for s in newest])}
-    latest = store.latest_revisions([s["id"] for s in newest])
-    entries = []
-    for s in newest:
-        story, revision = stories.get(s["id"]), latest.get(s["id"])
-        if story is not None and revision is not None:
-            entries.append(feed_entry(env, story, revision, s["headline"]))
-    return entries
+    return feed_entries(env, store, [s["id"] for s in newest])
+
+
+def feed_entries(env: Environment, store: Store, story_ids: Sequence[int]) -> list[FeedEntry]:
+    """The feed entries of these stories, in their order: each story's latest revision."""
+    stories = {story.id: story for story in store.stories_by_id(story_ids)}
+    latest = store.latest_revisions(story_ids)
+    return [feed_entry(env, stories[k], latest[k], headline(latest[k], k)) for k in story_ids
+            if k in stories and k in latest]
 
 
 def _story(env: Environment, store: Store, digest: Digest, story: Story, published: int = 0

@@ -32,7 +32,7 @@ from tidings.config import Config
 from tidings.errors import TidingsError
 from tidings.model import Digest, Story
 from tidings.publish import pages
-from tidings.publish.feeds import digest_atom, digest_json_feed, digest_rss, feed_entry
+from tidings.publish.feeds import digest_atom, digest_json_feed, digest_rss
 from tidings.publish.serialize import (
     digest_json,
     item_json,
@@ -40,7 +40,7 @@ from tidings.publish.serialize import (
     story_json,
     story_summary,
 )
-from tidings.publish.site import FEED_ENTRIES, environment, misinformation, render_version
+from tidings.publish.site import FEED_ENTRIES, environment, feed_entries, misinformation, render_version
 from tidings.search import VERDICTS, SearchError, plain, search
 from tidings.store import Store
 from tidings.web import schemas
@@ -260,11 +260,8 @@ def _pages(app: FastAPI, site: Site) -> None:
         make_feed, media_type = formats[kind]
 
         def make() -> bytes:
-            newest = site.store.stories(slug)[:FEED_ENTRIES]
-            latest = site.store.latest_revisions([s.id for s in newest])
-            entries = [feed_entry(site.env, s, latest[s.id], pages.headline(latest[s.id], s.id))
-                       for s in newest if s.id in latest]
-            return make_feed(digest, entries, site.site_url)
+            newest = [s.id for s in site.store.stories(slug)[:FEED_ENTRIES]]
+            return make_feed(digest, feed_entries(site.env, site.store, newest), site.site_url)
         return html(request, ("feed", slug, kind), make, media_type)
 
     @page("/{slug}/tracker", include_in_schema=False)
