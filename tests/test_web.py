@@ -281,7 +281,7 @@ def test_pages_change_when_a_run_adds_to_the_store(tmp_path):
     config = make_config(tmp_path, [{"url": str(folder / "wire.rss"), "name": "Wire"}], fetch_full_text=False)
     run(config, now=NOW, publish=False)
     store = Store(config.db_url)
-    with TestClient(create_app(config, store)) as client:
+    with TestClient(create_app(config, store, fresh_within=0)) as client:
         before = client.get("/api/stories").json()["stories"]
         etag = client.get("/").headers["etag"]
         (folder / "wire.rss").write_text(rss([first, {"title": "Qwen ranking", "link": "https://w.example/b",
@@ -290,6 +290,13 @@ def test_pages_change_when_a_run_adds_to_the_store(tmp_path):
         after = client.get("/api/stories").json()["stories"]
         assert len(after) == len(before) + 1
         assert client.get("/", headers={"If-None-Match": etag}).status_code == 200
+    # By default the store's data version is trusted for a second: within it, a page may show the run before.
+    with TestClient(create_app(config, store, fresh_within=3600)) as client:
+        listed = client.get("/api/stories").json()["stories"]
+        (folder / "wire.rss").write_text(rss([first, {"title": "Comet seen", "link": "https://w.example/c",
+                                                       "text": LICENSE}]))
+        run(config, now=NOW + timedelta(hours=4), publish=False)
+        assert client.get("/api/stories").json()["stories"] == listed
     store.close()
 
 
@@ -323,3 +330,39 @@ def test_feeds_in_three_formats_are_the_published_ones_with_an_entry_per_update(
     assert item["id"].endswith(f"/ai/stories/{revised.id}/r{revised.revision_count}.html")
     assert item["summary"] == " ".join(store.latest_revision(revised.id).changes)
     assert client.get("/ai/feed.xml").status_code == 404
+
+
+def test_pages_are_made_ahead_and_a_run_remakes_only_the_stories_it_changed(tmp_path, monkeypatch):
+    import threading
+
+    from tidings.publish import pages
+
+    folder = tmp_path / "feeds"
+    folder.mkdir()
+    items = [{"title": "Wexford model released", "link": "https://a.example/w", "text": LICENSE},
+             {"title": "Small models ranked", "link": "https://a.example/q", "text": QWEN}]
+    (folder / "wire.rss").write_text(rss(items))
+    config = make_config(tmp_path, [{"url": str(folder / "wire.rss"), "name": "Wire"}], fetch_full_text=False)
+    run(config, now=NOW, publish=False)
+    store = Store(config.db_url)
+    made = []
+    real = pages.story_page
+    monkeypatch.setattr(pages, "story_page", lambda *a: made.append(a[2].id) or real(*a))
+    app = create_app(config, store, fresh_within=0)
+    site = app.state.site
+    stories = store.stories()
+    assert site.warm(threading.Event()) == len(stories) == 2 and sorted(made) == sorted(s.id for s in stories)
+    with TestClient(app) as client:
+        for s in stories:
+            assert client.get(f"/{s.digest}/stories/{s.id}").status_code == 200
+        assert len(made) == 2  # both answered from the pages made ahead
+        qwen = next(s for s in stories if "ranked" in s.title.lower())
+        items.append({"title": "Small models ranked again", "link": "https://a.example/q2", "text": QWEN + BOTH})
+        (folder / "wire.rss").write_text(rss(items))
+        run(config, now=NOW + timedelta(hours=3), publish=False)
+        changed = {s.id for s in store.stories() if s.revision_count > 1}
+        assert changed and qwen.id in changed
+        for s in stories:
+            assert client.get(f"/{s.digest}/stories/{s.id}").status_code == 200
+        assert sorted(made[2:]) == sorted(changed)  # the unchanged story's page was kept, not made again
+    store.close()

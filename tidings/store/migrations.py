@@ -128,6 +128,13 @@ def _search_stemming(conn: Connection) -> None:
     conn.execute(text("INSERT INTO items_fts(items_fts) VALUES ('rebuild')"))
 
 
+def _story_indexes(conn: Connection) -> None:
+    """Indexes for what the server asks on every request (see `schema.stories`)."""
+    for index in schema.stories.indexes:
+        if index.name in ("ix_stories_status_updated", "ix_stories_updated", "ix_stories_merged"):
+            index.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_full_text_search", _full_text_search),
@@ -141,6 +148,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0010_story_terms", _story_terms),
     ("0011_entry_prints", _entry_prints),
     ("0012_search_stemming", _search_stemming),
+    ("0013_story_indexes", _story_indexes),
 ]
 
 

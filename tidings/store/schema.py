@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -145,6 +146,11 @@ stories = Table(
     Column("status", String(20), nullable=False, server_default="active"),  # active | merged
     Column("merged_into", Integer),  # a merged story's page redirects here
     Index("ix_stories_digest_last", "digest", "last_item"),
+    # What the server asks on every request: the newest update, the live stories newest first, the merged ones.
+    Index("ix_stories_status_updated", "status", "updated", "id"),
+    Index("ix_stories_updated", "updated"),
+    Index("ix_stories_merged", "merged_into", sqlite_where=text("merged_into IS NOT NULL"),
+          postgresql_where=text("merged_into IS NOT NULL")),
 )
 
 # Claims found in items and what the checker made of them.

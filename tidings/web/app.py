@@ -16,14 +16,18 @@ import base64
 import binascii
 import hashlib
 import json
+import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
+from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
@@ -45,7 +49,10 @@ from tidings.search import VERDICTS, SearchError, plain, search
 from tidings.store import Store
 from tidings.web import schemas
 
-PAGE_CACHE = 2048  # rendered pages kept; a page is a few kilobytes
+log = logging.getLogger(__name__)
+
+PAGE_CACHE_BYTES = 96 * 2**20  # rendered pages kept, least recently used dropped first (10,000 stories: ~75 MB)
+VERSION_TTL = 1.0  # seconds a data version of the store is trusted before it is asked for again
 MAX_LIMIT = 200
 HTML = "text/html; charset=utf-8"
 
@@ -58,36 +65,108 @@ class BadRequest(TidingsError):
     """A parameter that cannot be used (a cursor that was not given out by this server)."""
 
 
-class Site:
-    """What the routes share: the store, the templates and the pages already rendered."""
+class Moved(Exception):
+    """A merged story's address: the answer is a redirect to where its items went."""
 
-    def __init__(self, store: Store, site_url: str) -> None:
-        self.store, self.site_url = store, site_url
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
+
+
+class Site:
+    """What the routes share: the store, the templates and the pages already rendered.
+
+    A page is kept per data version of the store, which is asked for at most every `fresh_within` seconds: a
+    page may show a run's results that much later, and a request for a kept page costs a dictionary lookup."""
+
+    def __init__(self, store: Store, site_url: str, fresh_within: float = VERSION_TTL) -> None:
+        self.store, self.site_url, self.fresh_within = store, site_url, fresh_within
         self.env = environment()
         self.env.globals["serving"] = True
         self._pages: OrderedDict[tuple, tuple[bytes, str]] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
+        self._version: tuple | None = None
+        self._version_at = 0.0
+        self._renders: dict[tuple, str] = {}  # (digests, site URL) -> render_version: templates do not change
 
     def version(self) -> tuple:
-        """What every page depends on: the store's data version and tidings' templates and digests."""
-        return self.store.data_version(), render_version(self.store.digests(), self.site_url)
+        """What every page depends on: the store's data version, and tidings' templates and digests."""
+        now = time.monotonic()
+        if self._version is None or now - self._version_at >= self.fresh_within:
+            digests = self.store.digests()
+            key = (tuple(digests), self.site_url)
+            if key not in self._renders:
+                self._renders[key] = render_version(digests, self.site_url)
+            self._version, self._version_at = (self.store.data_version(), self._renders[key]), now
+        return self._version
 
-    def page(self, key: tuple, make: Callable[[], str | bytes]) -> tuple[bytes, str]:
-        """A rendered page and its ETag, made once per data version."""
-        key = (*key, self.version())
+    def cached(self, key: tuple) -> tuple[bytes, str] | None:
+        """A page already made for the current data version, if there is one."""
+        version = self.version()
         with self._lock:
             found = self._pages.get(key)
-            if found is not None:
-                self._pages.move_to_end(key)
-                return found
-        made = make()
-        body = made.encode("utf-8") if isinstance(made, str) else made
-        entry = (body, _etag(body))
+            if found is None or found[0] != version:
+                return None
+            self._pages.move_to_end(key)
+            return found[2], found[3]
+
+    def page(self, key: tuple, make: Callable[[], str | bytes], token: Callable[[], object] | None = None
+             ) -> tuple[bytes, str]:
+        """A rendered page and its ETag, made once per data version. With a `token` (what the page is made from,
+        cheaper to ask for than the page: a story's last update), a page kept from an older version whose token
+        is unchanged is kept on, not made again: a run changes a few stories, not all of them."""
+        version = self.version()
         with self._lock:
+            found = self._pages.get(key)
+        if found is not None and found[0] == version:
+            return found[2], found[3]
+        now = token() if token is not None else None
+        if found is not None and token is not None and found[1] == now:
+            entry = (version, now, found[2], found[3])
+        else:
+            made = make()
+            body = made.encode("utf-8") if isinstance(made, str) else made
+            entry = (version, now, body, _etag(body))
+        with self._lock:
+            old = self._pages.pop(key, None)
+            self._bytes += len(entry[2]) - (len(old[2]) if old else 0)
             self._pages[key] = entry
-            while len(self._pages) > PAGE_CACHE:
-                self._pages.popitem(last=False)
-        return entry
+            while self._bytes > PAGE_CACHE_BYTES and len(self._pages) > 1:
+                _, dropped = self._pages.popitem(last=False)
+                self._bytes -= len(dropped[2])
+        return entry[2], entry[3]
+
+    def story_page(self, slug: str, story_id: int) -> tuple[bytes, str]:
+        """A story's page (made or kept); a merged story's is a redirect to where its items went."""
+        def token() -> object:
+            moved = self.store.redirects().get(story_id)
+            if moved is not None:
+                raise Moved(f"/{slug}/stories/{moved}.html")
+            story = self.story(story_id, slug)
+            return story.updated, story.revision_count
+
+        def make() -> str:
+            story = self.story(story_id, slug)
+            revisions = self.store.revisions(story.id)
+            if not revisions:
+                raise NotFound(f"story {story.id} has no revision yet")
+            return pages.story_page(self.env, self.digest(slug), story, revisions)
+        return self.page(("story", slug, story_id), make, token)
+
+    def warm(self, stop: threading.Event) -> int:
+        """Make the pages of the live stories, most recently updated first, until the cache is as full as it may
+        be: what a static site does at publish, so that a reader's first visit finds its page made. Returns how
+        many were made."""
+        made = 0
+        for story in self.store.stories():
+            if stop.is_set() or self._bytes > PAGE_CACHE_BYTES * 0.9:
+                break
+            if self.cached(("story", story.digest, story.id)) is None:
+                with suppress(TidingsError, Moved):
+                    self.story_page(story.digest, story.id)
+                    made += 1
+        return made
 
     def digest(self, slug: str) -> Digest:
         found = next((d for d in self.store.digests() if d.slug == slug), None)
@@ -111,18 +190,51 @@ class Site:
         return found
 
 
-def create_app(config: Config, store: Store | None = None) -> FastAPI:
-    """The web app over the config's store (or `store`, opened by the caller)."""
-    site = Site(store or Store(config.db_url), config.site_url)
+def create_app(config: Config, store: Store | None = None, fresh_within: float = VERSION_TTL,
+               warm: bool = False) -> FastAPI:
+    """The web app over the config's store (or `store`, opened by the caller). Pages show what a run stored at
+    most `fresh_within` seconds after it committed. With `warm`, a thread makes the stories' pages ahead of their
+    readers, at start and after each run."""
+    site = Site(store or Store(config.db_url), config.site_url, fresh_within)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        stop = threading.Event()
+        warmer = threading.Thread(target=_keep_warm, args=(site, stop), name="tidings-pages", daemon=True)
+        if warm:
+            warmer.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            if warm:
+                warmer.join(timeout=10)
+
     app = FastAPI(title="tidings", version=__version__, description=(
         "Living topic digests: stories, their revisions, their sources and their fact checks. Lists come as "
         "`{\"stories\": [...], \"next_cursor\": ...}`; pass `next_cursor` back as `cursor` for the next page."),
-        docs_url="/api/docs", redoc_url=None)
+        docs_url="/api/docs", redoc_url=None, lifespan=lifespan)
     app.state.site = site
     _errors(app)
     _api(app, site)  # before the pages, whose `/{digest}/...` patterns would take `/api/...` too
     _pages(app, site)
     return app
+
+
+WARM_EVERY = 5.0  # seconds between looks at the store's data version by the thread that keeps pages made
+
+
+def _keep_warm(site: Site, stop: threading.Event) -> None:
+    seen = None
+    while not stop.is_set():
+        try:
+            version = site.version()
+            if version != seen:
+                site.warm(stop)
+                seen = version
+        except TidingsError as exc:  # the store unreachable for a while: pages are made on demand meanwhile
+            log.warning("making pages ahead of readers: %s", exc)
+        stop.wait(WARM_EVERY)
 
 
 # --- responses ------------------------------------------------------------------------------------------------
@@ -139,8 +251,12 @@ def _answer(request: Request, body: bytes, etag: str, media_type: str, status: i
     return Response(body, status_code=status, media_type=media_type, headers=headers)
 
 
+def _dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
 def _json(request: Request, data: Any) -> Response:
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    body = _dumps(data).encode("utf-8")
     return _answer(request, body, _etag(body), "application/json")
 
 
@@ -154,6 +270,10 @@ def _errors(app: FastAPI) -> None:
         site: Site = request.app.state.site
         html = site.env.get_template("error.html").render(root="/", status=status, message=message)
         return Response(html, status_code=status, media_type=HTML)
+
+    @app.exception_handler(Moved)
+    async def moved(request: Request, exc: Moved) -> Response:
+        return RedirectResponse(exc.location, status_code=301)
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> Response:
@@ -184,33 +304,37 @@ def _errors(app: FastAPI) -> None:
 def _pages(app: FastAPI, site: Site) -> None:
     page = app.get  # pages are not part of the API document
 
-    def html(request: Request, key: tuple, make: Callable[[], str | bytes], media_type: str = HTML) -> Response:
-        body, etag = site.page(key, make)
-        return _answer(request, body, etag, media_type)
+    async def html(request: Request, key: tuple, make: Callable[[], str | bytes], media_type: str = HTML
+                   ) -> Response:
+        # A page already made is answered here, on the event loop; only making one (store, templates) goes to a
+        # worker thread. Everything that can fail (an unknown digest or story) happens in `make`.
+        found = site.cached(key) or await run_in_threadpool(site.page, key, make)
+        return _answer(request, *found, media_type)
+
+    def template_file(name: str) -> Callable[[], str]:
+        return lambda: resources.files("tidings").joinpath(f"templates/{name}").read_text("utf-8")
 
     @page("/", include_in_schema=False)
     @page("/index.html", include_in_schema=False)
-    def home(request: Request) -> Response:
+    async def home(request: Request) -> Response:
         def make() -> str:
             digests = site.store.digests()
             return pages.home_page(site.env, digests, {d.slug: site.ranked(d) for d in digests})
-        return html(request, ("home",), make)
+        return await html(request, ("home",), make)
 
     @page("/style.css", include_in_schema=False)
-    def style(request: Request) -> Response:
-        return html(request, ("style",), lambda: resources.files("tidings").joinpath("templates/style.css")
-                    .read_text("utf-8"), "text/css; charset=utf-8")
+    async def style(request: Request) -> Response:
+        return await html(request, ("style",), template_file("style.css"), "text/css; charset=utf-8")
 
     @page("/icon.svg", include_in_schema=False)
-    def icon(request: Request) -> Response:
-        return html(request, ("icon",), lambda: resources.files("tidings").joinpath("templates/icon.svg")
-                    .read_text("utf-8"), "image/svg+xml")
+    async def icon(request: Request) -> Response:
+        return await html(request, ("icon",), template_file("icon.svg"), "image/svg+xml")
 
     @page("/sources", include_in_schema=False)
     @page("/sources.html", include_in_schema=False)
-    def sources(request: Request) -> Response:
-        return html(request, ("sources",), lambda: pages.sources_page(site.env, site.store.sources(),
-                                                                      site.store.digests()))
+    async def sources(request: Request) -> Response:
+        return await html(request, ("sources",), lambda: pages.sources_page(site.env, site.store.sources(),
+                                                                            site.store.digests()))
 
     @page("/search", include_in_schema=False)
     def search_page(request: Request, q: str = "", digest: str = "", since: str = "", until: str = "",
@@ -235,92 +359,79 @@ def _pages(app: FastAPI, site: Site) -> None:
 
     @page("/{slug}/", include_in_schema=False)
     @page("/{slug}/index.html", include_in_schema=False)
-    def digest_index(request: Request, slug: str) -> Response:
-        digest = site.digest(slug)
-        return html(request, ("digest", slug), lambda: pages.digest_page(site.env, digest, site.ranked(digest)))
+    async def digest_index(request: Request, slug: str) -> Response:
+        def make() -> str:
+            digest = site.digest(slug)
+            return pages.digest_page(site.env, digest, site.ranked(digest))
+        return await html(request, ("digest", slug), make)
 
     @page("/{slug}/misinformation", include_in_schema=False)
     @page("/{slug}/misinformation.html", include_in_schema=False)
-    def misinformation_watch(request: Request, slug: str) -> Response:
-        digest = site.digest(slug)
-
+    async def misinformation_watch(request: Request, slug: str) -> Response:
         def make() -> str:
+            digest = site.digest(slug)
             claims = misinformation(site.store, slug)
             live = {s.id for s in site.store.stories(slug)}
             return pages.misinformation_page(site.env, digest, claims, {g["story"] for g in claims} & live)
-        return html(request, ("misinformation", slug), make)
+        return await html(request, ("misinformation", slug), make)
 
     @page("/{slug}/feed.{kind}", include_in_schema=False)
-    def feed(request: Request, slug: str, kind: str) -> Response:
+    async def feed(request: Request, slug: str, kind: str) -> Response:
         formats = {"atom": (digest_atom, "application/atom+xml"), "rss": (digest_rss, "application/rss+xml"),
                    "json": (digest_json_feed, "application/feed+json")}
         if kind not in formats:
             raise NotFound(f"no feed.{kind}; the feeds are feed.atom, feed.rss and feed.json")
-        digest = site.digest(slug)
         make_feed, media_type = formats[kind]
 
         def make() -> bytes:
+            digest = site.digest(slug)
             newest = [s.id for s in site.store.stories(slug)[:FEED_ENTRIES]]
             return make_feed(digest, feed_entries(site.env, site.store, newest), site.site_url)
-        return html(request, ("feed", slug, kind), make, media_type)
+        return await html(request, ("feed", slug, kind), make, media_type)
 
     @page("/{slug}/tracker", include_in_schema=False)
     @page("/{slug}/tracker.html", include_in_schema=False)
-    def tracker_page(request: Request, slug: str) -> Response:
-        digest = site.digest(slug)
-
+    async def tracker_page(request: Request, slug: str) -> Response:
         def make() -> str:
             from markupsafe import Markup
 
             from tidings.tracker import build_tracker, tracker_chart_svg
 
+            digest = site.digest(slug)
             tracker = build_tracker(site.store, slug)
             return site.env.get_template("tracker.html").render(
                 root="../", digest=digest, tracker=tracker, chart=Markup(tracker_chart_svg(tracker)),
                 csv_url="tracker.csv")
-        return html(request, ("tracker", slug), make)
+        return await html(request, ("tracker", slug), make)
 
     @page("/{slug}/tracker.csv", include_in_schema=False)
-    def tracker_download(request: Request, slug: str) -> Response:
-        site.digest(slug)
-
+    async def tracker_download(request: Request, slug: str) -> Response:
         def make() -> str:
             from tidings.tracker import build_tracker, tracker_csv
 
+            site.digest(slug)
             return tracker_csv(build_tracker(site.store, slug))
-        response = html(request, ("tracker.csv", slug), make, "text/csv; charset=utf-8")
+        response = await html(request, ("tracker.csv", slug), make, "text/csv; charset=utf-8")
         response.headers["Content-Disposition"] = f'attachment; filename="{slug}-tracker.csv"'
         return response
 
     @page("/{slug}/stories/{name}", include_in_schema=False)
-    def story_page(request: Request, slug: str, name: str) -> Response:
+    async def story_page(request: Request, slug: str, name: str) -> Response:
         story_id = _number(name)
-        moved = site.store.redirects().get(story_id)
-        if moved is not None:
-            return RedirectResponse(f"/{slug}/stories/{moved}.html", status_code=301)
-        story = site.story(story_id, slug)
-        digest = site.digest(slug)
-
-        def make() -> str:
-            revisions = site.store.revisions(story.id)
-            if not revisions:
-                raise NotFound(f"story {story.id} has no revision yet")
-            return pages.story_page(site.env, digest, story, revisions)
-        return html(request, ("story", story.id, story.updated, story.revision_count), make)
+        found = site.cached(("story", slug, story_id)) or await run_in_threadpool(site.story_page, slug, story_id)
+        return _answer(request, *found, HTML)
 
     @page("/{slug}/stories/{story_id}/{name}", include_in_schema=False)
-    def revision_page(request: Request, slug: str, story_id: int, name: str) -> Response:
-        number = _number(name, prefix="r")
-        story = site.story(story_id, slug)
-        digest = site.digest(slug)
-
+    async def revision_page(request: Request, slug: str, story_id: int, name: str) -> Response:
         def make() -> str:
+            number = _number(name, prefix="r")
+            story = site.story(story_id, slug)
             revisions = site.store.revisions(story.id)
             k = next((k for k, r in enumerate(revisions) if r.number == number), None)
             if k is None:
                 raise NotFound(f"story {story.id} has no revision {number}")
-            return pages.revision_page(site.env, digest, story, revisions, k)
-        return html(request, ("revision", story.id, number, story.revision_count), make)
+            return pages.revision_page(site.env, site.digest(slug), story, revisions, k)
+        return await html(request, ("revision", slug, story_id, name), make)
 
 
 def _number(name: str, prefix: str = "") -> int:
@@ -354,19 +465,23 @@ def _api(app: FastAPI, site: Site) -> None:
 
     @app.get("/api/stories", tags=["stories"], summary="Stories, most recently updated first",
              responses=_documented(schemas.StoryList))
-    def api_stories(request: Request, digest: str | None = None, updated_since: datetime | None = None,
-                    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50, cursor: str | None = None) -> Response:
-        if digest:
-            site.digest(digest)
-        after = _cursor(cursor) if cursor else None
-        since = updated_since.replace(tzinfo=UTC) if updated_since and not updated_since.tzinfo else updated_since
-        ids = site.store.story_ids_page(digest, since, limit + 1, after)
-        more = len(ids) > limit
-        stories = site.store.stories_by_id(ids[:limit])
-        latest = site.store.latest_revisions([s.id for s in stories])
-        last = stories[-1] if stories and more else None
-        return _json(request, {"stories": [story_summary(s, latest.get(s.id)) for s in stories],
-                               "next_cursor": _make_cursor(last.updated, last.id) if last else None})
+    async def api_stories(request: Request, digest: str | None = None, updated_since: datetime | None = None,
+                          limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50, cursor: str | None = None
+                          ) -> Response:
+        def make() -> str:
+            if digest:
+                site.digest(digest)
+            after = _cursor(cursor) if cursor else None
+            ids = site.store.story_ids_page(digest, _aware(updated_since), limit + 1, after)
+            more = len(ids) > limit
+            stories = site.store.stories_by_id(ids[:limit])
+            latest = site.store.latest_revisions([s.id for s in stories])
+            last = stories[-1] if stories and more else None
+            return _dumps({"stories": [story_summary(s, latest.get(s.id)) for s in stories],
+                           "next_cursor": _make_cursor(last.updated, last.id) if last else None})
+        key = ("api-stories", digest, updated_since, limit, cursor)
+        found = site.cached(key) or await run_in_threadpool(site.page, key, make)
+        return _answer(request, *found, "application/json")
 
     @app.get("/api/stories/{story_id}", tags=["stories"], summary="A story: its current revision, sources and "
                                                                    "fact check, and its revision history",
@@ -403,8 +518,7 @@ def _api(app: FastAPI, site: Site) -> None:
 
         if digest:
             site.digest(digest)
-        body, etag = site.page(("api-tracker", digest), lambda: json.dumps(
-            tracker_json(build_tracker(site.store, digest)), ensure_ascii=False, separators=(",", ":")))
+        body, etag = site.page(("api-tracker", digest), lambda: _dumps(tracker_json(build_tracker(site.store, digest))))
         return _answer(request, body, etag, "application/json")
 
     @app.get("/api/search", tags=["search"], summary="Search the items: words (any), \"quoted phrases\"",

@@ -26,7 +26,7 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 8080, every: floa
     from tidings.web.app import create_app
 
     _check_address(host, port)
-    app = create_app(config)
+    app = create_app(config, warm=True)
     stop = threading.Event()
     runner = None
     if every:
