@@ -135,6 +135,11 @@ def _story_indexes(conn: Connection) -> None:
             index.create(conn, checkfirst=True)
 
 
+def _story_window_index(conn: Connection) -> None:
+    """The live stories still taking items, found by range (else a run would walk the status index row by row)."""
+    next(i for i in schema.stories.indexes if i.name == "ix_stories_status_last").create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_full_text_search", _full_text_search),
@@ -149,6 +154,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0011_entry_prints", _entry_prints),
     ("0012_search_stemming", _search_stemming),
     ("0013_story_indexes", _story_indexes),
+    ("0014_story_window_index", _story_window_index),
 ]
 
 

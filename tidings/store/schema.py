@@ -149,6 +149,7 @@ stories = Table(
     # What the server asks on every request: the newest update, the live stories newest first, the merged ones.
     Index("ix_stories_status_updated", "status", "updated", "id"),
     Index("ix_stories_updated", "updated"),
+    Index("ix_stories_status_last", "status", "last_item"),  # the stories still taking items, for each run
     Index("ix_stories_merged", "merged_into", sqlite_where=text("merged_into IS NOT NULL"),
           postgresql_where=text("merged_into IS NOT NULL")),
 )
