@@ -340,8 +340,9 @@ def _render(store: Store, root: Path, site: Path, site_url: str, state: dict[int
         if not fresh and not dirty and before <= set(signatures):
             continue
         changed_any = True
+        found = {story.id: story for story in store.stories_by_id(dirty)}
         for k in dirty:
-            story = store.story(k)
+            story = found.get(k)
             # Everything that could fail on a story's data happens here, before anything of it is written.
             # Revision pages already published stay as they are: a revision's page never changes once written.
             published = state[k][1]["revisions"] if k in state and (folder / "stories" / str(k)).is_dir() else 0
