@@ -612,7 +612,7 @@ def child_cli(now: str, args: list[str]) -> None:
             result.update(stages=stats.seconds, items_new=stats.items_new, stories_new=stats.stories_new,
                           revisions=stats.revisions, errors=list(stats.errors)[:5])
         print(RESULT + json.dumps(result), file=sys.stderr, flush=True)
-    sys.exit(code)
+    cli.leave(code)  # as the `tidings` command leaves
 
 
 def vmhwm_mb() -> float:
