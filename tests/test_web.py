@@ -366,3 +366,38 @@ def test_pages_are_made_ahead_and_a_run_remakes_only_the_stories_it_changed(tmp_
             assert client.get(f"/{s.digest}/stories/{s.id}").status_code == 200
         assert sorted(made[2:]) == sorted(changed)  # the unchanged story's page was kept, not made again
     store.close()
+
+
+def test_serve_with_run_every_runs_the_pipeline_beside_the_server(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    (feeds / "wire.rss").write_text(rss([{"title": "Wexford model released", "link": "https://a.example/w",
+                                           "text": LICENSE}]))
+    (tmp_path / "tidings.toml").write_text(
+        f'db = "{tmp_path / "tidings.db"}"\nsite_dir = "{tmp_path / "site"}"\n\n[settings]\nfetch_full_text = false\n\n'
+        '[[digests]]\nslug = "news"\ntitle = "News"\n\n'
+        f'[[sources]]\nurl = "{feeds / "wire.rss"}"\nname = "Wire"\n', encoding="utf-8")
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "tidings", "-q", "-c", str(tmp_path / "tidings.toml"), "serve",
+                               "--port", str(port), "--run-every", "1h"], stderr=subprocess.PIPE, text=True)
+    try:
+        stories = []
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
+            for _ in range(300):  # the server starts, and its first run reads the new source
+                try:
+                    stories = http.get("/api/stories").json()["stories"]
+                except httpx.TransportError:
+                    stories = []
+                if stories:
+                    break
+                time.sleep(0.1)
+            assert [s["title"] for s in stories] == ["Wexford model released"]
+            assert http.get(f"/news/stories/{stories[0]['id']}").status_code == 200
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, errors = server.communicate(timeout=30)
+    assert server.returncode == 0, errors
