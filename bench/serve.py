@@ -992,7 +992,7 @@ def main() -> None:
         if r["statuses"]:
             print(f"      statuses other than 200: {r['statuses']}")
     print(f"  static baseline: {base:.0f} req/s, the mean of the first and last runs (/style.css comes from the app's "
-          "page cache, which checks the store's data version on every request)")
+          "page cache, as a story page already made does)")
     print("  KB/ans: body per answer; srv ms, gen ms: CPU time the server, the load generator used per measured "
           "request (all their threads)")
     print(f"\ntargets: story pages >= {TARGET_SHARE:.0%} of the static-file rate, p95 <= {TARGET_P95:.0f} ms "
