@@ -111,6 +111,16 @@ def test_sections_by_role_with_perspectives_and_a_timeline():
     assert labels[0] == "Aug 5, 2025" and "Mar 13" in labels and "Mar 15" in labels
 
 
+def test_a_sentence_about_what_comes_next_is_no_event_of_the_timeline():
+    items = [item(1, "OpenAI's model card for gpt-oss-120b puts its SWE-bench Verified score at about 62%. The "
+                     "model was released on August 5, 2025 under the Apache-2.0 licence.", day=0),
+             item(2, "The next thing to watch is whether OpenAI refreshes the gpt-oss family, since both models "
+                     "date from August 2025.", day=2)]
+    timeline = next(s for s in write(items).sections if s.heading == "Timeline")
+    assert not any("next thing to watch" in s.text for s in timeline.sentences)
+    assert timeline.sentences[0].label == "Aug 5, 2025"
+
+
 def test_numbers_stay_headline_stays_and_what_changed_names_the_sources():
     first_items = [item(1, BARRIER + "Engineers expect construction to start in the autumn."),
                    item(2, "Residents of Port Ellery welcomed the tidal barrier decision at a packed meeting in "

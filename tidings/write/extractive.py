@@ -498,7 +498,9 @@ def _timeline(items: Sequence[Item], every: Sequence[_Candidate], taken: list[_C
         # The first date written out in full ("on March 11", "in October 2025"), at day or month precision: a
         # year alone, or "this month", does not date an event.
         when = written_date(c.text, c.item.published)
-        if when is None or when[0] >= start or is_forward_looking(c.text):
+        # A sentence about what comes next is no event, whatever date it mentions ("the next thing to watch is
+        # whether OpenAI refreshes the family, since both models date from August 2025").
+        if when is None or when[0] >= start or is_forward_looking(c.text) or _looks_ahead(c.text):
             continue
         fact = fact_of(c.text)
         if restates(fact, facts) or any(k[0] == when[0] for k in lines):
