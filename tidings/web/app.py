@@ -486,9 +486,17 @@ def _api(app: FastAPI, site: Site) -> None:
     @app.get("/api/stories/{story_id}", tags=["stories"], summary="A story: its current revision, sources and "
                                                                    "fact check, and its revision history",
              responses=_documented(schemas.StoryOut))
-    def api_story(request: Request, story_id: int) -> Response:
-        story = site.story(_story_id(story_id))
-        return _json(request, story_json(story, site.store.revisions(story.id), history=False))
+    async def api_story(request: Request, story_id: int) -> Response:
+        def make() -> str:
+            story = site.story(_story_id(story_id))
+            return _dumps(story_json(story, site.store.revisions(story.id), history=False))
+
+        def token() -> object:
+            story = site.story(_story_id(story_id))
+            return story.updated, story.revision_count
+        key = ("api-story", story_id)
+        found = site.cached(key) or await run_in_threadpool(site.page, key, make, token)
+        return _answer(request, *found, "application/json")
 
     @app.get("/api/stories/{story_id}/revisions/{number}", tags=["stories"], summary="One revision of a story",
              responses=_documented(schemas.StoryRevision))
