@@ -83,12 +83,18 @@ def environment() -> Environment:
 
 
 def first_citations(revision: Revision) -> dict[int, str]:
-    """For each source number, the id of its first citation in the article's text (see `cites` in _macros)."""
+    """For each source number, the id of its first citation on the page (see `cites` in _macros): in the
+    article's text, else in its fact check (a source may be kept for what an earlier revision cited)."""
     found: dict[int, str] = {}
     for k, section in enumerate(revision.sections):
         for i, s in enumerate(section.sentences):
             for n in s.cites:
                 found.setdefault(n, f"cite-{k}-{i}-{n}")
+    groups = fact_check_groups(revision)
+    for prefix, shown in (("f", [g for g in groups if g["open"]]), ("g", [g for g in groups if not g["open"]])):
+        for i, g in enumerate(shown):
+            for n in g["cites"]:
+                found.setdefault(n, f"cite-{prefix}{i}-{n}")
     return found
 
 
