@@ -24,6 +24,7 @@ from tidings.errors import TidingsError
 from tidings.ingest.feeds import FeedError, read_opml, write_opml
 from tidings.pipeline import RunStats, Schedule, opened, run, run_every, sync_config
 from tidings.progress import reporter_for
+from tidings.publish.serialize import iso
 from tidings.sources import add_source, import_sources, remove_source
 
 
@@ -114,8 +115,8 @@ def sources_list(obj: Context, as_json: bool) -> None:
         click.echo(json.dumps([{"id": s.id, "url": s.url, "name": s.name, "title": s.title, "kind": s.kind,
                                 "digests": list(s.digests), "credibility": s.credibility, "status": s.status,
                                 "last_error": s.last_error, "items": s.item_count,
-                                "last_success": _iso(s.last_success), "last_read": _iso(s.last_fetched),
-                                "consecutive_errors": s.consecutive_errors, "next_check": _iso(s.next_check),
+                                "last_success": iso(s.last_success), "last_read": iso(s.last_fetched),
+                                "consecutive_errors": s.consecutive_errors, "next_check": iso(s.next_check),
                                 "check_interval_seconds": s.check_interval} for s in found], indent=2))
         return
     now = datetime.now(UTC)
@@ -143,10 +144,6 @@ def _health(s, now: datetime) -> str:
 
 def _when(dt: datetime) -> str:
     return f"{dt:%Y-%m-%d %H:%M} UTC"
-
-
-def _iso(dt: datetime | None) -> str | None:
-    return dt.isoformat() if dt else None
 
 
 @sources.command("check")

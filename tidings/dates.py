@@ -36,7 +36,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
 __all__ = ["Insertion", "apply_insertions", "dates_in", "day_label", "has_relative_day", "is_forward_looking",
@@ -283,6 +283,11 @@ def dates_in(sentence: str, published: datetime | date) -> list[tuple[date, str,
         found.append((d, DAY, phrase.first, phrase.end))
     found.sort(key=lambda f: (f[2], f[3]))
     return found
+
+
+def as_utc(value: datetime) -> datetime:
+    """A time as stored and compared: one without a zone is taken to be UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def written_date(sentence: str, published: datetime | date) -> tuple[date, str] | None:

@@ -41,7 +41,6 @@ KB_BASIS, SOURCES_BASIS = "knowledge base", "sources"
 # A figure the knowledge base contradicts is wrong, and one a sentence only reports someone else saying is not
 # the source's own: neither can set a best score.
 _NOT_A_RECORD = ("contradicted",)
-_CHUNK = 500  # ids per store call: SQLite limits the parameters of one statement
 
 
 # --- the ledger -------------------------------------------------------------------------------------------------
@@ -167,7 +166,7 @@ def build_tracker(store: Store, digest: str | None = None, kb: KnowledgeBase | N
     `digest` None), checked against `kb` (the built-in knowledge base by default)."""
     kb = kb or _builtin_kb()
     items = _digest_items(store, digest)
-    claims = [c for chunk in _chunks(sorted(items)) for c in store.claims(chunk)]
+    claims = store.claims(sorted(items))
     unknown = unknown_models(items.values(), kb)
     claims += [c for u in unknown for c in u.claims]
     refs = {i.id: _source_ref(i) for i in items.values()}
@@ -179,12 +178,7 @@ def build_tracker(store: Store, digest: str | None = None, kb: KnowledgeBase | N
 
 def _digest_items(store: Store, digest: str | None) -> dict[int, Item]:
     ids = sorted({i for story in store.stories(digest) for i in story.item_ids})
-    return {i.id: i for chunk in _chunks(ids) for i in store.items(chunk)}
-
-
-def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield list(ids[start:start + _CHUNK])
+    return {i.id: i for i in store.items(ids)}
 
 
 def _source_ref(item: Item) -> SourceRef:

@@ -27,6 +27,7 @@ from pathlib import Path
 from jinja2 import Environment
 
 from tidings.check.words import claim_words
+from tidings.dates import as_utc
 from tidings.errors import EmailError
 from tidings.model import Digest, Revision, Story
 from tidings.publish.feeds import xml_text
@@ -107,7 +108,7 @@ def build_edition(store: Store, since: datetime, now: datetime, site_url: str, t
     """The edition of the stories revised after `since` (up to `now`): by digest, the most important first, as
     on the digest's page. None when no story was revised: there is nothing to send."""
     to, sender = check_address(to), check_address(sender, "sender")
-    since, now = _aware(since), _aware(now)
+    since, now = as_utc(since), as_utc(now)
     base = _site_base(site_url)
     updated = _updated_stories(store, since, now)
     if not updated:
@@ -239,11 +240,6 @@ def _domain(address: str) -> str:
     return addr.rpartition("@")[2] or "localhost"
 
 
-def _aware(value: datetime) -> datetime:
-    # The store keeps UTC; a time without a zone is taken to be UTC as well, so comparisons never fail.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 # --- sending and writing -----------------------------------------------------------------------------------------
 
 def send_edition(edition: Edition, smtp: str) -> None:
@@ -313,7 +309,7 @@ def write_edition(edition: Edition, path: str | Path) -> Path:
 
 def default_path(now: datetime) -> Path:
     """Where an edition goes when no file is named: edition-YYYY-MM-DD.eml in the current folder."""
-    return Path(f"edition-{_aware(now):%Y-%m-%d}.eml")
+    return Path(f"edition-{as_utc(now):%Y-%m-%d}.eml")
 
 
 # --- the edition as the CLI asks for it --------------------------------------------------------------------------
@@ -340,7 +336,7 @@ def email_edition(store: Store, since: datetime, to: str, now: datetime, site_ur
         else:
             path = path or write_edition(edition, default_path(now))
         # Only once it went out: a failed send leaves the next edition to carry these stories.
-        store.set_meta(LAST_EDITION, _aware(now).isoformat())
+        store.set_meta(LAST_EDITION, as_utc(now).isoformat())
     return EditionResult(edition, since, now, sent_via=_one_line(smtp) if smtp is not None else None, path=path)
 
 
@@ -348,7 +344,7 @@ def last_edition(store: Store) -> datetime | None:
     """When the last edition went out; None before the first (or if what is stored is not a time)."""
     value = store.meta(LAST_EDITION)
     try:
-        return _aware(datetime.fromisoformat(value)) if value else None
+        return as_utc(datetime.fromisoformat(value)) if value else None
     except ValueError:
         return None
 
@@ -356,6 +352,6 @@ def last_edition(store: Store) -> datetime | None:
 def edition_since(store: Store, now: datetime, window: timedelta) -> datetime:
     """Where the next edition starts: at the last edition, so none is missed and none repeated, but no earlier
     than `window` before `now`, so a first edition (or one after a long pause) is not the whole archive."""
-    start = _aware(now) - window
+    start = as_utc(now) - window
     last = last_edition(store)
     return max(start, last) if last is not None else start

@@ -82,15 +82,15 @@ def environment() -> Environment:
     return env
 
 
-def first_citations(revision: Revision) -> dict[int, str]:
+def first_citations(revision: Revision, groups: list[dict]) -> dict[int, str]:
     """For each source number, the id of its first citation on the page (see `cites` in _macros): in the
-    article's text, else in its fact check (a source may be kept for what an earlier revision cited)."""
+    article's text, else in its fact check, whose `groups` (`fact_check_groups`) the page has made already (a
+    source may be kept for what an earlier revision cited)."""
     found: dict[int, str] = {}
     for k, section in enumerate(revision.sections):
         for i, s in enumerate(section.sentences):
             for n in s.cites:
                 found.setdefault(n, f"cite-{k}-{i}-{n}")
-    groups = fact_check_groups(revision)
     for prefix, shown in (("f", [g for g in groups if g["open"]]), ("g", [g for g in groups if not g["open"]])):
         for i, g in enumerate(shown):
             for n in g["cites"]:

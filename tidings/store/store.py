@@ -540,13 +540,17 @@ class Store:
 
     def claims(self, item_ids: Iterable[int] | None = None,
                verdicts: Sequence[str] | None = None) -> list[CheckedClaim]:
+        """Claims by item, then as stored; of these items only, in queries of 500 ids (SQLite caps a statement's
+        values)."""
         query = select(t.claims).order_by(t.claims.c.item_id, t.claims.c.id)
-        if item_ids is not None:
-            query = query.where(t.claims.c.item_id.in_(list(item_ids)))
         if verdicts is not None:
             query = query.where(t.claims.c.verdict.in_(list(verdicts)))
         with self.engine.connect() as conn:
-            return [_checked_claim(r) for r in conn.execute(query)]
+            if item_ids is None:
+                return [_checked_claim(r) for r in conn.execute(query)]
+            # Chunks of sorted ids come in item order already.
+            return [_checked_claim(r) for chunk in _chunks(sorted(set(item_ids)), 500)
+                    for r in conn.execute(query.where(t.claims.c.item_id.in_(chunk)))]
 
     def flagged_claims(self, digest: str, verdicts: Sequence[str]) -> list[tuple[CheckedClaim, int]]:
         """Claims with these verdicts in the items of a digest's live stories, each with its story's id."""
@@ -564,10 +568,13 @@ class Store:
             return conn.execute(select(func.count()).select_from(t.items)).scalar_one()
 
     def items(self, ids: Iterable[int] | None = None) -> list[Item]:
+        """Items oldest first; of these ids only, in queries of 500 ids (SQLite caps a statement's values)."""
         query = select(t.items).order_by(t.items.c.published, t.items.c.id)
-        if ids is not None:
-            query = query.where(t.items.c.id.in_(list(ids)))
-        return self._items(query)
+        if ids is None:
+            return self._items(query)
+        found = [i for chunk in _chunks(sorted(set(ids)), 500)
+                 for i in self._items(query.where(t.items.c.id.in_(chunk)))]
+        return sorted(found, key=lambda i: (i.published, i.id))
 
     def unrouted_items(self) -> list[Item]:
         return self._items(select(t.items).where(t.items.c.routed.is_(None))

@@ -33,6 +33,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from tidings import __version__
 from tidings.config import Config
+from tidings.dates import as_utc
 from tidings.errors import TidingsError
 from tidings.model import Digest, Story
 from tidings.publish import pages
@@ -137,8 +138,19 @@ class Site:
                 self._bytes -= len(dropped[2])
         return entry[2], entry[3]
 
+    async def kept(self, key: tuple, make: Callable[[], str | bytes], token: Callable[[], object] | None = None
+                   ) -> tuple[bytes, str]:
+        """`page` for a request: a page already made is answered here, on the event loop; only making one (store,
+        templates) goes to a worker thread. Everything that can fail (an unknown digest or story) is in `make`
+        and `token`."""
+        return self.cached(key) or await run_in_threadpool(self.page, key, make, token)
+
     def story_page(self, slug: str, story_id: int) -> tuple[bytes, str]:
         """A story's page (made or kept); a merged story's is a redirect to where its items went."""
+        return self.page(*self.story_parts(slug, story_id))
+
+    def story_parts(self, slug: str, story_id: int) -> tuple[tuple, Callable[[], str], Callable[[], object]]:
+        """The key, the maker and the token of a story's page (see `page`)."""
         def token() -> object:
             moved = self.store.redirects().get(story_id)
             if moved is not None:
@@ -152,7 +164,7 @@ class Site:
             if not revisions:
                 raise NotFound(f"story {story.id} has no revision yet")
             return pages.story_page(self.env, self.digest(slug), story, revisions)
-        return self.page(("story", slug, story_id), make, token)
+        return ("story", slug, story_id), make, token
 
     def warm(self, stop: threading.Event) -> int:
         """Make the pages of the live stories, most recently updated first, until the cache is as full as it may
@@ -306,10 +318,7 @@ def _pages(app: FastAPI, site: Site) -> None:
 
     async def html(request: Request, key: tuple, make: Callable[[], str | bytes], media_type: str = HTML
                    ) -> Response:
-        # A page already made is answered here, on the event loop; only making one (store, templates) goes to a
-        # worker thread. Everything that can fail (an unknown digest or story) happens in `make`.
-        found = site.cached(key) or await run_in_threadpool(site.page, key, make)
-        return _answer(request, *found, media_type)
+        return _answer(request, *await site.kept(key, make), media_type)
 
     def template_file(name: str) -> Callable[[], str]:
         return lambda: resources.files("tidings").joinpath(f"templates/{name}").read_text("utf-8")
@@ -418,8 +427,7 @@ def _pages(app: FastAPI, site: Site) -> None:
     @page("/{slug}/stories/{name}", include_in_schema=False)
     async def story_page(request: Request, slug: str, name: str) -> Response:
         story_id = _number(name)
-        found = site.cached(("story", slug, story_id)) or await run_in_threadpool(site.story_page, slug, story_id)
-        return _answer(request, *found, HTML)
+        return _answer(request, *await site.kept(*site.story_parts(slug, story_id)), HTML)
 
     @page("/{slug}/stories/{story_id}/{name}", include_in_schema=False)
     async def revision_page(request: Request, slug: str, story_id: int, name: str) -> Response:
@@ -472,15 +480,14 @@ def _api(app: FastAPI, site: Site) -> None:
             if digest:
                 site.digest(digest)
             after = _cursor(cursor) if cursor else None
-            ids = site.store.story_ids_page(digest, _aware(updated_since), limit + 1, after)
+            ids = site.store.story_ids_page(digest, as_utc(updated_since) if updated_since else None, limit + 1, after)
             more = len(ids) > limit
             stories = site.store.stories_by_id(ids[:limit])
             latest = site.store.latest_revisions([s.id for s in stories])
             last = stories[-1] if stories and more else None
             return _dumps({"stories": [story_summary(s, latest.get(s.id)) for s in stories],
                            "next_cursor": _make_cursor(last.updated, last.id) if last else None})
-        key = ("api-stories", digest, updated_since, limit, cursor)
-        found = site.cached(key) or await run_in_threadpool(site.page, key, make)
+        found = await site.kept(("api-stories", digest, updated_since, limit, cursor), make)
         return _answer(request, *found, "application/json")
 
     @app.get("/api/stories/{story_id}", tags=["stories"], summary="A story: its current revision, sources and "
@@ -494,9 +501,7 @@ def _api(app: FastAPI, site: Site) -> None:
         def token() -> object:
             story = site.story(_story_id(story_id))
             return story.updated, story.revision_count
-        key = ("api-story", story_id)
-        found = site.cached(key) or await run_in_threadpool(site.page, key, make, token)
-        return _answer(request, *found, "application/json")
+        return _answer(request, *await site.kept(("api-story", story_id), make, token), "application/json")
 
     @app.get("/api/stories/{story_id}/revisions/{number}", tags=["stories"], summary="One revision of a story",
              responses=_documented(schemas.StoryRevision))
@@ -535,7 +540,8 @@ def _api(app: FastAPI, site: Site) -> None:
                    since: datetime | None = None, until: datetime | None = None, publisher: str | None = None,
                    verdict: str | None = None, limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
                    offset: Annotated[int, Query(ge=0, le=100_000)] = 0) -> Response:
-        found = search(site.store, q, digest=digest, since=_aware(since), until=_aware(until),
+        found = search(site.store, q, digest=digest, since=as_utc(since) if since else None,
+                       until=as_utc(until) if until else None,
                        publisher=publisher, verdict=verdict, limit=limit, offset=offset)
         return _json(request, {"results": [
             {"item": {k: v for k, v in item_json(h.item).items() if k not in ("text", "claims")},
@@ -550,10 +556,6 @@ def _documented(model: type) -> dict:
     return {200: {"model": model, "description": "OK"}, 304: {"description": "Not modified (ETag matched)"},
             404: {"model": schemas.Error, "description": "Not found"},
             422: {"model": schemas.Error, "description": "A parameter that cannot be used"}}
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def _story_id(story_id: int) -> int:
