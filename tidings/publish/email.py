@@ -30,7 +30,7 @@ from tidings.check.words import claim_words
 from tidings.dates import as_utc
 from tidings.errors import EmailError
 from tidings.model import Digest, Revision, Story
-from tidings.publish.feeds import xml_text
+from tidings.publish.feeds import one_line
 from tidings.publish.pages import coverage, coverage_of_items, format_day, headline, rank
 from tidings.publish.site import display_names, environment
 from tidings.store import Store
@@ -158,7 +158,7 @@ def _groups(store: Store, updated: list[tuple[Story, list[Revision]]], since: da
     for slug in slugs:
         digest = digests.get(slug, Digest(slug, slug))
         ranked = rank(by_digest[slug])
-        groups.append({"title": _one_line(digest.title) or slug, "url": web_url(f"{base}{slug}/index.html"),
+        groups.append({"title": one_line(digest.title) or slug, "url": web_url(f"{base}{slug}/index.html"),
                        "stories": ranked})
     return groups
 
@@ -169,17 +169,17 @@ def _story_entry(story: Story, revisions: list[Revision], since: datetime, base:
     is_new = fresh[0].number == revisions[0].number  # its first revision is in this edition: all of it is news
     # Every change since the last edition, not only the latest revision's, so a story revised twice in between
     # reads as one account; a new story has no "what changed".
-    changes = [] if is_new else list(dict.fromkeys(_one_line(c) for r in fresh for c in r.changes if c.strip()))
+    changes = [] if is_new else list(dict.fromkeys(one_line(c) for r in fresh for c in r.changes if c.strip()))
     page = f"{base}{story.digest}/stories/{story.id}"
     # An edition is about what is new: a story's latest sources, not its first ones.
     shown = sorted(latest.sources, key=lambda c: (c.published, c.n), reverse=True)[:SOURCES_SHOWN]
     sources = len(latest.sources)
     meta = f"Updated {format_day(latest.created)} · {sources} source{'s' * (sources != 1)}"
-    return {"id": story.id, "headline": _one_line(headline(latest, story.id)), "url": web_url(f"{page}.html"),
+    return {"id": story.id, "headline": one_line(headline(latest, story.id)), "url": web_url(f"{page}.html"),
             "revision_url": web_url(f"{page}/r{latest.number}.html"), "number": latest.number, "new": is_new,
-            "meta": meta, "lede": _one_line(latest.lede.text) if latest.lede else "", "changes": changes,
+            "meta": meta, "lede": one_line(latest.lede.text) if latest.lede else "", "changes": changes,
             "contradicted": _contradicted(latest),
-            "sources": [{"publisher": _one_line(c.publisher), "title": _one_line(c.title) or "Untitled",
+            "sources": [{"publisher": one_line(c.publisher), "title": one_line(c.title) or "Untitled",
                          "url": web_url(c.url)} for c in shown],
             "more_sources": sources - len(shown), "updated_at": latest.created}
 
@@ -191,14 +191,14 @@ def _contradicted(revision: Revision) -> list[dict]:
     for f in revision.fact_check:
         if f.verdict != "contradicted":
             continue
-        claim = _one_line(f.claim or claim_words(f, display_names()))
+        claim = one_line(f.claim or claim_words(f, display_names()))
         # A sentence that only reports someone else's claim does not make it: say so, as the story's page does.
-        said = (f"Reports that {_one_line(f.attributed_to)} says {claim} (the source quotes it, it does not claim "
+        said = (f"Reports that {one_line(f.attributed_to)} says {claim} (the source quotes it, it does not claim "
                 "it).") if f.attributed_to else f"Says {claim}."
         fact, source = f.evidence[0] if f.evidence else ("", "")
-        claims = groups.setdefault(_one_line(f.sentence), [])
+        claims = groups.setdefault(one_line(f.sentence), [])
         if all(c["said"] != said for c in claims):
-            claims.append({"said": said, "evidence": _one_line(fact), "evidence_url": web_url(source)})
+            claims.append({"said": said, "evidence": one_line(fact), "evidence_url": web_url(source)})
     return [{"sentence": sentence, "claims": claims} for sentence, claims in groups.items()]
 
 
@@ -223,11 +223,6 @@ def _fill(text: str, indent: str = "", first: str | None = None) -> str:
     """A paragraph wrapped for a text mail; a long word (a URL) is never broken."""
     return textwrap.fill(text, _TEXT_WIDTH, initial_indent=indent if first is None else first,
                          subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
-
-
-def _one_line(text: str | None) -> str:
-    """Text as one line, without control characters: safe in a header, a list item or a line of the text part."""
-    return " ".join(xml_text(text).split())
 
 
 def _moment(value: datetime) -> str:
@@ -270,7 +265,7 @@ def send_edition(edition: Edition, smtp: str) -> None:
 
 
 def _unsent(where: str, why: str) -> str:
-    return _one_line(f"{where}: cannot send the edition ({why}); check --smtp, or write the edition to a file "
+    return one_line(f"{where}: cannot send the edition ({why}); check --smtp, or write the edition to a file "
                      "with -o")[:500]
 
 
@@ -299,7 +294,7 @@ def write_edition(edition: Edition, path: str | Path) -> Path:
         temporary.write_bytes(data)
         os.replace(temporary, target)
     except OSError as exc:
-        raise EmailError(f"{target}: cannot write the edition ({_one_line(_reason(exc))}); choose a file you can "
+        raise EmailError(f"{target}: cannot write the edition ({one_line(_reason(exc))}); choose a file you can "
                          "write with -o") from exc
     finally:
         with contextlib.suppress(OSError):
@@ -337,7 +332,7 @@ def email_edition(store: Store, since: datetime, to: str, now: datetime, site_ur
             path = path or write_edition(edition, default_path(now))
         # Only once it went out: a failed send leaves the next edition to carry these stories.
         store.set_meta(LAST_EDITION, as_utc(now).isoformat())
-    return EditionResult(edition, since, now, sent_via=_one_line(smtp) if smtp is not None else None, path=path)
+    return EditionResult(edition, since, now, sent_via=one_line(smtp) if smtp is not None else None, path=path)
 
 
 def last_edition(store: Store) -> datetime | None:

@@ -26,6 +26,11 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\u
 URL_SCHEMES = {"http", "https"}
 
 
+def one_line(value: str | None) -> str:
+    """`xml_text` of a value with its whitespace squashed: a title, a summary, a header."""
+    return " ".join(xml_text(value).split())
+
+
 def xml_text(value: str | None) -> str:
     """`value` with every character XML cannot (or should not) carry replaced by a space."""
     return _NOT_XML.sub(" ", value) if value else ""
@@ -47,10 +52,10 @@ class FeedEntry:
 def feed_entry(env: Environment, story: Story, revision: Revision, headline: str) -> FeedEntry:
     html = env.get_template("_atom_entry.html").render(revision=revision)
     content = xml_text(nh3.clean(html, url_schemes=URL_SCHEMES, link_rel="nofollow noopener noreferrer"))
-    title = " ".join(xml_text(headline).split()) or f"Story {story.id}"
+    title = one_line(headline) or f"Story {story.id}"
     # A feed reader already has the story: what it wants to know is what changed in this revision.
     changed = " ".join(revision.changes) if revision.number > 1 else ""
-    summary = " ".join(xml_text(changed or (revision.lede.text if revision.lede else "")).split()) or title
+    summary = one_line(changed or (revision.lede.text if revision.lede else "")) or title
     return FeedEntry(story_id=story.id, title=title, summary=summary, content=content, published=story.created,
                      updated=revision.created, revision=revision.number)
 
@@ -67,7 +72,7 @@ def digest_rss(digest: Digest, entries: Sequence[FeedEntry], site_url: str) -> b
 def digest_json_feed(digest: Digest, entries: Sequence[FeedEntry], site_url: str) -> bytes:
     """The same feed as JSON Feed 1.1."""
     base = site_url.rstrip("/") + "/"
-    title = " ".join(xml_text(digest.title).split()) or digest.slug
+    title = one_line(digest.title) or digest.slug
     items = [{"id": f"{base}{digest.slug}/stories/{e.story_id}/r{e.revision}.html",
               "url": f"{base}{digest.slug}/stories/{e.story_id}.html", "title": e.title, "summary": e.summary,
               "content_html": e.content, "date_published": e.published.isoformat(),
@@ -75,19 +80,19 @@ def digest_json_feed(digest: Digest, entries: Sequence[FeedEntry], site_url: str
              for e in sorted(entries, key=lambda e: e.updated, reverse=True)]
     feed = {"version": "https://jsonfeed.org/version/1.1", "title": title,
             "home_page_url": f"{base}{digest.slug}/index.html", "feed_url": f"{base}{digest.slug}/feed.json",
-            "description": " ".join(xml_text(digest.description).split()) or title, "language": "en",
+            "description": one_line(digest.description) or title, "language": "en",
             "authors": [{"name": "tidings"}], "items": items}
     return json.dumps(feed, ensure_ascii=False, indent=1).encode("utf-8")
 
 
 def _generator(digest: Digest, entries: Sequence[FeedEntry], site_url: str, name: str) -> FeedGenerator:
     base = site_url.rstrip("/") + "/"
-    title = " ".join(xml_text(digest.title).split()) or digest.slug
+    title = one_line(digest.title) or digest.slug
     fg = FeedGenerator()
     fg.id(f"{base}{digest.slug}/")
     fg.title(title)
-    fg.subtitle(" ".join(xml_text(digest.description).split()) or title)
-    fg.description(" ".join(xml_text(digest.description).split()) or title)
+    fg.subtitle(one_line(digest.description) or title)
+    fg.description(one_line(digest.description) or title)
     fg.link(href=f"{base}{digest.slug}/index.html", rel="alternate")
     fg.link(href=f"{base}{digest.slug}/{name}", rel="self")
     fg.generator("tidings")
