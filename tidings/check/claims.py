@@ -352,6 +352,9 @@ _ACTIVATING_BEFORE = re.compile(r"\bactivat\w*\s+(?:only\s+|just\s+|about\s+|rou
 _USING_BEFORE = re.compile(r"(?:uses?|using|runs?|with)\s+(?:only\s+|just\s+)?$", re.I)
 
 
+_CONTRAST = re.compile(r"\b(?:but|while|whereas|yet)\b", re.I)
+
+
 def _parameters(text: str, mentions: list[Mention], parts: list[Clause]) -> list[Claim]:
     if not _SIZE_WORD.search(text):
         return []
@@ -387,7 +390,8 @@ def _parameters(text: str, mentions: list[Mention], parts: list[Clause]) -> list
         elif following_of:
             active = True
         else:
-            active = bool(_ACTIVE.search(text[start:end]) or _ACTIVE_AFTER.match(after)
+            # "35B parameters but activates only 3B": a word of activity after "but" is the next figure's.
+            active = bool(_ACTIVE.search(text[start:end]) or _ACTIVE_AFTER.match(_CONTRAST.split(after, 1)[0])
                           or _ACTIVATING_BEFORE.search(before)
                           or _USING_BEFORE.search(before) and _ACTIVE.search(after[:30]))
         clause = _clause_at(parts, start)
