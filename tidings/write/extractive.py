@@ -23,7 +23,16 @@ from tidings.embed import MAX_CENTROID_TERMS, LexicalVectoriser, Vector, cosine
 from tidings.model import Item, Revision, Section, Sentence
 from tidings.text import STOPWORDS, sentences, squash, tokens
 from tidings.write import Brief, register
-from tidings.write.facts import SAME_FACT_MIN_WORDS, Fact, conflict, fact_of, fact_to_compare, restates, same_fact
+from tidings.write.facts import (
+    SAME_FACT_MIN_WORDS,
+    Fact,
+    attributed,
+    conflict,
+    fact_of,
+    fact_to_compare,
+    restates,
+    same_fact,
+)
 from tidings.write.headline import clean_headline, clickbait
 from tidings.write.revision import fact_checks, finish, numbering, refuted_sentences, sources_list
 from tidings.write.standalone import points_back, unusable
@@ -328,7 +337,7 @@ def _superseded(pool: list[_Candidate], today: date) -> set[_Candidate]:
             if overlap < 0.5 and not (overlap >= 0.3 and old.phrases & new.phrases):
                 continue
             if conflict(old.fact, new.fact) is not None and (
-                    old.fact.setting != new.fact.setting or _attributed(old.text) or _attributed(new.text)):
+                    old.fact.setting != new.fact.setting or attributed(old.text) or attributed(new.text)):
                 continue
             stale.add(old)
             break
@@ -347,13 +356,6 @@ def _number_words(pool: Sequence[_Candidate]) -> None:
                 bit = bit_of[word] = 1 << len(bit_of)
             bits |= bit
         c.word_bits = bits
-
-
-def _attributed(text: str) -> bool:
-    """Whether a sentence says whose figure it gives: a perspective, not a fact a newer one replaces."""
-    lowered = text.lower()
-    return any(w in lowered for w in ("according to", " said", " says", "reported", "reports", "'s card",
-                                      "measured", "in its", "by its"))
 
 
 def _perspectives(pool: list[_Candidate]) -> list[list[_Candidate]]:

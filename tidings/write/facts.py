@@ -756,3 +756,10 @@ def conflict(a: Fact, b: Fact) -> tuple[tuple[str, str], tuple[str, str]] | None
             continue
         return (x, unit), (y, unit)
     return None
+
+
+def attributed(text: str) -> bool:
+    """Whether a sentence says whose figure or claim it gives: a perspective or a report, not a statement of fact."""
+    lowered = text.lower()
+    return any(w in lowered for w in ("according to", " said", " says", "reported", "reports", "'s card",
+                                      "measured", "in its", "by its"))
