@@ -62,3 +62,40 @@ def test_relative_paths_resolve_beside_the_config(tmp_path):
 def test_credibility_range_checked():
     with pytest.raises(ConfigError, match="credibility must be between 0 and 1"):
         parse_config({"sources": [{"url": "a.xml", "credibility": 3}]})
+
+
+def test_writer_table_reads_and_defaults(tmp_path):
+    config = load_config(write(tmp_path, '[writer]\nbackend = "openai"\nmodel = "qwen3:8b"\n'
+                                         'base_url = "http://127.0.0.1:8080/v1/"\ntimeout = 5\n'))
+    w = config.writer
+    assert (w.backend, w.model, w.base_url, w.timeout, w.api_key_env) == (
+        "openai", "qwen3:8b", "http://127.0.0.1:8080/v1", 5.0, "OPENAI_API_KEY")
+    assert load_config(write(tmp_path, "")).writer.backend == "extractive"
+    # The older place still names the writer when there is no [writer] table.
+    assert load_config(write(tmp_path, '[settings]\nwriter = "extractive"\n')).writer.backend == "extractive"
+
+
+@pytest.mark.parametrize(("table", "expected"), [
+    ('backend = "gpt"', "backend must be one of extractive, openai, got 'gpt'"),
+    ('backend = "openai"', 'backend = "openai" needs a model'),
+    ('backend = "openai"\nmodel = "m"\nbase_url = "127.0.0.1:11434"', "base_url must be an http:// or https://"),
+    ('model = "m"\ntimeout = 0', "timeout must be a finite number greater than 0"),
+    ('model = "m"\ntimeout = "fast"', "timeout must be a number, got 'fast'"),
+    ('modle = "m"', "unknown key 'modle' (allowed: backend, base_url, model, api_key_env, timeout"),
+])
+def test_writer_table_errors_are_one_line(tmp_path, table, expected):
+    path = write(tmp_path, f"[writer]\n{table}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    message = str(err.value)
+    assert expected in message and f"{path} [writer]" in message and "\n" not in message
+
+
+def test_a_key_pasted_into_the_config_is_never_repeated(tmp_path):
+    secret = "sk-test-3f9a8b7c6d5e4f3a2b1c"
+    for table in (f'api_key_env = "{secret}"', f'api_key = "{secret}"'):
+        with pytest.raises(ConfigError) as err:
+            load_config(write(tmp_path, f'[writer]\nbackend = "openai"\nmodel = "m"\n{table}\n'))
+        assert secret not in str(err.value)
+    with pytest.raises(ConfigError, match="not hold the key itself"):
+        load_config(write(tmp_path, f'[writer]\napi_key_env = "{secret}"\n'))

@@ -22,7 +22,7 @@ from tidings import __version__
 from tidings.config import CONFIG_NAME, Config, load_config, write_starter
 from tidings.errors import TidingsError
 from tidings.ingest.feeds import FeedError, read_opml, write_opml
-from tidings.pipeline import RunStats, Schedule, opened, run, run_every, sync_config
+from tidings.pipeline import RunStats, Schedule, opened, run, run_every, sync_config, writer_report
 from tidings.progress import reporter_for
 from tidings.publish.serialize import iso
 from tidings.sources import add_source, import_sources, remove_source
@@ -265,6 +265,7 @@ def _report_run(obj: Context, stats: RunStats, every: float | None = None) -> No
         return
     when = f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC: " if every else ""
     click.echo(f"{when}{stats.items_new} new items, {stats.stories_new} new stories, {stats.revisions} revisions"
+               + writer_report(stats.writer)
                + (f"; site: {stats.site}" if stats.site else "")
                + ("; stopped early, the next run finishes the work" if stats.stopped else ""))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -44,12 +45,25 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class WriterSettings:
+    """The `[writer]` table: which writer writes the articles and, for a model writer, the server it asks."""
+
+    backend: str = "extractive"  # a registered writer: "extractive" (no model) or "openai" (any compatible server)
+    base_url: str = "http://127.0.0.1:11434/v1"  # the chat-completions server (Ollama's address by default)
+    model: str = ""
+    api_key_env: str = "OPENAI_API_KEY"  # the environment variable holding the key: the key itself is never kept
+    timeout: float = 60.0  # seconds per request
+    max_passage_chars: int = 1500  # how much of each source the model is given (its title and opening)
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None = None
     db: str = "tidings.db"
     site_dir: str = "site"
     site_url: str = "http://localhost:8000/"
     settings: Settings = field(default_factory=Settings)
+    writer: WriterSettings = field(default_factory=WriterSettings)
     digests: tuple[Digest, ...] = ()
     sources: tuple[Source, ...] = ()
     kb: tuple[str, ...] = ()  # the user's own knowledge-base files, beside the built-in one
@@ -74,8 +88,8 @@ class Config:
         return next((d for d in self.digests if d.slug == slug), None)
 
 
-_TOP_KEYS = {"db": str, "site_dir": str, "site_url": str, "kb": list, "settings": dict, "digests": list,
-             "sources": list}
+_TOP_KEYS = {"db": str, "site_dir": str, "site_url": str, "kb": list, "settings": dict, "writer": dict,
+             "digests": list, "sources": list}
 _DIGEST_KEYS = {"slug": str, "title": str, "description": str, "keywords": list}
 _SOURCE_KEYS = {"url": str, "name": str, "digests": list, "credibility": float, "kind": str}
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
@@ -119,6 +133,40 @@ _LOWER_BOUNDS = (("fetch_timeout", 0, True), ("story_window_days", 0, True), ("r
                  ("max_sentences", 0, True), ("full_text_min_chars", 0, False), ("max_body_mb", 0, True),
                  ("poll_interval_minutes", 0, True), ("max_backoff_hours", 0, True), ("host_connections", 0, True),
                  ("host_delay", 0, False), ("source_deadline", 0, True), ("run_deadline", 0, True))
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _writer(where: str, table: dict, settings: Settings) -> WriterSettings:
+    """The `[writer]` table; without one, `[settings] writer` (the older place) names the writer."""
+    where = f"{where} [writer]"
+    allowed = {f.name: type(f.default) for f in fields(WriterSettings)}
+    _check_keys(where, table, allowed)
+    if "api_key_env" in table and not (isinstance(table["api_key_env"], str)
+                                       and _ENV_NAME.fullmatch(table["api_key_env"])):
+        # Never echo the value: it may be the key itself, pasted in the wrong place.
+        raise ConfigError(f"{where}: api_key_env must name the environment variable that holds the key "
+                          f"(like OPENAI_API_KEY), not hold the key itself")
+    values = {k: _check(where, k, v, allowed[k]) for k, v in table.items()}
+    if "backend" in values and settings.writer not in ("extractive", values["backend"]):
+        raise ConfigError(f"{where}: backend = {values['backend']!r} but [settings] writer = {settings.writer!r}; "
+                          f"name the writer in [writer] only")
+    values.setdefault("backend", settings.writer)
+    from tidings.write import writer_names  # the writers registered, add-ons included
+
+    if values["backend"] not in writer_names():
+        raise ConfigError(f"{where}: backend must be one of {', '.join(writer_names())}, got {values['backend']!r}")
+    for name in ("timeout", "max_passage_chars"):
+        if name in values and not (math.isfinite(values[name]) and values[name] > 0):
+            raise ConfigError(f"{where}: {name} must be a finite number greater than 0, got {values[name]}")
+    base_url = values.get("base_url", WriterSettings.base_url)
+    if not re.match(r"https?://[^/\s]+", base_url):
+        raise ConfigError(f"{where}: base_url must be an http:// or https:// address, got {base_url!r}")
+    values["base_url"] = base_url.rstrip("/")
+    if values["backend"] == "openai" and not values.get("model"):
+        raise ConfigError(f"{where}: backend = \"openai\" needs a model (the name the server knows it by)")
+    return WriterSettings(**values)
 
 
 def _digest(where: str, table: Any) -> Digest:
@@ -165,11 +213,12 @@ def parse_config(data: dict, path: Path | None = None) -> Config:
         if key in data:
             _check(where, key, data[key], expected)
     settings = _settings(where, data.get("settings", {}))
+    writer = _writer(where, data.get("writer", {}), settings)
     digests = tuple(_digest(f"{where} digests[{i}]", t) for i, t in enumerate(data.get("digests", [])))
     slugs = [d.slug for d in digests]
     if len(set(slugs)) != len(slugs):
         raise ConfigError(f"{where}: digest slugs must be unique, got {slugs}")
-    config = Config(path=path, settings=settings, digests=digests,
+    config = Config(path=path, settings=settings, writer=writer, digests=digests,
                     **{k: data[k] for k in ("db", "site_dir", "site_url") if k in data})
     sources = tuple(_source(f"{where} sources[{i}]", t, set(slugs)) for i, t in enumerate(data.get("sources", [])))
     # Relative paths in a config file mean "beside this file", wherever tidings is run from.
@@ -178,7 +227,8 @@ def parse_config(data: dict, path: Path | None = None) -> Config:
     if not all(isinstance(k, str) for k in kb):
         raise ConfigError(f"{where}: kb must be a list of file paths, got {kb!r}")
     return Config(path=path, db=config.db, site_dir=config.site_dir, site_url=config.site_url,
-                  settings=settings, digests=digests, sources=sources, kb=tuple(config.resolve(k) for k in kb))
+                  settings=settings, writer=writer, digests=digests, sources=sources,
+                  kb=tuple(config.resolve(k) for k in kb))
 
 
 def load_config(path: str | Path | None = None) -> Config:
@@ -227,6 +277,16 @@ max_sentences = 12             # sentences per article
 fetch_timeout = 10.0           # seconds per HTTP request
 fetch_full_text = true         # fetch the page when a feed entry's text is truncated
 full_text_min_chars = 300      # feed text shorter than this counts as truncated
+
+# Who writes the articles. The default needs no model: every sentence is a source's own. "openai" asks any
+# OpenAI-compatible chat server (Ollama, vLLM, llama.cpp's server, LM Studio, OpenAI) and publishes only the
+# sentences the sources they cite bear out; if the server fails, that article is written the default way.
+[writer]
+backend = "extractive"
+# base_url = "http://127.0.0.1:11434/v1"   # Ollama's address
+# model = "qwen3:8b"
+# api_key_env = "OPENAI_API_KEY"           # the environment variable holding the key, if the server needs one
+# timeout = 60                             # seconds per request
 
 # A digest is one topic. Items are routed to it by similarity to its description and keywords.
 [[digests]]

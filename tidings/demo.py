@@ -54,16 +54,20 @@ def demo_days() -> list[Path]:
     return sorted(p for p in (corpus_dir() / "days").iterdir() if p.is_dir())
 
 
-def run_demo(directory: str | Path, reporter: Reporter | None = None) -> DemoStats:
+def run_demo(directory: str | Path, reporter: Reporter | None = None, extra_config: str = "") -> DemoStats:
     """Set up `directory` with the demo config and feed it the corpus one day at a time.
 
     Each day's snapshot of every source is copied into `directory/feeds/` (where the config's sources point),
-    then the pipeline runs as of the end of that day. The site is published after the last day.
+    then the pipeline runs as of the end of that day. The site is published after the last day. `extra_config`
+    is TOML added to the demo's config (say, a `[writer]` table).
     """
     root = Path(directory).resolve()
     root.mkdir(parents=True, exist_ok=True)
     config_path = root / "tidings.toml"
     shutil.copyfile(corpus_dir() / "tidings.toml", config_path)
+    if extra_config:
+        with config_path.open("a", encoding="utf-8") as f:
+            f.write("\n" + extra_config)
     for stale in ("tidings.db", "tidings.db-wal", "tidings.db-shm"):
         (root / stale).unlink(missing_ok=True)
     shutil.rmtree(root / "feeds", ignore_errors=True)

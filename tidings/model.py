@@ -241,6 +241,10 @@ class Revision:
     removed: tuple[str, ...] = field(default=())  # and those that left it
     numbering: tuple[tuple[int, int], ...] = field(default=())  # (item id, n) for every item ever cited: numbers
     #                                                              are never reused, so a source keeps its number
+    writer: str = "extractive"  # the writer whose sentences these are
+    dropped: tuple[tuple[str, str], ...] = field(default=())  # (sentence, why) the writer wrote and the check took out
+    passages: tuple[tuple[int, str], ...] = field(default=())  # (n, text) a paraphrasing writer's sentences were
+    #                                                            checked against, for the sources they cite
 
     def sentences(self):
         return [s for section in self.sections for s in section.sentences]

@@ -31,7 +31,7 @@ from tidings.ingest.schedule import after_read, is_due
 from tidings.model import Entry, FetchResult, Polling, Source
 from tidings.publish.site import publish_site
 from tidings.store import IngestCounts, SourceRead, Store
-from tidings.write.revise import revise
+from tidings.write.revise import WriteStats, revise
 
 log = logging.getLogger("tidings")
 
@@ -73,6 +73,7 @@ class RunStats:
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage
     publish_error: str | None = None  # why the site could not be written (everything else was stored)
     stopped: bool = False  # asked to stop, it left some stages to the next run
+    writer: WriteStats = field(default_factory=WriteStats)  # what the write stage did: requests, tokens, drops
 
     @property
     def failed(self) -> bool:
@@ -344,8 +345,9 @@ def _run(config: Config, store: Store, now: datetime, sources: Sequence[str] | N
         return replace(stats, items_placed=placed.items, stories_new=placed.new_stories)
 
     with reporter.stage("write", len(store.stories_to_revise())) as bar:
-        written = revise(store, config.settings, now, bar.advance, knowledge.display_names)
-    reporter.done("write", f"{written.revised} stories revised ({written.first} new)")
+        written = revise(store, config.settings, now, bar.advance, knowledge.display_names, knowledge,
+                         config.writer)
+    reporter.done("write", f"{written.revised} stories revised ({written.first} new){writer_report(written)}")
     lap("write")
 
     site, publish_error = None, None
@@ -366,7 +368,23 @@ def _run(config: Config, store: Store, now: datetime, sources: Sequence[str] | N
                                      f"{site_stats.revisions} revisions -> {site}")
         lap("publish")
     return replace(stats, items_placed=placed.items, stories_new=placed.new_stories, revisions=written.revised,
-                   site=site, errors=tuple(errors), publish_error=publish_error, stopped=schedule.stopping)
+                   writer=written, site=site, errors=tuple(errors), publish_error=publish_error,
+                   stopped=schedule.stopping)
+
+
+def writer_report(written: WriteStats) -> str:
+    """What a model writer cost and what the check took out, when there is anything to say."""
+    parts = []
+    if written.requests or written.reused:
+        parts.append(f"{written.requests} model request{'s' * (written.requests != 1)}"
+                     + (f" ({written.tokens:,} tokens)" if written.tokens else "")
+                     + (f", {written.reused} answered from the store" if written.reused else ""))
+    if written.dropped:
+        parts.append(f"{written.dropped} sentence{'s' * (written.dropped != 1)} dropped by the grounding check")
+    if written.fallbacks:
+        parts.append(f"{written.fallbacks} revision{'s' * (written.fallbacks != 1)} by the extractive writer "
+                     f"instead")
+    return "; " + "; ".join(parts) if parts else ""
 
 
 def run_every(config: Config, every: float, stop: threading.Event, reporter: Reporter | None = None,

@@ -78,6 +78,15 @@ def story_summary(story: Story, latest: Revision | None = None) -> dict[str, Any
 
 def _body(revision: Revision) -> dict[str, Any]:
     body = revision_body(revision)
+    # Which writer wrote it; for a paraphrasing writer, beside each sentence the passages it was checked against.
+    body["writer"] = revision.writer
+    passages = dict(revision.passages)
+    body.pop("passages", None)
+    if passages:
+        for section in body["sections"]:
+            for sentence in section["sentences"]:
+                sentence["checked_against"] = [{"n": n, "text": passages[n]} for n in sentence["cites"]
+                                               if n in passages]
     for source in body["sources"]:
         source["url"] = web_url(source["url"])
     for check in body["fact_check"]:

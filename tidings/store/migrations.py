@@ -140,6 +140,11 @@ def _story_window_index(conn: Connection) -> None:
     next(i for i in schema.stories.indexes if i.name == "ix_stories_status_last").create(conn, checkfirst=True)
 
 
+def _writer_replies(conn: Connection) -> None:
+    """The model writer's requests and replies, by content hash (see `schema.writer_replies`)."""
+    schema.writer_replies.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_full_text_search", _full_text_search),
@@ -155,6 +160,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0012_search_stemming", _search_stemming),
     ("0013_story_indexes", _story_indexes),
     ("0014_story_window_index", _story_window_index),
+    ("0015_writer_replies", _writer_replies),
 ]
 
 

@@ -232,3 +232,17 @@ stale_stories = Table(
     "stale_stories", metadata,
     Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True),
 )
+
+
+# What a model writer was asked and answered, under the request's content hash: the same request is never sent
+# twice (a re-run, a rebuild), and what an article was written from stays on record.
+writer_replies = Table(
+    "writer_replies", metadata,
+    Column("hash", String(64), primary_key=True),
+    Column("model", Text, nullable=False),
+    Column("request", JSON, nullable=False),  # the chat messages (no key: it is never part of a request body)
+    Column("reply", Text, nullable=False),
+    Column("prompt_tokens", Integer),
+    Column("completion_tokens", Integer),
+    Column("created", DateTime, nullable=False),
+)

@@ -533,6 +533,19 @@ class Store:
             self._mark_stale(conn, self._stories_of(conn, items))
             self._set_meta(conn, CORROBORATION, "done")
 
+    def writer_reply(self, request_hash: str) -> str | None:
+        """The reply stored for a model writer's request, if it was ever answered."""
+        with self.engine.connect() as conn:
+            return conn.scalar(select(t.writer_replies.c.reply).where(t.writer_replies.c.hash == request_hash))
+
+    def keep_writer_reply(self, request_hash: str, model: str, messages: Sequence[dict], answer, now: datetime) -> None:
+        """Store a model writer's request and its answer (an `Answer`) under the request's hash."""
+        with self._begin() as conn:
+            upsert = _insert_for(conn)(t.writer_replies).values(
+                hash=request_hash, model=model, request=list(messages), reply=answer.text,
+                prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens, created=to_db(now))
+            conn.execute(upsert.on_conflict_do_nothing(index_elements=[t.writer_replies.c.hash]))
+
     @staticmethod
     def _set_meta(conn, key: str, value: str) -> None:
         upsert = _insert_for(conn)(t.meta).values(key=key, value=value)
@@ -1080,6 +1093,9 @@ def revision_body(revision: Revision) -> dict:
                        for f in revision.fact_check],
         "diff": {"added": list(revision.added), "removed": list(revision.removed)},
         "numbering": [list(pair) for pair in revision.numbering],
+        **({"writer": revision.writer} if revision.writer != "extractive" else {}),
+        **({"dropped": [{"sentence": t, "why": why} for t, why in revision.dropped]} if revision.dropped else {}),
+        **({"passages": [{"n": n, "text": t} for n, t in revision.passages]} if revision.passages else {}),
     }
 
 
@@ -1111,7 +1127,10 @@ def _revision(row) -> Revision:
     return Revision(story_id=row.story_id, number=row.number, created=from_db(row.created), headline=row.headline,
                     sections=sections, sources=sources, item_ids=tuple(row.item_ids), changes=tuple(row.changes),
                     fact_check=checks, added=tuple(diff.get("added", ())), removed=tuple(diff.get("removed", ())),
-                    numbering=tuple((a, b) for a, b in body.get("numbering", ())))
+                    numbering=tuple((a, b) for a, b in body.get("numbering", ())),
+                    writer=body.get("writer", "extractive"),
+                    dropped=tuple((d["sentence"], d["why"]) for d in body.get("dropped", ())),
+                    passages=tuple((p["n"], p["text"]) for p in body.get("passages", ())))
 
 
 _NUMERIC = ("params_total_b", "params_active_b", "context_tokens")

@@ -51,11 +51,22 @@ class Insertion(_Shape):
     text: str
 
 
+class Passage(_Shape):
+    n: int
+    text: str
+
+
 class SentenceOut(_Shape):
     text: str
     cites: list[int]
     insertions: list[Insertion] | None = None
     label: str | None = None
+    checked_against: list[Passage] | None = None  # a model writer's sentence: the passages it was checked against
+
+
+class Dropped(_Shape):
+    sentence: str
+    why: str
 
 
 class SectionOut(_Shape):
@@ -106,6 +117,8 @@ class RevisionOut(_Shape):
     fact_check: list[FactCheckOut]
     diff: Diff
     numbering: list[list[int]]
+    writer: str  # "extractive", or the model writer that wrote its sentences
+    dropped: list[Dropped] | None = None  # sentences the writer wrote that the grounding check took out
 
 
 class StoryRevision(RevisionOut):

@@ -1,8 +1,14 @@
 """Writers: turn a story's items into a revision of its article.
 
 A writer is anything with a `name` and a `write(brief) -> Revision` method, registered by name. The extractive
-writer registers itself here like any add-on would; the write stage picks the one the config names
-(`[settings] writer`) and passes every revision through the same grounding check before it is stored.
+writer and the model writer register themselves here like any add-on would; the write stage picks the one the
+config names (`[writer] backend`) and passes every revision through the same grounding check before it is stored.
+
+A writer that needs its settings, or somewhere to keep what it was told, also has `for_run(settings, store)`,
+which returns the writer to use for one run. A writer whose sentences are its own words (not its sources') says
+so with `paraphrases = True`: its sentences are then checked against the passages they cite, fact by fact,
+rather than found word for word. A writer that cannot write a revision (its server is down, its reply is
+unusable) raises `WriterUnavailable`, and the extractive writer writes that revision instead.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from tidings.errors import SetupError
+from tidings.errors import SetupError, TidingsError
 from tidings.model import CheckedClaim, Item, Revision
 
 
@@ -35,6 +41,10 @@ class Writer(Protocol):
     def write(self, brief: Brief) -> Revision: ...
 
 
+class WriterUnavailable(TidingsError):
+    """This revision cannot be written by this writer; the message says why in one line."""
+
+
 WRITERS: dict[str, Writer] = {}
 
 
@@ -52,6 +62,12 @@ def get_writer(name: str) -> Writer:
         raise SetupError(f"no writer called {name!r} (available: {', '.join(sorted(WRITERS))})") from None
 
 
+def writer_names() -> list[str]:
+    _load_builtins()
+    return sorted(WRITERS)
+
+
 def _load_builtins() -> None:
     # Importing a built-in writer registers it, the same way an add-on registers itself.
     import tidings.write.extractive  # noqa: F401
+    import tidings.write.llm  # noqa: F401

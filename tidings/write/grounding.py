@@ -1,10 +1,13 @@
-"""The grounding check every writer's revision passes before it is stored: each sentence of the article, its
-bracketed insertions taken out, must be found word for word in an item it cites (its text or its title). A
-sentence that is not is dropped, and named, so no writer can put words in a source's mouth."""
+"""The grounding check every writer's revision passes before it is stored, so no writer can put words in a
+source's mouth. A writer that lifts sentences (the extractive one) must have each sentence, its bracketed
+insertions taken out, word for word in an item it cites (its text or its title). A writer that paraphrases (a
+language model) must have each sentence borne out by the passages it cites: they exist, and they state its
+figures, dates and names and what it says (see `write.support`). A sentence that fails is dropped, and named."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from tidings.model import Item, Revision, Section
 from tidings.text import squash
@@ -31,3 +34,43 @@ def grounded(revision: Revision, items: Sequence[Item]) -> tuple[Revision, list[
     sections = tuple(Section(sec.heading, kept) for sec in revision.sections
                      if (kept := tuple(s for s in sec.sentences if s.text not in bad)))
     return Revision(**{**revision.__dict__, "sections": sections}), sorted(bad)
+
+
+def checked_against(revision: Revision, passages: Mapping[int, str], checker) -> tuple[Revision, list[tuple[str, str]]]:
+    """A paraphrasing writer's revision with only the sentences the passages they cite bear out, each of those
+    passages kept beside it; and (sentence, why) for each sentence taken out. `checker.why_not(sentence, texts)`
+    says why a sentence is not supported by the passages' texts, or None."""
+    dropped: list[tuple[str, str]] = []
+    sections = []
+    for section in revision.sections:
+        kept = []
+        for s in section.sentences:
+            missing = [n for n in s.cites if n not in passages]
+            if not s.cites:
+                why = "it cites no source"
+            elif missing:
+                why = f"it cites [{missing[0]}], which is not one of the story's sources"
+            else:
+                why = checker.why_not(s.text, [passages[n] for n in s.cites])
+            if why is None:
+                kept.append(s)
+            else:
+                dropped.append((s.text, why))
+        if kept:
+            sections.append(Section(section.heading, tuple(kept)))
+    cited = sorted({n for sec in sections for s in sec.sentences for n in s.cites})
+    return (replace(revision, sections=tuple(sections), passages=tuple((n, passages[n]) for n in cited)),
+            dropped)
+
+
+def too_little(draft: Revision, checked: Revision) -> str | None:
+    """Why a checked revision is not worth publishing instead of the extractive writer's: fewer than half its
+    sentences held up, or its opening sentence (the lede) did not."""
+    written, kept = len(draft.sentences()), len(checked.sentences())
+    if not kept:
+        return f"none of its {written} sentences held up against their sources" if written else "it wrote nothing"
+    if 2 * kept < written:
+        return f"only {kept} of its {written} sentences held up against their sources"
+    if draft.lede is not None and (checked.lede is None or checked.lede.text != draft.lede.text):
+        return "its opening sentence did not hold up against its sources"
+    return None

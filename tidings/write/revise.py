@@ -1,20 +1,24 @@
 """The write stage: a new revision for every story whose items or verdicts changed, and none for the others.
 
-Whichever writer the config names writes it; every revision then passes the same grounding check.
+Whichever writer the config names writes it; every revision then passes the same grounding check. A sentence
+that fails it is dropped and logged with the reason. A paraphrasing writer (a language model) whose revision
+cannot be had, or keeps too little after the check, gives way to the extractive writer for that revision.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from tidings.config import Settings
+from tidings.check.kb import KnowledgeBase
+from tidings.config import Settings, WriterSettings
+from tidings.model import Revision
 from tidings.store import Store
-from tidings.write import Brief, get_writer
-from tidings.write.grounding import grounded
-from tidings.write.revision import same_article
+from tidings.write import Brief, Writer, WriterUnavailable, get_writer
+from tidings.write.grounding import checked_against, grounded, too_little
+from tidings.write.revision import BLOCKING, finish, refuted_sentences, same_article
 
 log = logging.getLogger("tidings")
 
@@ -23,23 +27,29 @@ log = logging.getLogger("tidings")
 class WriteStats:
     revised: int = 0  # stories that got a new revision
     first: int = 0  # of which, first revisions
-    dropped: int = 0  # sentences a writer wrote that its sources do not contain
+    dropped: int = 0  # sentences a writer wrote that the grounding check took out
+    fallbacks: int = 0  # revisions the extractive writer wrote because the configured one could not
+    requests: int = 0  # made to a model server
+    reused: int = 0  # model replies found in the store instead
+    tokens: int = 0  # used by the model server, as it counted them
 
 
 def revise(store: Store, settings: Settings, now: datetime, on_story: Callable[[], None] | None = None,
-           names: Mapping[str, str] | None = None) -> WriteStats:
-    writer = get_writer(settings.writer)
-    revised = first = dropped = 0
+           names: Mapping[str, str] | None = None, kb: KnowledgeBase | None = None,
+           writer_settings: WriterSettings | None = None) -> WriteStats:
+    chosen = get_writer(writer_settings.backend if writer_settings else settings.writer)
+    writer: Writer = chosen.for_run(writer_settings, store) if hasattr(chosen, "for_run") else chosen
+    fallback = get_writer("extractive")
+    checker = _checker(kb) if getattr(writer, "paraphrases", False) else None
+    revised = first = dropped = fallbacks = 0
     for story_id, items_hash in store.stories_to_revise():
         previous = store.latest_revision(story_id)
         items = store.story_items(story_id)
         brief = Brief(story_id, items, previous, store.claims([i.id for i in items]), now, settings.max_sentences,
                       names or {})
-        revision, bad = grounded(writer.write(brief), items)
-        for text in bad:
-            log.warning(f"story {story_id}: the {writer.name} writer's sentence is not in its sources, "
-                        f"so it was dropped: {text}")
-        dropped += len(bad)
+        revision = _written(writer, fallback, brief, checker)
+        fallbacks += revision.writer != writer.name
+        dropped += len(revision.dropped)
         if previous is not None and same_article(previous, revision):
             # What it is written from changed (say, a verdict moved) but the article reads the same.
             store.set_items_hash(story_id, previous.number, items_hash)
@@ -49,4 +59,47 @@ def revise(store: Store, settings: Settings, now: datetime, on_story: Callable[[
             first += previous is None
         if on_story:
             on_story()
-    return WriteStats(revised=revised, first=first, dropped=dropped)
+    return WriteStats(revised=revised, first=first, dropped=dropped, fallbacks=fallbacks,
+                      requests=getattr(writer, "requests", 0), reused=getattr(writer, "reused", 0),
+                      tokens=getattr(writer, "tokens", 0))
+
+
+def _written(writer: Writer, fallback: Writer, brief: Brief, checker) -> Revision:
+    """The writer's revision, checked; or the fallback's, when the writer cannot give one that holds up."""
+    story = f"story {brief.story_id}"
+    try:
+        draft = writer.write(brief)
+    except WriterUnavailable as exc:
+        if writer is fallback:
+            raise
+        log.warning(f"{story}: {exc}; the {fallback.name} writer wrote this revision")
+        return _written(fallback, fallback, brief, None)
+    if checker is None:
+        revision, bad = grounded(draft, brief.items)
+        reasons = [(text, "it is not in the sources it cites") for text in bad]
+    else:
+        checker.refuted = [c for c in brief.claims if c.verdict in BLOCKING]
+        revision, reasons = checked_against(draft, writer.passages(brief, dict(draft.numbering)), checker)
+    for text, why in reasons:
+        log.warning(f"{story}: dropped a sentence of the {writer.name} writer ({why}): {text}")
+    if checker is not None and writer is not fallback:
+        short = too_little(draft, revision)
+        if short:
+            log.warning(f"{story}: {short}; the {fallback.name} writer wrote this revision")
+            return _written(fallback, fallback, brief, None)
+    if reasons:
+        # The diff and "what changed" are of the sentences that stand.
+        revision = finish(replace(revision, dropped=tuple(reasons)), brief.previous, brief.items,
+                          refuted_sentences(brief.claims))
+    elif checker is not None:
+        revision = finish(revision, brief.previous, brief.items, refuted_sentences(brief.claims))
+    return revision
+
+
+def _checker(kb: KnowledgeBase | None):
+    """The sentence-by-sentence check for paraphrasing writers, with sentence embeddings when installed."""
+    from tidings import semantic
+    from tidings.write.support import SupportChecker
+
+    vectoriser = semantic.SemanticVectoriser() if semantic.available() else None
+    return SupportChecker(kb, (), vectoriser)

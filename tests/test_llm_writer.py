@@ -1,0 +1,226 @@
+"""The model writer end to end: `tidings run` with `[writer] backend = "openai"` against a real chat-completions
+server on 127.0.0.1 that replies as scripted. Faithful sentences are published with their citations; invented
+figures, wrong citations, citations of sources that do not exist and contradicted claims are dropped; a server
+that times out, fails or answers nonsense leaves the revision to the extractive writer, and the run completes."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.chat_server import ChatServer, Reply, always, passages
+from tests.conftest import rss
+from tidings.cli import cli
+from tidings.config import parse_config
+from tidings.pipeline import opened, run
+from tidings.publish.export import export_state
+
+NOW = datetime(2026, 3, 13, 18, 0, tzinfo=UTC)
+KEY = "sk-loopback-7d1e9c2b4a"
+
+OPEN = ("<p>OpenAI released gpt-oss-120b and gpt-oss-20b on August 5, 2025, with open weights under the Apache 2.0 "
+        "licence. The larger gpt-oss-120b model has 117 billion parameters, of which 5.1 billion are active for "
+        "each token. Developers can run gpt-oss-20b on a laptop with 16 GB of memory.</p>")
+BUZZ = ("<p>gpt-oss-120b is a closed model that OpenAI keeps behind its paid API. Developers on forums say "
+        "gpt-oss-120b handles long documents well. The gpt-oss-120b model still draws heavy traffic on developer "
+        "forums this week.</p>")
+
+FAITHFUL = [
+    ("Summary", "OpenAI put out gpt-oss-120b and gpt-oss-20b on Aug 5, 2025, with open weights.", "open"),
+    ("Background", "The larger of the two has 117B parameters, 5.1B of them active per token.", "open"),
+    ("Background", "Both come under the Apache 2.0 licence.", "open"),
+    ("Background", "Developers on forums say gpt-oss-120b handles long documents well.", "buzz"),
+]
+FAULTS = {
+    "invented figure": ("OpenAI trained the larger model on 40 trillion tokens.", "open"),
+    "wrong passage": ("Developers report that gpt-oss-120b handles long documents well.", "open"),
+    "no such source": ("The gpt-oss-20b model runs on a laptop with 16 GB of memory.", "nine"),
+    "contradicted claim": ("gpt-oss-120b is a closed model that OpenAI keeps behind its paid API.", "buzz"),
+}
+
+
+def corpus(tmp_path: Path) -> list[dict]:
+    (tmp_path / "open.rss").write_text(rss([{"title": "OpenAI releases gpt-oss-120b with open weights",
+                                             "link": "https://open.example/gpt-oss", "text": OPEN}],
+                                           title="Open Checkpoint"))
+    (tmp_path / "buzz.rss").write_text(rss([{"title": "gpt-oss-120b draws crowds on developer forums",
+                                             "link": "https://buzz.example/gpt-oss", "text": BUZZ}],
+                                           title="AI Buzz"))
+    return [{"url": str(tmp_path / "open.rss"), "name": "Open Checkpoint", "credibility": 0.9},
+            {"url": str(tmp_path / "buzz.rss"), "name": "AI Buzz", "credibility": 0.3}]
+
+
+def configure(tmp_path: Path, base_url: str, timeout: float = 10.0, sources: list[dict] | None = None):
+    data = {"db": str(tmp_path / "tidings.db"), "site_dir": str(tmp_path / "site"),
+            "digests": [{"slug": "ai", "title": "AI", "keywords": ["gpt-oss", "open-weight", "model"]}],
+            "sources": sources if sources is not None else corpus(tmp_path),
+            "settings": {"fetch_full_text": False},
+            "writer": {"backend": "openai", "base_url": base_url, "model": "scripted", "timeout": timeout,
+                       "api_key_env": "TIDINGS_TEST_KEY"}}
+    return parse_config(data, tmp_path / "tidings.toml")
+
+
+def article(lines: list[tuple[str, str, str]]):
+    """A responder writing these (section, sentence, source) lines, with the request's own citation numbers."""
+    def respond(body: dict) -> str:
+        numbers = {"nine": 9}
+        for n, text in passages(body).items():
+            numbers["open" if text.startswith("Open Checkpoint,") else "buzz"] = n
+        out, heading = ["Here is the article you asked for:"], None
+        for section, text, source in lines:
+            if section != heading:
+                out += ["", f"## {section}"]
+                heading = section
+            out.append(f"{text} [{numbers[source]}]")
+        return "\n".join(out)
+    return respond
+
+
+def latest(config):
+    with opened(config) as store:
+        stories = store.stories()
+        assert len(stories) == 1, "the corpus is one story"
+        return store.latest_revision(stories[0].id)
+
+
+def sentences(revision) -> list[str]:
+    return [s.text for s in revision.sentences()]
+
+
+def test_a_faithful_article_is_published_with_its_citations(tmp_path, monkeypatch):
+    monkeypatch.setenv("TIDINGS_TEST_KEY", KEY)
+    with ChatServer(article(FAITHFUL)) as server:
+        config = configure(tmp_path, server.base_url)
+        stats = run(config, now=NOW)
+        seen = server.chat_requests()
+    revision = latest(config)
+    assert revision.writer == "openai"
+    assert sentences(revision) == [text for _, text, _ in FAITHFUL]
+    assert [s.heading for s in revision.sections] == ["Summary", "Background"]
+    by_publisher = {c.publisher: c.n for c in revision.sources}
+    assert [s.cites for s in revision.sentences()] == [
+        (by_publisher["Open Checkpoint"],)] * 3 + [(by_publisher["AI Buzz"],)]
+    assert revision.dropped == ()
+    assert (stats.writer.requests, stats.writer.dropped, stats.writer.fallbacks) == (1, 0, 0)
+    assert stats.writer.tokens > 0  # the scripted server counts words as tokens
+
+    # One non-streaming request, the passages numbered as the Sources list numbers them, the key in its header.
+    assert len(seen) == 1 and seen[0].path == "/v1/chat/completions"
+    body = seen[0].body
+    assert body["model"] == "scripted" and body["stream"] is False
+    sent = passages(body)
+    assert set(sent) == {c.n for c in revision.sources}
+    assert sent[by_publisher["Open Checkpoint"]].startswith("Open Checkpoint, 2026-03-13: OpenAI releases gpt-oss")
+    assert seen[0].header("authorization") == f"Bearer {KEY}"
+
+    # The page says who wrote it; the export keeps each sentence's passages.
+    page = (tmp_path / "site" / "ai" / "stories" / "1.html").read_text()
+    assert "Written by a language model" in page and "OpenAI put out gpt-oss-120b" in page
+    with opened(config) as store:
+        exported = export_state(store)
+    current = exported["stories"][0]["revisions"][-1]
+    assert current["writer"] == "openai"
+    first = current["sections"][0]["sentences"][0]
+    assert first["checked_against"] == [{"n": by_publisher["Open Checkpoint"],
+                                         "text": sent[by_publisher["Open Checkpoint"]]}]
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_a_faulty_sentence_is_dropped_and_the_rest_published(tmp_path, fault, caplog):
+    bad, source = FAULTS[fault]
+    with ChatServer(article([*FAITHFUL[:2], ("Background", bad, source), *FAITHFUL[2:]])) as server:
+        config = configure(tmp_path, server.base_url)
+        with caplog.at_level(logging.WARNING, logger="tidings"):
+            stats = run(config, now=NOW)
+    revision = latest(config)
+    assert revision.writer == "openai"
+    assert sentences(revision) == [text for _, text, _ in FAITHFUL]
+    assert [text for text, _ in revision.dropped] == [bad]
+    assert stats.writer.dropped == 1
+    logged = [r.getMessage() for r in caplog.records if bad in r.getMessage()]
+    assert len(logged) == 1 and "dropped a sentence of the openai writer" in logged[0]
+    why = revision.dropped[0][1]
+    expected = {"invented figure": "40 trillion", "wrong passage": "", "no such source": "[9]",
+                "contradicted claim": "contradicted"}[fault]
+    assert expected in why and why in logged[0]
+
+
+@pytest.mark.parametrize("reply", [Reply.slow(5.0, "## Summary\nLate. [1]"), Reply.fail(500, "model crashed"),
+                                   Reply.empty(), Reply.garbage(), Reply.no_choices(), "I cannot write this."],
+                         ids=["timeout", "500", "empty", "not JSON", "no choices", "no article"])
+def test_a_server_that_fails_leaves_the_revision_to_the_extractive_writer(tmp_path, reply, caplog):
+    with ChatServer(always(reply)) as server:
+        base_url = server.base_url
+        config = configure(tmp_path, base_url, timeout=1.0)
+        with caplog.at_level(logging.WARNING, logger="tidings"):
+            stats = run(config, now=NOW)
+    revision = latest(config)
+    assert revision.writer == "extractive" and revision.sentences()
+    assert stats.revisions == 1 and stats.writer.fallbacks == 1 and not stats.errors
+    told = [r.getMessage() for r in caplog.records if "the extractive writer wrote this revision" in r.getMessage()]
+    assert len(told) == 1 and "\n" not in told[0]
+    assert base_url in told[0] or "the model's reply cannot be used" in told[0]
+
+
+def test_too_little_left_after_the_check_falls_back(tmp_path, caplog):
+    lines = [FAITHFUL[0], ("Background", FAULTS["invented figure"][0], "open"),
+             ("Background", FAULTS["wrong passage"][0], "open"), ("Background", FAULTS["no such source"][0], "nine")]
+    with ChatServer(article(lines)) as server:
+        config = configure(tmp_path, server.base_url)
+        with caplog.at_level(logging.WARNING, logger="tidings"):
+            stats = run(config, now=NOW)
+    assert latest(config).writer == "extractive" and stats.writer.fallbacks == 1
+    assert any("only 1 of its 4 sentences held up" in r.getMessage() for r in caplog.records)
+
+    # A lede that does not hold up is enough to fall back, however much else does.
+    with ChatServer(article([("Summary", FAULTS["invented figure"][0], "open"), *FAITHFUL[1:]])) as server:
+        config = configure(tmp_path / "lede", server.base_url, sources=corpus(tmp_path))
+        stats = run(config, now=NOW)
+    assert latest(config).writer == "extractive" and stats.writer.fallbacks == 1
+
+
+def test_a_request_is_made_once_and_its_reply_reused(tmp_path):
+    with ChatServer(article(FAITHFUL)) as server:
+        config = configure(tmp_path, server.base_url)
+        first = run(config, now=NOW)
+        again = run(config, now=NOW)  # nothing changed: no story to revise, nothing to ask
+        assert (first.writer.requests, again.writer.requests, again.revisions) == (1, 0, 0)
+        # Asked again the same question (here: as if the run had been killed after the answer came and before the
+        # revision was stored), the stored answer is used and the server is not called.
+        with sqlite3.connect(tmp_path / "tidings.db") as db:
+            db.execute("DELETE FROM revisions")
+            db.execute("DELETE FROM revisions_fts")
+            db.execute("INSERT INTO stale_stories (story_id) SELECT id FROM stories")
+        rewritten = run(config, now=NOW)
+        assert (rewritten.writer.requests, rewritten.writer.reused, rewritten.revisions) == (0, 1, 1)
+        assert sentences(latest(config)) == [text for _, text, _ in FAITHFUL]
+        assert len(server.chat_requests()) == 1
+
+
+def test_run_reports_requests_tokens_and_drops_and_keeps_the_key_to_itself(tmp_path, monkeypatch):
+    monkeypatch.setenv("TIDINGS_TEST_KEY", KEY)
+    lines = [*FAITHFUL, ("Background", FAULTS["invented figure"][0], "open")]
+    with ChatServer(article(lines)) as server:
+        config = configure(tmp_path, server.base_url)
+        (tmp_path / "tidings.toml").write_text(
+            f'db = "{config.db}"\nsite_dir = "{config.site_dir}"\n'
+            '[settings]\nfetch_full_text = false\n'
+            f'[writer]\nbackend = "openai"\nbase_url = "{server.base_url}"\nmodel = "scripted"\n'
+            'api_key_env = "TIDINGS_TEST_KEY"\n'
+            '[[digests]]\nslug = "ai"\ntitle = "AI"\nkeywords = ["gpt-oss", "open-weight", "model"]\n'
+            + "".join(f'[[sources]]\nurl = "{s["url"]}"\nname = "{s["name"]}"\ncredibility = {s["credibility"]}\n'
+                      for s in corpus(tmp_path)))
+        result = CliRunner().invoke(cli, ["--config", str(tmp_path / "tidings.toml"), "run"])
+    assert result.exit_code == 0, result.output
+    assert "1 model request (" in result.output and "tokens)" in result.output
+    assert "1 sentence dropped by the grounding check" in result.output
+    # The key went in the request's header and nowhere else.
+    for path in [tmp_path / "tidings.db", *(tmp_path / "site").rglob("*")]:
+        if path.is_file():
+            assert KEY.encode() not in path.read_bytes(), path
+    assert KEY not in result.output

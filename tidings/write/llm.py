@@ -1,0 +1,70 @@
+"""The model writer: an article in a language model's own words, from any OpenAI-compatible chat server, that
+tidings publishes only sentence by sentence, where the passages a sentence cites bear it out (see
+`write.revise`, which checks every sentence and falls back to the extractive writer when too little holds).
+
+Everything else in the revision (headline, citation numbers, sources list, fact check) is the extractive
+writer's, so the two writers' revisions differ only in their sentences. One request per revision; the request
+and its reply are stored under the request's content hash, so writing the same story again never asks twice."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from tidings.model import Revision, Section, Sentence
+from tidings.write import Brief, WriterUnavailable, register
+from tidings.write.chat import complete
+from tidings.write.extractive import compose
+from tidings.write.prompt import messages, passages, request_hash
+from tidings.write.reply import ReplyError, parse_reply
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tidings.config import WriterSettings
+    from tidings.store import Store
+
+
+class ModelWriter:
+    name = "openai"
+    paraphrases = True  # its sentences are checked against the passages they cite, not found word for word
+
+    def __init__(self, settings: WriterSettings | None = None, store: Store | None = None) -> None:
+        self.settings, self.store = settings, store
+        self.requests = 0  # made to the server in this run
+        self.reused = 0  # answered from the store
+        self.tokens = 0  # prompt and completion, as the server counted them
+
+    def for_run(self, settings: WriterSettings, store: Store) -> ModelWriter:
+        return ModelWriter(settings, store)
+
+    def passages(self, brief: Brief, numbers: dict[int, int]) -> dict[int, str]:
+        """The passages this writer sends for a story (and its sentences are checked against)."""
+        return passages(brief.items, numbers, self.settings.max_passage_chars if self.settings else 1500)
+
+    def write(self, brief: Brief) -> Revision:
+        settings = self.settings
+        if settings is None or not settings.model:
+            raise WriterUnavailable("the openai writer needs a [writer] table with a model")
+        base = compose(brief)
+        story = self.passages(brief, dict(base.numbering))
+        body = messages(story, base.headline, brief.previous, base.fact_check, brief.max_sentences)
+        key = request_hash(settings.model, body)
+        text = self.store.writer_reply(key) if self.store is not None else None
+        if text is None:
+            answer = complete(settings.base_url, settings.model, body, settings.timeout, settings.api_key_env)
+            self.requests += 1
+            self.tokens += (answer.prompt_tokens or 0) + (answer.completion_tokens or 0)
+            text = answer.text
+            if self.store is not None:
+                self.store.keep_writer_reply(key, settings.model, body, answer, brief.now)
+        else:
+            self.reused += 1
+        try:
+            reply = parse_reply(text)
+        except ReplyError as exc:
+            raise WriterUnavailable(f"the model's reply cannot be used: {exc}") from None
+        sections = tuple(Section(s.heading, tuple(Sentence(x.text, tuple(sorted(set(x.cites)))) for x in s.sentences))
+                         for s in reply)
+        return replace(base, sections=sections, writer=self.name)
+
+
+register(ModelWriter())
