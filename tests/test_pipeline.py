@@ -201,3 +201,19 @@ def test_a_source_the_store_cannot_take_costs_only_that_source(tmp_path, monkeyp
         assert item.title == A["title"]
         other = next(s for s in store.sources() if s.url.endswith("other.rss"))
         assert other.status == "error" and other.item_count == 0
+
+
+def test_a_teaser_of_an_article_read_earlier_in_the_run_is_not_fetched(tmp_path, caplog):
+    # The page source comes first and carries the article whole; the feed after it has only a teaser under the same
+    # address. Nothing listens there: fetching it would be a wasted request, and would be logged as a failure.
+    url = "http://127.0.0.1:9/2026/03/13/barrier"
+    (tmp_path / "page.html").write_text(
+        f"<html><head><title>Barrier approved</title><link rel='canonical' href='{url}'></head><body><article>"
+        f"<h1>Barrier approved</h1>{ARTICLE_A}</article></body></html>")
+    (tmp_path / "feed.rss").write_text(rss([{"title": "Barrier approved", "link": url,
+                                             "summary": "The harbour authority approved a barrier."}]))
+    config = make_config(tmp_path, [{"url": str(tmp_path / "page.html"), "kind": "page"},
+                                    {"url": str(tmp_path / "feed.rss")}])
+    stats = run(config, now=NOW, publish=False)
+    assert stats.items_new == 1 and stats.items_linked == 1
+    assert not [r for r in caplog.records if "full text unavailable" in r.getMessage()]

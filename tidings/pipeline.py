@@ -136,8 +136,20 @@ def fetch_stage(config: Config, store: Store, sources: Sequence[Source], now: da
     counts = {"ok": 0, "unchanged": 0, "failed": 0, "new": 0, "linked": 0, "updated": 0, "deferred": 0}
     errors: list[str] = []
 
+    # Entries are stored in batches, so a teaser whose article a source read earlier in this run carries whole is
+    # known by the entries read so far too (keyed only when a teaser asks: most runs have none), and its page is
+    # not fetched.
+    results: list[FetchResult] = []
+    read_keys: set[str] = set()
+    keyed = 0
+
     def known(entry: Entry) -> bool:
-        return store.has_any_key(dedupe.global_keys(entry))
+        nonlocal keyed
+        for result in results[keyed:]:
+            read_keys.update(k for e in result.entries for k in dedupe.global_keys(e))
+            keyed += 1
+        keys = dedupe.global_keys(entry)
+        return any(k in read_keys for k in keys) or store.has_any_key(keys)
 
     settings = config.settings
     if not sources and schedule.due_only:
@@ -167,6 +179,7 @@ def fetch_stage(config: Config, store: Store, sources: Sequence[Source], now: da
                     counts["deferred"] += 1
                     continue
                 pending.append((result, after_read(source, result, now, settings, schedule.every, rng)))
+                results.append(result)
                 if len(pending) >= STORE_BATCH or sum(len(r.entries) for r, _ in pending) >= STORE_BATCH_ENTRIES:
                     _store_results(store, pending, now, counts, errors, settings.near_duplicate_threshold)
                     bar.advance(len(pending))
