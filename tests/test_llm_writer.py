@@ -19,6 +19,7 @@ from tidings.cli import cli
 from tidings.config import parse_config
 from tidings.pipeline import opened, run
 from tidings.publish.export import export_state
+from tidings.publish.text import article_text
 
 NOW = datetime(2026, 3, 13, 18, 0, tzinfo=UTC)
 KEY = "sk-loopback-7d1e9c2b4a"
@@ -148,6 +149,13 @@ def test_a_faulty_sentence_is_dropped_and_the_rest_published(tmp_path, fault, ca
     expected = {"invented figure": "40 trillion", "wrong passage": "", "no such source": "[9]",
                 "contradicted claim": "contradicted"}[fault]
     assert expected in why and why in logged[0]
+    # The reader is told, on the page and in the terminal, who wrote it and that something was left out.
+    note = ("Written by a language model from these sources; each sentence was checked against the sources it "
+            "cites, and 1 that did not hold up was left out.")
+    assert note in (tmp_path / "site" / "ai" / "stories" / "1.html").read_text()
+    with opened(config) as store:
+        shown = " ".join(article_text(store.stories()[0], revision).split())
+    assert note in shown and bad not in shown
 
 
 @pytest.mark.parametrize("reply", [Reply.slow(5.0, "## Summary\nLate. [1]"), Reply.fail(500, "model crashed"),

@@ -47,7 +47,7 @@ from tidings.publish.pages import (
 )
 from tidings.store import Store
 from tidings.urls import web_url
-from tidings.write.revision import domain
+from tidings.write.revision import domain, writer_note
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,7 @@ def environment() -> Environment:
     env.filters["with_insertions"] = with_insertions
     env.filters["fact_check_groups"] = fact_check_groups
     env.filters["first_citations"] = first_citations
+    env.filters["writer_note"] = writer_note
     return env
 
 

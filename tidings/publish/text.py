@@ -5,12 +5,15 @@ from __future__ import annotations
 import textwrap
 
 from tidings.model import Revision, Story
+from tidings.write.revision import writer_note
 
 
 def article_text(story: Story, revision: Revision, width: int = 88) -> str:
     lines = [revision.headline, "=" * min(len(revision.headline), width),
              f"Story {story.id} · {story.digest} · Updated {revision.created:%b} {revision.created.day}, "
              f"{revision.created.year} · Sources ({len(revision.sources)}) · Revision {revision.number}", ""]
+    if writer_note(revision):
+        lines += [*textwrap.wrap(writer_note(revision), width), ""]
     for n, section in enumerate(revision.sections):
         if n:
             lines += [section.heading, "-" * len(section.heading)]

@@ -40,9 +40,13 @@ def passage_text(item: Item, limit: int) -> str:
     return cut[:end + 1] if end > limit // 2 else cut[:cut.rfind(" ")] + " …"
 
 
+MAX_PASSAGES = 40  # a story of hundreds of items would not fit a local model's context: its newest are sent
+
+
 def passages(items: Sequence[Item], numbers: Mapping[int, int], limit: int) -> dict[int, str]:
-    """Citation number -> passage, for every item of the story, in the story's own numbering."""
-    return {numbers[i.id]: passage_text(i, limit) for i in sorted(items, key=lambda i: numbers[i.id])}
+    """Citation number -> passage, for the story's items (its MAX_PASSAGES newest), in the story's own numbering."""
+    newest = sorted(items, key=lambda i: (i.published, i.id))[-MAX_PASSAGES:]
+    return {numbers[i.id]: passage_text(i, limit) for i in sorted(newest, key=lambda i: numbers[i.id])}
 
 
 def messages(story: Mapping[int, str], headline: str, previous: Revision | None, checks: Sequence[FactCheck],

@@ -138,6 +138,15 @@ def same_article(a: Revision, b: Revision) -> bool:
     return (a.headline, a.sections, a.sources, a.fact_check) == (b.headline, b.sections, b.sources, b.fact_check)
 
 
+def writer_note(revision: Revision) -> str:
+    """What a reader is told about who wrote the article, when it is not the sources' own sentences ("" then)."""
+    if revision.writer == "extractive":
+        return ""
+    note = "Written by a language model from these sources; each sentence was checked against the sources it cites"
+    n = len(revision.dropped)
+    return note + (f", and {n} that did not hold up {'was' if n == 1 else 'were'} left out." if n else ".")
+
+
 def domain(url: str) -> str:
     """The web domain a link points to, for labelling evidence links ("arxiv.org")."""
     host = urlsplit(url).hostname or ""
