@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,9 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from tests.chat_server import ChatServer, Reply, always, passages
-from tests.conftest import rss
+from tests.conftest import ARTICLE_A, rss
 from tidings.cli import cli
 from tidings.config import parse_config
+from tidings.model import Digest
 from tidings.pipeline import opened, run
 from tidings.publish.export import export_state
 from tidings.publish.text import article_text
@@ -232,3 +234,24 @@ def test_run_reports_requests_tokens_and_drops_and_keeps_the_key_to_itself(tmp_p
         if path.is_file():
             assert KEY.encode() not in path.read_bytes(), path
     assert KEY not in result.output
+
+
+def test_a_server_that_does_not_answer_is_asked_once_a_run(tmp_path, caplog):
+    # Two stories; the server never answers in time. Waiting out the timeout once per story would make a run of a
+    # hundred stories take a hundred timeouts: it is asked once, and every story is still written.
+    (tmp_path / "harbour.rss").write_text(rss([{"title": "Barrier approved", "link": "https://wire.example/barrier",
+                                                "text": ARTICLE_A}], title="Harbour Wire"))
+    sources = [*corpus(tmp_path), {"url": str(tmp_path / "harbour.rss"), "name": "Harbour Wire"}]
+    with ChatServer(always(Reply.slow(5.0, "## Summary\nLate. [1]"))) as server:
+        config = configure(tmp_path, server.base_url, timeout=1.0, sources=sources)
+        config = replace(config, digests=(*config.digests, Digest("harbour", "Harbour",
+                                                                  keywords=("harbour", "barrier", "storm"))))
+        with caplog.at_level(logging.INFO, logger="tidings"):
+            stats = run(config, now=NOW)
+        assert len(server.chat_requests()) == 1
+    assert stats.revisions == 2 and stats.writer.fallbacks == 2 and stats.writer.requests == 1
+    told = [r for r in caplog.records if "the extractive writer wrote this revision" in r.getMessage()]
+    assert len(told) == 2 and "did not answer within 1 s" in told[0].getMessage()
+    # The first is a warning; the second, for the same reason, only information.
+    assert "not asked: earlier in this run" in told[1].getMessage()
+    assert [r.levelno for r in told] == [logging.WARNING, logging.INFO]

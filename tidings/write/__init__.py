@@ -42,7 +42,12 @@ class Writer(Protocol):
 
 
 class WriterUnavailable(TidingsError):
-    """This revision cannot be written by this writer; the message says why in one line."""
+    """This revision cannot be written by this writer; the message says why in one line. `repeated`: for the same
+    reason as one reported earlier in the run (then it is logged quietly)."""
+
+    def __init__(self, message: str, repeated: bool = False) -> None:
+        super().__init__(message)
+        self.repeated = repeated
 
 
 WRITERS: dict[str, Writer] = {}

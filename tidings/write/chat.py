@@ -16,6 +16,11 @@ from tidings.write import WriterUnavailable
 _SHOWN = 120  # characters of a server's error message repeated in ours
 
 
+class ServerUnreachable(WriterUnavailable):
+    """The server did not answer at all (refused, unreachable, too slow): asking again in the same run would only
+    wait as long again."""
+
+
 @dataclass(frozen=True)
 class Answer:
     text: str
@@ -34,9 +39,9 @@ def complete(base_url: str, model: str, messages: list[dict[str, str]], timeout:
     try:
         response = httpx.post(url, json=body, headers=headers, timeout=timeout)
     except httpx.TimeoutException:
-        raise WriterUnavailable(f"{where} did not answer within {timeout:g} s") from None
+        raise ServerUnreachable(f"{where} did not answer within {timeout:g} s") from None
     except httpx.HTTPError as exc:
-        raise WriterUnavailable(_hide(f"{where} cannot be reached: {exc}", key)) from None
+        raise ServerUnreachable(_hide(f"{where} cannot be reached: {exc}", key)) from None
     if response.status_code != 200:
         raise WriterUnavailable(_hide(f"{where} answered HTTP {response.status_code}: {_said(response)}", key))
     try:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from tidings.model import Revision, Section, Sentence
 from tidings.write import Brief, WriterUnavailable, register
-from tidings.write.chat import complete
+from tidings.write.chat import ServerUnreachable, complete
 from tidings.write.extractive import compose
 from tidings.write.prompt import messages, passages, request_hash
 from tidings.write.reply import ReplyError, parse_reply
@@ -29,9 +29,10 @@ class ModelWriter:
 
     def __init__(self, settings: WriterSettings | None = None, store: Store | None = None) -> None:
         self.settings, self.store = settings, store
-        self.requests = 0  # made to the server in this run
+        self.requests = 0  # made to the server in this run, answered or not
         self.reused = 0  # answered from the store
         self.tokens = 0  # prompt and completion, as the server counted them
+        self.down = ""  # why the server did not answer, once it has not: it is not asked again in this run
 
     def for_run(self, settings: WriterSettings, store: Store) -> ModelWriter:
         return ModelWriter(settings, store)
@@ -50,8 +51,14 @@ class ModelWriter:
         key = request_hash(settings.model, body)
         text = self.store.writer_reply(key) if self.store is not None else None
         if text is None:
-            answer = complete(settings.base_url, settings.model, body, settings.timeout, settings.api_key_env)
+            if self.down:
+                raise WriterUnavailable(f"not asked: earlier in this run, {self.down}", repeated=True)
             self.requests += 1
+            try:
+                answer = complete(settings.base_url, settings.model, body, settings.timeout, settings.api_key_env)
+            except ServerUnreachable as exc:
+                self.down = str(exc)
+                raise
             self.tokens += (answer.prompt_tokens or 0) + (answer.completion_tokens or 0)
             text = answer.text
             if self.store is not None:

@@ -72,7 +72,7 @@ def _written(writer: Writer, fallback: Writer, brief: Brief, checker) -> Revisio
     except WriterUnavailable as exc:
         if writer is fallback:
             raise
-        log.warning(f"{story}: {exc}; the {fallback.name} writer wrote this revision")
+        (log.info if exc.repeated else log.warning)(f"{story}: {exc}; the {fallback.name} writer wrote this revision")
         return _written(fallback, fallback, brief, None)
     if checker is None:
         revision, bad = grounded(draft, brief.items)
