@@ -69,7 +69,7 @@ def test_writer_table_reads_and_defaults(tmp_path):
                                          'base_url = "http://127.0.0.1:8080/v1/"\ntimeout = 5\n'))
     w = config.writer
     assert (w.backend, w.model, w.base_url, w.timeout, w.api_key_env) == (
-        "openai", "qwen3:8b", "http://127.0.0.1:8080/v1", 5.0, "OPENAI_API_KEY")
+        "openai", "qwen3:8b", "http://127.0.0.1:8080/v1", 5.0, "")  # no key unless one is named
     assert load_config(write(tmp_path, "")).writer.backend == "extractive"
     # The older place still names the writer when there is no [writer] table.
     assert load_config(write(tmp_path, '[settings]\nwriter = "extractive"\n')).writer.backend == "extractive"
@@ -79,6 +79,8 @@ def test_writer_table_reads_and_defaults(tmp_path):
     ('backend = "gpt"', "backend must be one of extractive, openai, got 'gpt'"),
     ('backend = "openai"', 'backend = "openai" needs a model'),
     ('backend = "openai"\nmodel = "m"\nbase_url = "127.0.0.1:11434"', "base_url must be an http:// or https://"),
+    ('model = "m"\nbase_url = "http://[::1"', "base_url must be an http:// or https://"),
+    ('model = "m"\nbase_url = "http://10.0.0.5:8000/v1"\napi_key_env = "K"', "would cross the network unencrypted"),
     ('model = "m"\ntimeout = 0', "timeout must be a finite number greater than 0"),
     ('model = "m"\ntimeout = "fast"', "timeout must be a number, got 'fast'"),
     ('modle = "m"', "unknown key 'modle' (allowed: backend, base_url, model, api_key_env, timeout"),
@@ -99,3 +101,7 @@ def test_a_key_pasted_into_the_config_is_never_repeated(tmp_path):
         assert secret not in str(err.value)
     with pytest.raises(ConfigError, match="not hold the key itself"):
         load_config(write(tmp_path, f'[writer]\napi_key_env = "{secret}"\n'))
+    # A password in the server's address is not repeated either.
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, f'[writer]\nmodel = "m"\nbase_url = "http://me:{secret}@host:x/v1"\n'))
+    assert secret not in str(err.value)

@@ -5,8 +5,12 @@ that times out, fails or answers nonsense leaves the revision to the extractive 
 
 from __future__ import annotations
 
+import json
 import logging
+import socket
 import sqlite3
+import threading
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -236,13 +240,18 @@ def test_run_reports_requests_tokens_and_drops_and_keeps_the_key_to_itself(tmp_p
     assert KEY not in result.output
 
 
-def test_a_server_that_does_not_answer_is_asked_once_a_run(tmp_path, caplog):
+@pytest.mark.parametrize(("reply", "said"), [
+    (Reply.slow(5.0, "## Summary\nLate. [1]"), "did not answer within 1 s"),
+    (Reply.fail(404, "model 'scripted' not found"), "answered HTTP 404: model 'scripted' not found"),
+    (Reply.fail(429, "rate limit reached"), "answered HTTP 429: rate limit reached"),
+], ids=["timeout", "no such model", "rate limited"])
+def test_a_server_that_cannot_answer_is_asked_once_a_run(tmp_path, caplog, reply, said):
     # Two stories; the server never answers in time. Waiting out the timeout once per story would make a run of a
     # hundred stories take a hundred timeouts: it is asked once, and every story is still written.
     (tmp_path / "harbour.rss").write_text(rss([{"title": "Barrier approved", "link": "https://wire.example/barrier",
                                                 "text": ARTICLE_A}], title="Harbour Wire"))
     sources = [*corpus(tmp_path), {"url": str(tmp_path / "harbour.rss"), "name": "Harbour Wire"}]
-    with ChatServer(always(Reply.slow(5.0, "## Summary\nLate. [1]"))) as server:
+    with ChatServer(always(reply)) as server:
         config = configure(tmp_path, server.base_url, timeout=1.0, sources=sources)
         config = replace(config, digests=(*config.digests, Digest("harbour", "Harbour",
                                                                   keywords=("harbour", "barrier", "storm"))))
@@ -251,7 +260,139 @@ def test_a_server_that_does_not_answer_is_asked_once_a_run(tmp_path, caplog):
         assert len(server.chat_requests()) == 1
     assert stats.revisions == 2 and stats.writer.fallbacks == 2 and stats.writer.requests == 1
     told = [r for r in caplog.records if "the extractive writer wrote this revision" in r.getMessage()]
-    assert len(told) == 2 and "did not answer within 1 s" in told[0].getMessage()
+    assert len(told) == 2 and said in told[0].getMessage()
     # The first is a warning; the second, for the same reason, only information.
     assert "not asked: earlier in this run" in told[1].getMessage()
     assert [r.levelno for r in told] == [logging.WARNING, logging.INFO]
+
+
+# --- a server that is broken or hostile ------------------------------------------------------------------------
+
+def with_lines(extra: list[tuple[str, str, str]]):
+    return article([*FAITHFUL, *extra])
+
+
+def test_a_heading_is_never_published_unless_it_is_one_asked_for(tmp_path):
+    invented = "OpenAI admits gpt-oss-120b leaked user data of 40 million people"
+    lines = [FAITHFUL[0], (invented, FAITHFUL[1][1], "open"), ("what’s NEW", FAITHFUL[2][1], "open"),
+             ("Background", FAITHFUL[3][1], "buzz")]
+    with ChatServer(article(lines)) as server:
+        config = configure(tmp_path, server.base_url)
+        run(config, now=NOW)
+    revision = latest(config)
+    assert revision.writer == "openai"
+    # The invented heading's sentence goes to the section before it; the heading itself is nowhere.
+    assert [(s.heading, len(s.sentences)) for s in revision.sections] == [
+        ("Summary", 2), ("What's new", 1), ("Background", 1)]
+    assert "leaked" not in (tmp_path / "site" / "ai" / "stories" / "1.html").read_text()
+
+
+def test_repeats_and_sentences_beyond_the_limit_are_dropped(tmp_path):
+    lines = [*FAITHFUL, *[("Background", FAITHFUL[2][1], "open")] * 2]
+    with ChatServer(article(lines)) as server:
+        config = configure(tmp_path, server.base_url)
+        config = replace(config, settings=replace(config.settings, max_sentences=3))
+        stats = run(config, now=NOW)
+    revision = latest(config)
+    assert revision.writer == "openai" and sentences(revision) == [text for _, text, _ in FAITHFUL[:3]]
+    whys = [why for _, why in revision.dropped]
+    assert whys == ["the article has its 3 sentences already"] + ["it repeats an earlier sentence"] * 2
+    assert stats.writer.dropped == 3
+
+
+@pytest.mark.parametrize("cite", ["[0]", "[99999]"])
+def test_a_citation_of_no_source_is_dropped(tmp_path, cite):
+    def respond(body: dict) -> str:
+        return article(FAITHFUL)(body) + f"\nThe gpt-oss-20b model runs on a laptop with 16 GB of memory. {cite}"
+    with ChatServer(respond) as server:
+        config = configure(tmp_path, server.base_url)
+        run(config, now=NOW)
+    revision = latest(config)
+    assert revision.writer == "openai" and sentences(revision) == [text for _, text, _ in FAITHFUL]
+    assert revision.dropped[0][1] == f"it cites {cite}, which is not one of the story's sources"
+
+
+@pytest.mark.parametrize("reply", [
+    "## Summary\nIt has " + "9" * 5000 + " parameters. [1]",  # a number Python will not turn into an int
+    "## Summary\n" + "The gpt-oss models are open. [1] " * 20000,  # more than any article
+    "## Summary\n" + "[1] " * 50000 + "x. [1]",  # markers without end
+], ids=["huge number", "huge reply", "endless markers"])
+def test_a_hostile_reply_costs_only_its_revision(tmp_path, reply):
+    with ChatServer(always(reply)) as server:
+        config = configure(tmp_path, server.base_url)
+        stats = run(config, now=NOW)
+        assert run(config, now=NOW).revisions == 0  # and the run after it is unharmed
+    assert stats.revisions == 1 and latest(config).sentences()
+    assert stats.writer.fallbacks == 1 or latest(config).writer == "openai"
+
+
+def test_an_unusable_reply_is_not_kept_and_is_asked_for_again(tmp_path):
+    asked = []
+
+    def respond(body: dict) -> str:
+        asked.append(body)
+        return "Sorry, the model is loading, try again." if len(asked) == 1 else article(FAITHFUL)(body)
+
+    with ChatServer(respond) as server:
+        config = configure(tmp_path, server.base_url)
+        first = run(config, now=NOW)
+        assert first.writer.fallbacks == 1 and latest(config).writer == "extractive"
+        # The same question again (as if the revision had not been stored): asked again, and answered now.
+        with sqlite3.connect(tmp_path / "tidings.db") as db:
+            db.execute("DELETE FROM revisions")
+            db.execute("DELETE FROM revisions_fts")
+            db.execute("INSERT INTO stale_stories (story_id) SELECT id FROM stories")
+        again = run(config, now=NOW)
+        assert (again.writer.requests, again.writer.reused) == (1, 0)
+        assert len(server.chat_requests()) == 2
+    assert latest(config).writer == "openai"
+
+
+def test_a_key_the_server_repeats_is_not_logged(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("TIDINGS_TEST_KEY", KEY)
+    with ChatServer(always(Reply.fail(401, f"invalid key {KEY}"))) as server:
+        sources = [*corpus(tmp_path)]
+        config = configure(tmp_path, server.base_url, sources=sources)
+        with caplog.at_level(logging.INFO, logger="tidings"):
+            stats = run(config, now=NOW)
+    assert stats.writer.fallbacks == 1
+    assert KEY not in caplog.text and "answered HTTP 401: invalid key [key]" in caplog.text
+
+
+def test_a_key_that_cannot_be_sent_falls_back(tmp_path, monkeypatch):
+    monkeypatch.setenv("TIDINGS_TEST_KEY", "sk-“pasted”")
+    with ChatServer(article(FAITHFUL)) as server:
+        config = configure(tmp_path, server.base_url)
+        stats = run(config, now=NOW)
+        assert server.chat_requests() == []
+    assert stats.revisions == 1 and stats.writer.fallbacks == 1
+
+
+def test_a_reply_trickled_past_the_timeout_is_not_read(tmp_path):
+    # Each byte comes in time for a read timeout, but the whole answer would take seconds: the timeout is for the
+    # request, so it is given up.
+    body = json.dumps({"choices": [{"message": {"content": "## Summary\nOpenAI released it. [1]"},
+                                    "finish_reason": "stop"}]}).encode()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                         + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode())
+            for byte in body:
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+                time.sleep(0.05)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    config = configure(tmp_path, f"http://127.0.0.1:{listener.getsockname()[1]}/v1", timeout=0.5)
+    stats = run(config, now=NOW)
+    listener.close()
+    assert stats.writer.fallbacks == 1 and latest(config).writer == "extractive"

@@ -37,3 +37,13 @@ def test_the_same_story_asks_the_same_question():
     user = one[1]["content"]
     assert "[1] Harbour Wire, 2026-03-13: Barrier news 1." in user and "[2] Harbour Wire" in user
     assert "at most 12 sentences" in one[0]["content"]
+
+
+def test_the_previous_version_is_given_only_where_its_sources_are_sent():
+    from tidings.model import Revision, Section, Sentence
+
+    previous = Revision(story_id=1, number=1, created=DAY, headline="Barrier approved", sources=(), item_ids=(1, 2),
+                        sections=(Section("Summary", (Sentence("The barrier was approved.", (1,)),
+                                                      Sentence("It cost 140 million euros.", (7,)))),))
+    user = messages(passages([item(1)], {1: 1}, 500), "Barrier approved", previous, (), 12)[1]["content"]
+    assert "The barrier was approved. [1]" in user and "140 million euros. [7]" not in user

@@ -848,3 +848,14 @@ def test_faithful_paraphrases_pass_the_semantic_check(semantic_checker, sentence
 @pytest.mark.parametrize(("sentence", "ids"), WRONG_PASSAGE[:9])
 def test_off_topic_citations_fall_below_the_semantic_threshold(semantic_checker, sentence, ids):
     assert semantic_checker.similarity(sentence, cited(ids)) < SEMANTIC_THRESHOLD
+
+
+@pytest.mark.parametrize("sentence", [
+    "Nemotron 3 Super holds 120.6 billion parameters in total, according to google.",
+    "Nemotron 3 Super holds 120.6 billion parameters in total, anthropic said.",
+])
+def test_an_organisation_in_lower_case_is_still_a_name(checker, sentence):
+    assert checker.why_not(sentence.replace(", according to google", "").replace(", anthropic said", ""),
+                           cited([4])) is None
+    organisation = "google" if "google" in sentence else "anthropic"
+    assert checker.why_not(sentence, cited([4])) == f"the name '{organisation}' is in none of the passages it cites"

@@ -51,7 +51,7 @@ class WriterSettings:
     backend: str = "extractive"  # a registered writer: "extractive" (no model) or "openai" (any compatible server)
     base_url: str = "http://127.0.0.1:11434/v1"  # the chat-completions server (Ollama's address by default)
     model: str = ""
-    api_key_env: str = "OPENAI_API_KEY"  # the environment variable holding the key: the key itself is never kept
+    api_key_env: str = ""  # the environment variable holding the key, if the server needs one; the key is never kept
     timeout: float = 60.0  # seconds per request
     max_passage_chars: int = 1500  # how much of each source the model is given (its title and opening)
 
@@ -161,12 +161,36 @@ def _writer(where: str, table: dict, settings: Settings) -> WriterSettings:
         if name in values and not (math.isfinite(values[name]) and values[name] > 0):
             raise ConfigError(f"{where}: {name} must be a finite number greater than 0, got {values[name]}")
     base_url = values.get("base_url", WriterSettings.base_url)
-    if not re.match(r"https?://[^/\s]+", base_url):
-        raise ConfigError(f"{where}: base_url must be an http:// or https:// address, got {base_url!r}")
+    host = _server_host(base_url)
+    if host is None:
+        raise ConfigError(f"{where}: base_url must be an http:// or https:// address, got {_without_login(base_url)!r}")
+    if values.get("api_key_env") and base_url.startswith("http://") and not _loopback(host):
+        raise ConfigError(f"{where}: base_url is plain http:// to another machine; the key in {values['api_key_env']} "
+                          f"would cross the network unencrypted (use https://)")
     values["base_url"] = base_url.rstrip("/")
     if values["backend"] == "openai" and not values.get("model"):
         raise ConfigError(f"{where}: backend = \"openai\" needs a model (the name the server knows it by)")
     return WriterSettings(**values)
+
+
+def _server_host(url: str) -> str | None:
+    """The host of an http(s) address that can be requested, or None."""
+    import httpx  # the client the writer uses decides what it can send to
+
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return None
+    return parsed.host if parsed.scheme in ("http", "https") and parsed.host else None
+
+
+def _loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def _without_login(url: str) -> str:
+    """An address with any user:password@ taken out, for messages."""
+    return re.sub(r"(?<=://)[^/@\s]*@", "", url)
 
 
 def _digest(where: str, table: Any) -> Digest:

@@ -359,7 +359,7 @@ def _run(config: Config, store: Store, now: datetime, sources: Sequence[str] | N
 
     with reporter.stage("write", len(store.stories_to_revise())) as bar:
         written = revise(store, config.settings, now, bar.advance, knowledge.display_names, knowledge,
-                         config.writer)
+                         config.writer, lambda: schedule.stopping)
     reporter.done("write", f"{written.revised} stories revised ({written.first} new){writer_report(written)}")
     lap("write")
 

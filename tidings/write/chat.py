@@ -1,24 +1,31 @@
 """A client for any OpenAI-compatible chat-completions server (Ollama, vLLM, llama.cpp's server, LM Studio, OpenAI):
 one non-streaming request, its reply's text and token counts, and a one-line `WriterUnavailable` for everything
 that can go wrong on the way. The API key is read from the environment when a request is made and goes nowhere
-but the request's Authorization header."""
+but the request's Authorization header.
+
+A server is untrusted like any source: its answer must come whole within the timeout (not merely keep trickling
+bytes) and within MAX_REPLY_BYTES, or it is not read."""
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from tidings.write import WriterUnavailable
 
+MAX_REPLY_BYTES = 256 * 1024  # an article of a dozen sentences is a few kilobytes; a reply this big is not one
 _SHOWN = 120  # characters of a server's error message repeated in ours
+_FOR_THE_RUN = (401, 403, 404, 429)  # no key, a wrong key, no such model, too many requests: the same for every story
 
 
 class ServerUnreachable(WriterUnavailable):
-    """The server did not answer at all (refused, unreachable, too slow): asking again in the same run would only
-    wait as long again."""
+    """The server cannot answer any request of this run (refused, unreachable, too slow, the key or the model
+    refused, rate-limited): asking again for the next story would only fail, or wait, as long again."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,17 @@ class Answer:
     text: str
     prompt_tokens: int | None = None  # from the reply's `usage`, when the server gives it
     completion_tokens: int | None = None
+    finished: bool = True  # the model stopped by itself (not cut off at its length limit)
+
+
+def shown_url(url: str) -> str:
+    """A server address as messages show it: without a user name or password it may carry."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    return urlunsplit(parts._replace(netloc=netloc + (f":{parts.port}" if parts.port else "")))
 
 
 def complete(base_url: str, model: str, messages: list[dict[str, str]], timeout: float,
@@ -33,19 +51,22 @@ def complete(base_url: str, model: str, messages: list[dict[str, str]], timeout:
     """POST {base_url}/chat/completions and return the first choice's text."""
     url = f"{base_url.rstrip('/')}/chat/completions"
     key = os.environ.get(api_key_env, "") if api_key_env else ""
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    body = {"model": model, "messages": messages, "stream": False, "temperature": 0}
-    where = f"the model server at {base_url}"
+    where = f"the model server at {shown_url(base_url)}"
     try:
-        response = httpx.post(url, json=body, headers=headers, timeout=timeout)
+        status, reason, raw = _post(url, {"model": model, "messages": messages, "stream": False, "temperature": 0},
+                                    {"Authorization": f"Bearer {key}"} if key else {}, timeout)
+    except WriterUnavailable as exc:
+        raise type(exc)(_hide(f"{where} {exc}", key)) from None
     except httpx.TimeoutException:
         raise ServerUnreachable(f"{where} did not answer within {timeout:g} s") from None
-    except httpx.HTTPError as exc:
-        raise ServerUnreachable(_hide(f"{where} cannot be reached: {exc}", key)) from None
-    if response.status_code != 200:
-        raise WriterUnavailable(_hide(f"{where} answered HTTP {response.status_code}: {_said(response)}", key))
+    except (httpx.HTTPError, httpx.InvalidURL, UnicodeError, ValueError) as exc:
+        # (A key or an address that cannot be sent at all is as unusable as a server that cannot be reached.)
+        raise ServerUnreachable(_hide(f"{where} cannot be reached: {type(exc).__name__}: {exc}", key)) from None
+    if status != 200:
+        kind = ServerUnreachable if status in _FOR_THE_RUN else WriterUnavailable
+        raise kind(_hide(f"{where} answered HTTP {status}: {_said(raw) or reason}", key))
     try:
-        data = response.json()
+        data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise WriterUnavailable(f"{where} answered with something that is not JSON") from None
     text = _content(data)
@@ -54,15 +75,40 @@ def complete(base_url: str, model: str, messages: list[dict[str, str]], timeout:
     if not text.strip():
         raise WriterUnavailable(f"{where} answered with an empty reply")
     usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-    return Answer(text, _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")))
+    finish = _first(data).get("finish_reason")
+    return Answer(text, _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")),
+                  finished=finish in (None, "stop"))
+
+
+def _post(url: str, body: dict, headers: dict[str, str], timeout: float) -> tuple[int, str, bytes]:
+    """(status, reason, body) of one POST that must be over within `timeout` seconds and MAX_REPLY_BYTES."""
+    deadline = time.monotonic() + timeout
+    with httpx.stream("POST", url, json=body, headers=headers, timeout=timeout) as response:
+        chunks, size = [], 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > MAX_REPLY_BYTES:
+                raise WriterUnavailable(f"answered more than {MAX_REPLY_BYTES // 1024} KB: not an article")
+            if time.monotonic() > deadline:
+                raise ServerUnreachable(f"did not finish its answer within {timeout:g} s")
+            chunks.append(chunk)
+        return response.status_code, response.reason_phrase, b"".join(chunks)
+
+
+def _first(data: object) -> dict:
+    try:
+        choice = data["choices"][0]  # type: ignore[index]
+    except (KeyError, IndexError, TypeError):
+        return {}
+    return choice if isinstance(choice, dict) else {}
 
 
 def _content(data: object) -> str | None:
     """choices[0].message.content, if the reply has that shape."""
-    try:
-        content = data["choices"][0]["message"]["content"]  # type: ignore[index]
-    except (KeyError, IndexError, TypeError):
+    message = _first(data).get("message")
+    if not isinstance(message, dict) or "content" not in message:
         return None
+    content = message["content"]
     return content if isinstance(content, str) else ("" if content is None else None)
 
 
@@ -70,18 +116,18 @@ def _count(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-def _said(response: httpx.Response) -> str:
+def _said(raw: bytes) -> str:
     """The server's own error message, short and on one line."""
     try:
-        data = response.json()
+        data = json.loads(raw)
         message = data.get("error", data) if isinstance(data, dict) else data
         if isinstance(message, dict):
             message = message.get("message", message)
         said = str(message)
     except (json.JSONDecodeError, UnicodeDecodeError):
-        said = response.text
+        said = raw.decode("utf-8", "replace")
     said = " ".join(said.split())
-    return (said[:_SHOWN] + "…") if len(said) > _SHOWN else (said or response.reason_phrase)
+    return (said[:_SHOWN] + "…") if len(said) > _SHOWN else said
 
 
 def _hide(message: str, key: str) -> str:

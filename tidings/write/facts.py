@@ -465,7 +465,7 @@ def _skip_bare(chunks: list, i: int, sentence: str, num: str) -> bool:
     prev = chunks[i - 1].group() if i else ""
     gap = sentence[chunks[i - 1].end():chunks[i].start()] if i else ""
     nxt = chunks[i + 1].group().lower() if i + 1 < len(chunks) else ""
-    if "." not in num and "," not in num and int(num) <= 31 and (
+    if "." not in num and "," not in num and len(num) <= 2 and int(num) <= 31 and (
             prev.lower() in _MONTHS and gap == " " or nxt in _MONTHS
             and sentence[chunks[i].end():chunks[i + 1].start()] == " "):
         return True

@@ -36,23 +36,31 @@ def grounded(revision: Revision, items: Sequence[Item]) -> tuple[Revision, list[
     return Revision(**{**revision.__dict__, "sections": sections}), sorted(bad)
 
 
-def checked_against(revision: Revision, passages: Mapping[int, str], checker) -> tuple[Revision, list[tuple[str, str]]]:
-    """A paraphrasing writer's revision with only the sentences the passages they cite bear out, each of those
-    passages kept beside it; and (sentence, why) for each sentence taken out. `checker.why_not(sentence, texts)`
-    says why a sentence is not supported by the passages' texts, or None."""
+def checked_against(revision: Revision, passages: Mapping[int, str], checker,
+                    limit: int) -> tuple[Revision, list[tuple[str, str]]]:
+    """A paraphrasing writer's revision with only the sentences the passages they cite bear out, each once and
+    at most `limit` of them, each of those passages kept beside it; and (sentence, why) for each sentence taken
+    out. `checker.why_not(sentence, texts)` says why a sentence is not supported by the passages' texts, or None."""
     dropped: list[tuple[str, str]] = []
     sections = []
+    said: set[str] = set()
     for section in revision.sections:
         kept = []
         for s in section.sentences:
             missing = [n for n in s.cites if n not in passages]
-            if not s.cites:
+            key = squash(s.text).casefold()
+            if key in said:
+                why = "it repeats an earlier sentence"
+            elif len(said) >= limit:
+                why = f"the article has its {limit} sentences already"
+            elif not s.cites:
                 why = "it cites no source"
             elif missing:
                 why = f"it cites [{missing[0]}], which is not one of the story's sources"
             else:
                 why = checker.why_not(s.text, [passages[n] for n in s.cites])
             if why is None:
+                said.add(key)
                 kept.append(s)
             else:
                 dropped.append((s.text, why))

@@ -8,15 +8,17 @@ and its reply are stored under the request's content hash, so writing the same s
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from tidings.model import Revision, Section, Sentence
 from tidings.write import Brief, WriterUnavailable, register
-from tidings.write.chat import ServerUnreachable, complete
+from tidings.write.chat import Answer, ServerUnreachable, complete
 from tidings.write.extractive import compose
-from tidings.write.prompt import messages, passages, request_hash
-from tidings.write.reply import ReplyError, parse_reply
+from tidings.write.prompt import HEADINGS, messages, passages, request_hash
+from tidings.write.reply import ReplyError, ReplySection, parse_reply
 
 if TYPE_CHECKING:  # pragma: no cover
     from tidings.config import WriterSettings
@@ -49,29 +51,63 @@ class ModelWriter:
         story = self.passages(brief, dict(base.numbering))
         body = messages(story, base.headline, brief.previous, base.fact_check, brief.max_sentences)
         key = request_hash(settings.model, body)
-        text = self.store.writer_reply(key) if self.store is not None else None
-        if text is None:
-            if self.down:
-                raise WriterUnavailable(f"not asked: earlier in this run, {self.down}", repeated=True)
-            self.requests += 1
-            try:
-                answer = complete(settings.base_url, settings.model, body, settings.timeout, settings.api_key_env)
-            except ServerUnreachable as exc:
-                self.down = str(exc)
-                raise
-            self.tokens += (answer.prompt_tokens or 0) + (answer.completion_tokens or 0)
-            text = answer.text
-            if self.store is not None:
+        stored = self.store.writer_reply(key) if self.store is not None else None
+        reply = _parsed(stored) if stored is not None else None
+        if reply is None:  # never asked, or asked before a reply could be used
+            reply, answer = self._ask(body)
+            if self.store is not None and answer.finished:
+                # Only a whole, usable article is kept: a reply cut off or unreadable is asked for again.
                 self.store.keep_writer_reply(key, settings.model, body, answer, brief.now)
         else:
             self.reused += 1
+        return replace(base, sections=_sections(reply), writer=self.name)
+
+    def _ask(self, body: list[dict[str, str]]) -> tuple[tuple[ReplySection, ...], Answer]:
+        settings = self.settings
+        if self.down:
+            raise WriterUnavailable(f"not asked: earlier in this run, {self.down}", repeated=True)
+        self.requests += 1
         try:
-            reply = parse_reply(text)
-        except ReplyError as exc:
-            raise WriterUnavailable(f"the model's reply cannot be used: {exc}") from None
-        sections = tuple(Section(s.heading, tuple(Sentence(x.text, tuple(sorted(set(x.cites)))) for x in s.sentences))
-                         for s in reply)
-        return replace(base, sections=sections, writer=self.name)
+            answer = complete(settings.base_url, settings.model, body, settings.timeout, settings.api_key_env)
+        except ServerUnreachable as exc:
+            self.down = str(exc)
+            raise
+        self.tokens += (answer.prompt_tokens or 0) + (answer.completion_tokens or 0)
+        reply = _parsed(answer.text)
+        if reply is None:
+            raise WriterUnavailable(f"the model's reply cannot be used: {_why_unparsed(answer.text)}")
+        return reply, answer
+
+
+def _parsed(text: str) -> tuple[ReplySection, ...] | None:
+    try:
+        return parse_reply(text)
+    except ReplyError:
+        return None
+
+
+def _why_unparsed(text: str) -> str:
+    try:
+        parse_reply(text)
+    except ReplyError as exc:
+        return str(exc)
+    return ""
+
+
+# The sections a model is asked for, by their names with case, spaces and punctuation taken out.
+_HEADINGS = {re.sub(r"[^a-z]", "", h.lower()): h for h in HEADINGS}
+
+
+def _sections(reply: Sequence[ReplySection]) -> tuple[Section, ...]:
+    """The reply's sections under the headings the model was asked for. Any other heading is words the model
+    wrote, and nothing checks a heading: its sentences go to the section before it (or the summary), and the
+    heading itself is not shown. A section named twice is one."""
+    merged: dict[str, list[Sentence]] = {}
+    current = HEADINGS[0]
+    for section in reply:
+        current = _HEADINGS.get(re.sub(r"[^a-z]", "", section.heading.lower()), current)
+        merged.setdefault(current, []).extend(Sentence(x.text, tuple(sorted(set(x.cites)))) for x in section.sentences)
+    return tuple(Section(h, tuple(merged[h])) for h in HEADINGS if merged.get(h))
 
 
 register(ModelWriter())

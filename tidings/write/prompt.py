@@ -54,12 +54,16 @@ def messages(story: Mapping[int, str], headline: str, previous: Revision | None,
     """The chat messages for one revision."""
     lines = [f"Story: {headline}", "", "Source passages:"]
     lines += [f"[{n}] {text}" for n, text in story.items()]
-    if previous is not None and previous.sections:
+    # Of the previous version, the sentences whose sources are all among the passages: one citing a source not
+    # sent could not be kept, and the model would be led to write it.
+    kept = [(section.heading, [s for s in section.sentences if s.cites and all(n in story for n in s.cites)])
+            for section in previous.sections if section.heading in HEADINGS] if previous is not None else []
+    if any(sentences for _, sentences in kept):
         lines += ["", "The previous version of the article (keep what still holds; the passages decide):"]
-        for section in previous.sections:
-            if section.heading in HEADINGS:
-                lines.append(f"## {section.heading}")
-                lines += [f"{s.text} {''.join(f'[{n}]' for n in s.cites)}" for s in section.sentences]
+        for heading, sentences in kept:
+            if sentences:
+                lines.append(f"## {heading}")
+                lines += [f"{s.text} {''.join(f'[{n}]' for n in s.cites)}" for s in sentences]
     if checks:
         lines += ["", "Fact check of claims in the passages:"]
         for f in checks:

@@ -36,9 +36,8 @@ class ReplySection:
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _HEADING = re.compile(r"^\s*#{1,6}\s+(.*?)\s*#*\s*$")
-_MARKERS = re.compile(r"(?:\s*\[\s*\d{1,4}(?:\s*[,;]\s*\d{1,4})*\s*\])+")
-_ENDING = re.compile(r"^(?P<body>.*?)(?P<marks>(?:\s*\[\s*\d{1,4}(?:\s*[,;]\s*\d{1,4})*\s*\])+)\s*(?P<stop>[.!?]?)\s*$",
-                     re.S)
+_MARKERS = re.compile(r"(?:\s*\[\s*\d{1,6}(?:\s*[,;]\s*\d{1,6})*\s*\])+")
+_MARK_BODY = re.compile(r"\s*\d{1,6}(?:\s*[,;]\s*\d{1,6})*\s*")  # what stands between a marker's brackets
 _EMPHASIS = re.compile(r"(\*\*|__|\*|_|`)(.+?)\1")
 _LIST_MARK = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
 
@@ -86,23 +85,39 @@ def _sentences(line: str) -> list[ReplySentence]:
     text = squash(_plain(_LIST_MARK.sub("", line)))
     out = []
     for piece in _pieces(text):
-        m = _ENDING.match(piece)
-        if m is None:
-            body, cites = piece, ()
-        else:
-            body = (m.group("body").rstrip() + m.group("stop")).strip()
-            cites = tuple(dict.fromkeys(int(n) for n in re.findall(r"\d+", m.group("marks"))))
+        body, cites = _ending(piece)
         body = squash(_MARKERS.sub("", body))  # markers inside a sentence cite nothing on their own
         if body and body not in ".!?":
             out.append(ReplySentence(body, cites))
     return out
 
 
+def _ending(piece: str) -> tuple[str, tuple[int, ...]]:
+    """A sentence without its trailing markers ("... tokens [2][7]." -> "... tokens."), and the numbers they cite,
+    each once. Read off the end one marker at a time: a pattern anchored at the end would try every starting point,
+    which a reply of thousands of markers makes slow."""
+    text = piece.rstrip()
+    stop = ""
+    if text[-1:] in (".", "!", "?") and text[:-1].rstrip().endswith("]"):
+        stop, text = text[-1], text[:-1].rstrip()
+    marks = []
+    while text.endswith("]"):
+        start = text.rfind("[")
+        if start < 0 or not _MARK_BODY.fullmatch(text, start + 1, len(text) - 1):
+            break
+        marks.append(text[start + 1:-1])
+        text = text[:start].rstrip()
+    if not marks:
+        return piece, ()
+    cites = dict.fromkeys(int(n) for mark in reversed(marks) for n in re.findall(r"\d+", mark))
+    return text + stop, tuple(cites)
+
+
 def _pieces(text: str) -> list[str]:
     """Sentences of a paragraph, a sentence's markers kept with it whether they come before or after its stop."""
     # Move markers that follow a stop ("tokens. [2][7] Next") to before it, so the splitter keeps them with their
     # sentence; they are read off the end of each piece afterwards.
-    moved = re.sub(r"([.!?])((?:\s*\[\s*\d{1,4}(?:\s*[,;]\s*\d{1,4})*\s*\])+)", r"\2\1", text)
+    moved = re.sub(r"([.!?])((?:\s*\[\s*\d{1,6}(?:\s*[,;]\s*\d{1,6})*\s*\])+)", r"\2\1", text)
     return [p.strip() for p in sentences(moved) if p.strip()]
 
 

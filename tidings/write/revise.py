@@ -36,20 +36,24 @@ class WriteStats:
 
 def revise(store: Store, settings: Settings, now: datetime, on_story: Callable[[], None] | None = None,
            names: Mapping[str, str] | None = None, kb: KnowledgeBase | None = None,
-           writer_settings: WriterSettings | None = None) -> WriteStats:
+           writer_settings: WriterSettings | None = None, stopping: Callable[[], bool] | None = None) -> WriteStats:
+    """Write a revision of every story whose items or verdicts changed; `stopping()` true leaves the stories not
+    yet written for the next run (a model writer may take a while for each)."""
     chosen = get_writer(writer_settings.backend if writer_settings else settings.writer)
     writer: Writer = chosen.for_run(writer_settings, store) if hasattr(chosen, "for_run") else chosen
     fallback = get_writer("extractive")
     checker = _checker(kb) if getattr(writer, "paraphrases", False) else None
     revised = first = dropped = fallbacks = 0
     for story_id, items_hash in store.stories_to_revise():
+        if stopping is not None and stopping():
+            break
         previous = store.latest_revision(story_id)
         items = store.story_items(story_id)
         brief = Brief(story_id, items, previous, store.claims([i.id for i in items]), now, settings.max_sentences,
                       names or {})
-        revision = _written(writer, fallback, brief, checker)
+        revision, lost = _written(writer, fallback, brief, checker)
         fallbacks += revision.writer != writer.name
-        dropped += len(revision.dropped)
+        dropped += lost
         if previous is not None and same_article(previous, revision):
             # What it is written from changed (say, a verdict moved) but the article reads the same.
             store.set_items_hash(story_id, previous.number, items_hash)
@@ -64,8 +68,9 @@ def revise(store: Store, settings: Settings, now: datetime, on_story: Callable[[
                       tokens=getattr(writer, "tokens", 0))
 
 
-def _written(writer: Writer, fallback: Writer, brief: Brief, checker) -> Revision:
-    """The writer's revision, checked; or the fallback's, when the writer cannot give one that holds up."""
+def _written(writer: Writer, fallback: Writer, brief: Brief, checker) -> tuple[Revision, int]:
+    """The writer's revision, checked; or the fallback's, when the writer cannot give one that holds up. With it,
+    how many of the writer's sentences the check took out."""
     story = f"story {brief.story_id}"
     try:
         draft = writer.write(brief)
@@ -73,27 +78,34 @@ def _written(writer: Writer, fallback: Writer, brief: Brief, checker) -> Revisio
         if writer is fallback:
             raise
         (log.info if exc.repeated else log.warning)(f"{story}: {exc}; the {fallback.name} writer wrote this revision")
-        return _written(fallback, fallback, brief, None)
+        return _written(fallback, fallback, brief, None)[0], 0
+    except Exception as exc:  # noqa: BLE001 - a model writer's failure, whatever it is, costs only its revision
+        if writer is fallback:
+            raise
+        log.warning(f"{story}: the {writer.name} writer failed ({type(exc).__name__}: {exc}); the {fallback.name} "
+                    f"writer wrote this revision")
+        return _written(fallback, fallback, brief, None)[0], 0
     if checker is None:
         revision, bad = grounded(draft, brief.items)
         reasons = [(text, "it is not in the sources it cites") for text in bad]
     else:
         checker.refuted = [c for c in brief.claims if c.verdict in BLOCKING]
-        revision, reasons = checked_against(draft, writer.passages(brief, dict(draft.numbering)), checker)
+        revision, reasons = checked_against(draft, writer.passages(brief, dict(draft.numbering)), checker,
+                                            brief.max_sentences)
     for text, why in reasons:
         log.warning(f"{story}: dropped a sentence of the {writer.name} writer ({why}): {text}")
     if checker is not None and writer is not fallback:
         short = too_little(draft, revision)
         if short:
             log.warning(f"{story}: {short}; the {fallback.name} writer wrote this revision")
-            return _written(fallback, fallback, brief, None)
+            return _written(fallback, fallback, brief, None)[0], len(reasons)
     if reasons:
         # The diff and "what changed" are of the sentences that stand.
         revision = finish(replace(revision, dropped=tuple(reasons)), brief.previous, brief.items,
                           refuted_sentences(brief.claims))
     elif checker is not None:
         revision = finish(revision, brief.previous, brief.items, refuted_sentences(brief.claims))
-    return revision
+    return revision, len(reasons)
 
 
 def _checker(kb: KnowledgeBase | None):

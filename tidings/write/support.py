@@ -307,6 +307,7 @@ class SupportChecker:
         self.semantic = semantic
         self._names = self.kb.display_names
         self._passages: dict[str, _Passage] = {}
+        self._organisations = _organisations(self.kb)
 
     # --- the check ------------------------------------------------------------------------------------------------
 
@@ -400,6 +401,10 @@ class SupportChecker:
             if m.model in models or normalise(surface) in keys or family_name in families:
                 continue
             return f"the model '{surface}' is in none of the passages it cites"
+        # The knowledge base's organisations count as names however they are written ("according to google").
+        for m in self._organisations.finditer(sentence):
+            if normalise(m.group()) not in keys:
+                return f"the name '{m.group()}' is in none of the passages it cites"
         for name, start, end in names:
             end = start + len(name)  # without a tail facts.py leaves out of the name ("GPUs" of "B200 GPUs")
             covered = [m for m in mentions if m.start < end and start < m.end]
@@ -546,6 +551,25 @@ def _date_supported(text: str, relative: bool, p: _Passage, d: date, precision: 
 # written short.
 _FIGURE_LIKE = re.compile(r"[\d€$£¥]|(?:" + "|".join(sorted(_UNIT_ABBREVIATIONS, key=len, reverse=True))
                           + r")\b", re.I)
+
+
+# Organisations whose names are also everyday words are left to the capitalised-name check.
+_COMMON_WORDS = frozenset({"meta", "mistral", "apple", "amazon", "stability", "cohere", "moonshot"})
+_SHORT_NAMES = {"Google DeepMind": ("Google", "DeepMind")}  # what an organisation is also called
+
+
+def _organisations(kb: KnowledgeBase) -> re.Pattern[str]:
+    """The makers the knowledge base names ("Google DeepMind", "Alibaba", "Qwen", "Z.ai"), found in any case."""
+    names = set()
+    for model in kb.models.values():
+        for part in re.split(r"[()]", model.developer or ""):
+            part = part.strip()
+            if len(part) > 2 and part.lower() not in _COMMON_WORDS:
+                names.add(part)
+                names.update(_SHORT_NAMES.get(part, ()))
+    ordered = sorted(names, key=len, reverse=True)
+    return re.compile(r"(?<![\w.-])(?:" + "|".join(map(re.escape, ordered)) + r")(?![\w-])", re.I) if ordered \
+        else re.compile(r"(?!x)x")
 
 
 def _outside(sentence: str, start: int, end: int, covered) -> list[str]:
