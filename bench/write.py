@@ -238,8 +238,9 @@ ORGANISATIONS = ("Anthropic", "Google DeepMind", "Mistral AI", "the European Com
 FAULT_KINDS = ("changed figure", "changed date", "wrong passage", "no such source", "invented organisation",
                "contradicted claim")
 _NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
-_MONTH_DAY = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|"
-                        r"December|Jan|Feb|Mar|Apr|Aug|Sep|Sept|Oct|Nov|Dec)\.? (\d{1,2})\b")
+_MONTHS = (r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|"
+           r"Mar|Apr|Aug|Sep|Sept|Oct|Nov|Dec)")
+_MONTH_DAY = re.compile(rf"\b{_MONTHS}\.? (?P<day>\d{{1,2}})\b|\b(?P<day2>\d{{1,2}}) {_MONTHS}\b")
 
 
 class Planter:
@@ -293,8 +294,9 @@ class Planter:
             elif kind == "changed date":
                 m = _MONTH_DAY.search(x.text)
                 if m:
-                    day = (int(m.group(2)) + 9) % 28 + 1
-                    return x.text[:m.start(2)] + str(day) + x.text[m.end(2):], list(x.cites)
+                    group = "day" if m.group("day") else "day2"
+                    day = (int(m.group(group)) + 9) % 28 + 1
+                    return x.text[:m.start(group)] + str(day) + x.text[m.end(group):], list(x.cites)
             elif kind == "wrong passage":
                 words = set(re.findall(r"[a-z]{4,}", x.text.lower()))
                 others = [n for n in found if n not in x.cites]
@@ -341,8 +343,8 @@ class Recorder:
         check, short, why_not = self.originals
         recorder = self
 
-        def checked(draft, found, checker):
-            revision, reasons = check(draft, found, checker)
+        def checked(draft, found, checker, limit):
+            revision, reasons = check(draft, found, checker, limit)
             recorder.drafts.append([len(draft.sentences()), len(reasons), False])
             kept = {(x.text, x.cites) for x in revision.sentences()}
             recorder.dropped.update((x.text, x.cites) for x in draft.sentences() if (x.text, x.cites) not in kept)
@@ -383,16 +385,18 @@ def model_run(embeddings: bool, planter: Planter | None) -> tuple[Recorder, int]
         text = reply if isinstance(reply, str) else reply.content
         return planter(text, passages(body)) if planter else text
 
-    available = semantic.available
+    available, logger = semantic.available, logging.getLogger("tidings")
+    level = logger.level
     semantic.available = (lambda: True) if embeddings else (lambda: False)
     try:
         with Recorder() as recorder, ChatServer(respond) as server, tempfile.TemporaryDirectory() as folder:
-            logging.getLogger("tidings").setLevel(logging.ERROR)
+            logger.setLevel(logging.ERROR)
             run_demo(folder, extra_config=f'[writer]\nbackend = "openai"\nbase_url = "{server.base_url}"\n'
                                           f'model = "scripted"\ntimeout = 30\n')
             return recorder, len(server.chat_requests())
     finally:
         semantic.available = available
+        logger.setLevel(level)
 
 
 def model_writer() -> None:
