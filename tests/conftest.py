@@ -96,3 +96,23 @@ def store(tmp_path: Path):
     s = Store(str(tmp_path / "store.db"))
     yield s
     s.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server for the session (see tests/postgres.py)."""
+    from tests.postgres import Server, binaries
+
+    found = binaries()
+    if found is None:
+        pytest.skip("PostgreSQL is not installed here (apt-get install postgresql); CI installs it and runs these")
+    pytest.importorskip("psycopg", reason="the postgres extra is not installed (pip install 'tidings[postgres]')")
+    server = Server(found).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """A fresh database on the session's PostgreSQL server."""
+    return postgres_server.new_database()
