@@ -1,9 +1,9 @@
 """Sentences that only made sense where they came from.
 
 An article is made of sentences lifted from many sources, so a sentence must read on its own: not a question to
-the reader, not the writer speaking ("I expect", "we will update"), not the text talking about itself ("Here are
-the figures", "read on"), not a teaser cut off mid-thought, not a section label ("What to watch: ..."). A
-sentence that opens by pointing back ("It", "The company", "But") needs the sentence before it.
+the reader, not the writer speaking ("I expect", "we will update", "it is easy to see why"), not the text talking
+about itself ("Here are the figures", "read on"), not a teaser cut off mid-thought, not a section label ("What to
+watch: ..."). A sentence that opens by pointing back ("It", "The company", "But") needs the sentence before it.
 """
 
 from __future__ import annotations
@@ -69,6 +69,13 @@ _META = tuple((cue, re.compile(pattern)) for cue, pattern in (
     ("sponsored by", r"\bsponsored by\b"),
     ("credit", r"\b(?:photo|image) credit\b"),
     ("all rights reserved", r"\ball rights reserved\b"),
+    # The writer's own verdict, told to the reader: an opinion in the source's voice, not a fact it reports.
+    ("to see why", r"\b(?:it is|it['’]s|it was) (?:easy|not hard|hard) to see why\b"),
+    ("make no mistake", r"\bmake no mistake\b"),
+    ("needless to say", r"\bneedless to say\b"),
+    ("safe to say", r"\b(?:it is|it['’]s) safe to say\b"),
+    ("no doubt", r"\bthere(?: is|['’]s) no doubt\b"),
+    ("everyone wants to know", r"\beveryone wants to know\b"),
 ))
 
 _KNOWN_LABELS = re.compile(
@@ -86,6 +93,7 @@ _BACK = re.compile(
     r"also|but|and|so|however|still|yet|instead|meanwhile|nevertheless|nonetheless|moreover|furthermore|"
     r"additionally|besides|thus|hence|therefore|then|likewise|similarly|otherwise|neither|either|"
     r"in addition|as a result|by contrast|in contrast|on the other hand|even so|that said|"
+    r"for comparison|by comparison|in comparison|in turn|after all|if so|if not|even then|"
     r"(?:all|none|one|some|many|most|each|both|either|neither|few|several|two|three|four) of (?:them|these|those|"
     r"this|it|which|their)|"
     r"the (?:two|three|four|five|other|others|former|latter|same|pair|rest|remaining|"
