@@ -10,6 +10,7 @@ import pytest
 import tidings
 from tidings.ingest.feeds import parse_feed
 from tidings.text import sentences
+from tidings.write import extractive
 from tidings.write.facts import conflict, content_overlap, fact_of, figures_in, restates, same_fact
 from tidings.write.headline import clean_headline, clickbait
 from tidings.write.standalone import points_back, unusable
@@ -242,6 +243,9 @@ def test_the_demo_disagrees_only_about_swe_bench(demo_sentences):
     ("Nine bids is a healthier turnout than most of us expected in January.", "first person"),
     ("My rough guess is that the zones will clear between 68 and 74 euros.", "first person"),
     ("This could change how we rank coding models.", "first person"),
+    ("Covenant-72B is being called the AI model nobody owns, and it is easy to see why.", "meta"),
+    ("It has been out for five days, and everyone wants to know if it is the model to beat.", "meta"),
+    ("Make no mistake, the auction was a success.", "meta"),
     ("Researchers from the university built the test to find out…", "teaser"),
     ("[…]", "teaser"),
     ("The agency published its figures. Read more", "teaser"),
@@ -281,6 +285,7 @@ def test_few_demo_sentences_are_unusable(demo, demo_sentences):
     "The model went out on March 11.", "The two zones went to rivals.", "The other two zones went to rivals.",
     "The researchers reported that some agents tried to game the evaluation.", "Neither figure is wrong.",
     "Such lakes can burst suddenly.", "“It is a turning point,” she said.", "All of them are released under MIT.",
+    "For comparison, OpenAI reports 90.0 on MMLU.", "In turn, the operator raised its alert.",
 ])
 def test_sentences_that_point_back(sentence):
     assert points_back(sentence)
@@ -355,3 +360,16 @@ def test_sober_demo_titles_score_near_zero(demo):
     assert all(clickbait(t) <= 0.2 for t in sober), [t for t in sober if clickbait(t) > 0.2]
     assert all(0.0 <= clickbait(t) <= 1.0 for t in bait)
     assert clickbait("Nemotron 3 Super by the numbers") == 0.0
+
+
+@pytest.mark.parametrize(("sentence", "leans"), [
+    ("The agent's score is how well its post-trained model does on that target, averaged across the tasks.", True),
+    ("Keep the scale in perspective, though.", True),
+    ("Alibaba's Qwen3.5, by contrast, uses plain Apache-2.0.", True),
+    ("Several months later, gpt-oss has settled into production use.", True),
+    ("The plant will close, though officials deny it.", False),
+    ("The vote comes four days later than expected.", False),
+    ("Officials said in a statement that the plan works.", False),
+])
+def test_sentences_that_lean_on_the_one_before(sentence, leans):
+    assert extractive._dangles(sentence) is leans

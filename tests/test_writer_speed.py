@@ -228,7 +228,10 @@ _PHRASES = {
                    "an open question"],
     "dangling": ["since then", "by then", "until then", "at the time", "that day", "the same day", "the day before",
                  "a day earlier", "the previous day", "these figures", "these numbers", "these results",
-                 "this figure", "this number", "this result"],
+                 "this figure", "this number", "this result", "on that target", "by that measure",
+                 "It is fine, though.", "Prices fell, however.", "They came, too.", "It moved, instead.",
+                 "Qwen, by contrast, uses", "Qwen, in contrast, uses", "prices, in turn, rose", "It, meanwhile, fell",
+                 "NVIDIA, for its part, said", "several months later", "a day later", "two years earlier"],
     "teaser": ["and more…", "wait...", "so [...]", "so […]", "Read more", "Continue reading »", "and more »"],
 }
 

@@ -430,7 +430,7 @@ _DANGLING = re.compile(r"\b(since then|by then|until then|at the time|that day|t
 # What each of them cannot be without, in lower case (letters that case folding ties to no other letter, as for
 # _LOOK_AHEAD_WORDS): most sentences have none. A phrase added above needs its word here.
 _DANGLING_WORDS = ("then", "at the t", "day", "number", "gure", "ult", " that ", ", though", ", however", ", too",
-                   ", instead", ", by ", ", in ", ", meanwhile", ", for its", "later", "earlier")
+                   "tead", ", by ", "turn", "contra", "meanwh", ", for ", "later", "earl")
 
 
 def _dangles(text: str) -> bool:
