@@ -1,10 +1,12 @@
-from datetime import timedelta
+import threading
+import time
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from tests.conftest import ARTICLE_A, ARTICLE_A2, ARTICLE_B, NOW, make_config, rss
 from tidings.pipeline import Reporter, fetch_stage, opened, run
-from tidings.store import schema
+from tidings.store import Store, schema
 from tidings.text import squash
 
 A = {"title": "Port Ellery approves tidal barrier", "link": "https://wire.example/barrier", "text": ARTICLE_A,
@@ -217,3 +219,30 @@ def test_a_teaser_of_an_article_read_earlier_in_the_run_is_not_fetched(tmp_path,
     stats = run(config, now=NOW, publish=False)
     assert stats.items_new == 1 and stats.items_linked == 1
     assert not [r for r in caplog.records if "full text unavailable" in r.getMessage()]
+
+
+def test_a_run_that_waited_for_another_dates_its_work_from_when_it_started(tmp_path):
+    # The run's clock is read once it holds the store: a run queued behind a long one must not date what it reads
+    # (or decide what is due, or what is stale) by the moment it began to wait.
+    (tmp_path / "a.rss").write_text(rss([{"title": "Barrier approved", "link": "https://wire.example/a",
+                                          "text": ARTICLE_A}]))
+    config = make_config(tmp_path, [{"url": str(tmp_path / "a.rss")}])
+    released = {}
+    holder = Store(config.db_url)
+
+    def hold() -> None:
+        with holder.run_lock():
+            time.sleep(0.5)
+            released["at"] = datetime.now(UTC)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    while not (tmp_path / "tidings.db.lock").exists():
+        time.sleep(0.01)
+    time.sleep(0.1)  # the holder has the lock by now
+    run(config, publish=False)
+    thread.join()
+    holder.close()
+    with opened(config) as store:
+        fetched = store.sources()[0].last_fetched
+    assert fetched.replace(tzinfo=UTC) >= released["at"]

@@ -305,13 +305,13 @@ def run(config: Config, store: Store | None = None, now: datetime | None = None,
     gone; with `schedule.due_only`, those due). The run holds the store throughout: a second run waits for it, or
     with `wait=False` stops with a one-line error. When `schedule.stop` is set, the run stops after the unit it is
     in (a source's storing, or a stage), leaving the rest to the next run."""
-    now = now or datetime.now(UTC)
     reporter = reporter or Reporter()
     own_store = store is None
     store = store or Store(config.db_url)
     try:
         with store.run_lock(wait):
-            return _run(config, store, now, sources, publish, reporter, schedule or Schedule())
+            # The run's time is when it starts work, not when it began waiting for the run before it to finish.
+            return _run(config, store, now or datetime.now(UTC), sources, publish, reporter, schedule or Schedule())
     finally:
         if own_store:
             store.close()
