@@ -127,11 +127,11 @@ def test_a_faithful_article_is_published_with_its_citations(tmp_path, monkeypatc
 
     # The page says who wrote it; the export keeps each sentence's passages.
     page = (tmp_path / "site" / "ai" / "stories" / "1.html").read_text()
-    assert "Written by a language model" in page and "OpenAI put out gpt-oss-120b" in page
+    assert "Written by a language model (scripted)" in page and "OpenAI put out gpt-oss-120b" in page
     with opened(config) as store:
         exported = export_state(store)
     current = exported["stories"][0]["revisions"][-1]
-    assert current["writer"] == "openai"
+    assert current["writer"] == "openai" and current["model"] == "scripted"
     first = current["sections"][0]["sentences"][0]
     assert first["checked_against"] == [{"n": by_publisher["Open Checkpoint"],
                                          "text": sent[by_publisher["Open Checkpoint"]]}]
@@ -156,7 +156,7 @@ def test_a_faulty_sentence_is_dropped_and_the_rest_published(tmp_path, fault, ca
                 "contradicted claim": "contradicted"}[fault]
     assert expected in why and why in logged[0]
     # The reader is told, on the page and in the terminal, who wrote it and that something was left out.
-    note = ("Written by a language model from these sources; each sentence was checked against the sources it "
+    note = ("Written by a language model (scripted) from these sources; each sentence was checked against the sources it "
             "cites, and 1 that did not hold up was left out.")
     assert note in (tmp_path / "site" / "ai" / "stories" / "1.html").read_text()
     with opened(config) as store:

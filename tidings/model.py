@@ -242,6 +242,7 @@ class Revision:
     numbering: tuple[tuple[int, int], ...] = field(default=())  # (item id, n) for every item ever cited: numbers
     #                                                              are never reused, so a source keeps its number
     writer: str = "extractive"  # the writer whose sentences these are
+    model: str = ""  # for a model writer, the language model that wrote them, as its server names it
     dropped: tuple[tuple[str, str], ...] = field(default=())  # (sentence, why) the writer wrote and the check took out
     passages: tuple[tuple[int, str], ...] = field(default=())  # (n, text) a paraphrasing writer's sentences were
     #                                                            checked against, for the sources they cite

@@ -1094,6 +1094,7 @@ def revision_body(revision: Revision) -> dict:
         "diff": {"added": list(revision.added), "removed": list(revision.removed)},
         "numbering": [list(pair) for pair in revision.numbering],
         **({"writer": revision.writer} if revision.writer != "extractive" else {}),
+        **({"model": revision.model} if revision.model else {}),
         **({"dropped": [{"sentence": t, "why": why} for t, why in revision.dropped]} if revision.dropped else {}),
         **({"passages": [{"n": n, "text": t} for n, t in revision.passages]} if revision.passages else {}),
     }
@@ -1128,7 +1129,7 @@ def _revision(row) -> Revision:
                     sections=sections, sources=sources, item_ids=tuple(row.item_ids), changes=tuple(row.changes),
                     fact_check=checks, added=tuple(diff.get("added", ())), removed=tuple(diff.get("removed", ())),
                     numbering=tuple((a, b) for a, b in body.get("numbering", ())),
-                    writer=body.get("writer", "extractive"),
+                    writer=body.get("writer", "extractive"), model=body.get("model", ""),
                     dropped=tuple((d["sentence"], d["why"]) for d in body.get("dropped", ())),
                     passages=tuple((p["n"], p["text"]) for p in body.get("passages", ())))
 

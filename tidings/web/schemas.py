@@ -118,6 +118,7 @@ class RevisionOut(_Shape):
     diff: Diff
     numbering: list[list[int]]
     writer: str  # "extractive", or the model writer that wrote its sentences
+    model: str | None = None  # the language model, for a model writer
     dropped: list[Dropped] | None = None  # sentences the writer wrote that the grounding check took out
 
 

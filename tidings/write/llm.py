@@ -60,7 +60,7 @@ class ModelWriter:
                 self.store.keep_writer_reply(key, settings.model, body, answer, brief.now)
         else:
             self.reused += 1
-        return replace(base, sections=_sections(reply), writer=self.name)
+        return replace(base, sections=_sections(reply), writer=self.name, model=settings.model)
 
     def _ask(self, body: list[dict[str, str]]) -> tuple[tuple[ReplySection, ...], Answer]:
         settings = self.settings

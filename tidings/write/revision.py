@@ -142,7 +142,9 @@ def writer_note(revision: Revision) -> str:
     """What a reader is told about who wrote the article, when it is not the sources' own sentences ("" then)."""
     if revision.writer == "extractive":
         return ""
-    note = "Written by a language model from these sources; each sentence was checked against the sources it cites"
+    model = f" ({revision.model})" if revision.model else ""
+    note = (f"Written by a language model{model} from these sources; each sentence was checked against the sources "
+            f"it cites")
     n = len(revision.dropped)
     return note + (f", and {n} that did not hold up {'was' if n == 1 else 'were'} left out." if n else ".")
 
