@@ -383,3 +383,112 @@ def test_the_email_command_sends_once_then_has_nothing_to_send(day1, mail_server
     bad = CliRunner().invoke(cli, [*base, "--to", "nobody"])
     assert bad.exit_code == 1
     assert bad.output.strip() == "Error: --to 'nobody': not an email address; give one address, like news@example.org"
+
+
+# --- a mail server that wants encryption and a login -------------------------------------------------------------
+
+PASSWORD = "correct horse battery staple"
+
+
+class Gatekeeper:
+    """Accepts the login `news` / PASSWORD only, and remembers who logged in."""
+
+    def __init__(self) -> None:
+        self.logins: list[str] = []
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+            b"news", PASSWORD.encode())
+        if ok:
+            self.logins.append(auth_data.login.decode())
+        return AuthResult(success=ok, handled=False)  # (handled: aiosmtpd answers a failure with 535 itself)
+
+
+@pytest.fixture(scope="module")
+def certificate_authority(tmp_path_factory):
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    folder = tmp_path_factory.mktemp("tls")
+    ca.cert_pem.write_to_path(str(folder / "ca.pem"))
+    return ca, folder / "ca.pem"
+
+
+def _tls_server(certificate_authority, monkeypatch, implicit: bool):
+    import ssl
+
+    ca, ca_file = certificate_authority
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(context)
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))  # the client trusts this test's authority, and only it
+    handler, gate = Collector(), Gatekeeper()
+    port = _free_port()
+    if implicit:
+        monkeypatch.setattr("tidings.publish.email.IMPLICIT_TLS_PORTS", frozenset({port}))
+        # (The server knows nothing of TLS it did not negotiate itself: it is told not to ask for STARTTLS.)
+        controller = Controller(handler, hostname="127.0.0.1", port=port, ssl_context=context,
+                                server_hostname="localhost", authenticator=gate, auth_required=True,
+                                auth_require_tls=False, auth_exclude_mechanism=["LOGIN"])
+    else:
+        controller = Controller(handler, hostname="127.0.0.1", port=port, tls_context=context,
+                                require_starttls=True, authenticator=gate, auth_required=True, auth_require_tls=True,
+                                auth_exclude_mechanism=["LOGIN"])
+    controller.start()
+    return controller, handler, gate, f"localhost:{port}"
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+@pytest.mark.parametrize("implicit", [False, True], ids=["STARTTLS", "TLS from the start"])
+def test_an_edition_goes_encrypted_to_a_server_that_wants_a_login(day2, certificate_authority, monkeypatch,
+                                                                   implicit):
+    controller, handler, gate, smtp = _tls_server(certificate_authority, monkeypatch, implicit)
+    try:
+        result = email_edition(day2, since=NOW + timedelta(hours=1), to=TO, now=DAY2, site_url=SITE, smtp=smtp,
+                               login=("news", PASSWORD))
+    finally:
+        controller.stop()
+    assert result.sent_via == smtp and gate.logins == ["news"] and len(handler.messages()) == 1
+
+
+def test_a_wrong_password_or_an_untrusted_certificate_is_one_line(day2, certificate_authority, monkeypatch,
+                                                                  tmp_path):
+    controller, handler, gate, smtp = _tls_server(certificate_authority, monkeypatch, implicit=False)
+    try:
+        with pytest.raises(EmailError) as wrong:
+            email_edition(day2, since=NOW + timedelta(hours=1), to=TO, now=DAY2, site_url=SITE, smtp=smtp,
+                          login=("news", "guess"))
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "nothing-trusted.pem"))
+        (tmp_path / "nothing-trusted.pem").write_text("")
+        with pytest.raises(EmailError) as untrusted:
+            email_edition(day2, since=NOW + timedelta(hours=1), to=TO, now=DAY2, site_url=SITE, smtp=smtp,
+                          login=("news", PASSWORD))
+    finally:
+        controller.stop()
+    assert "login as 'news' refused: 535" in str(wrong.value) and "guess" not in str(wrong.value)
+    assert "no secure connection: CERTIFICATE_VERIFY_FAILED" in str(untrusted.value)
+    assert PASSWORD not in str(untrusted.value) and not handler.messages() and gate.logins == []
+    assert edition_since(day2, DAY2, timedelta(days=1)) == DAY2 - timedelta(days=1)  # nothing marked as sent
+
+
+def test_the_email_command_logs_in_with_the_password_from_the_environment(day1, certificate_authority,
+                                                                           monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from tidings.cli import cli
+
+    controller, handler, gate, smtp = _tls_server(certificate_authority, monkeypatch, implicit=False)
+    day1.close()
+    args = ["--db", str(tmp_path / "day1.db"), "email", "--to", TO, "--since", "5000d", "--smtp", smtp,
+            "--smtp-user", "news"]
+    try:
+        missing = CliRunner().invoke(cli, args)
+        monkeypatch.setenv("TIDINGS_SMTP_PASSWORD", PASSWORD)
+        sent = CliRunner().invoke(cli, args)
+    finally:
+        controller.stop()
+    assert missing.exit_code == 1 and missing.output.strip() == (
+        "Error: --smtp-user 'news' needs the password in the environment variable TIDINGS_SMTP_PASSWORD; set it "
+        "(or name another with --smtp-password-env)")
+    assert sent.exit_code == 0, sent.output
+    assert gate.logins == ["news"] and len(handler.messages()) == 1 and PASSWORD not in sent.output

@@ -156,8 +156,8 @@ def test_a_faulty_sentence_is_dropped_and_the_rest_published(tmp_path, fault, ca
                 "contradicted claim": "contradicted"}[fault]
     assert expected in why and why in logged[0]
     # The reader is told, on the page and in the terminal, who wrote it and that something was left out.
-    note = ("Written by a language model (scripted) from these sources; each sentence was checked against the sources it "
-            "cites, and 1 that did not hold up was left out.")
+    note = ("Written by a language model (scripted) from these sources; each sentence was checked against the sources "
+            "it cites, and 1 that did not hold up was left out.")
     assert note in (tmp_path / "site" / "ai" / "stories" / "1.html").read_text()
     with opened(config) as store:
         shown = " ".join(article_text(store.stories()[0], revision).split())

@@ -408,19 +408,33 @@ def search(obj: Context, query: str, digest: str | None, limit: int) -> None:
               help="Stories updated within this span (and since the last edition, whichever is later).")
 @click.option("--to", "to", required=True, help="The address to send the edition to.")
 @click.option("--smtp", help="Send through this SMTP server, host:port; without it the edition is written as .eml.")
+@click.option("--smtp-user", "user", help="Log in to the SMTP server as this user; the password is read from the "
+                                          "environment variable named by --smtp-password-env.")
+@click.option("--smtp-password-env", "password_env", default="TIDINGS_SMTP_PASSWORD", show_default=True,
+              help="The environment variable holding the SMTP password.")
 @click.option("--from", "sender", default="tidings <tidings@localhost>", show_default=True, help="Sender address.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Also (or instead) write the .eml here.")
 @pass_ctx
-def email(obj: Context, window: float, to: str, smtp: str | None, sender: str, output: str | None) -> None:
+def email(obj: Context, window: float, to: str, smtp: str | None, user: str | None, password_env: str, sender: str,
+          output: str | None) -> None:
     """Send (or write) a newsletter of the stories updated since the last edition."""
+    import os
     from datetime import timedelta
 
     from tidings.publish.email import edition_since, email_edition
 
+    login = None
+    if user:
+        password = os.environ.get(password_env, "")
+        if not password:
+            raise click.ClickException(f"--smtp-user {user!r} needs the password in the environment variable "
+                                       f"{password_env}; set it (or name another with --smtp-password-env)")
+        login = (user, password)
     now = datetime.now(UTC)
     with opened(obj.config) as store:
         since = edition_since(store, now, timedelta(seconds=window))
-        result = email_edition(store, since, to, now, obj.config.site_url, smtp=smtp, out=output, sender=sender)
+        result = email_edition(store, since, to, now, obj.config.site_url, smtp=smtp, out=output, sender=sender,
+                               login=login)
     if result.edition is None:
         click.echo(f"nothing to send: no story was updated since {since:%Y-%m-%d %H:%M} UTC")
         return

@@ -16,6 +16,7 @@ import contextlib
 import os
 import smtplib
 import socket
+import ssl
 import textwrap
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -237,19 +238,45 @@ def _domain(address: str) -> str:
 
 # --- sending and writing -----------------------------------------------------------------------------------------
 
-def send_edition(edition: Edition, smtp: str) -> None:
-    """Send the edition through the SMTP server at "host:port". A server that cannot be reached, or that refuses
-    the message, raises `EmailError` naming it."""
+IMPLICIT_TLS_PORTS = frozenset({465})  # ports where the connection is TLS from the first byte (SMTPS)
+
+
+def send_edition(edition: Edition, smtp: str, user: str = "", password: str = "") -> None:
+    """Send the edition through the SMTP server at "host:port", encrypted where the server allows it: TLS from
+    the start on port 465, else STARTTLS whenever the server offers it, with its certificate checked. With `user`,
+    log in first; a password is never sent unencrypted to another machine. A server that cannot be reached, or
+    that refuses the login or the message, raises `EmailError` naming it."""
     host, port = parse_smtp(smtp)
     where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    server = smtplib.SMTP(timeout=SMTP_TIMEOUT)
+    context = ssl.create_default_context()
+    implicit = port in IMPLICIT_TLS_PORTS
+    server = None
     try:
-        server.connect(host, port)
+        # Connected as it is made: then the host name is the one the server's certificate is checked against.
+        server = smtplib.SMTP_SSL(host, port, timeout=SMTP_TIMEOUT, context=context) if implicit else \
+            smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT)
+        if not implicit:
+            server.ehlo()
+            if server.has_extn("starttls"):
+                server.starttls(context=context)
+                server.ehlo()
+            elif user and not _loopback(host):
+                raise EmailError(_unsent(where, "it offers no STARTTLS, and the password would cross the network "
+                                                "unencrypted"))
+        if user:
+            server.login(user, password)
         refused = server.send_message(edition.message)
         with contextlib.suppress(smtplib.SMTPException, OSError):
             server.quit()  # polite; the message is accepted by now, so a failure here changes nothing
     except smtplib.SMTPRecipientsRefused as exc:
         raise EmailError(_unsent(where, f"recipient refused: {_refusals(exc.recipients)}")) from exc
+    except smtplib.SMTPAuthenticationError as exc:
+        raise EmailError(_unsent(where, f"login as {user!r} refused: {exc.smtp_code} {_decoded(exc.smtp_error)}")) \
+            from exc
+    except smtplib.SMTPNotSupportedError as exc:
+        raise EmailError(_unsent(where, f"it does not take logins ({_reason(exc)})")) from exc
+    except ssl.SSLError as exc:
+        raise EmailError(_unsent(where, f"no secure connection: {exc.reason or _reason(exc)}")) from exc
     except smtplib.SMTPResponseException as exc:
         raise EmailError(_unsent(where, f"the server answered {exc.smtp_code} {_decoded(exc.smtp_error)}")) from exc
     except socket.gaierror as exc:
@@ -259,9 +286,14 @@ def send_edition(edition: Edition, smtp: str) -> None:
     except (smtplib.SMTPException, OSError) as exc:
         raise EmailError(_unsent(where, _reason(exc))) from exc
     finally:
-        server.close()  # after a failure, no QUIT: a server that stopped answering would be waited for again
+        if server is not None:
+            server.close()  # after a failure, no QUIT: a server that stopped answering would be waited for again
     if refused:  # accepted for some recipients only
         raise EmailError(_unsent(where, f"recipient refused: {_refusals(refused)}"))
+
+
+def _loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def _unsent(where: str, why: str) -> str:
@@ -310,9 +342,11 @@ def default_path(now: datetime) -> Path:
 # --- the edition as the CLI asks for it --------------------------------------------------------------------------
 
 def email_edition(store: Store, since: datetime, to: str, now: datetime, site_url: str, smtp: str | None = None,
-                  out: str | Path | None = None, sender: str = SENDER) -> EditionResult:
+                  out: str | Path | None = None, sender: str = SENDER,
+                  login: tuple[str, str] | None = None) -> EditionResult:
     """Build the edition of the stories revised since `since` and send it through `smtp` ("host:port"), or write
-    it to `out` (default: `default_path(now)`); with both, both. Then remember `now` as the time of the last
+    it to `out` (default: `default_path(now)`); with both, both; `login` is (user, password) for the mail server.
+    Then remember `now` as the time of the last
     edition. With no story revised, nothing is sent or written, and nothing remembered.
 
     The store is held as a run holds it, so a run writing revisions meanwhile finishes first: its revisions
@@ -327,7 +361,7 @@ def email_edition(store: Store, since: datetime, to: str, now: datetime, site_ur
             return EditionResult(None, since, now)
         path = write_edition(edition, out) if out is not None else None
         if smtp is not None:
-            send_edition(edition, smtp)
+            send_edition(edition, smtp, *(login or ()))
         else:
             path = path or write_edition(edition, default_path(now))
         # Only once it went out: a failed send leaves the next edition to carry these stories.
