@@ -396,3 +396,18 @@ def test_a_reply_trickled_past_the_timeout_is_not_read(tmp_path):
     stats = run(config, now=NOW)
     listener.close()
     assert stats.writer.fallbacks == 1 and latest(config).writer == "extractive"
+
+
+def test_a_timeline_line_shows_its_date_and_is_checked_with_it(tmp_path):
+    lines = [*FAITHFUL, ("Timeline", "Aug 5, 2025: OpenAI released gpt-oss-120b and gpt-oss-20b.", "open"),
+             ("Timeline", "Aug 9, 2025: OpenAI released gpt-oss-120b and gpt-oss-20b.", "open")]
+    with ChatServer(article(lines)) as server:
+        config = configure(tmp_path, server.base_url)
+        run(config, now=NOW)
+    revision = latest(config)
+    timeline = next(s for s in revision.sections if s.heading == "Timeline")
+    assert [(s.label, s.text) for s in timeline.sentences] == [
+        ("Aug 5, 2025", "OpenAI released gpt-oss-120b and gpt-oss-20b.")]
+    assert revision.dropped == (("Aug 9, 2025: OpenAI released gpt-oss-120b and gpt-oss-20b.",
+                                 "the date 'Aug 9, 2025' is in none of the passages it cites"),)
+    assert "<time>Aug 5, 2025</time>" in (tmp_path / "site" / "ai" / "stories" / "1.html").read_text()

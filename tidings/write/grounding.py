@@ -48,7 +48,8 @@ def checked_against(revision: Revision, passages: Mapping[int, str], checker,
         kept = []
         for s in section.sentences:
             missing = [n for n in s.cites if n not in passages]
-            key = squash(s.text).casefold()
+            shown = f"{s.label}: {s.text}" if s.label else s.text  # a timeline line's date is part of what it says
+            key = squash(shown).casefold()
             if key in said:
                 why = "it repeats an earlier sentence"
             elif len(said) >= limit:
@@ -58,12 +59,13 @@ def checked_against(revision: Revision, passages: Mapping[int, str], checker,
             elif missing:
                 why = f"it cites [{missing[0]}], which is not one of the story's sources"
             else:
-                why = checker.why_not(s.text, [passages[n] for n in s.cites])
+                why = checker.why_not(f"On {s.label}, {s.text}" if s.label else s.text,
+                                      [passages[n] for n in s.cites])
             if why is None:
                 said.add(key)
                 kept.append(s)
             else:
-                dropped.append((s.text, why))
+                dropped.append((shown, why))
         if kept:
             sections.append(Section(section.heading, tuple(kept)))
     cited = sorted({n for sec in sections for s in sec.sentences for n in s.cites})

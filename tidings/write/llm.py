@@ -17,7 +17,7 @@ from tidings.model import Revision, Section, Sentence
 from tidings.write import Brief, WriterUnavailable, register
 from tidings.write.chat import Answer, ServerUnreachable, complete
 from tidings.write.extractive import compose
-from tidings.write.prompt import HEADINGS, messages, passages, request_hash
+from tidings.write.prompt import HEADINGS, TIMELINE, messages, passages, request_hash
 from tidings.write.reply import ReplyError, ReplySection, parse_reply
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -106,8 +106,17 @@ def _sections(reply: Sequence[ReplySection]) -> tuple[Section, ...]:
     current = HEADINGS[0]
     for section in reply:
         current = _HEADINGS.get(re.sub(r"[^a-z]", "", section.heading.lower()), current)
-        merged.setdefault(current, []).extend(Sentence(x.text, tuple(sorted(set(x.cites)))) for x in section.sentences)
+        for x in section.sentences:
+            cites = tuple(sorted(set(x.cites)))
+            dated = _DATED.match(x.text) if current == TIMELINE else None
+            # A timeline line's date is its label, shown before it (the check reads the two together).
+            merged.setdefault(current, []).append(
+                Sentence(x.text[dated.end():], cites, label=dated.group(1)) if dated else Sentence(x.text, cites))
     return tuple(Section(h, tuple(merged[h])) for h in HEADINGS if merged.get(h))
+
+
+# "Mar 11: ...", "March 11, 2026 — ...", "2025-08-05: ...": a timeline line's date, before a colon or a dash.
+_DATED = re.compile(r"((?=[^:—–]{0,24}\d)[A-Z0-9][\w ,.\-/]{0,24}?)\s*(?::|—|–)\s+(?=\S)")
 
 
 register(ModelWriter())

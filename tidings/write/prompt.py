@@ -11,14 +11,16 @@ from collections.abc import Mapping, Sequence
 from tidings.model import FactCheck, Item, Revision
 from tidings.text import squash
 
-HEADINGS = ("Summary", "What's new", "Background", "Perspectives", "What to watch")
+HEADINGS = ("Summary", "What's new", "Background", "Perspectives", "Timeline", "What to watch")
+TIMELINE = "Timeline"
 
 SYSTEM = """You write a short, neutral news article for a topic digest, using only the numbered source passages \
 you are given.
 
 Rules:
 - Write in sections. Start each with a line "## Heading", using these headings, in this order, only where you \
-have something to say: {headings}. The Summary is one or two sentences on the most important development.
+have something to say: {headings}. The Summary is one or two sentences on the most important development. \
+Each Timeline line starts with the event's date and a colon, like "Mar 11: NVIDIA released the model. [1]".
 - End every sentence with the markers of the passages that state it, like "... in March. [2][5]". Cite only \
 passage numbers you were given.
 - Every figure, date and name in a sentence must be in the passages it cites. Do not add anything they do not say.
@@ -63,7 +65,8 @@ def messages(story: Mapping[int, str], headline: str, previous: Revision | None,
         for heading, sentences in kept:
             if sentences:
                 lines.append(f"## {heading}")
-                lines += [f"{s.text} {''.join(f'[{n}]' for n in s.cites)}" for s in sentences]
+                lines += [f"{s.label + ': ' if s.label else ''}{s.text} {''.join(f'[{n}]' for n in s.cites)}"
+                          for s in sentences]
     if checks:
         lines += ["", "Fact check of claims in the passages:"]
         for f in checks:
