@@ -286,6 +286,7 @@ def test_few_demo_sentences_are_unusable(demo, demo_sentences):
     "The researchers reported that some agents tried to game the evaluation.", "Neither figure is wrong.",
     "Such lakes can burst suddenly.", "“It is a turning point,” she said.", "All of them are released under MIT.",
     "For comparison, OpenAI reports 90.0 on MMLU.", "In turn, the operator raised its alert.",
+    "Next up, fans want to see how the model compares.",
 ])
 def test_sentences_that_point_back(sentence):
     assert points_back(sentence)
