@@ -22,7 +22,10 @@ def binaries() -> Path | None:
     found = shutil.which("initdb")
     if found and shutil.which("pg_ctl"):
         return Path(found).parent
-    for folder in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+    def version(folder: Path) -> tuple[int, ...]:
+        return tuple(int(p) for p in folder.parent.name.split(".") if p.isdigit())
+
+    for folder in sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=version, reverse=True):  # newest first
         if (folder / "initdb").exists() and (folder / "pg_ctl").exists():
             return folder
     return None
@@ -31,7 +34,8 @@ def binaries() -> Path | None:
 class Server:
     def __init__(self, bin_dir: Path) -> None:
         self.bin = bin_dir
-        self.root = Path(tempfile.mkdtemp(prefix="tidings-pg-"))
+        # In /tmp, whatever TMPDIR says: a Unix socket's path must be short, and the postgres user must reach it.
+        self.root = Path(tempfile.mkdtemp(prefix="tidings-pg-", dir="/tmp"))
         self.data, self.socket = self.root / "data", self.root
         self.as_user: list[str] = []
         if os.geteuid() == 0:
@@ -40,17 +44,26 @@ class Server:
             self.as_user = ["runuser", "-u", "postgres", "--"]
 
     def _run(self, *args: str) -> None:
-        subprocess.run([*self.as_user, *args], check=True, capture_output=True, timeout=120)
+        done = subprocess.run([*self.as_user, *args], capture_output=True, text=True, timeout=120)
+        if done.returncode:
+            log = self.root / "log"
+            tail = log.read_text(errors="replace")[-1500:] if log.exists() else ""
+            raise RuntimeError(f"{Path(args[0]).name} failed: {done.stderr.strip()[-1500:]}\n{tail}")
 
     def start(self) -> Server:
-        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8")
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-l", str(self.root / "log"), "-o",
-                  f"-k {self.socket} -c listen_addresses='' -c fsync=off", "start")
+        try:
+            self._run(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8")
+            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-l", str(self.root / "log"), "-o",
+                      f"-k {self.socket} -c listen_addresses='' -c fsync=off", "start")
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
         try:
-            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+            if (self.data / "postmaster.pid").exists():
+                self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 

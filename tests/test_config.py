@@ -105,3 +105,14 @@ def test_a_key_pasted_into_the_config_is_never_repeated(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_config(write(tmp_path, f'[writer]\nmodel = "m"\nbase_url = "http://me:{secret}@host:x/v1"\n'))
     assert secret not in str(err.value)
+
+
+@pytest.mark.parametrize(("host", "loopback"), [
+    ("localhost", True), ("LOCALHOST.", True), ("127.0.0.1", True), ("127.8.9.10", True), ("::1", True),
+    ("[::1]", True), ("127.mail.example", False), ("127.0.0.1.nip.io", False), ("10.0.0.5", False),
+    ("example.org", False), ("", False),
+])
+def test_only_this_machine_is_loopback(host, loopback):
+    from tidings.urls import is_loopback_host
+
+    assert is_loopback_host(host) is loopback

@@ -7,6 +7,7 @@ import email
 import json
 import shutil
 import socket
+import threading
 from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
@@ -492,3 +493,67 @@ def test_the_email_command_logs_in_with_the_password_from_the_environment(day1, 
         "(or name another with --smtp-password-env)")
     assert sent.exit_code == 0, sent.output
     assert gate.logins == ["news"] and len(handler.messages()) == 1 and PASSWORD not in sent.output
+
+
+def test_without_a_login_an_untrusted_certificate_still_gets_the_edition(day2, certificate_authority, monkeypatch,
+                                                                           tmp_path):
+    # A local relay's certificate is often self-signed: with nothing secret to send, the edition goes encrypted
+    # all the same (as mail servers pass mail to one another), not refused.
+    import ssl
+
+    ca, _ = certificate_authority
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(context)
+    (tmp_path / "nothing-trusted.pem").write_text("")
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "nothing-trusted.pem"))
+    handler = Collector()
+    controller = Controller(handler, hostname="127.0.0.1", port=_free_port(), tls_context=context,
+                            require_starttls=True)
+    controller.start()
+    try:
+        email_edition(day2, since=NOW + timedelta(hours=1), to=TO, now=DAY2, site_url=SITE,
+                      smtp=f"localhost:{controller.port}")
+    finally:
+        controller.stop()
+    assert len(handler.messages()) == 1
+
+
+def test_a_server_that_only_speaks_helo_gets_the_edition(day2):
+    # An old server answers EHLO with an error: the client greets it the older way, as smtplib alone would.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    got: list[bytes] = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn, conn.makefile("rb") as lines:
+            conn.sendall(b"220 old.example ready\r\n")
+            for line in lines:
+                command = line[:4].upper()
+                if command == b"EHLO":
+                    conn.sendall(b"502 5.5.1 EHLO not understood\r\n")
+                elif command == b"DATA":
+                    conn.sendall(b"354 go ahead\r\n")
+                    body = []
+                    for data in lines:
+                        if data == b".\r\n":
+                            break
+                        body.append(data)
+                    got.append(b"".join(body))
+                    conn.sendall(b"250 queued\r\n")
+                elif command == b"QUIT":
+                    conn.sendall(b"221 bye\r\n")
+                    return
+                else:  # HELO, MAIL, RCPT, RSET, NOOP
+                    conn.sendall(b"250 ok\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        email_edition(day2, since=NOW + timedelta(hours=1), to=TO, now=DAY2, site_url=SITE,
+                      smtp=f"127.0.0.1:{listener.getsockname()[1]}")
+    finally:
+        thread.join(5)
+        listener.close()
+    assert len(got) == 1 and b"Port Ellery approves tidal barrier" in got[0]

@@ -298,7 +298,8 @@ def test_sentences_that_point_back(sentence):
     "The results of the national offshore wind auction are in.", "Itself a benchmark, RULER hides facts.",
     "Theyre Island lies offshore.", "There are 500 validated GitHub issues in SWE-bench Verified.",
     "The idea that AI systems might improve other AI systems has moved into research papers.",
-    "Harlow Bay lost its last shipyard in 2011.",
+    "Harlow Bay lost its last shipyard in 2011.", "After all votes were counted, the mayor won.",
+    "If not treated within hours, the wound festers.", "In comparison with 2024, prices rose.",
 ])
 def test_sentences_that_stand_alone(sentence):
     assert not points_back(sentence)
@@ -371,6 +372,10 @@ def test_sober_demo_titles_score_near_zero(demo):
     ("The plant will close, though officials deny it.", False),
     ("The vote comes four days later than expected.", False),
     ("Officials said in a statement that the plan works.", False),
+    ("Revenue rose 12% from a year earlier, the company said.", False),
+    ("The plant opened in 2019 and was shut down two years later.", False),
+    ("The auction differs from earlier rounds in that bidders must post a bond.", False),
+    ("The ministry will rule on that issue next week.", True),
 ])
 def test_sentences_that_lean_on_the_one_before(sentence, leans):
     assert extractive._dangles(sentence) is leans

@@ -231,7 +231,8 @@ _PHRASES = {
                  "this figure", "this number", "this result", "on that target", "by that measure",
                  "It is fine, though.", "Prices fell, however.", "They came, too.", "It moved, instead.",
                  "Qwen, by contrast, uses", "Qwen, in contrast, uses", "prices, in turn, rose", "It, meanwhile, fell",
-                 "NVIDIA, for its part, said", "several months later", "a day later", "two years earlier"],
+                 "NVIDIA, for its part, said", "Several months later, it fell", "A day later, it rose",
+                 "Two years earlier, it rose"],
     "teaser": ["and more…", "wait...", "so [...]", "so […]", "Read more", "Continue reading »", "and more »"],
 }
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from tidings.errors import TidingsError
 from tidings.model import Digest, Source
+from tidings.urls import is_loopback_host
 
 CONFIG_NAME = "tidings.toml"
 
@@ -164,7 +165,7 @@ def _writer(where: str, table: dict, settings: Settings) -> WriterSettings:
     host = _server_host(base_url)
     if host is None:
         raise ConfigError(f"{where}: base_url must be an http:// or https:// address, got {_without_login(base_url)!r}")
-    if values.get("api_key_env") and base_url.startswith("http://") and not _loopback(host):
+    if values.get("api_key_env") and base_url.startswith("http://") and not is_loopback_host(host):
         raise ConfigError(f"{where}: base_url is plain http:// to another machine; the key in {values['api_key_env']} "
                           f"would cross the network unencrypted (use https://)")
     values["base_url"] = base_url.rstrip("/")
@@ -182,10 +183,6 @@ def _server_host(url: str) -> str | None:
     except (httpx.InvalidURL, ValueError, TypeError):
         return None
     return parsed.host if parsed.scheme in ("http", "https") and parsed.host else None
-
-
-def _loopback(host: str) -> bool:
-    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def _without_login(url: str) -> str:

@@ -142,14 +142,18 @@ def fetch_stage(config: Config, store: Store, sources: Sequence[Source], now: da
     results: list[FetchResult] = []
     read_keys: set[str] = set()
     keyed = 0
+    keying = threading.Lock()  # readers ask from worker threads, several at once
 
     def known(entry: Entry) -> bool:
         nonlocal keyed
-        for result in results[keyed:]:
-            read_keys.update(k for e in result.entries for k in dedupe.global_keys(e))
-            keyed += 1
         keys = dedupe.global_keys(entry)
-        return any(k in read_keys for k in keys) or store.has_any_key(keys)
+        with keying:
+            while keyed < len(results):
+                read_keys.update(k for e in results[keyed].entries for k in dedupe.global_keys(e))
+                keyed += 1
+            if any(k in read_keys for k in keys):
+                return True
+        return store.has_any_key(keys)
 
     settings = config.settings
     if not sources and schedule.due_only:

@@ -7,6 +7,7 @@ user names local files, as sources in the config or on the command line.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import urljoin, urlsplit
 
@@ -30,3 +31,14 @@ def web_url(link: str | None, base: str = "") -> str:
         return ""
     return absolute
 
+
+def is_loopback_host(host: str) -> bool:
+    """Whether a host name is this machine itself: `localhost`, or a loopback address (127.0.0.0/8, ::1). A name
+    that merely starts with "127." is another machine's, however it looks."""
+    host = host.strip("[]").lower().rstrip(".")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -35,7 +35,7 @@ from tidings.publish.feeds import one_line
 from tidings.publish.pages import coverage, coverage_of_items, format_day, headline, rank
 from tidings.publish.site import display_names, environment
 from tidings.store import Store
-from tidings.urls import web_url
+from tidings.urls import is_loopback_host, web_url
 
 LAST_EDITION = "email:last_edition"  # store meta key: when the last edition went out (ISO 8601)
 SENDER = "tidings <tidings@localhost>"
@@ -249,6 +249,12 @@ def send_edition(edition: Edition, smtp: str, user: str = "", password: str = ""
     host, port = parse_smtp(smtp)
     where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     context = ssl.create_default_context()
+    if not user:
+        # Nothing secret to protect but the edition itself: encrypted if the server can, as mail servers pass mail
+        # to one another, whatever its certificate (a local relay's is often self-signed). A login is only sent
+        # to a certificate that checks out.
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
     implicit = port in IMPLICIT_TLS_PORTS
     server = None
     try:
@@ -256,15 +262,19 @@ def send_edition(edition: Edition, smtp: str, user: str = "", password: str = ""
         server = smtplib.SMTP_SSL(host, port, timeout=SMTP_TIMEOUT, context=context) if implicit else \
             smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT)
         if not implicit:
-            server.ehlo()
+            if server.ehlo()[0] != 250:
+                server.helo()  # a server that only speaks the older greeting offers no STARTTLS either
             if server.has_extn("starttls"):
                 server.starttls(context=context)
                 server.ehlo()
-            elif user and not _loopback(host):
+            elif user and not is_loopback_host(host):
                 raise EmailError(_unsent(where, "it offers no STARTTLS, and the password would cross the network "
                                                 "unencrypted"))
         if user:
-            server.login(user, password)
+            try:
+                server.login(user, password)
+            except smtplib.SMTPNotSupportedError as exc:
+                raise EmailError(_unsent(where, f"it does not take logins ({_reason(exc)})")) from exc
         refused = server.send_message(edition.message)
         with contextlib.suppress(smtplib.SMTPException, OSError):
             server.quit()  # polite; the message is accepted by now, so a failure here changes nothing
@@ -273,8 +283,6 @@ def send_edition(edition: Edition, smtp: str, user: str = "", password: str = ""
     except smtplib.SMTPAuthenticationError as exc:
         raise EmailError(_unsent(where, f"login as {user!r} refused: {exc.smtp_code} {_decoded(exc.smtp_error)}")) \
             from exc
-    except smtplib.SMTPNotSupportedError as exc:
-        raise EmailError(_unsent(where, f"it does not take logins ({_reason(exc)})")) from exc
     except ssl.SSLError as exc:
         raise EmailError(_unsent(where, f"no secure connection: {exc.reason or _reason(exc)}")) from exc
     except smtplib.SMTPResponseException as exc:
@@ -290,10 +298,6 @@ def send_edition(edition: Edition, smtp: str, user: str = "", password: str = ""
             server.close()  # after a failure, no QUIT: a server that stopped answering would be waited for again
     if refused:  # accepted for some recipients only
         raise EmailError(_unsent(where, f"recipient refused: {_refusals(refused)}"))
-
-
-def _loopback(host: str) -> bool:
-    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def _unsent(where: str, why: str) -> str:

@@ -417,15 +417,17 @@ def _lede(pool: list[_Candidate], stale: set[_Candidate], taken: list[_Candidate
 _DANGLING = re.compile(r"\b(since then|by then|until then|at the time|that day|the same day|the day before|"
                        r"a day earlier|the previous day|these (figures|numbers|results)|this (figure|number|result)|"
                        # "on that target", "by that measure": that, after a preposition, is what came before
-                       r"(on|in|for|at|by|with|from|under|over|against) that (?!it|they|he|she|we|you|the|a|an|is|"
-                       r"was|are|were|has|had|will|would|can|could|may|might|this|these|those|its|their)[a-z]+)\b|"
+                       # ("in that" is also "because": "differs in that bidders must ...")
+                       r"(on|for|at|by|with|from|under|over|against) that (?!(it|they|he|she|we|you|the|a|an|is|"
+                       r"was|are|were|has|had|will|would|can|could|may|might|this|these|those|its|their)\b)[a-z]+)\b|"
                        # "Keep the scale in perspective, though.", "Qwen3.5, by contrast, uses ...": a reply to the
-                       # sentence before
-                       r",\s+(though|however|too|instead)\W*$|,\s+(by contrast|in contrast|however|though|too|"
+                       # sentence before (sentences come squashed: one space after a comma)
+                       r", (though|however|too|instead)\W*$|, (by contrast|in contrast|however|though|too|"
                        r"instead|in turn|meanwhile|by comparison|for its part),|"
-                       # "Several months later, the pair ...": later than what the sentence before told
-                       r"\b(a|one|two|three|four|five|six|several|a few|some|many) (days?|weeks?|months?|years?) "
-                       r"(later|earlier)\b(?!\s+than)",
+                       # "Several months later, the pair ...": later than what the sentence before told (at the start:
+                       # "rose 12% from a year earlier" and "shut two years later" say what they count from)
+                       r"^(a|one|two|three|four|five|six|several|a few|some|many) (days?|weeks?|months?|years?) "
+                       r"(later|earlier),",
                        re.I)
 # What each of them cannot be without, in lower case (letters that case folding ties to no other letter, as for
 # _LOOK_AHEAD_WORDS): most sentences have none. A phrase added above needs its word here.

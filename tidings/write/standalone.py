@@ -93,7 +93,8 @@ _BACK = re.compile(
     r"also|but|and|so|however|still|yet|instead|meanwhile|nevertheless|nonetheless|moreover|furthermore|"
     r"additionally|besides|thus|hence|therefore|then|likewise|similarly|otherwise|neither|either|"
     r"in addition|as a result|by contrast|in contrast|on the other hand|even so|that said|"
-    r"for comparison|by comparison|in comparison|in turn|after all|if so|if not|even then|next up|up next|"
+    # (each only before a comma: "After all votes were counted", "In comparison with 2024" stand alone)
+    r"(?:for comparison|by comparison|in comparison|in turn|after all|if so|if not|even then|next up|up next)(?=,)|"
     r"(?:all|none|one|some|many|most|each|both|either|neither|few|several|two|three|four) of (?:them|these|those|"
     r"this|it|which|their)|"
     r"the (?:two|three|four|five|other|others|former|latter|same|pair|rest|remaining|"
