@@ -463,6 +463,17 @@ def _day(value: str, name: str, end: bool = False) -> datetime | None:
     return day.replace(hour=23, minute=59, second=59) if end else day
 
 
+def _instant(value: datetime | None, name: str) -> datetime | None:
+    """A time parameter in UTC (one without a zone is UTC); one that UTC cannot hold ("0001-01-01T00:00+00:01")
+    is a bad parameter, not a server error."""
+    if value is None:
+        return None
+    try:
+        return as_utc(value).astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise BadRequest(f"{name}: {value.isoformat()} is out of range") from None
+
+
 # --- API ------------------------------------------------------------------------------------------------------
 
 def _api(app: FastAPI, site: Site) -> None:
@@ -480,7 +491,7 @@ def _api(app: FastAPI, site: Site) -> None:
             if digest:
                 site.digest(digest)
             after = _cursor(cursor) if cursor else None
-            ids = site.store.story_ids_page(digest, as_utc(updated_since) if updated_since else None, limit + 1, after)
+            ids = site.store.story_ids_page(digest, _instant(updated_since, "updated_since"), limit + 1, after)
             more = len(ids) > limit
             stories = site.store.stories_by_id(ids[:limit])
             latest = site.store.latest_revisions([s.id for s in stories])
@@ -540,8 +551,7 @@ def _api(app: FastAPI, site: Site) -> None:
                    since: datetime | None = None, until: datetime | None = None, publisher: str | None = None,
                    verdict: str | None = None, limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
                    offset: Annotated[int, Query(ge=0, le=100_000)] = 0) -> Response:
-        found = search(site.store, q, digest=digest, since=as_utc(since) if since else None,
-                       until=as_utc(until) if until else None,
+        found = search(site.store, q, digest=digest, since=_instant(since, "since"), until=_instant(until, "until"),
                        publisher=publisher, verdict=verdict, limit=limit, offset=offset)
         return _json(request, {"results": [
             {"item": {k: v for k, v in item_json(h.item).items() if k not in ("text", "claims")},
