@@ -39,16 +39,12 @@ class ModelWriter:
     def for_run(self, settings: WriterSettings, store: Store) -> ModelWriter:
         return ModelWriter(settings, store)
 
-    def passages(self, brief: Brief, numbers: dict[int, int]) -> dict[int, str]:
-        """The passages this writer sends for a story (and its sentences are checked against)."""
-        return passages(brief.items, numbers, self.settings.max_passage_chars if self.settings else 1500)
-
     def write(self, brief: Brief) -> Revision:
         settings = self.settings
         if settings is None or not settings.model:
             raise WriterUnavailable("the openai writer needs a [writer] table with a model")
         base = compose(brief)
-        story = self.passages(brief, dict(base.numbering))
+        story = passages(brief.items, dict(base.numbering), settings.max_passage_chars)
         body = messages(story, base.headline, brief.previous, base.fact_check, brief.max_sentences)
         key = request_hash(settings.model, body)
         stored = self.store.writer_reply(key) if self.store is not None else None
@@ -60,7 +56,9 @@ class ModelWriter:
                 self.store.keep_writer_reply(key, settings.model, body, answer, brief.now)
         else:
             self.reused += 1
-        return replace(base, sections=_sections(reply), writer=self.name, model=settings.model)
+        # The passages go with the draft: its sentences are checked against what the model was given.
+        return replace(base, sections=_sections(reply), writer=self.name, model=settings.model,
+                       passages=tuple(story.items()))
 
     def _ask(self, body: list[dict[str, str]]) -> tuple[tuple[ReplySection, ...], Answer]:
         settings = self.settings
@@ -73,10 +71,10 @@ class ModelWriter:
             self.down = str(exc)
             raise
         self.tokens += (answer.prompt_tokens or 0) + (answer.completion_tokens or 0)
-        reply = _parsed(answer.text)
-        if reply is None:
-            raise WriterUnavailable(f"the model's reply cannot be used: {_why_unparsed(answer.text)}")
-        return reply, answer
+        try:
+            return parse_reply(answer.text), answer
+        except ReplyError as exc:
+            raise WriterUnavailable(f"the model's reply cannot be used: {exc}") from None
 
 
 def _parsed(text: str) -> tuple[ReplySection, ...] | None:
@@ -84,14 +82,6 @@ def _parsed(text: str) -> tuple[ReplySection, ...] | None:
         return parse_reply(text)
     except ReplyError:
         return None
-
-
-def _why_unparsed(text: str) -> str:
-    try:
-        parse_reply(text)
-    except ReplyError as exc:
-        return str(exc)
-    return ""
 
 
 # The sections a model is asked for, by their names with case, spaces and punctuation taken out.

@@ -74,24 +74,20 @@ def _written(writer: Writer, fallback: Writer, brief: Brief, checker) -> tuple[R
     story = f"story {brief.story_id}"
     try:
         draft = writer.write(brief)
-    except WriterUnavailable as exc:
-        if writer is fallback:
-            raise
-        (log.info if exc.repeated else log.warning)(f"{story}: {exc}; the {fallback.name} writer wrote this revision")
-        return _written(fallback, fallback, brief, None)[0], 0
     except Exception as exc:  # noqa: BLE001 - a model writer's failure, whatever it is, costs only its revision
         if writer is fallback:
             raise
-        log.warning(f"{story}: the {writer.name} writer failed ({type(exc).__name__}: {exc}); the {fallback.name} "
-                    f"writer wrote this revision")
+        told = isinstance(exc, WriterUnavailable)  # a one-line reason of its own; else, what went wrong
+        why = str(exc) if told else f"the {writer.name} writer failed ({type(exc).__name__}: {exc})"
+        (log.info if told and exc.repeated else log.warning)(
+            f"{story}: {why}; the {fallback.name} writer wrote this revision")
         return _written(fallback, fallback, brief, None)[0], 0
     if checker is None:
         revision, bad = grounded(draft, brief.items)
         reasons = [(text, "it is not in the sources it cites") for text in bad]
     else:
         checker.refuted = [c for c in brief.claims if c.verdict in BLOCKING]
-        revision, reasons = checked_against(draft, writer.passages(brief, dict(draft.numbering)), checker,
-                                            brief.max_sentences)
+        revision, reasons = checked_against(draft, dict(draft.passages), checker, brief.max_sentences)
     for text, why in reasons:
         log.warning(f"{story}: dropped a sentence of the {writer.name} writer ({why}): {text}")
     if checker is not None and writer is not fallback:
@@ -99,12 +95,10 @@ def _written(writer: Writer, fallback: Writer, brief: Brief, checker) -> tuple[R
         if short:
             log.warning(f"{story}: {short}; the {fallback.name} writer wrote this revision")
             return _written(fallback, fallback, brief, None)[0], len(reasons)
-    if reasons:
+    if reasons or checker is not None:
         # The diff and "what changed" are of the sentences that stand.
         revision = finish(replace(revision, dropped=tuple(reasons)), brief.previous, brief.items,
                           refuted_sentences(brief.claims))
-    elif checker is not None:
-        revision = finish(revision, brief.previous, brief.items, refuted_sentences(brief.claims))
     return revision, len(reasons)
 
 
