@@ -11,7 +11,7 @@ from typing import Any
 
 from tidings.errors import TidingsError
 from tidings.model import Digest, Source
-from tidings.urls import is_loopback_host
+from tidings.urls import is_loopback_host, without_login
 
 CONFIG_NAME = "tidings.toml"
 
@@ -164,7 +164,7 @@ def _writer(where: str, table: dict, settings: Settings) -> WriterSettings:
     base_url = values.get("base_url", WriterSettings.base_url)
     host = _server_host(base_url)
     if host is None:
-        raise ConfigError(f"{where}: base_url must be an http:// or https:// address, got {_without_login(base_url)!r}")
+        raise ConfigError(f"{where}: base_url must be an http:// or https:// address, got {without_login(base_url)!r}")
     if values.get("api_key_env") and base_url.startswith("http://") and not is_loopback_host(host):
         raise ConfigError(f"{where}: base_url is plain http:// to another machine; the key in {values['api_key_env']} "
                           f"would cross the network unencrypted (use https://)")
@@ -183,11 +183,6 @@ def _server_host(url: str) -> str | None:
     except (httpx.InvalidURL, ValueError, TypeError):
         return None
     return parsed.host if parsed.scheme in ("http", "https") and parsed.host else None
-
-
-def _without_login(url: str) -> str:
-    """An address with any user:password@ taken out, for messages."""
-    return re.sub(r"(?<=://)[^/@\s]*@", "", url)
 
 
 def _digest(where: str, table: Any) -> Digest:

@@ -42,3 +42,8 @@ def is_loopback_host(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def without_login(url: str) -> str:
+    """An address as a message shows it: without any user:password@ it carries."""
+    return re.sub(r"(?<=://)[^/@\s]*@", "", url)

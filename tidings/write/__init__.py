@@ -7,8 +7,9 @@ config names (`[writer] backend`) and passes every revision through the same gro
 A writer that needs its settings, or somewhere to keep what it was told, also has `for_run(settings, store)`,
 which returns the writer to use for one run. A writer whose sentences are its own words (not its sources') says
 so with `paraphrases = True` and gives its revision the passages it wrote from (`Revision.passages`): its
-sentences are then checked against the passages they cite, fact by fact, rather than found word for word. A writer that cannot write a revision (its server is down, its reply is
-unusable) raises `WriterUnavailable`, and the extractive writer writes that revision instead.
+sentences are then checked against the passages they cite, fact by fact, rather than found word for word. A
+writer that cannot write a revision (its server is down, its reply is unusable) raises `WriterUnavailable`, and
+the extractive writer writes that revision instead.
 """
 
 from __future__ import annotations

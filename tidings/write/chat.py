@@ -12,10 +12,10 @@ import json
 import os
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from tidings.urls import without_login
 from tidings.write import WriterUnavailable
 
 MAX_REPLY_BYTES = 256 * 1024  # an article of a dozen sentences is a few kilobytes; a reply this big is not one
@@ -36,22 +36,12 @@ class Answer:
     finished: bool = True  # the model stopped by itself (not cut off at its length limit)
 
 
-def shown_url(url: str) -> str:
-    """A server address as messages show it: without a user name or password it may carry."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"[{host}]" if ":" in host else host
-    return urlunsplit(parts._replace(netloc=netloc + (f":{parts.port}" if parts.port else "")))
-
-
 def complete(base_url: str, model: str, messages: list[dict[str, str]], timeout: float,
              api_key_env: str = "") -> Answer:
     """POST {base_url}/chat/completions and return the first choice's text."""
     url = f"{base_url.rstrip('/')}/chat/completions"
     key = os.environ.get(api_key_env, "") if api_key_env else ""
-    where = f"the model server at {shown_url(base_url)}"
+    where = f"the model server at {without_login(base_url)}"
     try:
         status, reason, raw = _post(url, {"model": model, "messages": messages, "stream": False, "temperature": 0},
                                     {"Authorization": f"Bearer {key}"} if key else {}, timeout)
