@@ -281,7 +281,6 @@ class Planter:
 
         every = " ".join(found.values())
         for x in faithful:
-            cited = " ".join(found.get(n, "") for n in x.cites)
             if kind == "changed figure":
                 for m in _NUMBER.finditer(x.text):
                     value = float(m.group().replace(",", ""))
@@ -321,7 +320,6 @@ class Planter:
                             continue
                         wrong = "a closed model" if model.openness.startswith("open") else "an open-weight model"
                         return f"{model.name} is {wrong}.", [n]
-        del cited
         return None
 
 

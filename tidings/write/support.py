@@ -434,28 +434,28 @@ class SupportChecker:
 
     # --- 5. lexical and semantic support --------------------------------------------------------------------------
 
-    def _lexical(self, sentence: str, passages: list[_Passage]) -> str | None:
+    def _lexical(self, sentence: str, passages: list[_Passage]) -> tuple[float, str | None]:
+        """The sentence's lexical support, and why it falls short (None when it does not)."""
         pairs = _content_pairs(sentence)
         words = frozenset(pairs)
         support = _support(words, passages)
         if support >= LEXICAL_THRESHOLD:
-            return None
+            return support, None
         missing = [word for w, word in pairs.items() if not any(w in p.words for p in passages)]
         if not missing:
-            return (f"its words are scattered over the passages it cites, not said in one or two of their sentences "
-                    f"({support:.0%} in the best two, needs {LEXICAL_THRESHOLD:.0%})")
-        return (f"too few of its words are in the passages it cites ({support:.0%}, needs {LEXICAL_THRESHOLD:.0%}; "
-                f"not found: {', '.join(missing[:4])})")
+            return support, (f"its words are scattered over the passages it cites, not said in one or two of their "
+                             f"sentences ({support:.0%} in the best two, needs {LEXICAL_THRESHOLD:.0%})")
+        return support, (f"too few of its words are in the passages it cites ({support:.0%}, needs "
+                         f"{LEXICAL_THRESHOLD:.0%}; not found: {', '.join(missing[:4])})")
 
     def _support_reason(self, sentence: str, passages: list[_Passage]) -> str | None:
         """Lexical support, then (with embeddings) similarity; a paraphrase of its own words that reads close to
         its passage passes on similarity (see SEMANTIC_RESCUE)."""
-        lexical = self._lexical(sentence, passages)
+        support, lexical = self._lexical(sentence, passages)
         if self.semantic is None:
             return lexical
         best = self._best_cosine(sentence, passages)
         if lexical is not None:
-            support = _support(_content_words(sentence), passages)
             return None if support >= LEXICAL_FLOOR and best >= SEMANTIC_RESCUE else lexical
         return self._similarity(best)
 
