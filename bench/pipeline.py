@@ -5,7 +5,11 @@ the corpus' real features: day snapshots that repeat earlier entries, syndicated
 page, broken sources. The floor is the time feedparser alone takes to parse the same feed files; the ratio says
 how much the rest of the pipeline (extraction, dedupe, storage, clustering, writing, publishing) costs on top.
 
-    python bench/pipeline.py [--items 10000]
+    python bench/pipeline.py [--items 10000] [--processes 0]
+
+`--processes` is the `[settings] processes` of the run: 0 (the default) one worker process per processor for the
+stages that use them (many local files to read, many items to fact-check), 1 none. The run's peak memory is
+printed with, when it started worker processes, the largest sum of its own and theirs (sampled every 0.2 s).
 
 Each side runs in a fresh process so its peak memory is its own. Replicas are copies by construction, which
 near-duplicate folding would rightly fold into one another, so the run sets `near_duplicate_threshold = 1`:
@@ -16,12 +20,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import resource
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -63,13 +69,13 @@ def _items_per_replica() -> int:
     return len(links)
 
 
-def run_pipeline(files: list[str], workdir: str) -> dict:
+def run_pipeline(files: list[str], workdir: str, processes: int = 0) -> dict:
     from tidings.config import parse_config
     from tidings.pipeline import run
 
     digests = [json.loads(p.read_text())["digest"] for p in sorted((corpus_dir() / "manifest").glob("*.json"))]
     config = parse_config({"db": f"{workdir}/bench.db", "site_dir": f"{workdir}/site", "digests": digests,
-                           "settings": {"near_duplicate_threshold": 1.0},
+                           "settings": {"near_duplicate_threshold": 1.0, "processes": processes},
                            "sources": [{"url": f, "name": Path(f).stem,
                                         "digests": ["climate" if _is_climate(f) else "ai"]} for f in files]},
                           Path(workdir) / "tidings.toml")
@@ -97,15 +103,59 @@ def run_feedparser(files: list[str]) -> dict:
     return {"seconds": time.perf_counter() - start, "entries": entries}
 
 
-def child(kind: str, files_json: str, workdir: str) -> None:
+class TreeMemory:
+    """The largest resident memory of this process and all its descendants together (worker processes are the
+    children of a fork server, not of this process, so the kernel's own counters miss them), sampled."""
+
+    def __init__(self, every: float = 0.2) -> None:
+        self.every, self.peak_mb, self.workers = every, 0.0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        me = os.getpid()
+        while not self._stop.wait(self.every):
+            parents, rss = {}, {}
+            for entry in Path("/proc").iterdir():
+                if not entry.name.isdigit():
+                    continue
+                try:
+                    status = (entry / "status").read_text()
+                except OSError:
+                    continue
+                fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+                parents[int(entry.name)] = int(fields.get("PPid", "0"))
+                rss[int(entry.name)] = int(fields.get("VmRSS", "0 kB").split()[0]) / 1024
+            tree = {pid for pid in parents if _descends(pid, me, parents)}
+            self.workers = max(self.workers, len(tree) - 1)
+            self.peak_mb = max(self.peak_mb, sum(rss[pid] for pid in tree))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _descends(pid: int, ancestor: int, parents: dict[int, int]) -> bool:
+    while pid > 1:
+        if pid == ancestor:
+            return True
+        pid = parents.get(pid, 0)
+    return False
+
+
+def child(kind: str, files_json: str, workdir: str, processes: str) -> None:
     files = json.loads(Path(files_json).read_text())
-    result = run_pipeline(files, workdir) if kind == "pipeline" else run_feedparser(files)
+    memory = TreeMemory()
+    result = run_pipeline(files, workdir, int(processes)) if kind == "pipeline" else run_feedparser(files)
+    memory.stop()
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["tree_rss_mb"], result["helpers"] = memory.peak_mb, memory.workers
     print(json.dumps(result))
 
 
-def measure(kind: str, files_json: Path, workdir: Path) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", kind, str(files_json), str(workdir)],
+def measure(kind: str, files_json: Path, workdir: Path, processes: int = 0) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", kind, str(files_json), str(workdir), str(processes)],
                          check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -113,7 +163,8 @@ def measure(kind: str, files_json: Path, workdir: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=10_000)
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--processes", type=int, default=0, help="worker processes (0: one per processor, 1: none)")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
@@ -124,7 +175,7 @@ def main() -> None:
         files_json = work / "files.json"
         files_json.write_text(json.dumps([str(f) for f in files]))
         floor = measure("feedparser", files_json, work)
-        pipe = measure("pipeline", files_json, work)
+        pipe = measure("pipeline", files_json, work, args.processes)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"corpus: {len(files)} source files, {expected} distinct items expected")
@@ -132,7 +183,9 @@ def main() -> None:
           f"({floor['entries'] / floor['seconds']:,.0f} entries/s)  peak RSS {floor['peak_rss_mb']:.0f} MB")
     print(f"tidings pipeline : {pipe['seconds']:7.2f} s  {pipe['items']} items stored "
           f"({pipe['items'] / pipe['seconds']:,.0f} items/s), {pipe['stories']} stories, {pipe['revisions']} "
-          f"revisions  peak RSS {pipe['peak_rss_mb']:.0f} MB")
+          f"revisions  peak RSS {pipe['peak_rss_mb']:.0f} MB"
+          + (f" ({pipe['tree_rss_mb']:.0f} MB at most with its {pipe['helpers']} helper processes, sampled)"
+             if pipe["helpers"] else ""))
     print("stages           : " + ", ".join(f"{k} {v:.2f} s" for k, v in pipe["stages"].items()))
     print(f"ratio            : {pipe['seconds'] / floor['seconds']:.2f}x the feedparser floor")
 

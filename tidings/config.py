@@ -43,6 +43,7 @@ class Settings:
     source_deadline: float = 60.0  # seconds for one source in all: its feed and the pages of its teasers
     run_deadline: float = 600.0  # seconds for the fetch stage in all; sources not read by then wait for the next run
     respect_robots: bool = True  # read a page (a page source or a teaser's page) only where robots.txt allows it
+    processes: int = 0  # worker processes for large batches of pure work (0: one per processor; 1: none)
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,8 @@ def _settings(where: str, table: dict) -> Settings:
 _LOWER_BOUNDS = (("fetch_timeout", 0, True), ("story_window_days", 0, True), ("revive_within_days", 0, False),
                  ("max_sentences", 0, True), ("full_text_min_chars", 0, False), ("max_body_mb", 0, True),
                  ("poll_interval_minutes", 0, True), ("max_backoff_hours", 0, True), ("host_connections", 0, True),
-                 ("host_delay", 0, False), ("source_deadline", 0, True), ("run_deadline", 0, True))
+                 ("host_delay", 0, False), ("source_deadline", 0, True), ("run_deadline", 0, True),
+                 ("processes", 0, False))
 
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -199,7 +199,7 @@ class Keyed:
     def signature(self) -> bytes | None:
         return self._minhash.tobytes() if self._minhash is not None else None
 
-    @property
+    @cached_property
     def bands(self) -> tuple[str, ...]:
         return band_keys(self._minhash) if self._minhash is not None else ()
 

@@ -22,15 +22,16 @@ from urllib.parse import urlsplit
 
 from tidings import cluster, dedupe
 from tidings.check.kb import load_kb
-from tidings.check.stage import check_items
-from tidings.config import CONFIG_NAME, Config
+from tidings.check.stage import begin_check, check_items
+from tidings.config import CONFIG_NAME, Config, Settings
 from tidings.errors import PublishError, SetupError, StoreError
-from tidings.ingest import Session, read_source
+from tidings.ingest import Session, complete_teasers, read_local, read_source, unchanged_file
 from tidings.ingest.fetch import is_local
 from tidings.ingest.schedule import after_read, is_due
 from tidings.model import Entry, FetchResult, Polling, Source
 from tidings.publish.site import publish_site
 from tidings.store import IngestCounts, SourceRead, Store
+from tidings.workers import in_processes, starting_worker
 from tidings.write.revise import WriteStats, revise
 
 log = logging.getLogger("tidings")
@@ -38,6 +39,7 @@ log = logging.getLogger("tidings")
 FETCH_WORKERS = 8  # remote sources read at once; local files are read in turn (threads only add contention)
 # Sources stored per transaction: a commit per source costs more than storing a small feed's entries.
 STORE_BATCH = 50
+LOCAL_READS_IN_PROCESSES = 400  # local files read by worker processes, when a run reads at least this many
 STORE_BATCH_ENTRIES = 2000
 
 
@@ -137,20 +139,13 @@ def fetch_stage(config: Config, store: Store, sources: Sequence[Source], now: da
     errors: list[str] = []
 
     # Entries are stored in batches, so a teaser whose article a source read earlier in this run carries whole is
-    # known by the entries read so far too (keyed only when a teaser asks: most runs have none), and its page is
-    # not fetched.
-    results: list[FetchResult] = []
+    # known by the entries read so far too, and its page is not fetched.
     read_keys: set[str] = set()
-    keyed = 0
     keying = threading.Lock()  # readers ask from worker threads, several at once
 
     def known(entry: Entry) -> bool:
-        nonlocal keyed
         keys = dedupe.global_keys(entry)
         with keying:
-            while keyed < len(results):
-                read_keys.update(k for e in results[keyed].entries for k in dedupe.global_keys(e))
-                keyed += 1
             if any(k in read_keys for k in keys):
                 return True
         return store.has_any_key(keys)
@@ -164,27 +159,50 @@ def fetch_stage(config: Config, store: Store, sources: Sequence[Source], now: da
     deadline = time.monotonic() + settings.run_deadline
     rng = random.Random()
     pool = ThreadPoolExecutor(max_workers=FETCH_WORKERS)
+    local_reads = None
     try:
         with reporter.stage("fetch", len(sources)) as bar, Session.open(settings) as session:
             caches = store.source_caches([s.id for s in sources])
 
-            def read(s: Source) -> FetchResult:
+            def read(s: Source) -> FetchResult:  # a remote source
                 cache = caches[s.id]
                 return read_source(s, settings, cache[:3], known=known, session=session, now=now, seen=cache[3])
 
-            # Local files are read in turn, as they come (threads only add contention); remote ones at once.
+            # Remote sources are read at once, by threads that mostly wait for the network. Local files are read
+            # in turn (threads would only contend for the interpreter), by worker processes when there are many:
+            # they read ahead while this process stores. Their teasers' pages are fetched here, where the store
+            # says which are known.
             remote = {s.id: pool.submit(read, s) for s in by_host_in_turn(s for s in sources if not is_local(s.url))}
-            pending: list[tuple[FetchResult, Polling]] = []
+            # A file whose bytes are the same as at its last read is known here; only the others are parsed.
+            same = {s.id for s in sources if is_local(s.url) and unchanged_file(s, settings, caches[s.id][0])}
+            jobs = [(s, caches[s.id][:3], caches[s.id][3], now) for s in sources
+                    if is_local(s.url) and s.id not in same]
+            local_reads = in_processes(_read_and_key, jobs, settings, settings.processes,
+                                       min_tasks=LOCAL_READS_IN_PROCESSES)
+
+            prekeyed: dict[int, tuple[dedupe.Keyed, ...]] = {}  # the entries a worker keyed, by source
+
+            def read_next_local(s: Source) -> FetchResult:
+                if s.id in same:
+                    return FetchResult(s, unchanged=True, content_hash=caches[s.id][0])
+                result, prekeyed[s.id] = next(local_reads)
+                while result.source.id != s.id:  # one left unread when the run's deadline passed
+                    result, prekeyed[s.id] = next(local_reads)
+                return complete_teasers(result, session, known) if settings.fetch_full_text else result
+
+            pending: list[tuple[FetchResult, Polling, list[dedupe.Keyed]]] = []
             for source in sources:
                 if schedule.stopping:
                     break
-                result = _wait(source, remote.get(source.id), read, deadline, settings.run_deadline)
+                result = _wait(source, remote.get(source.id), read_next_local, deadline, settings.run_deadline)
                 if result is None:
                     counts["deferred"] += 1
                     continue
-                pending.append((result, after_read(source, result, now, settings, schedule.every, rng)))
-                results.append(result)
-                if len(pending) >= STORE_BATCH or sum(len(r.entries) for r, _ in pending) >= STORE_BATCH_ENTRIES:
+                keyed = _keyed(result, prekeyed.pop(source.id, ()))
+                with keying:
+                    read_keys.update(key for k in keyed for key in k.keys)
+                pending.append((result, after_read(source, result, now, settings, schedule.every, rng), keyed))
+                if len(pending) >= STORE_BATCH or sum(len(r.entries) for r, _, _ in pending) >= STORE_BATCH_ENTRIES:
                     _store_results(store, pending, now, counts, errors, settings.near_duplicate_threshold)
                     bar.advance(len(pending))
                     pending = []
@@ -193,6 +211,8 @@ def fetch_stage(config: Config, store: Store, sources: Sequence[Source], now: da
     finally:
         # Reads still under way when the deadline passed end by their own deadlines; nobody waits for them.
         pool.shutdown(wait=False, cancel_futures=True)
+        if local_reads is not None:
+            local_reads.close()  # stops the worker processes, if any are still reading ahead
     late = f", {counts['deferred']} left for the next run" if counts["deferred"] else ""
     reporter.done("fetch", f"{len(sources)} sources: {counts['ok']} read, {counts['unchanged']} unchanged, "
                            f"{counts['failed']} failed{late}; {counts['new']} new items, {counts['linked']} also "
@@ -230,30 +250,48 @@ def _wait(source: Source, future: Future | None, read, deadline: float, allowed:
                                                          f"{type(exc).__name__}: {exc}")
 
 
-def _store_results(store: Store, pending: list[tuple[FetchResult, Polling]], now: datetime,
+def _read_and_key(settings: Settings, job: tuple) -> tuple[FetchResult, tuple[dedupe.Keyed, ...]]:
+    """A local source's read, with its entries keyed and their MinHash signatures made: what a worker process
+    does, so that the process storing the reads has less to do."""
+    result = read_local(settings, job)
+    keyed = tuple(dedupe.keyed(e, result.source.id) for e in result.entries)
+    dedupe.sign_all(keyed)
+    for k in keyed:
+        k.bands  # noqa: B018  # made here, and kept with the entry (a cached property)
+    return result, keyed
+
+
+def _keyed(result: FetchResult, done: Sequence[dedupe.Keyed]) -> list[dedupe.Keyed]:
+    """The read's entries with their dedupe keys: those keyed already (by a worker) as they were, the others (a
+    teaser completed since, or every entry of a source read here) now."""
+    ready = {id(k.entry): k for k in done}
+    return [ready.get(id(e)) or dedupe.keyed(e, result.source.id) for e in result.entries]
+
+
+def _store_results(store: Store, pending: list[tuple[FetchResult, Polling, list[dedupe.Keyed]]], now: datetime,
                    counts: dict[str, int], errors: list[str], near_threshold: float) -> None:
     """Store several sources' reads in one transaction; if that fails, each in its own, so that one source the
     store cannot take costs only that source."""
     if not pending:
         return
-    reads = [_as_read(result, polling) for result, polling in pending]
+    reads = [_as_read(result, polling, keyed) for result, polling, keyed in pending]
     try:
         got: list[IngestCounts | SourceRead] = list(store.ingest_reads(reads, now, near_threshold))
     except StoreError:
         got = [_store_alone(store, read, now, near_threshold) for read in reads]
-    for (result, polling), outcome in zip(pending, got, strict=True):
+    for (result, polling, _), outcome in zip(pending, got, strict=True):
         if isinstance(outcome, SourceRead):  # the store could not take it: it is recorded as failed
             result, polling = FetchResult(result.source, status="error", error=outcome.error), outcome.polling
         _tally(result, polling, outcome if isinstance(outcome, IngestCounts) else None, counts, errors)
 
 
-def _as_read(result: FetchResult, polling: Polling) -> SourceRead:
+def _as_read(result: FetchResult, polling: Polling, keyed: list[dedupe.Keyed]) -> SourceRead:
     source = result.source
     if result.unchanged:
         return SourceRead(source, status="ok", polling=polling)
     if result.status == "error":
         return SourceRead(source, status=polling.status, error=polling.error, polling=polling, kind=result.kind)
-    return SourceRead(source, [dedupe.keyed(e, source.id) for e in result.entries], result.status, result.error,
+    return SourceRead(source, keyed, result.status, result.error,
                       result.content_hash, result.etag, result.last_modified, result.title, polling, result.kind,
                       result.prints)
 
@@ -309,6 +347,9 @@ def run(config: Config, store: Store | None = None, now: datetime | None = None,
     gone; with `schedule.due_only`, those due). The run holds the store throughout: a second run waits for it, or
     with `wait=False` stops with a one-line error. When `schedule.stop` is set, the run stops after the unit it is
     in (a source's storing, or a stage), leaving the rest to the next run."""
+    if starting_worker():
+        raise SetupError("tidings.run() was called by a worker process as it started, which imports the main "
+                         "script again: put the script's call under `if __name__ == '__main__':`")
     reporter = reporter or Reporter()
     own_store = store is None
     store = store or Store(config.db_url)
@@ -341,20 +382,24 @@ def _run(config: Config, store: Store, now: datetime, sources: Sequence[str] | N
     if schedule.stopping:
         return stats
 
-    pending = len(store.unrouted_items())
-    with reporter.stage("cluster", pending) as bar:
-        placed = cluster.assign(store, config.settings, store.digests(), store.sources(), now, bar.advance)
-    reporter.done("cluster", f"{placed.items} items placed: {placed.joined} joined a story, "
-                             f"{placed.new_stories} started one, {placed.unrouted} fit no digest")
-    lap("cluster")
-    if schedule.stopping:
-        return replace(stats, items_placed=placed.items, stories_new=placed.new_stories)
-
     knowledge = load_kb(config.kb)
     for problem in knowledge.errors:
         log.warning(f"{problem} (skipped; the built-in KB is used)")
-    with reporter.stage("check", len(store.items_to_check())) as bar:
-        checked = check_items(store, knowledge, bar.advance)
+    # Claims are read by worker processes (when there are many) while this process clusters.
+    begun = begin_check(store, knowledge, config.settings.processes)
+    try:
+        pending = len(store.unrouted_items())
+        with reporter.stage("cluster", pending) as bar:
+            placed = cluster.assign(store, config.settings, store.digests(), store.sources(), now, bar.advance)
+        reporter.done("cluster", f"{placed.items} items placed: {placed.joined} joined a story, "
+                                 f"{placed.new_stories} started one, {placed.unrouted} fit no digest")
+        lap("cluster")
+        if schedule.stopping:
+            return replace(stats, items_placed=placed.items, stories_new=placed.new_stories)
+        with reporter.stage("check", len(begun.items)) as bar:
+            checked = check_items(store, knowledge, bar.advance, begun=begun)
+    finally:
+        begun.close()
     reporter.done("check", f"{checked['items']} items checked: {checked['claims']} claims, "
                            f"{checked['contradicted']} contradicted by the knowledge base")
     lap("check")

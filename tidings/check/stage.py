@@ -2,52 +2,91 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from tidings.check.kb import KnowledgeBase
 from tidings.check.verify import verify
 from tidings.check.words import value_text
-from tidings.model import CheckedClaim, Evidence
+from tidings.model import CheckedClaim, Evidence, Item
 from tidings.store import Store
 from tidings.store.store import CORROBORATION
+from tidings.workers import in_processes
 
+IN_PROCESSES = 400  # items read for claims by worker processes, when there are at least this many
 BATCH = 200  # items whose claims are written per transaction
 CHECKER_VERSION = 3  # raised when claims are found or worded differently, so stored ones are checked again
 
 
-def check_items(store: Store, kb: KnowledgeBase, on_item: Callable[[], None] | None = None) -> dict[str, int]:
-    """Claims and verdicts for each item not yet checked, stored a batch of items per transaction."""
-    counts = {"items": 0, "claims": 0, "contradicted": 0, "rechecked": 0}
+@dataclass
+class Begun:
+    """The check stage begun: the items to check, and their claims being read (by worker processes, when there
+    are many, while the run does other work)."""
+
+    items: list[Item]
+    claims: Iterator[list]
+    rechecked: int = 0
+
+    def close(self) -> None:
+        """Stop the workers, if any are still reading."""
+        close = getattr(self.claims, "close", None)
+        if close is not None:
+            close()
+
+
+def begin_check(store: Store, kb: KnowledgeBase, processes: int = 0) -> Begun:
+    """Find the items to check and start reading their claims: in worker processes when there are many
+    (`processes`: 0 is one per processor, 1 none), which read them all while the caller goes on."""
+    rechecked = 0
     fingerprint = f"{CHECKER_VERSION}:{kb.fingerprint}"
     if store.meta("kb_fingerprint") != fingerprint:
         # The KB gained or corrected a fact, or the checker reads claims differently now: every stored verdict
         # may be stale, so every item is checked again.
-        counts["rechecked"] = store.recheck_all(fingerprint)
-    batch: list = []
+        rechecked = store.recheck_all(fingerprint)
     items = store.items_to_check()
-    if items:
-        from tidings.check.claims import claims_in  # its patterns take a while to build: only when needed
-    for item in items:
-        found = []
-        for sentence, claims in claims_in(f"{item.title}.\n\n{item.text}", kb):
-            for claim in claims:
-                verdict = verify(claim, kb)
-                found.append(CheckedClaim(item.id, sentence, claim, verdict.verdict, verdict.evidence))
-        batch.append((item, found))
-        if len(batch) >= BATCH:
-            store.save_claims(batch)
-            batch = []
-        counts["items"] += 1
-        counts["claims"] += len(found)
-        counts["contradicted"] += sum(c.verdict == "contradicted" for c in found)
-        if on_item:
-            on_item()
+    texts = [f"{item.title}.\n\n{item.text}" for item in items]
+    # All asked for at once: the answers are small, and the workers read them while the run clusters.
+    claims = in_processes(_claims_in, texts, kb, processes, min_tasks=IN_PROCESSES, ahead=len(texts))
+    return Begun(items, claims, rechecked)
+
+
+def check_items(store: Store, kb: KnowledgeBase, on_item: Callable[[], None] | None = None,
+                processes: int = 0, begun: Begun | None = None) -> dict[str, int]:
+    """Claims and verdicts for each item not yet checked (those of `begun`, if the stage was begun already),
+    stored a batch of items per transaction."""
+    begun = begun or begin_check(store, kb, processes)
+    counts = {"items": 0, "claims": 0, "contradicted": 0, "rechecked": begun.rechecked}
+    batch: list = []
+    try:
+        for item, read in zip(begun.items, begun.claims, strict=True):
+            found = []
+            for sentence, claims in read:
+                for claim in claims:
+                    verdict = verify(claim, kb)
+                    found.append(CheckedClaim(item.id, sentence, claim, verdict.verdict, verdict.evidence))
+            batch.append((item, found))
+            if len(batch) >= BATCH:
+                store.save_claims(batch)
+                batch = []
+            counts["items"] += 1
+            counts["claims"] += len(found)
+            counts["contradicted"] += sum(c.verdict == "contradicted" for c in found)
+            if on_item:
+                on_item()
+    finally:
+        begun.close()
     if batch:
         store.save_claims(batch)
     if counts["items"] or store.meta(CORROBORATION) == "pending":  # pending: a run stopped before settling them
         counts["disputed"] = corroborate(store)
     return counts
+
+
+def _claims_in(kb: KnowledgeBase, text: str) -> list:
+    from tidings.check.claims import claims_in  # its patterns take a while to build: only when needed
+
+    return claims_in(text, kb)
 
 
 OPEN_VERDICTS = ("unverified", "single-source", "corroborated", "disputed")  # what the KB could not settle

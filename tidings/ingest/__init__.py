@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator
@@ -25,8 +26,9 @@ from tidings.urls import web_url
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["Session", "policy_of", "read_source"]
+__all__ = ["Session", "complete_teasers", "policy_of", "read_local", "read_source", "unchanged_file"]
 
+log = logging.getLogger(__name__)
 ROBOTS_MAX_BYTES = 512 * 1024
 
 
@@ -100,15 +102,16 @@ class Session:
 def read_source(source: Source, settings: Settings, cache: tuple[str | None, str | None, str | None] = (None,) * 3,
                 client: httpx.Client | None = None, known: Callable[[Entry], bool] | None = None,
                 session: Session | None = None, now: datetime | None = None,
-                seen: Collection[str] = frozenset()) -> FetchResult:
+                seen: Collection[str] = frozenset(), complete: bool = True) -> FetchResult:
     """Fetch one source and read it with the reader for its kind. Never raises for bad input: problems come back
     as status and error. The source and the pages of its teasers share one deadline
-    (`settings.source_deadline`). Entries whose fingerprints are in `seen` (from the last stored read) are left
-    out, unchanged since."""
+    (`settings.source_deadline`); with `complete=False` the teasers are left as they are. Entries whose
+    fingerprints are in `seen` (from the last stored read) are left out, unchanged since."""
     if session is None:
         session = Session(settings, client)
         try:
-            return read_source(source, settings, cache, known=known, session=session, now=now, seen=seen)
+            return read_source(source, settings, cache, known=known, session=session, now=now, seen=seen,
+                               complete=complete)
         finally:
             session.close()
     deadline = time.monotonic() + settings.source_deadline
@@ -139,17 +142,51 @@ def read_source(source: Source, settings: Settings, cache: tuple[str | None, str
     entries, notes = tidy(list(reading.entries), now or datetime.now(UTC))
     warnings = [reading.warning] if reading.warning else []
     warnings.extend(notes)
-    if settings.fetch_full_text:
-        entries = [_complete(e, session, known, deadline) for e in entries]
-        skipped = sum(1 for e in entries if e.error and "deadline passed" in e.error)
-        if skipped:
-            warnings.append(f"{skipped} teasers kept without their full text: the source took longer than "
-                            f"{settings.source_deadline:g}s")
     warning = "; ".join(warnings) or None
-    return FetchResult(source, entries=tuple(entries), status="warning" if warning else "ok",
-                       error=f"{source.url}: {warning}" if warning else None, content_hash=body_hash,
-                       etag=resp.etag, last_modified=resp.last_modified, title=reading.title, kind=kind,
-                       prints=reading.prints, skipped=reading.skipped)
+    result = FetchResult(source, entries=tuple(entries), status="warning" if warning else "ok",
+                         error=f"{source.url}: {warning}" if warning else None, content_hash=body_hash,
+                         etag=resp.etag, last_modified=resp.last_modified, title=reading.title, kind=kind,
+                         prints=reading.prints, skipped=reading.skipped)
+    return complete_teasers(result, session, known, deadline) if settings.fetch_full_text and complete else result
+
+
+def complete_teasers(result: FetchResult, session: Session, known: Callable[[Entry], bool] | None = None,
+                     deadline: float | None = None) -> FetchResult:
+    """The read with each teaser's full text from its page, where it can be had (see `_complete`)."""
+    if not result.entries:
+        return result
+    deadline = time.monotonic() + session.settings.source_deadline if deadline is None else deadline
+    entries = tuple(_complete(e, session, known, deadline) for e in result.entries)
+    skipped = sum(1 for e in entries if e.error and "deadline passed" in e.error)
+    if not skipped:
+        return replace(result, entries=entries)
+    note = (f"{skipped} teasers kept without their full text: the source took longer than "
+            f"{session.settings.source_deadline:g}s")
+    error = f"{result.error}; {note}" if result.error else f"{result.source.url}: {note}"
+    return replace(result, entries=entries, status="warning", error=error)
+
+
+def unchanged_file(source: Source, settings: Settings, content_hash: str | None) -> bool:
+    """Whether a local source's file holds what it held at its last read (so there is nothing to parse)."""
+    if content_hash is None:
+        return False
+    try:
+        resp = fetch(source.url, allow_local=True, policy=policy_of(settings))
+    except FetchError:
+        return False  # its read says what is wrong
+    return hashlib.sha256(resp.body).hexdigest() == content_hash
+
+
+def read_local(settings: Settings, job: tuple[Source, tuple, Collection[str], datetime | None]) -> FetchResult:
+    """`read_source` for a source that is a local file, without its teasers' pages (`complete_teasers` fetches
+    them where the store can say which are known): what a worker process does."""
+    source, cache, seen, now = job
+    try:
+        return read_source(source, settings, cache, now=now, seen=seen, complete=False)
+    except Exception as exc:  # a bug met by one hostile file must cost only that source
+        log.exception("reading %s failed", source.url)
+        return FetchResult(source, status="error", error=f"{source.url}: unexpected error: {type(exc).__name__}: "
+                                                         f"{exc}")
 
 
 _LATE = "full text not read: the source's deadline passed"

@@ -1327,10 +1327,21 @@ class _IngestBatch:
                 for row in rows:
                     if row["item_id"] < 0:
                         row["item_id"] = ids[-row["item_id"] - 1]
-        for table, rows in ((t.item_sources, self.links), (t.item_signatures, self.signatures),
-                            (t.item_bands, self.bands), (t.item_keys, self.new_keys)):
+        for table, rows in ((t.item_sources, self.links), (t.item_signatures, self.signatures)):
             if rows:
                 conn.execute(insert(table), rows)
+        for table, rows in ((t.item_bands, self.bands), (t.item_keys, self.new_keys)):
+            if rows:
+                _insert_plain(conn, table, rows)
+
+
+def _insert_plain(conn, table, rows: list[dict]) -> None:
+    """Many rows of text and integer columns, handed straight to the driver: for rows this small, what SQLAlchemy
+    does for each row of an executemany costs more than the insert (an item has 16 LSH bands)."""
+    columns = list(rows[0])
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    conn.exec_driver_sql(sql, [tuple(row[c] for c in columns) for row in rows])
 
 
 def story_index_terms(centroid: dict[str, float]) -> list[tuple[str, float]]:

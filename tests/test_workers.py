@@ -1,0 +1,193 @@
+"""Work spread over worker processes: the same answers, in order, as done here; a dead worker or a broken pool
+costs only speed; the pipeline's local reads and claim reading give what they give without workers."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import ARTICLE_A, ARTICLE_B, NOW, make_config, rss
+from tidings import pipeline, workers
+from tidings.check import stage
+from tidings.check.kb import load_kb
+from tidings.config import ConfigError
+from tidings.errors import SetupError
+from tidings.pipeline import run
+from tidings.store import Store, schema
+from tidings.workers import in_processes, starting_worker
+
+
+def square_and_pid(offset: int, x: int) -> tuple[int, int]:
+    return x * x + offset, os.getpid()
+
+
+def die_on_seven(_shared, x: int) -> int:
+    if x == 7 and multiprocessing.parent_process() is not None:
+        os._exit(3)  # a worker killed mid-task, as the out-of-memory killer would
+    return x
+
+
+def refuse_five(_shared, x: int) -> int:
+    if x == 5:
+        raise ValueError(f"no {x}")
+    return x
+
+
+class CountingPool(workers.ProcessPoolExecutor):
+    made = 0
+
+    def __init__(self, *args, **kwargs) -> None:
+        CountingPool.made += 1
+        super().__init__(*args, **kwargs)
+
+
+def test_answers_come_in_order_from_other_processes():
+    got = list(in_processes(square_and_pid, list(range(40)), 1000, processes=2, min_tasks=1, chunk=4))
+    assert [answer for answer, _ in got] == [x * x + 1000 for x in range(40)]
+    pids = {pid for _, pid in got}
+    assert os.getpid() not in pids and len(pids) == 2
+
+
+def test_one_process_or_a_small_batch_is_done_here():
+    assert {pid for _, pid in in_processes(square_and_pid, list(range(10)), 0, processes=1, min_tasks=1)} \
+        == {os.getpid()}
+    assert {pid for _, pid in in_processes(square_and_pid, list(range(10)), 0, processes=2, min_tasks=11)} \
+        == {os.getpid()}
+
+
+def test_a_dead_worker_costs_only_speed(caplog):
+    with caplog.at_level(logging.WARNING, logger="tidings.workers"):
+        got = list(in_processes(die_on_seven, list(range(30)), processes=2, min_tasks=1, chunk=2))
+    assert got == list(range(30))
+    assert "worker processes failed (BrokenProcessPool" in caplog.text
+
+
+def test_an_error_of_the_function_reaches_the_caller():
+    with pytest.raises(ValueError, match="no 5"):
+        list(in_processes(refuse_five, list(range(20)), processes=2, min_tasks=1, chunk=2))
+
+
+def test_stopping_early_leaves_no_worker_running():
+    answers = in_processes(square_and_pid, list(range(400)), 0, processes=2, min_tasks=1, chunk=5)
+    assert next(answers)[0] == 0
+    answers.close()
+    assert multiprocessing.active_children() == []
+
+
+def test_a_worker_starting_is_told_apart_from_the_main_process(tmp_path):
+    assert starting_worker() is False
+    # A script that calls tidings.run() without a __main__ guard is imported again by every worker: there the call
+    # stops at once with an error that says what to do, instead of running the whole pipeline again.
+    multiprocessing.current_process()._inheriting = True
+    try:
+        with pytest.raises(SetupError, match="if __name__ == '__main__'"):
+            run(make_config(tmp_path, [{"url": str(tmp_path / "feed.rss")}]))
+    finally:
+        del multiprocessing.current_process()._inheriting
+    assert not (tmp_path / "tidings.db").exists()
+
+
+def test_processes_setting_is_checked(tmp_path):
+    with pytest.raises(ConfigError, match="processes must be a finite number at least 0, got -1"):
+        make_config(tmp_path, [], processes=-1)
+    assert make_config(tmp_path, [], processes=3).settings.processes == 3
+
+
+def _local_sources(tmp_path, www: str) -> list[dict]:
+    """Twelve feed files, one of them broken, one an HTML page, and one with a teaser whose page is on the web;
+    three items in each of the others, one of them with claims about a model to check."""
+    folder = tmp_path / "feeds"
+    folder.mkdir()
+    sources = []
+    for n in range(12):
+        path = folder / f"wire{n}.rss"
+        if n == 3:
+            path.write_text("<rss><channel><item><title>cut off")
+        elif n == 4:
+            path.write_text("<html><head><title>Gone fishing</title></head><body>Not a feed</body></html>")
+        else:
+            items = [{"title": f"Harbour barrier report {n}", "link": f"https://wire{n}.example/barrier",
+                      "text": ARTICLE_A.replace("Thursday", f"Thursday ({n})")},
+                     {"title": f"Comet watch {n}", "link": f"https://wire{n}.example/comet",
+                      "text": ARTICLE_B.replace("Saturday", f"Saturday ({n})")},
+                     {"title": f"Open model notes {n}", "link": f"https://wire{n}.example/models",
+                      "text": f"<p>Meta released Llama 3.1 405B in July 2024, wire {n} reports. The model has "
+                              f"{300 + n} billion parameters and was trained on about 15 trillion tokens.</p><p>It "
+                              "is offered for download under the Llama 3.1 Community License, which allows "
+                              "commercial use with conditions for very large companies. Researchers at several "
+                              "universities said the release made large-scale experiments possible without a "
+                              "commercial contract, and that they would publish their results openly.</p>"}]
+            if n == 6:
+                items.append({"title": "Barrier contract awarded", "link": f"{www}/contract.html",
+                              "summary": "The contract was awarded..."})
+            path.write_text(rss(items, title=f"Wire {n}"))
+        sources.append({"url": str(path), "name": f"wire{n}"})
+    return sources
+
+
+def _what_was_stored(db) -> tuple:
+    store = Store(str(db))
+    try:
+        with store.engine.connect() as conn:
+            items = sorted(conn.execute(select(schema.items.c.url, schema.items.c.title, schema.items.c.text)))
+            sources = sorted(conn.execute(select(schema.sources.c.url, schema.sources.c.status,
+                                                 schema.sources.c.last_error)))
+            claims = sorted(conn.execute(select(schema.claims.c.sentence, schema.claims.c.verdict)))
+    finally:
+        store.close()
+    return items, sources, claims
+
+
+def test_local_reads_and_claims_in_worker_processes_store_what_one_process_stores(tmp_path, http_dir,
+                                                                                   monkeypatch):
+    root, www = http_dir
+    (root / "contract.html").write_text(
+        "<html><head><title>Barrier contract awarded</title></head><body><article><p>The Port Ellery tidal "
+        "barrier contract was awarded to a consortium of three local builders on Friday, the harbour authority "
+        "said. Work starts in October and should take three years.</p><p>The consortium beat four other bidders; "
+        "its offer was the lowest at 131 million euros, below the 140 million the authority had set aside.</p>"
+        "</article></body></html>")
+    monkeypatch.setattr(pipeline, "LOCAL_READS_IN_PROCESSES", 4)
+    monkeypatch.setattr(stage, "IN_PROCESSES", 4)
+    monkeypatch.setattr(workers, "ProcessPoolExecutor", CountingPool)
+    stored = {}
+    for processes in (1, 2):
+        folder = tmp_path / f"p{processes}"
+        folder.mkdir()
+        # Copies of one article stay apart (no near-duplicate folding), so there are many items to check.
+        config = make_config(folder, _local_sources(folder, www), processes=processes, near_duplicate_threshold=1.0)
+        CountingPool.made = 0
+        stats = run(config, now=NOW)
+        assert CountingPool.made == (0 if processes == 1 else 2)  # the fetch stage's and the check stage's
+        assert stats.items_new == 31 and stats.sources == 12
+        stored[processes] = _what_was_stored(folder / "tidings.db")
+    # Files unchanged since are known without parsing them: a run with nothing new starts no worker.
+    CountingPool.made = 0
+    again = run(config, now=NOW)
+    assert CountingPool.made == 0 and again.sources_unchanged == 10 and again.items_new == 0
+    one, two = (tuple(_without_folder(part, f"p{n}") for part in stored[n]) for n in (1, 2))
+    assert one == two
+    items, sources, claims = two
+    assert any(title == "Barrier contract awarded" and "lowest at 131 million euros" in text
+               for _, title, text in items)  # the teaser's page was read, in this process
+    errors = [error for _, status, error in sources if status == "error"]
+    assert len(errors) == 2 and any("expected a feed, got an HTML page ('Gone fishing')" in e for e in errors)
+    assert {verdict for _, verdict in claims} >= {"contradicted", "supported"}  # 405 billion is right, 301 wrong
+    assert multiprocessing.active_children() == []
+
+
+def _without_folder(rows, folder: str):
+    return [tuple(v.replace(f"/{folder}/", "/") if isinstance(v, str) else v for v in row) for row in rows]
+
+
+def test_claims_read_by_workers_match_claims_read_here(tmp_path):
+    kb = load_kb()
+    texts = [f"Report {n}.\n\nLlama 3.1 405B was released by Meta in July 2024 under an open licence; it has "
+             f"{400 + n % 3} billion parameters." for n in range(60)]
+    here = [stage._claims_in(kb, text) for text in texts]
+    there = list(in_processes(stage._claims_in, texts, kb, processes=2, min_tasks=1, chunk=7))
+    assert there == here and any(found for found in here)

@@ -1,0 +1,151 @@
+"""Pure work spread over processes: one function over many inputs, answers in input order.
+
+Threads cannot share Python's interpreter lock, so work that is all Python (reading claims out of thousands of
+items) runs on one processor however many threads ask for it. Worker processes each take a share. They are
+started from a clean server process ("forkserver", where the system has it) rather than forked from this one,
+which may hold locks in other threads (a web server's, an HTTP pool's) at the moment of the fork.
+
+Starting a worker costs a few tenths of a second (an interpreter and the modules the function needs), so small
+batches are done here, in this process. If the workers cannot be started or one dies, what they had not answered
+is done here too: the run is slower, never wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import pickle
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+__all__ = ["available", "in_processes", "starting_worker"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+R = TypeVar("R")
+
+MIN_TASKS = 400  # fewer inputs than this are done in this process: starting workers would cost more than it saves
+AHEAD = 3  # chunks asked of each worker ahead of the one being read
+CHUNK = 50  # inputs sent to a worker at once: enough to make the trip worth it, few enough to share the work evenly
+MAX_PROCESSES = 8
+
+_shared: Any = None  # in a worker: what every call shares (a knowledge base), sent once when the worker starts
+
+
+def available() -> int:
+    """Processors this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+class Answers(Iterator[R]):
+    """`fn(shared, x)` for each input, in order, as an iterator; the workers start, and take their first chunks, as
+    soon as it is made, so a caller can do other work while they read. `close()` stops them (a caller that stops
+    early, or never reads, leaves no worker busy on answers nobody reads)."""
+
+    def __init__(self, fn: Callable[[Any, T], R], inputs: Sequence[T], shared: Any, count: int, chunk: int,
+                 ahead: int) -> None:
+        self.fn, self.shared, self.ahead = fn, shared, ahead
+        size = max(1, min(chunk, len(inputs) // (count * AHEAD)))  # a small batch is still shared by every worker
+        self.chunks = [inputs[i:i + size] for i in range(0, len(inputs), size)]
+        self.next_chunk = 0  # the first chunk not yet asked for
+        self.reading = 0  # the chunk whose answers come next
+        self.futures: deque[Future] = deque()
+        self.answers: Iterator[R] = iter(())
+        self.broken = False
+        try:
+            self.pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
+                count, mp_context=_context(), initializer=_receive, initargs=(shared,))
+        except (OSError, RuntimeError, ValueError) as exc:
+            self.pool, self.broken = None, _failed(exc)
+        self._ask()
+
+    def _ask(self) -> None:
+        while not self.broken and self.pool and len(self.futures) < self.ahead \
+                and self.next_chunk < len(self.chunks):
+            try:
+                self.futures.append(self.pool.submit(_run, self.fn, self.chunks[self.next_chunk]))
+            except Exception as exc:  # the workers cannot start, or `shared` does not pickle
+                self.broken = _failed(exc)
+                return
+            self.next_chunk += 1
+
+    def __next__(self) -> R:
+        while True:
+            answer = next(self.answers, _NONE)
+            if answer is not _NONE:
+                return answer
+            if self.reading >= len(self.chunks):
+                self.close()
+                raise StopIteration
+            answers = None
+            if not self.broken:  # then the first future is this chunk's
+                try:
+                    answers = self.futures.popleft().result()
+                except Exception as exc:  # a worker died, or what it was sent or answered does not pickle
+                    # An error of `fn`'s own is raised again by doing the chunk here, as if it had run here.
+                    self.broken = _failed(exc)
+            if answers is None:
+                answers = [self.fn(self.shared, x) for x in self.chunks[self.reading]]
+            self.reading += 1
+            self._ask()
+            self.answers = iter(answers)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+
+_NONE = object()
+
+
+def in_processes(fn: Callable[[Any, T], R], inputs: Sequence[T], shared: Any = None, processes: int = 0,
+                 min_tasks: int = MIN_TASKS, chunk: int = CHUNK, ahead: int | None = None) -> Iterator[R]:
+    """`fn(shared, x)` for each input, in order. `fn` must be a module-level function, and `shared`, the inputs
+    and the answers must pickle. `processes` 0 means one per processor; 1, or fewer than `min_tasks` inputs, means
+    all here, as they are read. Otherwise the workers start at once (see `Answers`), and are asked for `ahead`
+    chunks beyond the one being read (by default a few each: answers nobody reads yet would pile up in memory).
+    Exceptions `fn` raises reach the caller as if it had run here."""
+    count = min(processes or available(), MAX_PROCESSES, len(inputs))
+    if count <= 1 or len(inputs) < min_tasks:
+        return (fn(shared, x) for x in inputs)
+    return Answers(fn, inputs, shared, count, chunk, max(1, AHEAD * count if ahead is None else ahead))
+
+
+def _failed(exc: Exception) -> bool:
+    if isinstance(exc, BrokenProcessPool | pickle.PicklingError | EOFError | OSError):
+        log.warning(f"worker processes failed ({type(exc).__name__}: {exc}); the rest of the work is done in this "
+                    "process")
+    return True
+
+
+def starting_worker() -> bool:
+    """Whether this is a worker process importing the main script again as it starts (as "spawn" and
+    "forkserver" workers do): a script whose call into tidings is not under `if __name__ == "__main__":` would
+    otherwise run again in every worker."""
+    return bool(getattr(multiprocessing.current_process(), "_inheriting", False))
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    # The server imports this module once, rather than the main script (the default), which may not be guarded.
+    context.set_forkserver_preload(["tidings.workers"])
+    return context
+
+
+def _receive(shared: Any) -> None:
+    global _shared
+    _shared = shared
+
+
+def _run(fn: Callable[[Any, T], R], part: Sequence[T]) -> list[R]:
+    return [fn(_shared, x) for x in part]
