@@ -1,8 +1,9 @@
 """Work spread over worker processes: the same answers, in order, as done here; a dead worker or a broken pool
-costs only speed; the pipeline's local reads and claim reading give what they give without workers."""
+costs only speed; the pipeline's local reads, claim reading and writing store what they store without workers."""
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import os
@@ -19,6 +20,7 @@ from tidings.errors import SetupError
 from tidings.pipeline import run
 from tidings.store import Store, schema
 from tidings.workers import in_processes, starting_worker
+from tidings.write import revise
 
 
 def square_and_pid(offset: int, x: int) -> tuple[int, int]:
@@ -64,6 +66,21 @@ def test_a_dead_worker_costs_only_speed(caplog):
         got = list(in_processes(die_on_seven, list(range(30)), processes=2, min_tasks=1, chunk=2))
     assert got == list(range(30))
     assert "worker processes failed (BrokenProcessPool" in caplog.text
+
+
+def test_inputs_made_on_the_way_are_taken_as_chunks_are_sent(caplog):
+    made = []
+
+    def inputs():
+        for x in range(30):
+            made.append(x)
+            yield x
+
+    answers = in_processes(die_on_seven, inputs(), processes=2, min_tasks=1, chunk=2, total=30)
+    assert len(made) < 30  # only the chunks sent ahead so far
+    with caplog.at_level(logging.WARNING, logger="tidings.workers"):
+        assert list(answers) == list(range(30))  # and a worker dying on the way costs nothing
+    assert made == list(range(30))
 
 
 def test_an_error_of_the_function_reaches_the_caller():
@@ -137,9 +154,11 @@ def _what_was_stored(db) -> tuple:
             sources = sorted(conn.execute(select(schema.sources.c.url, schema.sources.c.status,
                                                  schema.sources.c.last_error)))
             claims = sorted(conn.execute(select(schema.claims.c.sentence, schema.claims.c.verdict)))
+            revisions = sorted((r.headline, json.dumps(r.body, sort_keys=True)) for r in conn.execute(
+                select(schema.revisions.c.headline, schema.revisions.c.body)))
     finally:
         store.close()
-    return items, sources, claims
+    return items, sources, claims, revisions
 
 
 def test_local_reads_and_claims_in_worker_processes_store_what_one_process_stores(tmp_path, http_dir,
@@ -153,6 +172,7 @@ def test_local_reads_and_claims_in_worker_processes_store_what_one_process_store
         "</article></body></html>")
     monkeypatch.setattr(pipeline, "LOCAL_READS_IN_PROCESSES", 4)
     monkeypatch.setattr(stage, "IN_PROCESSES", 4)
+    monkeypatch.setattr(revise, "IN_PROCESSES", 2)
     monkeypatch.setattr(workers, "ProcessPoolExecutor", CountingPool)
     stored = {}
     for processes in (1, 2):
@@ -162,7 +182,7 @@ def test_local_reads_and_claims_in_worker_processes_store_what_one_process_store
         config = make_config(folder, _local_sources(folder, www), processes=processes, near_duplicate_threshold=1.0)
         CountingPool.made = 0
         stats = run(config, now=NOW)
-        assert CountingPool.made == (0 if processes == 1 else 2)  # the fetch stage's and the check stage's
+        assert CountingPool.made == (0 if processes == 1 else 3)  # the fetch, check and write stages' workers
         assert stats.items_new == 31 and stats.sources == 12
         stored[processes] = _what_was_stored(folder / "tidings.db")
     # Files unchanged since are known without parsing them: a run with nothing new starts no worker.
@@ -171,12 +191,13 @@ def test_local_reads_and_claims_in_worker_processes_store_what_one_process_store
     assert CountingPool.made == 0 and again.sources_unchanged == 10 and again.items_new == 0
     one, two = (tuple(_without_folder(part, f"p{n}") for part in stored[n]) for n in (1, 2))
     assert one == two
-    items, sources, claims = two
+    items, sources, claims, revisions = two
     assert any(title == "Barrier contract awarded" and "lowest at 131 million euros" in text
                for _, title, text in items)  # the teaser's page was read, in this process
     errors = [error for _, status, error in sources if status == "error"]
     assert len(errors) == 2 and any("expected a feed, got an HTML page ('Gone fishing')" in e for e in errors)
     assert {verdict for _, verdict in claims} >= {"contradicted", "supported"}  # 405 billion is right, 301 wrong
+    assert len(revisions) >= 2 and any("Port Ellery" in body for _, body in revisions)
     assert multiprocessing.active_children() == []
 
 

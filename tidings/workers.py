@@ -17,9 +17,10 @@ import multiprocessing
 import os
 import pickle
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from itertools import islice
 from typing import Any, TypeVar
 
 __all__ = ["available", "in_processes", "starting_worker"]
@@ -32,6 +33,7 @@ MIN_TASKS = 400  # fewer inputs than this are done in this process: starting wor
 AHEAD = 3  # chunks asked of each worker ahead of the one being read
 CHUNK = 50  # inputs sent to a worker at once: enough to make the trip worth it, few enough to share the work evenly
 MAX_PROCESSES = 8
+PRELOAD = ["tidings.workers", "tidings.pipeline", "tidings.check.claims", "tidings.write.extractive"]
 
 _shared: Any = None  # in a worker: what every call shares (a knowledge base), sent once when the worker starts
 
@@ -46,17 +48,16 @@ def available() -> int:
 
 class Answers(Iterator[R]):
     """`fn(shared, x)` for each input, in order, as an iterator; the workers start, and take their first chunks, as
-    soon as it is made, so a caller can do other work while they read. `close()` stops them (a caller that stops
-    early, or never reads, leaves no worker busy on answers nobody reads)."""
+    soon as it is made, so a caller can do other work while they read. Inputs are taken from `inputs` only as
+    chunks are sent, so they may be made on the way (a story's items read from the store). `close()` stops the
+    workers (a caller that stops early, or never reads, leaves none busy on answers nobody reads)."""
 
-    def __init__(self, fn: Callable[[Any, T], R], inputs: Sequence[T], shared: Any, count: int, chunk: int,
-                 ahead: int) -> None:
+    def __init__(self, fn: Callable[[Any, T], R], inputs: Iterable[T], total: int, shared: Any, count: int,
+                 chunk: int, ahead: int) -> None:
         self.fn, self.shared, self.ahead = fn, shared, ahead
-        size = max(1, min(chunk, len(inputs) // (count * AHEAD)))  # a small batch is still shared by every worker
-        self.chunks = [inputs[i:i + size] for i in range(0, len(inputs), size)]
-        self.next_chunk = 0  # the first chunk not yet asked for
-        self.reading = 0  # the chunk whose answers come next
-        self.futures: deque[Future] = deque()
+        self.inputs = iter(inputs)
+        self.size = max(1, min(chunk, total // (count * AHEAD)))  # a small batch is still shared by every worker
+        self.pending: deque[tuple[list[T], Future | None]] = deque()  # chunks sent, oldest first
         self.answers: Iterator[R] = iter(())
         self.broken = False
         try:
@@ -67,33 +68,34 @@ class Answers(Iterator[R]):
         self._ask()
 
     def _ask(self) -> None:
-        while not self.broken and self.pool and len(self.futures) < self.ahead \
-                and self.next_chunk < len(self.chunks):
+        while not self.broken and self.pool is not None and len(self.pending) < self.ahead:
+            part = list(islice(self.inputs, self.size))
+            if not part:
+                return
             try:
-                self.futures.append(self.pool.submit(_run, self.fn, self.chunks[self.next_chunk]))
+                self.pending.append((part, self.pool.submit(_run, self.fn, part)))
             except Exception as exc:  # the workers cannot start, or `shared` does not pickle
                 self.broken = _failed(exc)
-                return
-            self.next_chunk += 1
+                self.pending.append((part, None))
 
     def __next__(self) -> R:
         while True:
             answer = next(self.answers, _NONE)
             if answer is not _NONE:
                 return answer
-            if self.reading >= len(self.chunks):
+            part, future = self.pending.popleft() if self.pending else (list(islice(self.inputs, self.size)), None)
+            if not part:
                 self.close()
                 raise StopIteration
             answers = None
-            if not self.broken:  # then the first future is this chunk's
+            if future is not None and not self.broken:
                 try:
-                    answers = self.futures.popleft().result()
+                    answers = future.result()
                 except Exception as exc:  # a worker died, or what it was sent or answered does not pickle
                     # An error of `fn`'s own is raised again by doing the chunk here, as if it had run here.
                     self.broken = _failed(exc)
             if answers is None:
-                answers = [self.fn(self.shared, x) for x in self.chunks[self.reading]]
-            self.reading += 1
+                answers = [self.fn(self.shared, x) for x in part]
             self._ask()
             self.answers = iter(answers)
 
@@ -106,17 +108,19 @@ class Answers(Iterator[R]):
 _NONE = object()
 
 
-def in_processes(fn: Callable[[Any, T], R], inputs: Sequence[T], shared: Any = None, processes: int = 0,
-                 min_tasks: int = MIN_TASKS, chunk: int = CHUNK, ahead: int | None = None) -> Iterator[R]:
+def in_processes(fn: Callable[[Any, T], R], inputs: Iterable[T], shared: Any = None, processes: int = 0,
+                 min_tasks: int = MIN_TASKS, chunk: int = CHUNK, ahead: int | None = None,
+                 total: int | None = None) -> Iterator[R]:
     """`fn(shared, x)` for each input, in order. `fn` must be a module-level function, and `shared`, the inputs
-    and the answers must pickle. `processes` 0 means one per processor; 1, or fewer than `min_tasks` inputs, means
-    all here, as they are read. Otherwise the workers start at once (see `Answers`), and are asked for `ahead`
-    chunks beyond the one being read (by default a few each: answers nobody reads yet would pile up in memory).
-    Exceptions `fn` raises reach the caller as if it had run here."""
-    count = min(processes or available(), MAX_PROCESSES, len(inputs))
-    if count <= 1 or len(inputs) < min_tasks:
+    and the answers must pickle. `processes` 0 means one per processor; 1, or fewer than `min_tasks` inputs
+    (`total`, for inputs that are not a sequence), means all here, as they are read. Otherwise the workers start
+    at once (see `Answers`), and are sent `ahead` chunks beyond the one being read (by default a few each: answers
+    nobody reads yet would pile up in memory). Exceptions `fn` raises reach the caller as if it had run here."""
+    total = len(inputs) if total is None else total  # type: ignore[arg-type]
+    count = min(processes or available(), MAX_PROCESSES, total)
+    if count <= 1 or total < min_tasks:
         return (fn(shared, x) for x in inputs)
-    return Answers(fn, inputs, shared, count, chunk, max(1, AHEAD * count if ahead is None else ahead))
+    return Answers(fn, inputs, total, shared, count, chunk, max(1, AHEAD * count if ahead is None else ahead))
 
 
 def _failed(exc: Exception) -> bool:
@@ -137,8 +141,9 @@ def _context() -> multiprocessing.context.BaseContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    # The server imports this module once, rather than the main script (the default), which may not be guarded.
-    context.set_forkserver_preload(["tidings.workers"])
+    # The server imports what workers run, once, so each worker forked from it starts at once; not the main script
+    # (the default), which may not be guarded.
+    context.set_forkserver_preload(PRELOAD)
     return context
 
 

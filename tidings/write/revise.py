@@ -8,7 +8,7 @@ cannot be had, or keeps too little after the check, gives way to the extractive 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -16,11 +16,13 @@ from tidings.check.kb import KnowledgeBase
 from tidings.config import Settings, WriterSettings
 from tidings.model import Revision
 from tidings.store import Store
+from tidings.workers import in_processes
 from tidings.write import Brief, Writer, WriterUnavailable, get_writer
 from tidings.write.grounding import checked_against, grounded, too_little
 from tidings.write.revision import BLOCKING, finish, refuted_sentences, same_article
 
 log = logging.getLogger("tidings")
+IN_PROCESSES = 32  # stories written by worker processes, when a run revises at least this many
 
 
 @dataclass(frozen=True)
@@ -44,28 +46,52 @@ def revise(store: Store, settings: Settings, now: datetime, on_story: Callable[[
     fallback = get_writer("extractive")
     checker = _checker(kb) if getattr(writer, "paraphrases", False) else None
     revised = first = dropped = fallbacks = 0
-    for story_id, items_hash in store.stories_to_revise():
-        if stopping is not None and stopping():
-            break
-        previous = store.latest_revision(story_id)
-        items = store.story_items(story_id)
-        brief = Brief(story_id, items, previous, store.claims([i.id for i in items]), now, settings.max_sentences,
-                      names or {})
-        revision, lost = _written(writer, fallback, brief, checker)
-        fallbacks += revision.writer != writer.name
-        dropped += lost
-        if previous is not None and same_article(previous, revision):
-            # What it is written from changed (say, a verdict moved) but the article reads the same.
-            store.set_items_hash(story_id, previous.number, items_hash)
-        else:
-            store.add_revision(revision, items_hash)
-            revised += 1
-            first += previous is None
-        if on_story:
-            on_story()
+    stories = store.stories_to_revise()
+    previous_of: dict[int, Revision | None] = {}
+
+    def briefs() -> Iterator[Brief]:
+        for story_id, _ in stories:
+            previous_of[story_id] = previous = store.latest_revision(story_id)
+            items = store.story_items(story_id)
+            yield Brief(story_id, items, previous, store.claims([i.id for i in items]), now, settings.max_sentences,
+                        names or {})
+
+    if writer is fallback:
+        # Sentences picked from the sources, with nothing to ask of a server: many stories are written by worker
+        # processes while this process reads the next stories' items and stores what is written.
+        written = in_processes(_written_plainly, briefs(), None, settings.processes, min_tasks=IN_PROCESSES,
+                               chunk=4, total=len(stories))
+    else:
+        written = (_written(writer, fallback, brief, checker) for brief in briefs())
+    try:
+        for (story_id, items_hash), (revision, lost) in zip(stories, written, strict=True):
+            previous = previous_of.pop(story_id)
+            fallbacks += revision.writer != writer.name
+            dropped += lost
+            if previous is not None and same_article(previous, revision):
+                # What it is written from changed (say, a verdict moved) but the article reads the same.
+                store.set_items_hash(story_id, previous.number, items_hash)
+            else:
+                store.add_revision(revision, items_hash)
+                revised += 1
+                first += previous is None
+            if on_story:
+                on_story()
+            if stopping is not None and stopping():
+                break
+    finally:
+        close = getattr(written, "close", None)
+        if close is not None:
+            close()
     return WriteStats(revised=revised, first=first, dropped=dropped, fallbacks=fallbacks,
                       requests=getattr(writer, "requests", 0), reused=getattr(writer, "reused", 0),
                       tokens=getattr(writer, "tokens", 0))
+
+
+def _written_plainly(_shared, brief: Brief) -> tuple[Revision, int]:
+    """The extractive writer's revision: what a worker process does."""
+    extractive = get_writer("extractive")
+    return _written(extractive, extractive, brief, None)
 
 
 def _written(writer: Writer, fallback: Writer, brief: Brief, checker) -> tuple[Revision, int]:
