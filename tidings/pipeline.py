@@ -38,9 +38,9 @@ log = logging.getLogger("tidings")
 
 FETCH_WORKERS = 8  # remote sources read at once; local files are read in turn (threads only add contention)
 # Sources stored per transaction: a commit per source costs more than storing a small feed's entries.
-STORE_BATCH = 50
+STORE_BATCH = 200
 LOCAL_READS_IN_PROCESSES = 400  # local files read by worker processes, when a run reads at least this many
-STORE_BATCH_ENTRIES = 2000
+STORE_BATCH_ENTRIES = 8000
 
 
 class Reporter:
@@ -191,6 +191,7 @@ def fetch_stage(config: Config, store: Store, sources: Sequence[Source], now: da
                 return complete_teasers(result, session, known) if settings.fetch_full_text else result
 
             pending: list[tuple[FetchResult, Polling, list[dedupe.Keyed]]] = []
+            entries = 0  # in `pending`
             for source in sources:
                 if schedule.stopping:
                     break
@@ -202,10 +203,11 @@ def fetch_stage(config: Config, store: Store, sources: Sequence[Source], now: da
                 with keying:
                     read_keys.update(key for k in keyed for key in k.keys)
                 pending.append((result, after_read(source, result, now, settings, schedule.every, rng), keyed))
-                if len(pending) >= STORE_BATCH or sum(len(r.entries) for r, _, _ in pending) >= STORE_BATCH_ENTRIES:
+                entries += len(keyed)
+                if len(pending) >= STORE_BATCH or entries >= STORE_BATCH_ENTRIES:
                     _store_results(store, pending, now, counts, errors, settings.near_duplicate_threshold)
                     bar.advance(len(pending))
-                    pending = []
+                    pending, entries = [], 0
             _store_results(store, pending, now, counts, errors, settings.near_duplicate_threshold)
             bar.advance(len(pending))
     finally:
@@ -416,7 +418,8 @@ def _run(config: Config, store: Store, now: datetime, sources: Sequence[str] | N
     if publish and not schedule.stopping:
         try:
             with reporter.stage("publish", 1) as bar:
-                site_stats = publish_site(store, config.resolve(config.site_dir), config.site_url)
+                site_stats = publish_site(store, config.resolve(config.site_dir), config.site_url,
+                                          processes=config.settings.processes)
                 bar.advance()
         except PublishError as exc:  # everything before is stored; only the site could not be written
             publish_error = str(exc)

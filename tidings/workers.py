@@ -33,7 +33,8 @@ MIN_TASKS = 400  # fewer inputs than this are done in this process: starting wor
 AHEAD = 3  # chunks asked of each worker ahead of the one being read
 CHUNK = 50  # inputs sent to a worker at once: enough to make the trip worth it, few enough to share the work evenly
 MAX_PROCESSES = 8
-PRELOAD = ["tidings.workers", "tidings.pipeline", "tidings.check.claims", "tidings.write.extractive"]
+PRELOAD = ["tidings.workers", "tidings.pipeline", "tidings.check.claims", "tidings.write.extractive",
+           "tidings.publish.site"]
 
 _shared: Any = None  # in a worker: what every call shares (a knowledge base), sent once when the worker starts
 

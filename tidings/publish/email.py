@@ -32,7 +32,7 @@ from tidings.dates import as_utc
 from tidings.errors import EmailError
 from tidings.model import Digest, Revision, Story
 from tidings.publish.feeds import one_line
-from tidings.publish.pages import coverage, coverage_of_items, format_day, headline, rank
+from tidings.publish.pages import coverage, format_day, headline, rank
 from tidings.publish.site import display_names, environment
 from tidings.store import Store
 from tidings.urls import is_loopback_host, web_url
@@ -152,7 +152,7 @@ def _groups(store: Store, updated: list[tuple[Story, list[Revision]]], since: da
     by_digest: dict[str, list[dict]] = {}
     for story, revisions in updated:
         entry = _story_entry(story, revisions, since, base)
-        entry["weight"] = coverage(coverage_of_items(store.story_items(story.id)))
+        entry["weight"] = coverage(store.story_coverage([story.id]).get(story.id, []))
         by_digest.setdefault(story.digest, []).append(entry)
     slugs = [slug for slug in digests if slug in by_digest] + sorted(set(by_digest) - set(digests))
     groups = []

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from jinja2 import Environment
 
-from tidings.model import Digest, Item, Revision, Source, Story
+from tidings.model import Digest, Revision, Source, Story
 from tidings.publish.feeds import xml_text
 
 _LEDE_WORDS = 12
@@ -62,10 +62,6 @@ def listing(digest: Digest, story: Story, latest: Revision, coverage_of: Iterabl
             "contradicted": sum(f.verdict == "contradicted" for f in latest.fact_check),
             "weight": coverage(carried), "updated_at": story.updated.isoformat(),
             "revised_at": latest.created.isoformat()}
-
-
-def coverage_of_items(items: Iterable[Item]) -> list[tuple[str, float | None]]:
-    return [(i.publisher, i.credibility) for i in items]
 
 
 def coverage(carried: Iterable[tuple[str, float | None]]) -> float:

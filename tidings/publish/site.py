@@ -32,7 +32,6 @@ from tidings.errors import PublishError, TidingsError
 from tidings.model import Digest, Revision, Sentence, Story
 from tidings.publish.feeds import FeedEntry, digest_atom, digest_json_feed, digest_rss, feed_entry, xml_text
 from tidings.publish.pages import (
-    coverage_of_items,
     digest_page,
     format_day,
     headline,
@@ -47,8 +46,10 @@ from tidings.publish.pages import (
 )
 from tidings.store import Store
 from tidings.urls import web_url
+from tidings.workers import in_processes
 from tidings.write.revision import domain, writer_note
 
+IN_PROCESSES = 32  # stories of a digest whose pages worker processes render, when a publish renders at least this many
 log = logging.getLogger(__name__)
 
 MARKER = ".tidings-site"
@@ -150,7 +151,7 @@ def _finalize(value):
 
 
 def publish_site(store: Store, out_dir: str | Path, site_url: str = "http://localhost:8000/",
-                 everything: bool = False) -> SiteStats:
+                 everything: bool = False, processes: int = 0) -> SiteStats:
     """Publish the site into `out_dir`, which must be new, empty or a site tidings made before.
 
     Only the pages whose content changed since this folder was last published are rendered (the store remembers
@@ -160,6 +161,7 @@ def publish_site(store: Store, out_dir: str | Path, site_url: str = "http://loca
 
     A story that cannot be rendered is left out and named in `SiteStats.errors`; the rest is published. A folder
     that cannot be written raises `PublishError`, and then the site that was there before is left as it was.
+    Many stories' pages are rendered by worker processes (`processes`: 0 is one per processor, 1 none).
     """
     try:
         out = Path(out_dir).resolve()
@@ -169,14 +171,14 @@ def publish_site(store: Store, out_dir: str | Path, site_url: str = "http://loca
     version = render_version(store.digests(), site_url)
     recorded, state, pages = store.published(str(out))
     if everything or recorded != version or not (out / MARKER).is_file():
-        return _publish_all(store, out, site_url, version)
+        return _publish_all(store, out, site_url, version, processes)
     try:
-        return _publish_changes(store, out, site_url, version, state, pages)
+        return _publish_changes(store, out, site_url, version, state, pages, processes)
     except OSError as exc:
         raise PublishError(_unwritable(out, exc)) from exc
 
 
-def _publish_all(store: Store, out: Path, site_url: str, version: str) -> SiteStats:
+def _publish_all(store: Store, out: Path, site_url: str, version: str, processes: int = 0) -> SiteStats:
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         _remove_abandoned(out)
@@ -187,7 +189,7 @@ def _publish_all(store: Store, out: Path, site_url: str, version: str) -> SiteSt
         new = staging / "site"
         new.mkdir()  # made by mkdir, not mkdtemp, so the site gets the user's usual permissions, not 0700
         memo = _Memo({})
-        stats, shown = _render(store, new, out, site_url, {}, memo)
+        stats, shown = _render(store, new, out, site_url, {}, memo, processes)
         (new / MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
         _check_target(out)  # someone may have put files there while the site was being rendered
         _swap(new, out, staging / "old")
@@ -201,9 +203,9 @@ def _publish_all(store: Store, out: Path, site_url: str, version: str) -> SiteSt
 
 
 def _publish_changes(store: Store, out: Path, site_url: str, version: str,
-                     state: dict[int, tuple[str, dict]], pages: dict[str, str]) -> SiteStats:
+                     state: dict[int, tuple[str, dict]], pages: dict[str, str], processes: int = 0) -> SiteStats:
     memo = _Memo(pages)
-    stats, shown = _render(store, out, out, site_url, state, memo)
+    stats, shown = _render(store, out, out, site_url, state, memo, processes)
     removed = set(state) - set(shown)
     changed = {k: v for k, v in shown.items() if state.get(k) != v}
     made = {page: signature for page, signature in memo.now.items() if pages.get(page) != signature}
@@ -320,7 +322,7 @@ class _Memo:
 
 
 def _render(store: Store, root: Path, site: Path, site_url: str, state: dict[int, tuple[str, dict]],
-            memo: _Memo) -> tuple[SiteStats, dict[int, tuple[str, dict]]]:
+            memo: _Memo, processes: int = 0) -> tuple[SiteStats, dict[int, tuple[str, dict]]]:
     """Render into `root` every story whose signature differs from `state` (all of them when `state` is empty),
     and each digest's pages where any of its stories changed. Returns the stats and what the site now shows:
     {story id: (signature, line in its digest's list)}."""
@@ -348,27 +350,40 @@ def _render(store: Store, root: Path, site: Path, site_url: str, state: dict[int
             continue
         changed_any = True
         found = {story.id: story for story in store.stories_by_id(dirty)}
-        for k in dirty:
+
+        def job(k: int, folder: Path = folder, digest: Digest = digest, found: dict = found):
+            # What a story's pages are made from, read here; everything that could fail on its data happens
+            # before anything of it is written. Revision pages already published stay as they are: a revision's
+            # page never changes once written.
             story = found.get(k)
-            # Everything that could fail on a story's data happens here, before anything of it is written.
-            # Revision pages already published stay as they are: a revision's page never changes once written.
             published = state[k][1]["revisions"] if k in state and (folder / "stories" / str(k)).is_dir() else 0
             try:
-                rendered = _story(env, store, digest, story, published) if story else None
+                return _story_inputs(store, digest, story, published) if story else None
             except TidingsError:
                 raise  # the database failing is not this story's fault: stop, and keep the site that is there
             except Exception as exc:
-                errors.append(f"story {k} ({digest.slug}): not published, {_reason(exc)}")
                 log.debug("story %s could not be rendered", k, exc_info=True)
-                rendered = None
-            if rendered is None:
-                _remove_story(folder, k)
-                continue
-            pages, listing = rendered
-            for path, html in pages.items():
-                _write(folder / path, html)
-            shown[k] = (signatures[k], listing)
-            count += 1
+                return _reason(exc)
+
+        # Pages are rendered by worker processes when there are many, while this process reads the next stories.
+        made = in_processes(_rendered, (job(k) for k in dirty), None, processes, min_tasks=IN_PROCESSES, chunk=4,
+                            total=len(dirty))
+        try:
+            for k, (rendered, why) in zip(dirty, made, strict=True):
+                if why:
+                    errors.append(f"story {k} ({digest.slug}): not published, {why}")
+                if rendered is None:
+                    _remove_story(folder, k)
+                    continue
+                pages, listing_line = rendered
+                for path, html in pages.items():
+                    _write(folder / path, html)
+                shown[k] = (signatures[k], listing_line)
+                count += 1
+        finally:
+            close = getattr(made, "close", None)
+            if close is not None:
+                close()
         listed = [line for _, line in shown.values() if line["digest"] == digest.slug]
         _digest_pages(env, store, digest, folder, listed, redirects, site_url, errors, memo)
     ranked = {d.slug: rank([line for _, line in shown.values() if line["digest"] == d.slug]) for d in digests}
@@ -467,15 +482,42 @@ def _story(env: Environment, store: Store, digest: Digest, story: Story, publish
     """A story's pages (path under its digest's folder -> HTML) and its line in the digest's list (plain values,
     so it can be kept in the store); None for a story with no revision yet. With `published` revisions already
     on the site, only the pages that differ are made: the story's own and the new revisions'."""
+    inputs = _story_inputs(store, digest, story, published)
+    return _story_pages(env, *inputs) if inputs else None
+
+
+def _story_inputs(store: Store, digest: Digest, story: Story, published: int) -> tuple | None:
+    """What `_story_pages` makes a story's pages from; None for a story with no revision yet."""
     revisions = store.revisions(story.id)
     if not revisions:
         return None
+    return digest, story, revisions, store.story_coverage([story.id]).get(story.id, []), published
+
+
+def _story_pages(env: Environment, digest: Digest, story: Story, revisions: list[Revision], coverage,
+                 published: int) -> tuple[dict[str, str], dict]:
     pages = {f"stories/{story.id}.html": story_page(env, digest, story, revisions)}
     for k, rev in enumerate(revisions):
         if k >= published:
             pages[f"stories/{story.id}/r{rev.number}.html"] = revision_page(env, digest, story, revisions, k)
-    line = listing(digest, story, revisions[-1], coverage_of_items(store.story_items(story.id)))
-    return pages, line
+    return pages, listing(digest, story, revisions[-1], coverage)
+
+
+def _rendered(_shared, inputs: tuple | str | None) -> tuple[tuple[dict[str, str], dict] | None, str | None]:
+    """(pages and list line, None), or (None, why not) for a story whose inputs could not be read or whose pages
+    could not be made (None, None: no revision yet). What a worker process does."""
+    if not isinstance(inputs, tuple):
+        return None, inputs
+    try:
+        return _story_pages(_environment(), *inputs), None
+    except Exception as exc:
+        log.debug("story %s could not be rendered", inputs[1].id, exc_info=True)
+        return None, _reason(exc)
+
+
+@functools.cache
+def _environment() -> Environment:
+    return environment()
 
 
 def misinformation(store: Store, digest: str) -> list[dict]:

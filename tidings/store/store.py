@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from math import sqrt
+from operator import itemgetter
 from pathlib import Path
 
 from sqlalchemy import (
@@ -1341,7 +1342,8 @@ def _insert_plain(conn, table, rows: list[dict]) -> None:
     columns = list(rows[0])
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
-    conn.exec_driver_sql(sql, [tuple(row[c] for c in columns) for row in rows])
+    values = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
+    conn.exec_driver_sql(sql, [values(row) for row in rows])
 
 
 def story_index_terms(centroid: dict[str, float]) -> list[tuple[str, float]]:
