@@ -25,7 +25,7 @@ from tidings.check.kb import load_kb
 from tidings.check.stage import begin_check, check_items
 from tidings.config import CONFIG_NAME, Config, Settings
 from tidings.errors import PublishError, SetupError, StoreError
-from tidings.ingest import Session, complete_teasers, read_local, read_source, unchanged_file
+from tidings.ingest import Session, complete_teasers, read_local, read_source, teasers_of, unchanged_file
 from tidings.ingest.fetch import is_local
 from tidings.ingest.schedule import after_read, is_due
 from tidings.model import Entry, FetchResult, Polling, Source
@@ -185,10 +185,12 @@ def fetch_stage(config: Config, store: Store, sources: Sequence[Source], now: da
             def read_next_local(s: Source) -> FetchResult:
                 if s.id in same:
                     return FetchResult(s, unchanged=True, content_hash=caches[s.id][0])
-                result, prekeyed[s.id] = next(local_reads)
+                result, prekeyed[s.id], teasers = next(local_reads)
                 while result.source.id != s.id:  # one left unread when the run's deadline passed
-                    result, prekeyed[s.id] = next(local_reads)
-                return complete_teasers(result, session, known) if settings.fetch_full_text else result
+                    result, prekeyed[s.id], teasers = next(local_reads)
+                if not settings.fetch_full_text or not teasers:
+                    return result
+                return complete_teasers(result, session, known, teasers=teasers)
 
             pending: list[tuple[FetchResult, Polling, list[dedupe.Keyed]]] = []
             entries = 0  # in `pending`
@@ -252,15 +254,16 @@ def _wait(source: Source, future: Future | None, read, deadline: float, allowed:
                                                          f"{type(exc).__name__}: {exc}")
 
 
-def _read_and_key(settings: Settings, job: tuple) -> tuple[FetchResult, tuple[dedupe.Keyed, ...]]:
-    """A local source's read, with its entries keyed and their MinHash signatures made: what a worker process
-    does, so that the process storing the reads has less to do."""
+def _read_and_key(settings: Settings, job: tuple
+                  ) -> tuple[FetchResult, tuple[dedupe.Keyed, ...], frozenset[int]]:
+    """A local source's read, with its entries keyed and their MinHash signatures made, and which are teasers:
+    what a worker process does, so that the process storing the reads has less to do."""
     result = read_local(settings, job)
     keyed = tuple(dedupe.keyed(e, result.source.id) for e in result.entries)
     dedupe.sign_all(keyed)
     for k in keyed:
         k.bands  # noqa: B018  # made here, and kept with the entry (a cached property)
-    return result, keyed
+    return result, keyed, teasers_of(result, settings)
 
 
 def _keyed(result: FetchResult, done: Sequence[dedupe.Keyed]) -> list[dedupe.Keyed]:

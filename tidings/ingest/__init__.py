@@ -26,7 +26,7 @@ from tidings.urls import web_url
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["Session", "complete_teasers", "policy_of", "read_local", "read_source", "unchanged_file"]
+__all__ = ["Session", "complete_teasers", "policy_of", "read_local", "read_source", "teasers_of", "unchanged_file"]
 
 log = logging.getLogger(__name__)
 ROBOTS_MAX_BYTES = 512 * 1024
@@ -151,12 +151,14 @@ def read_source(source: Source, settings: Settings, cache: tuple[str | None, str
 
 
 def complete_teasers(result: FetchResult, session: Session, known: Callable[[Entry], bool] | None = None,
-                     deadline: float | None = None) -> FetchResult:
-    """The read with each teaser's full text from its page, where it can be had (see `_complete`)."""
+                     deadline: float | None = None, teasers: Collection[int] | None = None) -> FetchResult:
+    """The read with each teaser's full text from its page, where it can be had (see `_complete`). `teasers`,
+    when known already (`teasers_of`), says which entries are teasers."""
     if not result.entries:
         return result
     deadline = time.monotonic() + session.settings.source_deadline if deadline is None else deadline
-    entries = tuple(_complete(e, session, known, deadline) for e in result.entries)
+    entries = tuple(_complete(e, session, known, deadline) if teasers is None or n in teasers else e
+                    for n, e in enumerate(result.entries))
     skipped = sum(1 for e in entries if e.error and "deadline passed" in e.error)
     if not skipped:
         return replace(result, entries=entries)
@@ -164,6 +166,11 @@ def complete_teasers(result: FetchResult, session: Session, known: Callable[[Ent
             f"{session.settings.source_deadline:g}s")
     error = f"{result.error}; {note}" if result.error else f"{result.source.url}: {note}"
     return replace(result, entries=entries, status="warning", error=error)
+
+
+def teasers_of(result: FetchResult, settings: Settings) -> frozenset[int]:
+    """The positions of the read's entries that carry only a teaser of their article."""
+    return frozenset(n for n, e in enumerate(result.entries) if is_truncated(e, settings.full_text_min_chars))
 
 
 def unchanged_file(source: Source, settings: Settings, content_hash: str | None) -> bool:

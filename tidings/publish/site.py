@@ -19,7 +19,7 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -350,6 +350,7 @@ def _render(store: Store, root: Path, site: Path, site_url: str, state: dict[int
             continue
         changed_any = True
         found = {story.id: story for story in store.stories_by_id(dirty)}
+        entries: dict[int, FeedEntry] = {}  # of the stories rendered now, for the digest's feeds
 
         def job(k: int, folder: Path = folder, digest: Digest = digest, found: dict = found):
             # What a story's pages are made from, read here; everything that could fail on its data happens
@@ -369,7 +370,9 @@ def _render(store: Store, root: Path, site: Path, site_url: str, state: dict[int
         made = in_processes(_rendered, (job(k) for k in dirty), None, processes, min_tasks=IN_PROCESSES, chunk=4,
                             total=len(dirty))
         try:
-            for k, (rendered, why) in zip(dirty, made, strict=True):
+            for k, (rendered, why, entry) in zip(dirty, made, strict=True):
+                if entry is not None:
+                    entries[k] = entry
                 if why:
                     errors.append(f"story {k} ({digest.slug}): not published, {why}")
                 if rendered is None:
@@ -385,7 +388,7 @@ def _render(store: Store, root: Path, site: Path, site_url: str, state: dict[int
             if close is not None:
                 close()
         listed = [line for _, line in shown.values() if line["digest"] == digest.slug]
-        _digest_pages(env, store, digest, folder, listed, redirects, site_url, errors, memo)
+        _digest_pages(env, store, digest, folder, listed, redirects, site_url, errors, memo, entries)
     ranked = {d.slug: rank([line for _, line in shown.values() if line["digest"] == d.slug]) for d in digests}
     counts = {slug: len(lines) for slug, lines in ranked.items()}
     if changed_any:
@@ -416,9 +419,10 @@ def _remove_story(folder: Path, story_id: int) -> None:
 
 
 def _digest_pages(env: Environment, store: Store, digest: Digest, folder: Path, listed: list[dict],
-                  redirects: dict[int, int], site_url: str, errors: list[str], memo: _Memo) -> None:
+                  redirects: dict[int, int], site_url: str, errors: list[str], memo: _Memo,
+                  entries: Mapping[int, FeedEntry] | None = None) -> None:
     """A digest's list of stories, its Atom feed, its misinformation watch, and the pages of stories merged into
-    its stories, which send readers on to where they live now."""
+    its stories, which send readers on to where they live now. `entries` holds feed entries already made."""
     listed = rank(listed)
     _write(folder / "index.html", digest_page(env, digest, listed))
     titles = {s["id"]: s["headline"] for s in listed}
@@ -429,10 +433,10 @@ def _digest_pages(env: Environment, store: Store, digest: Digest, folder: Path, 
 
     def feeds() -> bytes:
         # One set of entries, three formats; the other two are written only if all three could be made.
-        entries = _feed_entries(env, store, listed)
-        others["feed.rss"] = digest_rss(digest, entries, site_url)
-        others["feed.json"] = digest_json_feed(digest, entries, site_url)
-        return digest_atom(digest, entries, site_url)
+        made = _feed_entries(env, store, listed, entries or {})
+        others["feed.rss"] = digest_rss(digest, made, site_url)
+        others["feed.json"] = digest_json_feed(digest, made, site_url)
+        return digest_atom(digest, made, site_url)
 
     if _write_or_report(folder / "feed.atom", feeds, f"digest {digest.slug}: feeds", errors):
         for name, content in others.items():
@@ -464,17 +468,23 @@ def _write_or_report(path: Path, build, what: str, errors: list[str]) -> bool:
 FEED_ENTRIES = 50  # a feed carries the stories revised last; readers keep what they already fetched
 
 
-def _feed_entries(env: Environment, store: Store, listed: list[dict]) -> list[FeedEntry]:
+def _feed_entries(env: Environment, store: Store, listed: list[dict], made: Mapping[int, FeedEntry]
+                  ) -> list[FeedEntry]:
     newest = sorted(listed, key=lambda s: (s["revised_at"], s["id"]), reverse=True)[:FEED_ENTRIES]
-    return feed_entries(env, store, [s["id"] for s in newest])
+    return feed_entries(env, store, [s["id"] for s in newest], made)
 
 
-def feed_entries(env: Environment, store: Store, story_ids: Sequence[int]) -> list[FeedEntry]:
-    """The feed entries of these stories, in their order: each story's latest revision."""
-    stories = {story.id: story for story in store.stories_by_id(story_ids)}
-    latest = store.latest_revisions(story_ids)
-    return [feed_entry(env, stories[k], latest[k], headline(latest[k], k)) for k in story_ids
-            if k in stories and k in latest]
+def feed_entries(env: Environment, store: Store, story_ids: Sequence[int],
+                 made: Mapping[int, FeedEntry] | None = None) -> list[FeedEntry]:
+    """The feed entries of these stories, in their order: each story's latest revision. Those in `made` (made
+    with the story's pages) are not made again."""
+    made = made or {}
+    missing = [k for k in story_ids if k not in made]
+    stories = {story.id: story for story in store.stories_by_id(missing)}
+    latest = store.latest_revisions(missing)
+    fresh = {k: feed_entry(env, stories[k], latest[k], headline(latest[k], k)) for k in missing
+             if k in stories and k in latest}
+    return [made[k] if k in made else fresh[k] for k in story_ids if k in made or k in fresh]
 
 
 def _story(env: Environment, store: Store, digest: Digest, story: Story, published: int = 0
@@ -503,16 +513,25 @@ def _story_pages(env: Environment, digest: Digest, story: Story, revisions: list
     return pages, listing(digest, story, revisions[-1], coverage)
 
 
-def _rendered(_shared, inputs: tuple | str | None) -> tuple[tuple[dict[str, str], dict] | None, str | None]:
-    """(pages and list line, None), or (None, why not) for a story whose inputs could not be read or whose pages
-    could not be made (None, None: no revision yet). What a worker process does."""
+def _rendered(_shared, inputs: tuple | str | None
+              ) -> tuple[tuple[dict[str, str], dict] | None, str | None, FeedEntry | None]:
+    """(pages and list line, None, feed entry), or (None, why not, None) for a story whose inputs could not be
+    read or whose pages could not be made (None, None, None: no revision yet). What a worker process does. The
+    feed entry is None too when it cannot be made: the feeds then try again, and say what is wrong."""
     if not isinstance(inputs, tuple):
-        return None, inputs
+        return None, inputs, None
+    env = _environment()
     try:
-        return _story_pages(_environment(), *inputs), None
+        rendered = _story_pages(env, *inputs)
     except Exception as exc:
         log.debug("story %s could not be rendered", inputs[1].id, exc_info=True)
-        return None, _reason(exc)
+        return None, _reason(exc), None
+    _, story, revisions, _, _ = inputs
+    try:
+        entry = feed_entry(env, story, revisions[-1], headline(revisions[-1], story.id))
+    except Exception:
+        entry = None
+    return rendered, None, entry
 
 
 @functools.cache
