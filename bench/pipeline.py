@@ -108,7 +108,7 @@ class TreeMemory:
     children of a fork server, not of this process, so the kernel's own counters miss them), sampled."""
 
     def __init__(self, every: float = 0.2) -> None:
-        self.every, self.peak_mb, self.workers = every, 0.0, 0
+        self.every, self.peak_mb, self.workers = every, 0.0, 0  # workers: the most processes started, at once
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
@@ -184,7 +184,7 @@ def main() -> None:
     print(f"tidings pipeline : {pipe['seconds']:7.2f} s  {pipe['items']} items stored "
           f"({pipe['items'] / pipe['seconds']:,.0f} items/s), {pipe['stories']} stories, {pipe['revisions']} "
           f"revisions  peak RSS {pipe['peak_rss_mb']:.0f} MB"
-          + (f" ({pipe['tree_rss_mb']:.0f} MB at most with its {pipe['helpers']} helper processes, sampled)"
+          + (f" ({pipe['tree_rss_mb']:.0f} MB at most with the {pipe['helpers']} processes it started, sampled)"
              if pipe["helpers"] else ""))
     print("stages           : " + ", ".join(f"{k} {v:.2f} s" for k, v in pipe["stages"].items()))
     print(f"ratio            : {pipe['seconds'] / floor['seconds']:.2f}x the feedparser floor")

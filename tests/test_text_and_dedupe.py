@@ -38,6 +38,9 @@ def test_html_to_text_drops_active_content():
     ("https://news-example-com.cdn.ampproject.org/c/s/news.example.com/a/b", "https://news.example.com/a/b"),
     ("https://news.example.com/a/b?amp=1", "https://news.example.com/a/b"),
     ("https://news.example.com/a?b=2&a=1", "https://news.example.com/a?a=1&b=2"),
+    # Not URLs that can be taken apart (a port out of range, a broken IPv6 address): compared as they are.
+    ("https://news.example.com:99999/a#top", "https://news.example.com:99999/a"),
+    ("http://[::1/a", "http://[::1/a"),
 ])
 def test_canonical_url(url, expected):
     assert canonical_url(url) == expected

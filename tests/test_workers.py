@@ -66,7 +66,7 @@ def test_a_dead_worker_costs_only_speed(caplog):
     with caplog.at_level(logging.WARNING, logger="tidings.workers"):
         got = list(in_processes(die_on_seven, list(range(30)), processes=2, min_tasks=1, chunk=2))
     assert got == list(range(30))
-    assert "worker processes failed (BrokenProcessPool" in caplog.text
+    assert "worker processes stopped (BrokenProcessPool" in caplog.text
 
 
 def test_inputs_made_on_the_way_are_taken_as_chunks_are_sent(caplog):
@@ -84,9 +84,33 @@ def test_inputs_made_on_the_way_are_taken_as_chunks_are_sent(caplog):
     assert made == list(range(30))
 
 
-def test_an_error_of_the_function_reaches_the_caller():
+@pytest.mark.parametrize("processes", [1, 2])
+def test_an_error_of_the_function_reaches_the_caller_after_the_answers_before_it(processes):
+    answers = in_processes(refuse_five, list(range(20)), processes=processes, min_tasks=1, chunk=3)
+    got = []
     with pytest.raises(ValueError, match="no 5"):
-        list(in_processes(refuse_five, list(range(20)), processes=2, min_tasks=1, chunk=2))
+        for answer in answers:
+            got.append(answer)
+    assert got == [0, 1, 2, 3, 4]
+    assert list(answers) == []  # and then there are no more, as from a generator
+
+
+def test_inputs_that_fail_at_once_leave_no_worker_running(monkeypatch):
+    made = []
+
+    class Remembering(workers.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    def inputs():
+        yield 1
+        raise RuntimeError("the store went away")
+
+    monkeypatch.setattr(workers, "ProcessPoolExecutor", Remembering)
+    with pytest.raises(RuntimeError, match="the store went away"):
+        in_processes(square_and_pid, inputs(), 0, processes=2, min_tasks=1, chunk=1, total=10)
+    assert len(made) == 1 and made[0]._shutdown_thread
 
 
 def test_stopping_early_leaves_no_worker_running():
@@ -127,6 +151,9 @@ def _local_sources(tmp_path, www: str) -> list[dict]:
         path = folder / f"wire{n}.rss"
         if n == 3:
             path.write_text("<rss><channel><item><title>cut off")
+        elif n == 5:  # a link no URL parser takes apart: the file is stored, and so is every one after it
+            path.write_text(rss([{"title": "Odd port", "link": "https://wire5.example:99999/odd",
+                                  "text": ARTICLE_B.replace("Saturday", "Sunday")}], title="Wire 5"))
         elif n == 4:
             path.write_text("<html><head><title>Gone fishing</title></head><body>Not a feed</body></html>")
         else:
@@ -189,12 +216,13 @@ def test_local_reads_and_claims_in_worker_processes_store_what_one_process_store
         assert CountingPool.made == (0 if processes == 1 else 4)  # the fetch, check, write and publish stages'
         pages[processes] = {str(path.relative_to(folder / "site")): path.read_text().replace(f"/p{processes}/", "/")
                             for path in (folder / "site").rglob("*") if path.is_file()}
-        assert stats.items_new == 31 and stats.sources == 12
+        assert stats.items_new == 29 and stats.sources == 12
         stored[processes] = _what_was_stored(folder / "tidings.db")
     # Files unchanged since are known without parsing them: a run with nothing new starts no worker.
     CountingPool.made = 0
     again = run(config, now=NOW)
-    assert CountingPool.made == 0 and again.sources_unchanged == 10 and again.items_new == 0
+    assert CountingPool.made == 0 and again.items_new == 0
+    assert again.sources_unchanged == 10 and again.sources_failed == 2
     one, two = (tuple(_without_folder(part, f"p{n}") for part in stored[n]) for n in (1, 2))
     assert one == two
     assert pages[1] == pages[2] and len(pages[2]) > 10  # the site too, page for page

@@ -39,7 +39,11 @@ def canonical_url(url: str) -> str:
     no trailing slash, AMP paths and hosts folded into the plain page.
     """
     url = url.strip()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # a port out of range, a broken IPv6 address: not a URL to take apart, only to compare
+        return url.split("#", 1)[0]
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         return url.split("#", 1)[0]
@@ -53,7 +57,6 @@ def canonical_url(url: str) -> str:
             host, path = m.group(2).lower(), m.group(3) or "/"
     if host.startswith("amp."):
         host = host[4:]
-    port = parts.port
     netloc = host if port in (None, _DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
     if "amp" in path:
         path = _AMP_END.sub("/", path)

@@ -259,11 +259,18 @@ def _read_and_key(settings: Settings, job: tuple
     """A local source's read, with its entries keyed and their MinHash signatures made, and which are teasers:
     what a worker process does, so that the process storing the reads has less to do."""
     result = read_local(settings, job)
-    keyed = tuple(dedupe.keyed(e, result.source.id) for e in result.entries)
-    dedupe.sign_all(keyed)
-    for k in keyed:
-        k.bands  # noqa: B018  # made here, and kept with the entry (a cached property)
-    return result, keyed, teasers_of(result, settings)
+    try:
+        keyed = tuple(dedupe.keyed(e, result.source.id) for e in result.entries)
+        dedupe.sign_all(keyed)
+        for k in keyed:
+            k.bands  # noqa: B018  # made here, and kept with the entry (a cached property)
+        return result, keyed, teasers_of(result, settings)
+    except Exception as exc:  # one answer for each source, always: a bug met by one file costs only that file
+        source = result.source
+        log.exception("keying the entries of %s failed", source.url)
+        failed = FetchResult(source, status="error", error=f"{source.url}: unexpected error: {type(exc).__name__}: "
+                                                           f"{exc}")
+        return failed, (), frozenset()
 
 
 def _keyed(result: FetchResult, done: Sequence[dedupe.Keyed]) -> list[dedupe.Keyed]:

@@ -15,11 +15,9 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import pickle
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -61,12 +59,17 @@ class Answers(Iterator[R]):
         self.pending: deque[tuple[list[T], Future | None]] = deque()  # chunks sent, oldest first
         self.answers: Iterator[R] = iter(())
         self.broken = False
+        self.done = False
         try:
             self.pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
                 count, mp_context=_context(), initializer=_receive, initargs=(shared,))
         except (OSError, RuntimeError, ValueError) as exc:
             self.pool, self.broken = None, _failed(exc)
-        self._ask()
+        try:
+            self._ask()
+        except BaseException:  # making the first inputs failed (the store did): no worker may outlive it
+            self.close()
+            raise
 
     def _ask(self) -> None:
         while not self.broken and self.pool is not None and len(self.pending) < self.ahead:
@@ -80,25 +83,34 @@ class Answers(Iterator[R]):
                 self.pending.append((part, None))
 
     def __next__(self) -> R:
+        if self.done:
+            raise StopIteration
+        try:
+            return self._next()
+        except BaseException:
+            # As a generator would: an error (of `fn`, or in making the inputs) ends the answers, and the workers.
+            self.done = True
+            self.close()
+            raise
+
+    def _next(self) -> R:
         while True:
             answer = next(self.answers, _NONE)
             if answer is not _NONE:
                 return answer
             part, future = self.pending.popleft() if self.pending else (list(islice(self.inputs, self.size)), None)
             if not part:
-                self.close()
                 raise StopIteration
             answers = None
             if future is not None and not self.broken:
                 try:
                     answers = future.result()
                 except Exception as exc:  # a worker died, or what it was sent or answered does not pickle
-                    # An error of `fn`'s own is raised again by doing the chunk here, as if it had run here.
                     self.broken = _failed(exc)
-            if answers is None:
-                answers = [self.fn(self.shared, x) for x in part]
+            # Done here otherwise, one by one, so that an error of `fn`'s own comes after the answers before it,
+            # as if it had all run here.
+            self.answers = iter(answers) if answers is not None else (self.fn(self.shared, x) for x in part)
             self._ask()
-            self.answers = iter(answers)
 
     def close(self) -> None:
         if self.pool is not None:
@@ -125,9 +137,7 @@ def in_processes(fn: Callable[[Any, T], R], inputs: Iterable[T], shared: Any = N
 
 
 def _failed(exc: Exception) -> bool:
-    if isinstance(exc, BrokenProcessPool | pickle.PicklingError | EOFError | OSError):
-        log.warning(f"worker processes failed ({type(exc).__name__}: {exc}); the rest of the work is done in this "
-                    "process")
+    log.warning(f"worker processes stopped ({type(exc).__name__}: {exc}); this process does the rest of the work")
     return True
 
 

@@ -350,16 +350,19 @@ def _render(store: Store, root: Path, site: Path, site_url: str, state: dict[int
             continue
         changed_any = True
         found = {story.id: story for story in store.stories_by_id(dirty)}
-        entries: dict[int, FeedEntry] = {}  # of the stories rendered now, for the digest's feeds
+        # The feed entries of the stories rendered now that may be among the newest its feeds carry are made with
+        # their pages (any other one a feed needs is made when it is written).
+        feeding = set(sorted(found, key=lambda k: (found[k].updated, k), reverse=True)[:FEED_ENTRIES])
+        entries: dict[int, FeedEntry] = {}
 
-        def job(k: int, folder: Path = folder, digest: Digest = digest, found: dict = found):
+        def job(k: int, folder: Path = folder, digest: Digest = digest, found: dict = found, feeding: set = feeding):
             # What a story's pages are made from, read here; everything that could fail on its data happens
             # before anything of it is written. Revision pages already published stay as they are: a revision's
             # page never changes once written.
             story = found.get(k)
             published = state[k][1]["revisions"] if k in state and (folder / "stories" / str(k)).is_dir() else 0
             try:
-                return _story_inputs(store, digest, story, published) if story else None
+                return _story_inputs(store, digest, story, published, k in feeding) if story else None
             except TidingsError:
                 raise  # the database failing is not this story's fault: stop, and keep the site that is there
             except Exception as exc:
@@ -487,25 +490,20 @@ def feed_entries(env: Environment, store: Store, story_ids: Sequence[int],
     return [made[k] if k in made else fresh[k] for k in story_ids if k in made or k in fresh]
 
 
-def _story(env: Environment, store: Store, digest: Digest, story: Story, published: int = 0
-           ) -> tuple[dict[str, str], dict] | None:
-    """A story's pages (path under its digest's folder -> HTML) and its line in the digest's list (plain values,
-    so it can be kept in the store); None for a story with no revision yet. With `published` revisions already
-    on the site, only the pages that differ are made: the story's own and the new revisions'."""
-    inputs = _story_inputs(store, digest, story, published)
-    return _story_pages(env, *inputs) if inputs else None
-
-
-def _story_inputs(store: Store, digest: Digest, story: Story, published: int) -> tuple | None:
-    """What `_story_pages` makes a story's pages from; None for a story with no revision yet."""
+def _story_inputs(store: Store, digest: Digest, story: Story, published: int, feed: bool) -> tuple | None:
+    """What a story's pages (and, with `feed`, its feed entry) are made from (see `_rendered`); None for a story
+    with no revision yet. With `published` revisions already on the site, only the pages that differ are made:
+    the story's own and the new revisions'."""
     revisions = store.revisions(story.id)
     if not revisions:
         return None
-    return digest, story, revisions, store.story_coverage([story.id]).get(story.id, []), published
+    return digest, story, revisions, store.story_coverage([story.id]).get(story.id, []), published, feed
 
 
 def _story_pages(env: Environment, digest: Digest, story: Story, revisions: list[Revision], coverage,
                  published: int) -> tuple[dict[str, str], dict]:
+    """A story's pages (path under its digest's folder -> HTML) and its line in the digest's list (plain values,
+    so it can be kept in the store)."""
     pages = {f"stories/{story.id}.html": story_page(env, digest, story, revisions)}
     for k, rev in enumerate(revisions):
         if k >= published:
@@ -521,16 +519,17 @@ def _rendered(_shared, inputs: tuple | str | None
     if not isinstance(inputs, tuple):
         return None, inputs, None
     env = _environment()
+    *pages_from, feed = inputs
     try:
-        rendered = _story_pages(env, *inputs)
+        rendered = _story_pages(env, *pages_from)
     except Exception as exc:
         log.debug("story %s could not be rendered", inputs[1].id, exc_info=True)
         return None, _reason(exc), None
-    _, story, revisions, _, _ = inputs
-    try:
-        entry = feed_entry(env, story, revisions[-1], headline(revisions[-1], story.id))
-    except Exception:
-        entry = None
+    _, story, revisions, _, _ = pages_from
+    entry = None
+    if feed:
+        with contextlib.suppress(Exception):
+            entry = feed_entry(env, story, revisions[-1], headline(revisions[-1], story.id))
     return rendered, None, entry
 
 

@@ -46,7 +46,7 @@ def revise(store: Store, settings: Settings, now: datetime, on_story: Callable[[
     fallback = get_writer("extractive")
     checker = _checker(kb) if getattr(writer, "paraphrases", False) else None
     revised = first = dropped = fallbacks = 0
-    stories = store.stories_to_revise()
+    stories = [] if stopping is not None and stopping() else store.stories_to_revise()
     previous_of: dict[int, Revision | None] = {}
 
     def briefs() -> Iterator[Brief]:
@@ -60,7 +60,7 @@ def revise(store: Store, settings: Settings, now: datetime, on_story: Callable[[
         # Sentences picked from the sources, with nothing to ask of a server: many stories are written by worker
         # processes while this process reads the next stories' items and stores what is written.
         written = in_processes(_written_plainly, briefs(), None, settings.processes, min_tasks=IN_PROCESSES,
-                               chunk=4, total=len(stories))
+                               chunk=2, total=len(stories))
     else:
         written = (_written(writer, fallback, brief, checker) for brief in briefs())
     try:
