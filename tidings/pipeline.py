@@ -25,7 +25,7 @@ from tidings.check.kb import load_kb
 from tidings.check.stage import begin_check, check_items
 from tidings.config import CONFIG_NAME, Config, Settings
 from tidings.errors import PublishError, SetupError, StoreError
-from tidings.ingest import Session, complete_teasers, read_local, read_source, teasers_of, unchanged_file
+from tidings.ingest import Session, complete_teasers, read_source, teasers_of, unchanged_file
 from tidings.ingest.fetch import is_local
 from tidings.ingest.schedule import after_read, is_due
 from tidings.model import Entry, FetchResult, Polling, Source
@@ -258,16 +258,17 @@ def _read_and_key(settings: Settings, job: tuple
                   ) -> tuple[FetchResult, tuple[dedupe.Keyed, ...], frozenset[int]]:
     """A local source's read, with its entries keyed and their MinHash signatures made, and which are teasers:
     what a worker process does, so that the process storing the reads has less to do."""
-    result = read_local(settings, job)
+    source, cache, seen, now = job
     try:
-        keyed = tuple(dedupe.keyed(e, result.source.id) for e in result.entries)
+        # Its teasers' pages are fetched by the run's process, where the store says which are known.
+        result = read_source(source, settings, cache, now=now, seen=seen, complete=False)
+        keyed = tuple(dedupe.keyed(e, source.id) for e in result.entries)
         dedupe.sign_all(keyed)
         for k in keyed:
             k.bands  # noqa: B018  # made here, and kept with the entry (a cached property)
         return result, keyed, teasers_of(result, settings)
     except Exception as exc:  # one answer for each source, always: a bug met by one file costs only that file
-        source = result.source
-        log.exception("keying the entries of %s failed", source.url)
+        log.exception("reading %s failed", source.url)
         failed = FetchResult(source, status="error", error=f"{source.url}: unexpected error: {type(exc).__name__}: "
                                                            f"{exc}")
         return failed, (), frozenset()
@@ -400,8 +401,7 @@ def _run(config: Config, store: Store, now: datetime, sources: Sequence[str] | N
     # Claims are read by worker processes (when there are many) while this process clusters.
     begun = begin_check(store, knowledge, config.settings.processes)
     try:
-        pending = len(store.unrouted_items())
-        with reporter.stage("cluster", pending) as bar:
+        with reporter.stage("cluster", store.unrouted_count()) as bar:
             placed = cluster.assign(store, config.settings, store.digests(), store.sources(), now, bar.advance)
         reporter.done("cluster", f"{placed.items} items placed: {placed.joined} joined a story, "
                                  f"{placed.new_stories} started one, {placed.unrouted} fit no digest")

@@ -16,7 +16,7 @@ import logging
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice
 from typing import Any, TypeVar
@@ -123,12 +123,13 @@ _NONE = object()
 
 def in_processes(fn: Callable[[Any, T], R], inputs: Iterable[T], shared: Any = None, processes: int = 0,
                  min_tasks: int = MIN_TASKS, chunk: int = CHUNK, ahead: int | None = None,
-                 total: int | None = None) -> Iterator[R]:
+                 total: int | None = None) -> Answers[R] | Generator[R, None, None]:
     """`fn(shared, x)` for each input, in order. `fn` must be a module-level function, and `shared`, the inputs
     and the answers must pickle. `processes` 0 means one per processor; 1, or fewer than `min_tasks` inputs
     (`total`, for inputs that are not a sequence), means all here, as they are read. Otherwise the workers start
     at once (see `Answers`), and are sent `ahead` chunks beyond the one being read (by default a few each: answers
-    nobody reads yet would pile up in memory). Exceptions `fn` raises reach the caller as if it had run here."""
+    nobody reads yet would pile up in memory). Exceptions `fn` raises reach the caller as if it had run here.
+    Either way the answers have a `close()`, which a caller that may stop early calls."""
     total = len(inputs) if total is None else total  # type: ignore[arg-type]
     count = min(processes or available(), MAX_PROCESSES, total)
     if count <= 1 or total < min_tasks:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -12,7 +12,7 @@ from tidings.check.words import value_text
 from tidings.model import CheckedClaim, Evidence, Item
 from tidings.store import Store
 from tidings.store.store import CORROBORATION
-from tidings.workers import in_processes
+from tidings.workers import Answers, in_processes
 
 IN_PROCESSES = 400  # items read for claims by worker processes, when there are at least this many
 BATCH = 200  # items whose claims are written per transaction
@@ -25,14 +25,12 @@ class Begun:
     are many, while the run does other work)."""
 
     items: list[Item]
-    claims: Iterator[list]
+    claims: Answers[list] | Generator[list, None, None]
     rechecked: int = 0
 
     def close(self) -> None:
         """Stop the workers, if any are still reading."""
-        close = getattr(self.claims, "close", None)
-        if close is not None:
-            close()
+        self.claims.close()
 
 
 def begin_check(store: Store, kb: KnowledgeBase, processes: int = 0) -> Begun:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator
@@ -26,9 +25,8 @@ from tidings.urls import web_url
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["Session", "complete_teasers", "policy_of", "read_local", "read_source", "teasers_of", "unchanged_file"]
+__all__ = ["Session", "complete_teasers", "policy_of", "read_source", "teasers_of", "unchanged_file"]
 
-log = logging.getLogger(__name__)
 ROBOTS_MAX_BYTES = 512 * 1024
 
 
@@ -182,18 +180,6 @@ def unchanged_file(source: Source, settings: Settings, content_hash: str | None)
     except FetchError:
         return False  # its read says what is wrong
     return hashlib.sha256(resp.body).hexdigest() == content_hash
-
-
-def read_local(settings: Settings, job: tuple[Source, tuple, Collection[str], datetime | None]) -> FetchResult:
-    """`read_source` for a source that is a local file, without its teasers' pages (`complete_teasers` fetches
-    them where the store can say which are known): what a worker process does."""
-    source, cache, seen, now = job
-    try:
-        return read_source(source, settings, cache, now=now, seen=seen, complete=False)
-    except Exception as exc:  # a bug met by one hostile file must cost only that source
-        log.exception("reading %s failed", source.url)
-        return FetchResult(source, status="error", error=f"{source.url}: unexpected error: {type(exc).__name__}: "
-                                                         f"{exc}")
 
 
 _LATE = "full text not read: the source's deadline passed"

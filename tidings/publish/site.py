@@ -354,15 +354,18 @@ def _render(store: Store, root: Path, site: Path, site_url: str, state: dict[int
         # their pages (any other one a feed needs is made when it is written).
         feeding = set(sorted(found, key=lambda k: (found[k].updated, k), reverse=True)[:FEED_ENTRIES])
         entries: dict[int, FeedEntry] = {}
+        coverage = store.story_coverage(dirty)
 
-        def job(k: int, folder: Path = folder, digest: Digest = digest, found: dict = found, feeding: set = feeding):
+        def job(k: int, folder: Path = folder, digest: Digest = digest, found: dict = found, feeding: set = feeding,
+                coverage: dict = coverage):
             # What a story's pages are made from, read here; everything that could fail on its data happens
             # before anything of it is written. Revision pages already published stay as they are: a revision's
             # page never changes once written.
             story = found.get(k)
             published = state[k][1]["revisions"] if k in state and (folder / "stories" / str(k)).is_dir() else 0
             try:
-                return _story_inputs(store, digest, story, published, k in feeding) if story else None
+                return _story_inputs(store, digest, story, coverage.get(k, []), published, k in feeding) \
+                    if story else None
             except TidingsError:
                 raise  # the database failing is not this story's fault: stop, and keep the site that is there
             except Exception as exc:
@@ -387,9 +390,7 @@ def _render(store: Store, root: Path, site: Path, site_url: str, state: dict[int
                 shown[k] = (signatures[k], listing_line)
                 count += 1
         finally:
-            close = getattr(made, "close", None)
-            if close is not None:
-                close()
+            made.close()  # stops the workers, if any are still rendering
         listed = [line for _, line in shown.values() if line["digest"] == digest.slug]
         _digest_pages(env, store, digest, folder, listed, redirects, site_url, errors, memo, entries)
     ranked = {d.slug: rank([line for _, line in shown.values() if line["digest"] == d.slug]) for d in digests}
@@ -490,14 +491,15 @@ def feed_entries(env: Environment, store: Store, story_ids: Sequence[int],
     return [made[k] if k in made else fresh[k] for k in story_ids if k in made or k in fresh]
 
 
-def _story_inputs(store: Store, digest: Digest, story: Story, published: int, feed: bool) -> tuple | None:
+def _story_inputs(store: Store, digest: Digest, story: Story, coverage: list[tuple[str, float | None]],
+                  published: int, feed: bool) -> tuple | None:
     """What a story's pages (and, with `feed`, its feed entry) are made from (see `_rendered`); None for a story
     with no revision yet. With `published` revisions already on the site, only the pages that differ are made:
     the story's own and the new revisions'."""
     revisions = store.revisions(story.id)
     if not revisions:
         return None
-    return digest, story, revisions, store.story_coverage([story.id]).get(story.id, []), published, feed
+    return digest, story, revisions, coverage, published, feed
 
 
 def _story_pages(env: Environment, digest: Digest, story: Story, revisions: list[Revision], coverage,

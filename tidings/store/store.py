@@ -590,6 +590,12 @@ class Store:
                  for i in self._items(query.where(t.items.c.id.in_(chunk)))]
         return sorted(found, key=lambda i: (i.published, i.id))
 
+    def unrouted_count(self) -> int:
+        """How many items wait to be placed (without loading them, as `unrouted_items` does)."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(t.items).where(t.items.c.routed.is_(None))
+                                ).scalar_one()
+
     def unrouted_items(self) -> list[Item]:
         return self._items(select(t.items).where(t.items.c.routed.is_(None))
                            .order_by(t.items.c.published, t.items.c.id))

@@ -80,9 +80,7 @@ def revise(store: Store, settings: Settings, now: datetime, on_story: Callable[[
             if stopping is not None and stopping():
                 break
     finally:
-        close = getattr(written, "close", None)
-        if close is not None:
-            close()
+        written.close()  # stops the workers, if any are still writing
     return WriteStats(revised=revised, first=first, dropped=dropped, fallbacks=fallbacks,
                       requests=getattr(writer, "requests", 0), reused=getattr(writer, "reused", 0),
                       tokens=getattr(writer, "tokens", 0))
