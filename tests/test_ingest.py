@@ -242,3 +242,17 @@ def test_conditional_get_with_last_modified_only(http_dir, settings):
         again = read_source(source, settings, (None, first.etag, first.last_modified), client)
     assert again.unchanged
     assert statuses == [(first.last_modified, 304)]
+
+
+@pytest.mark.parametrize("ending, teaser", [
+    ("", False), (" read more", True), (" Continue reading\n", True), (" [...]", True), (" [ …   ]  \n", True),
+    ("[" + " " * 60 + "...]", True), (" … and the rest of the sentence.", False), (" more »", True),
+    (" the tally was 3...5", False), ("...  \n\n ", True),
+])
+def test_a_teaser_is_known_by_the_mark_that_ends_it(ending, teaser):
+    from tidings.ingest.extract import _TRUNCATION_MARKS, is_truncated
+    from tidings.model import Entry
+
+    text = "An article long enough to stand on its own, with several sentences of reporting. " * 20 + ending
+    assert is_truncated(Entry(url="https://example.org/a", title="T", text=text, publisher="P"), 200) is teaser
+    assert bool(_TRUNCATION_MARKS.search(text)) is teaser  # only the end is searched: the same answer

@@ -98,14 +98,12 @@ def assign(store: Store, settings: Settings, digests: Sequence[Digest], sources:
         term_counts.update(counts.keys())
         candidates = _candidate_digests(item, source_digests, all_slugs)
         vector = vocabulary.vector(counts)
-        chosen = []
-        for slug in candidates:
-            # A source that names a single digest has routed its items already; otherwise the item must fit.
-            fit = max(dot(vector, profiles[slug]), engines[slug].closest(vector, _ts(item.published)))
-            if len(candidates) == 1 or fit >= settings.route_threshold:
-                chosen.append(slug)
+        # A source that names a single digest has routed its items already; otherwise the item must fit.
+        chosen = list(candidates) if len(candidates) == 1 else \
+            [slug for slug in candidates if max(dot(vector, profiles[slug]), engines[slug].closest(
+                vector, _ts(item.published))) >= settings.route_threshold]
         for slug in chosen:
-            engines[slug].add(item.id, counts, _ts(item.published), observe=False)
+            engines[slug].add(item.id, counts, _ts(item.published), observe=False, vector=vector)
         placed_in[item.id] = chosen
         unrouted += not chosen
         if on_item:
@@ -190,6 +188,8 @@ def _revivable(store: Store, vocabulary: Vocabulary, item_counts: list[dict[str,
     one: each item's strongest terms, looked up among the strongest terms of the stories, give a part of its
     cosine with each of them; a story is loaded when that part reaches CANDIDATE_SHARE of the threshold for
     reviving. (Stories still taking items are all loaded.)"""
+    if not store.any_story_between(since, until):
+        return []  # nothing dormant to revive (a new store, or one that runs often): no vectors to make
     vectors = []
     for counts in item_counts:
         vector = vocabulary.vector(counts)

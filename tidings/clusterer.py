@@ -130,12 +130,13 @@ class StoryClusterer:
     # --- assignment ---------------------------------------------------------------------------------------
 
     def add(self, key: Hashable, counts: dict[str, float], when: float = 0.0, observe: bool = True,
-            dense=None) -> int:
-        """Place one new item (with its embedding when the clusterer blends one in); returns its story."""
+            dense=None, vector: Vector | None = None) -> int:
+        """Place one new item (with its embedding when the clusterer blends one in); returns its story.
+        `vector`: the item's lexical vector, when the caller has made it with the vocabulary as it is now."""
         self._settle()
         if observe:
             self.vocab.observe(counts)
-        i = self._item(key, counts, when, dense)
+        i = self._item(key, counts, when, dense, lexical=vector)
         v = self.vecs[i]
         k, score, _ = self._lookup(v, when, floor=self.p.join)
         if k is None or score < self.p.join:
@@ -149,18 +150,20 @@ class StoryClusterer:
         self._settle()
         return self._best(vector, when=when)[1]
 
-    def _item(self, key: Hashable, counts: dict[str, float], when: float, dense=None, weigh: bool = True) -> int:
+    def _item(self, key: Hashable, counts: dict[str, float], when: float, dense=None, weigh: bool = True,
+              lexical: Vector | None = None) -> int:
         self.item_keys.append(key)
         self.docs.append(counts)
         self.tokens.append(sum(counts.values()))
         self.dense.append(dense)
-        self.vecs.append(self._vector(len(self.docs) - 1) if weigh else {})
+        self.vecs.append(self._vector(len(self.docs) - 1, lexical) if weigh else {})
         self.label.append(-1)
         self.when.append(when)
         return len(self.docs) - 1
 
-    def _vector(self, i: int) -> Vector:
-        lexical = self.vocab.vector(self.docs[i])
+    def _vector(self, i: int, lexical: Vector | None = None) -> Vector:
+        if lexical is None:
+            lexical = self.vocab.vector(self.docs[i])
         if self.lexical_weight >= 1.0 or self.dense[i] is None:
             return lexical
         return blend(lexical, self.dense[i], self.lexical_weight)

@@ -167,8 +167,8 @@ def _shingle_hashes(title: str, text: str) -> np.ndarray | None:
     words = tokens(title + " " + text)
     if len(words) < SHINGLE_WORDS + 8:
         return None
-    shingles = {" ".join(words[i:i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1)}
-    return np.fromiter((zlib.crc32(s.encode()) for s in shingles), dtype=np.uint64, count=len(shingles))
+    shingles = set(map(" ".join, zip(*(words[i:] for i in range(SHINGLE_WORDS)), strict=False)))  # runs of words
+    return np.fromiter(map(zlib.crc32, map(str.encode, shingles)), dtype=np.uint64, count=len(shingles))
 
 
 def band_keys(sig: np.ndarray) -> tuple[str, ...]:

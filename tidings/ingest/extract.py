@@ -18,6 +18,7 @@ from tidings.urls import web_url
 # A page with less article text than this is not an article (an error page, a login wall, a home page).
 MIN_ARTICLE_CHARS = 200
 
+TRUNCATION_TAIL = 32  # characters at the end of a text that hold any truncation mark but a padded bracket
 _TRUNCATION_MARKS = re.compile(r"(\[\s*(…|\.\.\.)\s*\]|…|\.\.\.|read more|continue reading|more »)\s*$", re.I)
 
 
@@ -57,7 +58,12 @@ def page_entry(body: bytes, url: str, publisher: str = "", *, content_type: str 
 
 def is_truncated(entry: Entry, min_chars: int) -> bool:
     """Whether a feed entry carries only a teaser of its article."""
-    return len(entry.text) < min_chars or bool(_TRUNCATION_MARKS.search(entry.text))
+    if len(entry.text) < min_chars:
+        return True
+    # The marks end the text: searching its end is enough, unless that end may be the close of a bracket
+    # padded by more spaces than the end holds.
+    tail = entry.text.rstrip()
+    return bool(_TRUNCATION_MARKS.search(tail if tail.endswith("]") else tail[-TRUNCATION_TAIL:]))
 
 
 def with_full_text(entry: Entry, page: Entry) -> Entry:

@@ -770,6 +770,14 @@ class Store:
             return [_story_state(r) for chunk in _chunks(sorted(set(ids)), 500)
                     for r in conn.execute(query.where(t.stories.c.id.in_(chunk)).order_by(t.stories.c.id))]
 
+    def any_story_between(self, since: datetime, until: datetime) -> bool:
+        """Whether some active story's newest item is from `since` up to (not including) `until`."""
+        stories = t.stories.c
+        query = select(stories.id).where(stories.last_item >= to_db(since), stories.last_item < to_db(until),
+                                         stories.status == "active").limit(1)
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
+
     def stories_indexed_by(self, terms: Iterable[str], since: datetime, until: datetime
                            ) -> dict[int, dict[str, float]]:
         """The stories whose newest item is from `since` up to (not including) `until` and which are indexed by
