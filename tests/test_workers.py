@@ -122,6 +122,32 @@ def test_stopping_early_leaves_no_worker_running():
     assert not any(p.is_alive() for p in started)
 
 
+WARM = """
+import os, sys, time
+from tidings import workers
+workers.warm(int(sys.argv[1]))
+time.sleep(0.3)
+children = set()
+for task in os.listdir("/proc/self/task"):
+    children.update(open(f"/proc/self/task/{task}/children").read().split())
+print(sum("forkserver" in open(f"/proc/{pid}/cmdline").read() for pid in children))
+"""
+
+
+@pytest.mark.skipif("forkserver" not in multiprocessing.get_all_start_methods()
+                    or not os.path.exists("/proc/self/task"),
+                    reason="workers are forked from a server only where the system has one; seen through /proc")
+@pytest.mark.parametrize("processes, servers", [(2, 1), (1, 0)])
+def test_warming_starts_the_worker_server_only_where_workers_may_run(processes, servers):
+    import subprocess
+    import sys
+
+    # A fresh interpreter: this one may have started the server for an earlier test.
+    out = subprocess.run([sys.executable, "-c", WARM, str(processes)], capture_output=True, text=True, timeout=60,
+                         check=True)
+    assert int(out.stdout) == servers
+
+
 def test_a_worker_starting_is_told_apart_from_the_main_process(tmp_path):
     assert starting_worker() is False
     # A script that calls tidings.run() without a __main__ guard is imported again by every worker: there the call

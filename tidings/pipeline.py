@@ -29,9 +29,11 @@ from tidings.ingest import Session, complete_teasers, read_source, teasers_of, u
 from tidings.ingest.fetch import is_local
 from tidings.ingest.schedule import after_read, is_due
 from tidings.model import Entry, FetchResult, Polling, Source
+from tidings.publish import site as site_stage
 from tidings.publish.site import publish_site
 from tidings.store import IngestCounts, SourceRead, Store
-from tidings.workers import in_processes, starting_worker
+from tidings.workers import in_processes, starting_worker, warm
+from tidings.write import revise as write_stage
 from tidings.write.revise import WriteStats, revise
 
 log = logging.getLogger("tidings")
@@ -400,8 +402,13 @@ def _run(config: Config, store: Store, now: datetime, sources: Sequence[str] | N
         log.warning(f"{problem} (skipped; the built-in KB is used)")
     # Claims are read by worker processes (when there are many) while this process clusters.
     begun = begin_check(store, knowledge, config.settings.processes)
+    unrouted = store.unrouted_count()
+    if unrouted >= min(write_stage.IN_PROCESSES, site_stage.IN_PROCESSES):
+        # So many new items will have many stories to write and render, by worker processes: their server starts
+        # now, on another processor, and is ready by then.
+        warm(config.settings.processes)
     try:
-        with reporter.stage("cluster", store.unrouted_count()) as bar:
+        with reporter.stage("cluster", unrouted) as bar:
             placed = cluster.assign(store, config.settings, store.digests(), store.sources(), now, bar.advance)
         reporter.done("cluster", f"{placed.items} items placed: {placed.joined} joined a story, "
                                  f"{placed.new_stories} started one, {placed.unrouted} fit no digest")

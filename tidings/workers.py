@@ -21,7 +21,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice
 from typing import Any, TypeVar
 
-__all__ = ["available", "in_processes", "starting_worker"]
+__all__ = ["available", "in_processes", "starting_worker", "warm"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -135,6 +135,23 @@ def in_processes(fn: Callable[[Any, T], R], inputs: Iterable[T], shared: Any = N
     if count <= 1 or total < min_tasks:
         return (fn(shared, x) for x in inputs)
     return Answers(fn, inputs, total, shared, count, chunk, max(1, AHEAD * count if ahead is None else ahead))
+
+
+def warm(processes: int = 0) -> None:
+    """Start the server that workers are forked from, when workers will probably be wanted soon: it imports the
+    stage modules (a few tenths of a second) on another processor while this one goes on, instead of keeping the
+    first worker waiting for it. Nothing happens where workers are not forked from a server."""
+    if min(processes or available(), MAX_PROCESSES) <= 1:
+        return
+    context = _context()
+    if context.get_start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver
+
+    try:
+        forkserver.ensure_running()
+    except (OSError, RuntimeError, ValueError) as exc:  # the first worker will say so, and the work is done here
+        log.debug(f"the worker server did not start early: {exc}")
 
 
 def _failed(exc: Exception) -> bool:
