@@ -387,6 +387,9 @@ def _run(config: Config, store: Store, now: datetime, sources: Sequence[str] | N
         seconds[stage] = time.perf_counter() - clock
         clock = time.perf_counter()
 
+    if sum(is_local(s.url) for s in config.sources) >= LOCAL_READS_IN_PROCESSES:
+        # Worker processes will read them: their server imports the stage modules while this process gets ready.
+        warm(config.settings.processes)
     sync_config(config, store, now)
     chosen = chosen_sources(store, sources, now, schedule.due_only)
     counts, errors = fetch_stage(config, store, chosen, now, reporter, schedule)
