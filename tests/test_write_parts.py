@@ -286,7 +286,10 @@ def test_few_demo_sentences_are_unusable(demo, demo_sentences):
     "The researchers reported that some agents tried to game the evaluation.", "Neither figure is wrong.",
     "Such lakes can burst suddenly.", "“It is a turning point,” she said.", "All of them are released under MIT.",
     "For comparison, OpenAI reports 90.0 on MMLU.", "In turn, the operator raised its alert.",
-    "Next up, fans want to see how the model compares.",
+    "Next up, fans want to see how the model compares.", "The bases were Qwen3-1.7B and Gemma-3-4B.",
+    "The caveat is that these are vendor numbers.", "The saving grace is the battery fleet.",
+    "The licence question matters because legal review is slow.", "Multiplying the two means a model gains little.",
+    "On paper it makes a strong case.", "So far, they have kept the lead.", "The model, however, was late.",
 ])
 def test_sentences_that_point_back(sentence):
     assert points_back(sentence)
@@ -300,6 +303,9 @@ def test_sentences_that_point_back(sentence):
     "The idea that AI systems might improve other AI systems has moved into research papers.",
     "Harlow Bay lost its last shipyard in 2011.", "After all votes were counted, the mayor won.",
     "If not treated within hours, the wound festers.", "In comparison with 2024, prices rose.",
+    "The licence of gpt-oss is Apache-2.0.", "The base rate of the loan is fixed.",
+    "Multiplying cells in a dish takes days.", "The paper, arXiv 2603.11863, was posted on March 12.",
+    "On paper, the scheme pays for itself.",
 ])
 def test_sentences_that_stand_alone(sentence):
     assert not points_back(sentence)
@@ -376,6 +382,13 @@ def test_sober_demo_titles_score_near_zero(demo):
     ("The plant opened in 2019 and was shut down two years later.", False),
     ("The auction differs from earlier rounds in that bidders must post a bond.", False),
     ("The ministry will rule on that issue next week.", True),
+    ("Caldy Shoal is the harder call, since its deeper water needs heavier foundations.", True),
+    ("Reviving the reef was the easier task of the two, officials said.", True),
+    ("Engineers say harder rock slowed the drilling.", False),
+    ("Future rounds will track how quickly the gap between 23.2 and 51.1 narrows.", True),
+    ("The gap between 23.2 and 51.1 points is wide.", False),
+    ("The difference between 2019 and 2025 prices is stark.", False),
+    ("The gap between 41.9% and 62% shows how much a harness matters.", False),
 ])
 def test_sentences_that_lean_on_the_one_before(sentence, leans):
     assert extractive._dangles(sentence) is leans

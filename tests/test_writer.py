@@ -94,8 +94,8 @@ def test_a_newer_statement_replaces_the_one_it_updates_and_past_plans_leave_what
 
 
 def test_sections_by_role_with_perspectives_and_a_timeline():
-    items = [item(1, "OpenAI's model card for gpt-oss-120b puts its SWE-bench Verified score at about 62%. The "
-                     "model was released on August 5, 2025 under the Apache-2.0 licence.",
+    items = [item(1, "OpenAI's model card for gpt-oss-120b puts its SWE-bench Verified score at about 62%. "
+                     "OpenAI released gpt-oss-120b on August 5, 2025 under the Apache-2.0 licence.",
                   title="OpenAI publishes gpt-oss model card", publisher="Inference Press", day=0),
              item(2, "NVIDIA measured 41.9% for gpt-oss-120b on SWE-bench Verified with the OpenHands harness. "
                      "Evaluators say the harness explains most of the gap between published scores.",
@@ -108,17 +108,32 @@ def test_sections_by_role_with_perspectives_and_a_timeline():
     assert len(cited) == 2  # each side cited
     timeline = next(s for s in revision.sections if s.heading == "Timeline")
     labels = [s.label for s in timeline.sentences]
-    assert labels[0] == "Aug 5, 2025" and "Mar 13" in labels and "Mar 15" in labels
+    assert "Mar 13" in labels and "Mar 15" in labels
+    # The release, dated before the story began, is told once: in the prose or as the timeline's first line.
+    told = [s for sec in revision.sections for s in sec.sentences if "August 5, 2025" in s.text]
+    assert len(told) == 1 and (told[0] not in timeline.sentences or labels[0] == "Aug 5, 2025")
 
 
 def test_a_sentence_about_what_comes_next_is_no_event_of_the_timeline():
-    items = [item(1, "OpenAI's model card for gpt-oss-120b puts its SWE-bench Verified score at about 62%. The "
-                     "model was released on August 5, 2025 under the Apache-2.0 licence.", day=0),
+    items = [item(1, "OpenAI's model card for gpt-oss-120b puts its SWE-bench Verified score at about 62%. "
+                     "OpenAI released gpt-oss-120b on August 5, 2025 under the Apache-2.0 licence.", day=0),
              item(2, "The next thing to watch is whether OpenAI refreshes the gpt-oss family, since both models "
                      "date from August 2025.", day=2)]
     timeline = next(s for s in write(items).sections if s.heading == "Timeline")
     assert not any("next thing to watch" in s.text for s in timeline.sentences)
-    assert timeline.sentences[0].label == "Aug 5, 2025"
+    assert not any(s.label == "Aug 2025" for s in timeline.sentences)
+
+
+@pytest.mark.parametrize("dated", [
+    "The model was released on August 5, 2025 under the Apache-2.0 licence.",  # which model?
+    "Nearly a year after OpenAI released gpt-oss on August 5, 2025, developers still run it.",  # not on that day
+])
+def test_a_dated_sentence_that_is_no_event_of_its_own_date_stays_off_the_timeline(dated):
+    items = [item(1, "OpenAI's model card for gpt-oss-120b puts its SWE-bench Verified score at about 62%. " + dated,
+                  day=0),
+             item(2, "NVIDIA measured 41.9% for gpt-oss-120b on SWE-bench Verified with the OpenHands harness.", day=2)]
+    timeline = next(s for s in write(items).sections if s.heading == "Timeline")
+    assert [s.label for s in timeline.sentences] == ["Mar 13", "Mar 15"]
 
 
 def test_numbers_stay_headline_stays_and_what_changed_names_the_sources():

@@ -179,6 +179,7 @@ def compose(brief: Brief) -> Revision:
     fresh = [c for c in statements if c.item.id in new_ids]
     _pick(chosen[NEW], fresh, taken, min(len(fresh), round(room * 0.45) if previous or len(days) > 1 else 0))
     _pick(chosen[BACKGROUND], statements, taken, budget - len(taken) + sum(len(g) for g in perspectives))
+    _drop_superseded(chosen, taken)
     timeline = _timeline(items, every, taken, now.date()) if len(days) > 1 else []
 
     # Citation numbers: stable for the life of the story, new sources numbered in the order the article cites them.
@@ -201,7 +202,8 @@ def compose(brief: Brief) -> Revision:
     for name, lines in citing:
         out = []
         for c, cited, label in lines:
-            text, insertions = resolve(c.text, c.item.published)
+            # A timeline line's date is its label: a relative day in it ("today" in a headline) needs no other.
+            text, insertions = (c.text, ()) if name == TIMELINE else resolve(c.text, c.item.published)
             out.append(Sentence(text, tuple(sorted({numbers[i.id] for i in cited})),
                                 tuple((x.at, x.text) for x in insertions), label))
         sections_out.append(Section(name, tuple(out)))
@@ -427,12 +429,25 @@ _DANGLING = re.compile(r"\b(since then|by then|until then|at the time|that day|t
                        # "Several months later, the pair ...": later than what the sentence before told (at the start:
                        # "rose 12% from a year earlier" and "shut two years later" say what they count from)
                        r"^(a|one|two|three|four|five|six|several|a few|some|many) (days?|weeks?|months?|years?) "
-                       r"(later|earlier),",
+                       r"(later|earlier),|"
+                       # "Caldy Shoal is the harder call": harder than the one the sentence before told of
+                       r"\bthe (harder|easier|tougher|trickier|safer|riskier|simpler) (call|case|one|choice|bet|task|"
+                       r"sell|pick)\b|"
+                       # "how quickly the gap between 23.2 and 51.1 narrows": bare figures, told of before
+                       r"\b(gap|difference|distance) between \d[\d.,]* and \d[\d.,]*(?![\d.,]*\s*(%|(percent|per cent|"
+                       r"points|pp|[kmgt]w|[kmgt]wh|billion|million|thousand|euros?|dollars?|degrees|metres|meters|km|"
+                       r"kg|tonnes|tons|years|days|hours|minutes|prices|tokens|parameters)\b))",
                        re.I)
 # What each of them cannot be without, in lower case (letters that case folding ties to no other letter, as for
 # _LOOK_AHEAD_WORDS): most sentences have none. A phrase added above needs its word here.
 _DANGLING_WORDS = ("then", "at the t", "day", "number", "gure", "ult", " that ", ", though", ", however", ", too",
-                   "tead", ", by ", "turn", "contra", "meanwh", ", for ", "later", "earl")
+                   "tead", ", by ", "turn", "contra", "meanwh", ", for ", "later", "earl", "harder", "easier",
+                   "tougher", "trickier", "safer", "riskier", "simpler", "between")
+
+
+# "Nearly a month after Alibaba released Qwen3.5 on February 16, developers are ...": the date is of what came
+# before; the sentence's own event is later, on no date it says.
+_AFTER_THE_DATE = re.compile(r"(?:[\w'’-]+\s+){0,4}(?:after|since)\s[^,]*,", re.I)
 
 
 def _dangles(text: str) -> bool:
@@ -500,6 +515,19 @@ def _joined(first: list[Item], more: Sequence[Item]) -> list[Item]:
     return first + [i for i in more if i.id not in ids]
 
 
+def _drop_superseded(chosen: dict[str, list[_Candidate]], taken: list[_Candidate]) -> None:
+    """A sentence picked before one that says all it says and more ("the best agent reached 23.2", then "the best
+    agent averaged 23.2, against 51.1 for ...") is dropped: a later pick is checked against the earlier ones, not
+    the other way round. The summary stays, whatever follows it."""
+    facts = [(t, t.fact) for t in taken if t.fact is not None]
+    gone = {id(c) for c, f in facts if c not in chosen[SUMMARY] and c not in chosen[PERSPECTIVES]
+            and any(o is not c and restates(f, [g]) and not restates(g, [f]) for o, g in facts)}
+    if gone:
+        for picked in chosen.values():
+            picked[:] = [c for c in picked if id(c) not in gone]
+        taken[:] = [t for t in taken if id(t) not in gone]
+
+
 def _timeline(items: Sequence[Item], every: Sequence[_Candidate], taken: list[_Candidate],
               today: date) -> list[tuple[_Candidate, list[Item], str]]:
     """Dated events, oldest first: what the sources date in their text before the story began, and each day of
@@ -515,7 +543,8 @@ def _timeline(items: Sequence[Item], every: Sequence[_Candidate], taken: list[_C
         when = written_date(c.text, c.item.published)
         # A sentence about what comes next is no event, whatever date it mentions ("the next thing to watch is
         # whether OpenAI refreshes the family, since both models date from August 2025").
-        if when is None or when[0] >= start or is_forward_looking(c.text) or _looks_ahead(c.text):
+        if when is None or when[0] >= start or is_forward_looking(c.text) or _looks_ahead(c.text) \
+                or _dangles(c.text) or _AFTER_THE_DATE.match(c.text):
             continue
         fact = fact_of(c.text)
         if restates(fact, facts) or any(k[0] == when[0] for k in lines):
