@@ -245,3 +245,19 @@ def test_quality_gate_on_googlenews(name, order):
     result = evaluate_clustering(read_labelled(GOOGLENEWS / f"{name}.jsonl"), order)
     nmi, ari = FLOORS[(name, order)]
     assert result["nmi"] >= nmi and result["ari"] >= ari, result
+
+
+def test_dormant_candidates_scored_one_by_one_match_the_matrices(monkeypatch):
+    import random
+
+    from tidings import cluster
+
+    rng = random.Random(7)
+    words = [f"w{n}" for n in range(60)]
+    vectors = [{w: rng.random() for w in rng.sample(words, 12)} for _ in range(40)]
+    indexed = {k: {w: round(rng.random(), 6) for w in rng.sample(words, 20)} for k in range(100, 130)}
+    stories = list(indexed)
+    by_one = cluster._best_parts(vectors, indexed, stories)
+    monkeypatch.setattr(cluster, "FEW_ITEMS", 0)
+    assert by_one == cluster._best_parts(vectors, indexed, stories)  # the same sums, bit for bit
+    assert max(by_one) > 0 and len(by_one) == len(stories)

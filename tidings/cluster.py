@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 DAY = 86400.0
 ITEM_INDEX_TERMS = 12  # a new item looks for stories to join by this many of its strongest terms
+FEW_ITEMS = 200  # items a run places that `_revivable` scores one by one rather than as matrices
 CANDIDATE_SHARE = 0.25  # of the threshold for reviving, that those terms alone must reach to load a dormant story
 _counts = LexicalVectoriser().counts  # title words count twice: a title says what an article is about
 
@@ -199,12 +200,34 @@ def _revivable(store: Store, vocabulary: Vocabulary, item_counts: list[dict[str,
     if not indexed:
         return []
     stories = list(indexed)
-    column = {term: j for j, term in enumerate(sorted(set().union(*indexed.values())))}
-    items = _matrix([{column[t]: a for t, a in v.items() if t in column} for v in vectors], len(column))
-    profiles = _matrix([{column[t]: w for t, w in indexed[k].items()} for k in stories], len(column))
-    best = (items @ profiles.T).max(axis=0).toarray().ravel()
     floor = CANDIDATE_SHARE * settings.revive_threshold
-    return [k for k, part in zip(stories, best, strict=True) if part >= floor]
+    return [k for k, part in zip(stories, _best_parts(vectors, indexed, stories), strict=True) if part >= floor]
+
+
+def _best_parts(vectors: list[dict[str, float]], indexed: dict[int, dict[str, float]], stories: list[int]
+                ) -> list[float]:
+    """For each story, the largest dot product of its indexed terms with any of the vectors (0 for none): as
+    matrices for many vectors; for a poll's few, term by term (the same sums, in the same order, without
+    importing scipy)."""
+    if len(vectors) > FEW_ITEMS:
+        column = {term: j for j, term in enumerate(sorted(set().union(*indexed.values())))}
+        items = _matrix([{column[t]: a for t, a in v.items() if t in column} for v in vectors], len(column))
+        profiles = _matrix([{column[t]: w for t, w in indexed[k].items()} for k in stories], len(column))
+        return (items @ profiles.T).max(axis=0).toarray().ravel().tolist()
+    postings: dict[str, list[tuple[int, float]]] = {}
+    for k in stories:
+        for t, w in indexed[k].items():
+            postings.setdefault(t, []).append((k, w))
+    best = dict.fromkeys(stories, 0.0)
+    for v in vectors:
+        part: dict[int, float] = {}
+        for t, a in v.items():
+            for k, w in postings.get(t, ()):
+                part[k] = part.get(k, 0.0) + a * w
+        for k, x in part.items():
+            if x > best[k]:
+                best[k] = x
+    return list(best.values())
 
 
 def _matrix(rows: list[dict[int, float]], width: int):

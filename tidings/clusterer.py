@@ -25,12 +25,28 @@ from dataclasses import dataclass
 from itertools import chain
 from math import lgamma, log, sqrt
 from operator import itemgetter, mul, truediv
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.sparse import csr_matrix, diags
 
-from tidings import sparse
 from tidings.embed import Vector, Vocabulary
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
+
+
+class _Sparse:
+    """`tidings.sparse` (and with it scipy), imported when a pass first needs matrices: a run that places a few
+    items into a few stories never does, and importing scipy takes a tenth of a second."""
+
+    def __getattr__(self, name: str):
+        from tidings import sparse as module
+
+        globals()["sparse"] = module
+        return getattr(module, name)
+
+
+sparse = _Sparse()
 
 __all__ = ["ClusterParams", "StoryClusterer", "Vocabulary", "blend", "dot"]
 _by_weight = itemgetter(1)
@@ -607,10 +623,10 @@ class StoryClusterer:
         if not len(columns):
             return None
         m = m[:, columns].tocsr()
-        m = csr_matrix(m.multiply(np.log(n / local_df[columns].astype(float))))
+        m = sparse.csr_matrix(m.multiply(np.log(n / local_df[columns].astype(float))))
         norms = np.sqrt(np.asarray(m.multiply(m).sum(1)).ravel())
         norms[norms == 0] = 1.0
-        m = csr_matrix(diags(1.0 / norms) @ m)
+        m = sparse.csr_matrix(sparse.diags(1.0 / norms) @ m)
         mt = m.T.tocsr()
         mean = np.asarray(m.mean(0)).ravel()
         matvec = sparse.matvec
@@ -1037,7 +1053,7 @@ class _Stays:
         dots = sparse.dense(chunk @ self.centroids)
         if self.moves:  # the stories as they are now: the items moved since the start, in and out
             moved = self.X[[self.position[i] for i, _, _ in self.moves]]
-            signs = csr_matrix(
+            signs = sparse.csr_matrix(
                 (np.tile([-1.0, 1.0], len(self.moves)), np.array([c for _, a, b in self.moves for c in (a, b)]),
                  np.arange(0, 2 * len(self.moves) + 1, 2)), shape=(len(self.moves), len(self.stories)))
             change = (signs.T.tocsr() @ moved).T.tocsr()  # terms x stories

@@ -13,6 +13,7 @@ from itertools import chain, islice
 import numpy as np
 from scipy import sparse
 
+csr_matrix, diags = sparse.csr_matrix, sparse.diags  # for the clusterer, which imports scipy only through here
 Row = tuple[np.ndarray, np.ndarray]  # column ids, values (in the order of the vector they came from)
 EMPTY: Row = (np.zeros(0, dtype=np.int64), np.zeros(0))
 
