@@ -46,7 +46,12 @@ def demo_project(tmp_path):
     store.close()
 
 
-def test_an_incremental_site_is_byte_identical_to_a_full_rebuild(demo_project, tmp_path):
+@pytest.mark.parametrize("top", [None, 2])  # 2: the digest's page lists only its first stories; the rest by week
+def test_an_incremental_site_is_byte_identical_to_a_full_rebuild(demo_project, tmp_path, monkeypatch, top):
+    from tidings.publish import pages
+
+    if top:
+        monkeypatch.setattr(pages, "DIGEST_TOP", top)
     config, store, run_day = demo_project
     site = Path(config.resolve(config.site_dir))
     rendered = []
@@ -121,3 +126,43 @@ def test_a_publish_that_fails_midway_leaves_whole_pages_and_the_next_one_finishe
     full = tmp_path / "full"
     publish_site(store, full, config.site_url, everything=True)
     assert tree(site) == tree(full)
+
+
+def test_a_digest_page_lists_its_first_stories_and_its_archive_every_story_once(demo_project, monkeypatch):
+    import re
+
+    from tidings.publish import pages
+
+    monkeypatch.setattr(pages, "DIGEST_TOP", 2)
+    config, store, run_day = demo_project
+    for day in demo_days():
+        assert run_day(day) is None
+    folder = Path(config.resolve(config.site_dir)) / "ai"
+    index = (folder / "index.html").read_text(encoding="utf-8")
+    listed = re.findall(r'<a href="stories/(\d+)\.html">', index)
+    live = {str(s.id) for s in store.stories("ai")}
+    assert len(listed) == 2 and set(listed) <= live
+    assert f"{len(live) - 2} more stories below these" in index
+    weeks = re.findall(r'<a href="archive/(\d{4}-W\d\d)\.html">Week of (\w{3} \d+, \d{4})</a>', index)
+    assert weeks and [w for w, _ in weeks] == sorted((w for w, _ in weeks), reverse=True)
+    archived = []
+    for week, monday in weeks:
+        page = (folder / "archive" / f"{week}.html").read_text(encoding="utf-8")
+        assert f"Stories that began in the week of {monday}" in page
+        archived += re.findall(r'<a href="\.\./stories/(\d+)\.html">', page)
+    assert sorted(archived) == sorted(live)  # every story, once
+    assert sorted(p.name for p in (folder / "archive").iterdir()) == sorted(f"{w}.html" for w, _ in weeks)
+
+
+def test_a_week_left_without_stories_loses_its_archive_page(tmp_path):
+    from tidings.model import Digest
+    from tidings.publish.pages import archive_weeks
+
+    line = {"id": 7, "headline": "Bridge reopens", "began": "2026-03-10", "updated": "Mar 12, 2026", "sources": 2,
+            "publishers": 2, "revisions": 1, "contradicted": 0}
+    digest, memo = Digest("news", "News"), site_module._Memo({})
+    site_module._archive(site_module.environment(), digest, tmp_path, archive_weeks([line]), memo)
+    page = tmp_path / "archive" / "2026-W11.html"
+    assert "Bridge reopens" in page.read_text(encoding="utf-8")
+    site_module._archive(site_module.environment(), digest, tmp_path, archive_weeks([]), site_module._Memo(memo.now))
+    assert not page.exists()

@@ -44,9 +44,12 @@ def test_every_page_answers_at_the_static_sites_address_and_without_html(demo):
     paths = ["/", "/index.html", "/ai/", "/ai/index.html", "/ai/misinformation.html", "/ai/misinformation",
              f"/ai/stories/{story.id}.html", f"/ai/stories/{story.id}", f"/ai/stories/{story.id}/r1.html",
              f"/ai/stories/{story.id}/r1", "/sources.html", "/sources", "/style.css", "/search"]
+    week = sorted((folder / "site" / "ai" / "archive").glob("*.html"))[0].stem
+    paths += [f"/ai/archive/{week}.html", f"/ai/archive/{week}"]
     for path in paths:
         response = client.get(path)
         assert response.status_code == 200, path
+    assert client.get("/ai/archive/1999-W01").status_code == 404
     assert client.get("/ai", follow_redirects=False).headers["location"] == "/ai/"
 
 
@@ -54,8 +57,10 @@ def test_pages_are_the_static_sites_pages_plus_search(demo):
     folder, _, client, store = demo
     site = folder / "site"
     story = store.stories("climate")[0]
+    week = sorted((site / "ai" / "archive").glob("*.html"))[0].name
     for path in ["index.html", "ai/index.html", f"climate/stories/{story.id}.html",
-                 f"climate/stories/{story.id}/r1.html", "ai/misinformation.html", "sources.html"]:
+                 f"climate/stories/{story.id}/r1.html", "ai/misinformation.html", "sources.html",
+                 f"ai/archive/{week}"]:
         served = client.get("/" + path).text
         assert NAV in served
         assert served.replace(NAV, "").replace(TRACKER, "") == (site / path).read_text(encoding="utf-8"), path
@@ -390,16 +395,19 @@ def test_serve_with_run_every_runs_the_pipeline_beside_the_server(tmp_path):
     try:
         stories = []
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
-            for _ in range(300):  # the server starts, and its first run reads the new source
+            page = None
+            for _ in range(300):  # the server starts, and its first run reads the new source and writes its story
                 try:
                     stories = http.get("/api/stories").json()["stories"]
+                    # (a story the run has placed but not yet written has no page until its first revision)
+                    page = http.get(f"/news/stories/{stories[0]['id']}") if stories else None
                 except httpx.TransportError:
                     stories = []
-                if stories:
+                if page is not None and page.status_code == 200:
                     break
                 time.sleep(0.1)
             assert [s["title"] for s in stories] == ["Wexford model released"]
-            assert http.get(f"/news/stories/{stories[0]['id']}").status_code == 200
+            assert page is not None and page.status_code == 200 and "Wexford" in page.text
     finally:
         server.send_signal(signal.SIGINT)
         _, errors = server.communicate(timeout=30)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from jinja2 import Environment
 
@@ -18,6 +18,9 @@ from tidings.publish.feeds import xml_text
 
 _LEDE_WORDS = 12
 TOP_STORIES = 5  # per digest on the home page
+# Stories on a digest's page; all of them are on its archive, a page per week in which stories began, which a
+# run re-renders only for the weeks of the stories it changed (a digest's page grows no longer with the store).
+DIGEST_TOP = 100
 
 
 def format_day(value: datetime) -> str:
@@ -57,7 +60,8 @@ def listing(digest: Digest, story: Story, latest: Revision, coverage_of: Iterabl
     `coverage_of` gives (publisher, credibility) for each of its items."""
     carried = list(coverage_of)
     return {"id": story.id, "digest": digest.slug, "headline": headline(latest, story.id),
-            "updated": format_day(story.updated), "sources": len(story.item_ids), "revisions": story.revision_count,
+            "updated": format_day(story.updated), "began": story.created.date().isoformat(),
+            "sources": len(story.item_ids), "revisions": story.revision_count,
             "lede": latest.lede.text if latest.lede else "", "publishers": len({p for p, _ in carried}),
             "contradicted": sum(f.verdict == "contradicted" for f in latest.fact_check),
             "weight": coverage(carried), "updated_at": story.updated.isoformat(),
@@ -90,9 +94,35 @@ def _when(value: str | datetime) -> datetime:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
-def digest_page(env: Environment, digest: Digest, ranked: list[dict]) -> str:
-    """A digest's list of stories, `ranked` (see `rank`)."""
-    return env.get_template("digest.html").render(root="../", digest=digest, stories=ranked)
+def digest_page(env: Environment, digest: Digest, ranked: list[dict], weeks: dict[str, list[dict]] | None = None
+                ) -> str:
+    """A digest's list of stories, `ranked` (see `rank`): with its archive's `weeks` (see `archive_weeks`), the
+    first DIGEST_TOP of them and a link to each week; without, all of them."""
+    shown = ranked if weeks is None else ranked[:DIGEST_TOP]
+    archive = [(week, week_label(week), len(lines)) for week, lines in (weeks or {}).items()]
+    return env.get_template("digest.html").render(root="../", digest=digest, stories=shown,
+                                                  more=len(ranked) - len(shown), archive=archive)
+
+
+def archive_weeks(listed: Iterable[dict]) -> dict[str, list[dict]]:
+    """A digest's stories by the ISO week in which each began ("2026-W11"), newest week first, and in each week
+    the newest first."""
+    weeks: dict[str, list[dict]] = {}
+    for line in sorted(listed, key=lambda s: (s["began"], s["id"]), reverse=True):
+        year, week, _ = date.fromisoformat(line["began"]).isocalendar()
+        weeks.setdefault(f"{year}-W{week:02d}", []).append(line)
+    return weeks
+
+
+def week_label(week: str) -> str:
+    """The day a week ("2026-W11") begins: "Mar 9, 2026"."""
+    year, number = week.split("-W")
+    return format_day(date.fromisocalendar(int(year), int(number), 1))
+
+
+def archive_page(env: Environment, digest: Digest, week: str, lines: list[dict]) -> str:
+    """The stories of a digest that began in one week."""
+    return env.get_template("archive.html").render(root="../../", digest=digest, label=week_label(week), stories=lines)
 
 
 def home_page(env: Environment, digests: Sequence[Digest], ranked: dict[str, list[dict]]) -> str:

@@ -32,6 +32,8 @@ from tidings.errors import PublishError, TidingsError
 from tidings.model import Digest, Revision, Sentence, Story
 from tidings.publish.feeds import FeedEntry, digest_atom, digest_json_feed, digest_rss, feed_entry, xml_text
 from tidings.publish.pages import (
+    archive_page,
+    archive_weeks,
     digest_page,
     format_day,
     headline,
@@ -428,7 +430,9 @@ def _digest_pages(env: Environment, store: Store, digest: Digest, folder: Path, 
     """A digest's list of stories, its Atom feed, its misinformation watch, and the pages of stories merged into
     its stories, which send readers on to where they live now. `entries` holds feed entries already made."""
     listed = rank(listed)
-    _write(folder / "index.html", digest_page(env, digest, listed))
+    weeks = archive_weeks(listed)
+    _write(folder / "index.html", digest_page(env, digest, listed, weeks))
+    _archive(env, digest, folder, weeks, memo)
     titles = {s["id"]: s["headline"] for s in listed}
     for gone, target in sorted(redirects.items()):
         if target in titles:
@@ -452,6 +456,18 @@ def _digest_pages(env: Environment, store: Store, digest: Digest, folder: Path, 
             folder / "misinformation.html", lambda: misinformation_page(env, digest, claims, linked),
             f"digest {digest.slug}: misinformation page", errors):
         memo.failed(page)
+
+
+def _archive(env: Environment, digest: Digest, folder: Path, weeks: dict[str, list[dict]], memo: _Memo) -> None:
+    """The digest's archive: a page per week in which stories began, made again only when its stories' lines
+    changed; a week left without stories (merged away) loses its page."""
+    for week, lines in weeks.items():
+        path = folder / "archive" / f"{week}.html"
+        if not memo.current(path, f"{digest.slug}/archive/{week}.html", lines):
+            _write(path, archive_page(env, digest, week, lines))
+    for name in _pages_in(folder / "archive"):
+        if name.endswith(".html") and name[:-5] not in weeks:
+            (folder / "archive" / name).unlink()
 
 
 def _write_or_report(path: Path, build, what: str, errors: list[str]) -> bool:

@@ -371,8 +371,20 @@ def _pages(app: FastAPI, site: Site) -> None:
     async def digest_index(request: Request, slug: str) -> Response:
         def make() -> str:
             digest = site.digest(slug)
-            return pages.digest_page(site.env, digest, site.ranked(digest))
+            ranked = site.ranked(digest)
+            return pages.digest_page(site.env, digest, ranked, pages.archive_weeks(ranked))
         return await html(request, ("digest", slug), make)
+
+    @page("/{slug}/archive/{week}", include_in_schema=False)
+    @page("/{slug}/archive/{week}.html", include_in_schema=False)
+    async def archive_week(request: Request, slug: str, week: str) -> Response:
+        def make() -> str:
+            digest = site.digest(slug)
+            weeks = pages.archive_weeks(site.ranked(digest))
+            if week not in weeks:
+                raise NotFound(f"no stories of digest {slug!r} began in week {week!r}")
+            return pages.archive_page(site.env, digest, week, weeks[week])
+        return await html(request, ("archive", slug, week), make)
 
     @page("/{slug}/misinformation", include_in_schema=False)
     @page("/{slug}/misinformation.html", include_in_schema=False)
