@@ -142,7 +142,7 @@ def test_a_digest_page_lists_its_first_stories_and_its_archive_every_story_once(
     listed = re.findall(r'<a href="stories/(\d+)\.html">', index)
     live = {str(s.id) for s in store.stories("ai")}
     assert len(listed) == 2 and set(listed) <= live
-    assert f"{len(live) - 2} more stories below these" in index
+    assert f"These are the first 2; {len(live) - 2} more stories are in the archive." in index
     weeks = re.findall(r'<a href="archive/(\d{4}-W\d\d)\.html">Week of (\w{3} \d+, \d{4})</a>', index)
     assert weeks and [w for w, _ in weeks] == sorted((w for w, _ in weeks), reverse=True)
     archived = []

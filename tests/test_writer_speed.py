@@ -232,7 +232,9 @@ _PHRASES = {
                  "It is fine, though.", "Prices fell, however.", "They came, too.", "It moved, instead.",
                  "Qwen, by contrast, uses", "Qwen, in contrast, uses", "prices, in turn, rose", "It, meanwhile, fell",
                  "NVIDIA, for its part, said", "Several months later, it fell", "A day later, it rose",
-                 "Two years earlier, it rose"],
+                 "Two years earlier, it rose", "It is the harder call", "it was the easier one",
+                 "the gap between 23.2 and 51.1 narrows", "the difference between 3.5 and 4 is",
+                 "is built to measure exactly that."],
     "teaser": ["and more…", "wait...", "so [...]", "so […]", "Read more", "Continue reading »", "and more »"],
 }
 

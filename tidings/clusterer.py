@@ -271,29 +271,18 @@ class StoryClusterer:
         slack = 1e-9 + (sqrt(sum(a * a for _, a in rest)) if rest else 0.0)
         dormant = when - self.window if when is not None and self.window is not None else None
         last = self.last
-        # The other terms' part, for every ranked candidate at once, term by term (each candidate's sum taken in
-        # the same order as candidate by candidate): a rarer term's postings are shorter than the candidates.
-        full = {k: partial[k] for k in ranked}
-        if rest:
-            n = len(full)
-            for t, a in rest:
-                postings = index[t]
-                if len(postings) < n:
-                    for k, x in postings.items():
-                        if k in full:
-                            full[k] += a * x
-                else:
-                    get = postings.get
-                    for k in full:
-                        x = get(k)
-                        if x is not None:
-                            full[k] += a * x
         for k in ranked:
             if k == own:
                 continue
             if ratio[k] + slack < (best_score if best_score > floor else floor):
                 break  # no weaker candidate can reach the best score (or the floor)
-            d = full[k]
+            d = partial[k]
+            if rest:
+                get = cent[k].get
+                for t, a in rest:
+                    x = get(t)
+                    if x is not None:
+                        d += a * x
             if d <= 0.0:
                 continue
             score = d / norm[k]

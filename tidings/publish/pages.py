@@ -60,12 +60,18 @@ def listing(digest: Digest, story: Story, latest: Revision, coverage_of: Iterabl
     `coverage_of` gives (publisher, credibility) for each of its items."""
     carried = list(coverage_of)
     return {"id": story.id, "digest": digest.slug, "headline": headline(latest, story.id),
-            "updated": format_day(story.updated), "began": story.created.date().isoformat(),
+            "updated": format_day(story.updated), "began": began(story, latest).isoformat(),
             "sources": len(story.item_ids), "revisions": story.revision_count,
             "lede": latest.lede.text if latest.lede else "", "publishers": len({p for p, _ in carried}),
             "contradicted": sum(f.verdict == "contradicted" for f in latest.fact_check),
             "weight": coverage(carried), "updated_at": story.updated.isoformat(),
             "revised_at": latest.created.isoformat()}
+
+
+def began(story: Story, latest: Revision) -> date:
+    """The day a story began: its earliest source's (when tidings first read it, for a story of a backlog, is
+    later)."""
+    return min((s.published for s in latest.sources), default=story.created).date()
 
 
 def coverage(carried: Iterable[tuple[str, float | None]]) -> float:
@@ -108,8 +114,11 @@ def archive_weeks(listed: Iterable[dict]) -> dict[str, list[dict]]:
     """A digest's stories by the ISO week in which each began ("2026-W11"), newest week first, and in each week
     the newest first."""
     weeks: dict[str, list[dict]] = {}
-    for line in sorted(listed, key=lambda s: (s["began"], s["id"]), reverse=True):
-        year, week, _ = date.fromisoformat(line["began"]).isocalendar()
+    def day(line: dict) -> str:  # a line kept by an earlier version of tidings may not have it
+        return line.get("began") or str(line["updated_at"])[:10]
+
+    for line in sorted(listed, key=lambda s: (day(s), s["id"]), reverse=True):
+        year, week, _ = date.fromisoformat(day(line)).isocalendar()
         weeks.setdefault(f"{year}-W{week:02d}", []).append(line)
     return weeks
 

@@ -202,8 +202,9 @@ def compose(brief: Brief) -> Revision:
     for name, lines in citing:
         out = []
         for c, cited, label in lines:
-            # A timeline line's date is its label: a relative day in it ("today" in a headline) needs no other.
-            text, insertions = (c.text, ()) if name == TIMELINE else resolve(c.text, c.item.published)
+            # A headline on the timeline is dated by its label: a relative day in it ("today") needs no other.
+            headline_line = name == TIMELINE and c.text == c.item.title
+            text, insertions = (c.text, ()) if headline_line else resolve(c.text, c.item.published)
             out.append(Sentence(text, tuple(sorted({numbers[i.id] for i in cited})),
                                 tuple((x.at, x.text) for x in insertions), label))
         sections_out.append(Section(name, tuple(out)))
@@ -430,24 +431,28 @@ _DANGLING = re.compile(r"\b(since then|by then|until then|at the time|that day|t
                        # "rose 12% from a year earlier" and "shut two years later" say what they count from)
                        r"^(a|one|two|three|four|five|six|several|a few|some|many) (days?|weeks?|months?|years?) "
                        r"(later|earlier),|"
+                       # "... is built to measure exactly that.": that which the sentence before told of
+                       r"\bexactly (that|this)\W*$|"
                        # "Caldy Shoal is the harder call": harder than the one the sentence before told of
-                       r"\bthe (harder|easier|tougher|trickier|safer|riskier|simpler) (call|case|one|choice|bet|task|"
-                       r"sell|pick)\b|"
-                       # "how quickly the gap between 23.2 and 51.1 narrows": bare figures, told of before
-                       r"\b(gap|difference|distance) between \d[\d.,]* and \d[\d.,]*(?![\d.,]*\s*(%|(percent|per cent|"
-                       r"points|pp|[kmgt]w|[kmgt]wh|billion|million|thousand|euros?|dollars?|degrees|metres|meters|km|"
-                       r"kg|tonnes|tons|years|days|hours|minutes|prices|tokens|parameters)\b))",
+                       r"\b(is|was|looks|seems) the (harder|easier|tougher|trickier) (call|one)\b|"
+                       # "how quickly the gap between 23.2 and 51.1 narrows": bare figures (no unit, no year), told
+                       # of before
+                       r"\b(gap|difference|distance) between (?!(19|20)\d\d\b)\d[\d.,]* and "
+                       r"(?!(19|20)\d\d\b)\d[\d.,]*\s+(narrows|narrowed|widens|widened|closes|closed|shrinks|shrank|grows|grew|is|was|remains|will|"
+                       r"has|had)\b",
                        re.I)
 # What each of them cannot be without, in lower case (letters that case folding ties to no other letter, as for
 # _LOOK_AHEAD_WORDS): most sentences have none. A phrase added above needs its word here.
 _DANGLING_WORDS = ("then", "at the t", "day", "number", "gure", "ult", " that ", ", though", ", however", ", too",
-                   "tead", ", by ", "turn", "contra", "meanwh", ", for ", "later", "earl", "harder", "easier",
-                   "tougher", "trickier", "safer", "riskier", "simpler", "between")
+                   "tead", ", by ", "turn", "contra", "meanwh", ", for ", "later", "earl", "r call", "r one", "between",
+                   "exactly")
 
 
 # "Nearly a month after Alibaba released Qwen3.5 on February 16, developers are ...": the date is of what came
 # before; the sentence's own event is later, on no date it says.
-_AFTER_THE_DATE = re.compile(r"(?:[\w'’-]+\s+){0,4}(?:after|since)\s[^,]*,", re.I)
+_AFTER_THE_DATE = re.compile(r"(?:(?:nearly|almost|about|some|just|only|more than|less than|a|an|one|two|three|four|"
+                             r"five|six|several|a few|days?|weeks?|months?|years?|hours?)\s+)*(?:after|since)\s[^,]*,",
+                             re.I)
 
 
 def _dangles(text: str) -> bool:

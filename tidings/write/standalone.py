@@ -108,21 +108,19 @@ _BACK = re.compile(
     r"spokesman|spokeswoman|startup|chatbot|vendor|developer|developers|site|region|town|city|country|"
     r"winner|winners|bidder|bidders|consortia|scientists|experts|analysts|"
     # what only a sentence before can say: "The bases were ...", "The caveat is ...", "The licence question ..."
-    r"bases|caveat|catch|saving grace|upshot|twist|irony|licence|license|verdict|stakes)(?:['’]s)?)\b|"
+    r"bases|caveat|catch|saving grace|upshot|twist|irony|licence question|license question|verdict)(?:['’]s)?)\b|"
     # working on figures given before: "Multiplying the two means ...", "Comparing them shows ..."
     r"(?:multiplying|combining|comparing|adding|dividing|subtracting|averaging|weighing) (?:the (?:two|three|four|"
     r"pair|figures|numbers|results|scores)|both|them|these|those)\b|"
     # a pronoun after a short opening phrase: "On paper it makes a strong case", "So far, they have ..."
     r"(?:on paper|in practice|in theory|for now|so far|at first|at least|in the end|on balance|overall|in short|"
-    r"for its part|for their part|to be fair),? (?:it|its|it['’]s|they|their|this|that|these|those|he|she)\b",
+    r"for its part|for their part|to be fair),? (?:it|its|it['’]s|they|their|he|she)\b",
     re.I)
 # Openers the pattern above would take that do not point back: "This week ...", "That year ..." name a time.
 _NOT_BACK = re.compile(r"^(?:this|that|these|those) (?:week|month|year|morning|afternoon|evening|night|spring|"
                        r"summer|autumn|fall|winter|weekend|quarter|season|days|decade|time)\b", re.I)
 _DEFINED = re.compile(r"\s+(?:of|from|behind|for|over|about|between|with|that|whether)\s+"
-                      r"(?!(?:it|them|this|that|these|those|its|their|his|her)\b)|"
-                      # or named right after: "The paper, arXiv 2603.11863, was posted ..."
-                      r",\s+(?=[^\s,]*[A-Z0-9])[^,]{1,40},")
+                      r"(?!(?:it|them|this|that|these|those|its|their|his|her)\b)")
 _BOTH = re.compile(r"^both\s+(\S+)", re.I)
 _LEADING = " \t\"'“‘(«[—–-*•"
 
