@@ -131,7 +131,7 @@ def in_processes(fn: Callable[[Any, T], R], inputs: Iterable[T], shared: Any = N
     nobody reads yet would pile up in memory). Exceptions `fn` raises reach the caller as if it had run here.
     Either way the answers have a `close()`, which a caller that may stop early calls."""
     total = len(inputs) if total is None else total  # type: ignore[arg-type]
-    count = min(processes or available(), MAX_PROCESSES, total)
+    count = min(_most(processes), total)
     if count <= 1 or total < min_tasks:
         return (fn(shared, x) for x in inputs)
     return Answers(fn, inputs, total, shared, count, chunk, max(1, AHEAD * count if ahead is None else ahead))
@@ -141,7 +141,7 @@ def warm(processes: int = 0) -> None:
     """Start the server that workers are forked from, when workers will probably be wanted soon: it imports the
     stage modules (a few tenths of a second) on another processor while this one goes on, instead of keeping the
     first worker waiting for it. Nothing happens where workers are not forked from a server."""
-    if min(processes or available(), MAX_PROCESSES) <= 1:
+    if _most(processes) <= 1:
         return
     context = _context()
     if context.get_start_method() != "forkserver":
@@ -152,6 +152,11 @@ def warm(processes: int = 0) -> None:
         forkserver.ensure_running()
     except (OSError, RuntimeError, ValueError) as exc:  # the first worker will say so, and the work is done here
         log.debug(f"the worker server did not start early: {exc}")
+
+
+def _most(processes: int) -> int:
+    """How many workers the `processes` setting allows: 0 means one per processor."""
+    return min(processes or available(), MAX_PROCESSES)
 
 
 def _failed(exc: Exception) -> bool:
