@@ -185,6 +185,39 @@ def test_a_new_item_loads_only_the_dormant_stories_it_may_revive_and_rewrites_on
     assert comet_profile == centroids[comet.id]
 
 
+def test_new_items_for_one_digest_leave_the_other_digests_stories_in_the_store(tmp_path, monkeypatch):
+    """Items from a source that names one digest load that digest's stories only; the other digest's stories,
+    still taking items, are neither loaded nor weighed, and nothing about them changes."""
+    folder = tmp_path / "feeds"
+    folder.mkdir()
+    (folder / "port.rss").write_text(rss([BARRIER]))
+    (folder / "sky.rss").write_text(rss([COMET]))
+    digests = [{"slug": "port", "title": "Port", "description": "The harbour"},
+               {"slug": "sky", "title": "Sky", "description": "Astronomy"}]
+    config = make_config(tmp_path, [{"url": str(folder / "port.rss"), "name": "Port wire", "digests": ["port"]},
+                                    {"url": str(folder / "sky.rss"), "name": "Sky wire", "digests": ["sky"]}],
+                         digests=digests)
+    run(config, now=NOW, publish=False)
+    with opened(config) as store:
+        comet = next(s for s in store.stories() if s.title == COMET["title"])
+        barrier = next(s for s in store.stories() if s.title == BARRIER["title"])
+    asked: list[set[int]] = []
+    real_members = Store.story_member_texts
+
+    def members(self, story_ids):
+        asked.append(set(story_ids))
+        return real_members(self, story_ids)
+
+    monkeypatch.setattr(Store, "story_member_texts", members)
+    (folder / "port.rss").write_text(rss([BARRIER, dict(FOLLOW_UP, date="Fri, 13 Mar 2026 12:00:00 +0000")]))
+    stats = run(config, now=NOW + timedelta(hours=4), publish=False)
+    assert stats.items_new == 1 and stats.stories_new == 0
+    assert asked == [{barrier.id}]
+    with opened(config) as store:
+        assert len(store.story(barrier.id).item_ids) == 2
+        assert store.story(comet.id).item_ids == comet.item_ids
+
+
 # --- tidings eval cluster -----------------------------------------------------------------------------------
 
 def test_eval_cluster_command(tmp_path):

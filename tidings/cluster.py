@@ -60,17 +60,23 @@ def assign(store: Store, settings: Settings, digests: Sequence[Digest], sources:
     documents, df, size = store.term_stats(new_terms)
     window = settings.story_window_days * DAY
     earliest = min(i.published for i in items)
+    source_digests = {s.id: s.digests for s in sources}
+    all_slugs = tuple(d.slug for d in digests)
+    routes = [_candidate_digests(item, source_digests, all_slugs) for item in items]
+    # Only the digests these items may go to: their stories are loaded, the others' are left in the store.
+    wanted = set().union(*routes)
     # Every story still taking items is loaded; of the dormant ones, those the store's index says may be revived.
     live_since = earliest - timedelta(days=settings.story_window_days)
     revive_since = earliest - timedelta(days=settings.revive_within_days)
-    active = store.active_stories(live_since)
+    active = [s for s in store.active_stories(live_since) if s.digest in wanted]
     dormant = _revivable(store, Vocabulary(documents, df, size), item_counts, revive_since, live_since, settings)
-    loaded = active + store.active_stories(revive_since, ids=set(dormant) - {s.id for s in active})
+    loaded = active + [s for s in store.active_stories(revive_since, ids=set(dormant) - {s.id for s in active})
+                       if s.digest in wanted]
     members = store.story_member_texts([s.id for s in active])
     member_counts = {item_id: _counts(title, text) for group in members.values() for item_id, title, text, _ in group}
     df |= store.document_frequencies(set().union(*member_counts.values()) - new_terms)
     vocabulary = Vocabulary(documents, df, size)
-    engines = {d.slug: StoryClusterer(vocabulary, params(settings), window) for d in digests}
+    engines = {d.slug: StoryClusterer(vocabulary, params(settings), window) for d in digests if d.slug in wanted}
     before: dict[tuple[str, int], int] = {}  # (digest, item) -> story, for items already placed
     last_seen: dict[int, datetime] = {}
     for story in loaded:
@@ -86,18 +92,15 @@ def assign(store: Store, settings: Settings, digests: Sequence[Digest], sources:
         else:
             engine.load_story(story.id, centroid=story.centroid, last=_ts(story.last_item))
     profiles = {d.slug: vocabulary.vector(_counts(d.title + " " + " ".join(d.keywords), d.description))
-                for d in digests}
-    source_digests = {s.id: s.digests for s in sources}
-    all_slugs = tuple(d.slug for d in digests)
+                for d in digests if d.slug in wanted}
     known = {i.id: (i.title, i.published) for i in items} | \
         {item_id: (title, published) for group in members.values() for item_id, title, _, published in group}
     placed_in: dict[int, list[str]] = {}
     term_counts: Counter[str] = Counter()
     unrouted = 0
-    for item, counts in zip(items, item_counts, strict=True):
+    for item, counts, candidates in zip(items, item_counts, routes, strict=True):
         vocabulary.observe(counts)
         term_counts.update(counts.keys())
-        candidates = _candidate_digests(item, source_digests, all_slugs)
         vector = vocabulary.vector(counts)
         # A source that names a single digest has routed its items already; otherwise the item must fit.
         chosen = list(candidates) if len(candidates) == 1 else \

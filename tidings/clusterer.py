@@ -396,6 +396,8 @@ class StoryClusterer:
     def maintain(self) -> None:
         """Tidy the stories that took items since the last pass (every story, in a single streaming run; the
         stories new items joined, in the pipeline): stories nobody touched are left as they are."""
+        if not self.touched:
+            return  # no story to tidy; re-weighing the loaded ones would change nothing anyone reads
         self._reweight()
         self._reassign()
         self._merge()
