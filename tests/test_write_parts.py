@@ -409,3 +409,22 @@ def test_sentences_that_lean_on_the_one_before(sentence, leans):
 ])
 def test_a_date_in_an_opening_after_clause_is_not_the_sentences_own(sentence, after):
     assert bool(extractive._AFTER_THE_DATE.match(sentence)) is after
+
+
+@pytest.mark.parametrize(("sentence", "in_passing"), [
+    ("OpenAI's gpt-oss models, released on August 5, 2025, have become the yardstick for open-weight releases.",
+     True),
+    ("The glacier survey, first published in October 2025, is cited in every report since.", True),
+    ("The model, which people still use, was released on August 5, 2025.", False),
+    ("OpenAI released gpt-oss on August 5, 2025, under the Apache-2.0 licence.", False),
+    ("The council, meeting on March 3, 2026, approved the barrier.", False),
+])
+def test_a_date_given_in_passing_does_not_date_the_sentence(sentence, in_passing):
+    from datetime import UTC, datetime
+
+    from tidings.dates import written_date
+
+    published = datetime(2026, 3, 14, tzinfo=UTC)
+    when = written_date(sentence, published)
+    assert when is not None
+    assert extractive._dated_in_passing(sentence, when[0], published) is in_passing

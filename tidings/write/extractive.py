@@ -455,6 +455,22 @@ _AFTER_THE_DATE = re.compile(r"(?:(?:nearly|almost|about|some|just|only|more tha
                              re.I)
 
 
+# "OpenAI's gpt-oss models, released on August 5, 2025, have become the yardstick ...": the date is the subject's,
+# given in passing between commas; the sentence tells what is true now.
+_DATED_ASIDE = re.compile(r",\s+(?:(?:first|originally|officially|only)\s+)?(?:[a-z]+ed|built|made|held|won|sold|shown|"
+                          r"set|begun|unveiled|written|taken)\s+((?:on|in|back in)\s+[^,;]+(?:,\s*(?:19|20)\d\d)?),",
+                          re.I)
+
+
+def _dated_in_passing(text: str, when: date, published: date) -> bool:
+    """Whether the date a sentence is placed on is one given in passing, in an aside (see _DATED_ASIDE)."""
+    for aside in _DATED_ASIDE.finditer(text):
+        found = written_date(aside.group(1), published)
+        if found is not None and found[0] == when:
+            return True
+    return False
+
+
 def _dangles(text: str) -> bool:
     """Whether a sentence leans on one before it: it opens by pointing back, or refers to "then"."""
     if points_back(text):
@@ -549,7 +565,8 @@ def _timeline(items: Sequence[Item], every: Sequence[_Candidate], taken: list[_C
         # A sentence about what comes next is no event, whatever date it mentions ("the next thing to watch is
         # whether OpenAI refreshes the family, since both models date from August 2025").
         if when is None or when[0] >= start or is_forward_looking(c.text) or _looks_ahead(c.text) \
-                or _dangles(c.text) or _AFTER_THE_DATE.match(c.text):
+                or _dangles(c.text) or _AFTER_THE_DATE.match(c.text) \
+                or _dated_in_passing(c.text, when[0], c.item.published):
             continue
         fact = fact_of(c.text)
         if restates(fact, facts) or any(k[0] == when[0] for k in lines):
