@@ -63,3 +63,28 @@ _PIECES = st.sampled_from(list("abcxyz019 .-+_\n") + ["é", "e\u0301", "İ", "�
 @given(st.lists(_PIECES, max_size=1500).map("".join), st.integers(min_value=1, max_value=40))
 def test_the_lead_tokens_of_a_text_are_its_first_tokens(text, n):
     assert lead_tokens(text, n) == tokens(text)[:n]
+
+
+def test_signatures_made_together_are_each_documents_minhash():
+    """Many documents signed at once, in blocks (a long text in several), give each one's MinHash as defined:
+    for each permutation, the least (a * x + b) mod p over the document's shingle hashes."""
+    import random
+
+    import numpy as np
+
+    from tidings import dedupe
+
+    rng = random.Random(3)
+    words = [f"w{n}" for n in range(400)]
+    sizes = [3, 40, 90, 700, 60, 2 * dedupe.SIGNATURE_CHUNK + 5, 15, 400, 90]
+    documents = [(f"title {n}", " ".join(rng.choice(words) for _ in range(size))) for n, size in enumerate(sizes)]
+    got = dedupe.signatures(documents)
+    for (title, text), signature in zip(documents, got, strict=True):
+        hashes = dedupe._shingle_hashes(title, text)
+        if hashes is None:
+            assert signature is None
+            continue
+        expected = np.array([min((int(a) * int(x) + int(b)) % int(dedupe._PRIME) for x in hashes.tolist())
+                             for a, b in zip(dedupe._A, dedupe._B, strict=True)], dtype=np.uint32)
+        assert signature.dtype == np.uint32 and (signature == expected).all()
+    assert got[0] is None and len(dedupe._shingle_hashes(*documents[5])) > 2 * dedupe.SIGNATURE_CHUNK

@@ -131,36 +131,56 @@ def signature(title: str, text: str) -> np.ndarray | None:
     return signatures([(title, text)])[0]
 
 
-SIGNATURE_CHUNK = 16384  # shingles hashed at once when signing many documents (x 128 permutations: 16 MB)
+# Shingles hashed at once (x 128 permutations x 8 bytes: 512 KB). The products are made, offset and reduced in
+# place, in a block small enough to stay in the processor's cache: three times faster than one pass over a block
+# 32 times larger, which memory bandwidth held back.
+SIGNATURE_CHUNK = 512
 
 
 def signatures(documents: Sequence[tuple[str, str]]) -> list[np.ndarray | None]:
     """The MinHash signature of each (title, text), None for one too short to compare: the permutations applied
-    to many documents' shingles at once, without numpy's overhead per document."""
+    to several documents' shingles at once, without numpy's overhead per document."""
     hashed = [_shingle_hashes(title, text) for title, text in documents]
     out: list[np.ndarray | None] = [None] * len(hashed)
+    block = np.empty(SIGNATURE_CHUNK * PERMUTATIONS, dtype=np.uint64)  # each call its own: readers run in threads
     group: list[int] = []
     size = 0
     for n, hashes in enumerate(hashed):
         if hashes is None:
             continue
+        if len(hashes) > SIGNATURE_CHUNK:  # a long text alone, a block of its shingles at a time
+            signature = None
+            for start in range(0, len(hashes), SIGNATURE_CHUNK):
+                least = _permuted(hashes[start:start + SIGNATURE_CHUNK], block).min(axis=0)
+                signature = least if signature is None else np.minimum(signature, least, out=signature)
+            out[n] = signature.astype(np.uint32)
+            continue
         if group and size + len(hashes) > SIGNATURE_CHUNK:
-            _sign(hashed, group, out)
+            _sign(hashed, group, out, block)
             group, size = [], 0
         group.append(n)
         size += len(hashes)
     if group:
-        _sign(hashed, group, out)
+        _sign(hashed, group, out, block)
     return out
 
 
-def _sign(hashed: list, group: list[int], out: list) -> None:
+def _sign(hashed: list, group: list[int], out: list, block: np.ndarray) -> None:
     """The signatures of the documents at the `group` positions, from one matrix of all their shingles: each
     permutation's minimum over each document's rows."""
     starts = np.cumsum([0] + [len(hashed[n]) for n in group[:-1]])
-    values = (np.concatenate([hashed[n] for n in group])[:, None] * _A[None, :] + _B[None, :]) % _PRIME
+    values = _permuted(np.concatenate([hashed[n] for n in group]), block)
     for n, sig in zip(group, np.minimum.reduceat(values, starts, axis=0).astype(np.uint32), strict=True):
         out[n] = sig
+
+
+def _permuted(hashes: np.ndarray, block: np.ndarray) -> np.ndarray:
+    """(a * x + b) mod p for every shingle hash x (rows) and permutation (columns), made in `block`."""
+    values = block[:len(hashes) * PERMUTATIONS].reshape(len(hashes), PERMUTATIONS)
+    np.multiply(hashes[:, None], _A[None, :], out=values)
+    values += _B
+    np.remainder(values, _PRIME, out=values)
+    return values
 
 
 def _shingle_hashes(title: str, text: str) -> np.ndarray | None:
