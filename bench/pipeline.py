@@ -45,7 +45,8 @@ def replicate(out: Path, items: int) -> tuple[list[Path], int]:
     for r in range(replicas):
         for day in demo_days():
             target = out / f"r{r:04d}" / day.name
-            for path in day.rglob("*"):
+            # A teaser's page first, as the demo lists it: its article is then known when the teaser is read.
+            for path in sorted(day.rglob("*"), key=lambda p: p.parent == day):
                 if path.is_dir():
                     continue
                 dest = target / path.relative_to(day)
@@ -56,7 +57,7 @@ def replicate(out: Path, items: int) -> tuple[list[Path], int]:
                 text = re.sub(r'("title":\s*")', rf"\g<1>R{r} ", text)
                 text = re.sub(r'(og:title" content=")', rf"\g<1>R{r} ", text)
                 dest.write_text(text, encoding="utf-8")
-                if path.parent == day:
+                if path.parent == day or path.parent == day / "pages":  # pages are sources, as in the demo
                     sources.append(dest)
     return sources, replicas * per_replica
 
