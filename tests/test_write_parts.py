@@ -291,6 +291,9 @@ def test_few_demo_sentences_are_unusable(demo, demo_sentences):
     "The licence question matters because legal review is slow.", "Multiplying the two means a model gains little.",
     "On paper it makes a strong case.", "So far, they have kept the lead.", "The model, however, was late.",
     "The company, Reuters reported, plans to cut 500 jobs.", "The verdict was delivered on Monday in Paris.",
+    "OpenAI's gpt-oss models also use Apache-2.0 but come with a usage policy.",
+    "NVIDIA also lists Qwen3.5-122B-A10B as a comparison point.",
+    "The licence allows commercial use, modification and redistribution.",
 ])
 def test_sentences_that_point_back(sentence):
     assert points_back(sentence)
@@ -307,7 +310,10 @@ def test_sentences_that_point_back(sentence):
     "The licence of gpt-oss is Apache-2.0.", "The base rate of the loan is fixed.",
     "Multiplying cells in a dish takes days.", "On paper, the scheme pays for itself.",
     "Overall, this year's harvest was the largest on record.", "The licence fee will rise to 180 pounds in April.",
-    "The stakes are high for Apple.",
+    "The stakes are high for Apple.", "The alsomeric compound is stable.",
+    "Qwen3.5, also known as Qwen 3.5, spans eight sizes.", "Gemma 3, also released under MIT, is small.",
+    "Prices not only fell but also stabilised.", "Llama 4 Scout is also called Scout.",
+    "Researchers say the glacier has lost 11 percent of its volume since 2019, and also that melt is speeding up.",
 ])
 def test_sentences_that_stand_alone(sentence):
     assert not points_back(sentence)

@@ -108,7 +108,9 @@ _BACK = re.compile(
     r"spokesman|spokeswoman|startup|chatbot|vendor|developer|developers|site|region|town|city|country|"
     r"winner|winners|bidder|bidders|consortia|scientists|experts|analysts|"
     # what only a sentence before can say: "The bases were ...", "The caveat is ...", "The licence question ..."
-    r"bases|caveat|catch|saving grace|upshot|twist|irony|licence question|license question|verdict)(?:['’]s)?)\b|"
+    r"bases|caveat|catch|saving grace|upshot|twist|irony|licence question|license question|verdict|"
+    # "The licence allows ...": the licence of something named before ("The licence fee ..." stands alone)
+    r"licen[cs]e(?= (?:allows|permits|lets|requires|forbids|grants|includes|covers|bars|is|was|has)\b))(?:['’]s)?)\b|"
     # working on figures given before: "Multiplying the two means ...", "Comparing them shows ..."
     r"(?:multiplying|combining|comparing|adding|dividing|subtracting|averaging|weighing) (?:the (?:two|three|four|"
     r"pair|figures|numbers|results|scores)|both|them|these|those)\b|"
@@ -182,12 +184,20 @@ def unusable(sentence: str) -> str | None:
     return None
 
 
+# "OpenAI's gpt-oss models also use Apache-2.0": as well as someone a sentence before told of. (Not "also known as",
+# "also called", nor "not only ... but also".)
+_ALSO = re.compile(r"^(?:[^\s,;:]+\s+){1,5}also\s+(?!known\b|called\b)[a-z]")
+
+
 def points_back(sentence: str) -> bool:
     """Whether the sentence opens by pointing back at something before it: a pronoun ("It", "They", "Its"), a
-    connective ("But", "Also", "However", "Still"), or a definite description of something already named ("The
-    company", "The model", "The two", "The other", "The researchers")."""
+    connective ("But", "Also", "However", "Still"), a definite description of something already named ("The
+    company", "The model", "The two", "The other", "The researchers"), or its subject does "also" what another
+    did ("NVIDIA also lists ...")."""
     text = sentence.lstrip(_LEADING)
     m = _BACK.match(text)
+    if m is None and "also" in text[:80] and _ALSO.match(text) and "not only" not in text.lower():
+        return True
     if m is None or _NOT_BACK.match(text):
         return False
     if m.group().lower().startswith("the ") and _DEFINED.match(text, m.end()):
