@@ -78,6 +78,8 @@ def test_signatures_made_together_are_each_documents_minhash():
     words = [f"w{n}" for n in range(400)]
     sizes = [3, 40, 90, 700, 60, 2 * dedupe.SIGNATURE_CHUNK + 5, 15, 400, 90]
     documents = [(f"title {n}", " ".join(rng.choice(words) for _ in range(size))) for n, size in enumerate(sizes)]
+    # a text of exactly one block of shingles, and of one more (distinct words: n words make n - 2 shingles)
+    documents += [("", " ".join(f"x{n}" for n in range(dedupe.SIGNATURE_CHUNK + extra))) for extra in (2, 3)]
     got = dedupe.signatures(documents)
     for (title, text), signature in zip(documents, got, strict=True):
         hashes = dedupe._shingle_hashes(title, text)
@@ -88,3 +90,5 @@ def test_signatures_made_together_are_each_documents_minhash():
                              for a, b in zip(dedupe._A, dedupe._B, strict=True)], dtype=np.uint32)
         assert signature.dtype == np.uint32 and (signature == expected).all()
     assert got[0] is None and len(dedupe._shingle_hashes(*documents[5])) > 2 * dedupe.SIGNATURE_CHUNK
+    assert [len(dedupe._shingle_hashes(*d)) for d in documents[-2:]] == [dedupe.SIGNATURE_CHUNK,
+                                                                          dedupe.SIGNATURE_CHUNK + 1]

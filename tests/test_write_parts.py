@@ -314,6 +314,9 @@ def test_sentences_that_point_back(sentence):
     "Qwen3.5, also known as Qwen 3.5, spans eight sizes.", "Gemma 3, also released under MIT, is small.",
     "Prices not only fell but also stabilised.", "Llama 4 Scout is also called Scout.",
     "Researchers say the glacier has lost 11 percent of its volume since 2019, and also that melt is speeding up.",
+    "Gemma 3 is small and also fast.", "Heavy rain and also strong winds hit the coast on Monday.",
+    "Prices both fell and also stabilised.", "Kiev is also spelled Kyiv.", "The drug is also sold as Wegovy.",
+    "The license was introduced by the Open Source Initiative in 2004.",
 ])
 def test_sentences_that_stand_alone(sentence):
     assert not points_back(sentence)
@@ -424,6 +427,11 @@ def test_a_date_in_an_opening_after_clause_is_not_the_sentences_own(sentence, af
     ("The model, which people still use, was released on August 5, 2025.", False),
     ("OpenAI released gpt-oss on August 5, 2025, under the Apache-2.0 licence.", False),
     ("The council, meeting on March 3, 2026, approved the barrier.", False),
+    ("The models, built in the US, released on August 5, 2025, have become the yardstick.", True),
+    ("The council debated the plan for weeks, voted on March 3, 2026, and approved it.", False),
+    ("In a surprise move, announced on March 3, 2026, the company cut 500 jobs.", False),
+    ("The report, published in full on March 3, 2026, found widespread fraud.", False),
+    ("The vote, held on March 3, 2026, was the first in a decade.", False),
 ])
 def test_a_date_given_in_passing_does_not_date_the_sentence(sentence, in_passing):
     from datetime import UTC, datetime

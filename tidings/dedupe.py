@@ -142,7 +142,9 @@ def signatures(documents: Sequence[tuple[str, str]]) -> list[np.ndarray | None]:
     to several documents' shingles at once, without numpy's overhead per document."""
     hashed = [_shingle_hashes(title, text) for title, text in documents]
     out: list[np.ndarray | None] = [None] * len(hashed)
-    block = np.empty(SIGNATURE_CHUNK * PERMUTATIONS, dtype=np.uint64)  # each call its own: readers run in threads
+    # Each call its own block (readers run in threads), no larger than its documents need.
+    most = min(SIGNATURE_CHUNK, sum(len(h) for h in hashed if h is not None))
+    block = np.empty(most * PERMUTATIONS, dtype=np.uint64)
     group: list[int] = []
     size = 0
     for n, hashes in enumerate(hashed):

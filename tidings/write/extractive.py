@@ -456,19 +456,21 @@ _AFTER_THE_DATE = re.compile(r"(?:(?:nearly|almost|about|some|just|only|more tha
 
 
 # "OpenAI's gpt-oss models, released on August 5, 2025, have become the yardstick ...": the date is the subject's,
-# given in passing between commas; the sentence tells what is true now.
-_DATED_ASIDE = re.compile(r",\s+(?:(?:first|originally|officially|only)\s+)?(?:[a-z]+ed|built|made|held|won|sold|shown|"
-                          r"set|begun|unveiled|written|taken)\s+((?:on|in|back in)\s+[^,;]+(?:,\s*(?:19|20)\d\d)?),",
-                          re.I)
+# given in passing between commas after it (after at most one other aside), and the sentence goes on to tell what
+# is true now. (Not "The vote, held on March 3, was the first ...": that is the vote's day.)
+_DATED_ASIDE = re.compile(r"^[^,;]{1,80}(?:,\s[^,;]{1,60})?,\s+(?:(?:first|originally|officially|only)\s+)?"
+                          r"(?:[a-z]{3,}ed|built|made|held|won|sold|shown|set|begun|unveiled|written|taken)\s+"
+                          r"((?:on|in|back in)\s+[^,;]+(?:,\s*(?:19|20)\d\d)?),\s+(?:still\s+|now\s+)?"
+                          r"(?:has|have|is|are|remains?|stays?|continues?|keeps?|holds?|leads?|sits?)\b", re.I)
 
 
 def _dated_in_passing(text: str, when: date, published: date) -> bool:
     """Whether the date a sentence is placed on is one given in passing, in an aside (see _DATED_ASIDE)."""
-    for aside in _DATED_ASIDE.finditer(text):
-        found = written_date(aside.group(1), published)
-        if found is not None and found[0] == when:
-            return True
-    return False
+    aside = _DATED_ASIDE.match(text)
+    if aside is None:
+        return False
+    found = written_date(aside.group(1), published)
+    return found is not None and found[0] == when
 
 
 def _dangles(text: str) -> bool:

@@ -110,7 +110,7 @@ _BACK = re.compile(
     # what only a sentence before can say: "The bases were ...", "The caveat is ...", "The licence question ..."
     r"bases|caveat|catch|saving grace|upshot|twist|irony|licence question|license question|verdict|"
     # "The licence allows ...": the licence of something named before ("The licence fee ..." stands alone)
-    r"licen[cs]e(?= (?:allows|permits|lets|requires|forbids|grants|includes|covers|bars|is|was|has)\b))(?:['’]s)?)\b|"
+    r"licen[cs]e(?= (?:allows|permits|lets|requires|forbids|grants|includes|covers|bars|prohibits)\b))(?:['’]s)?)\b|"
     # working on figures given before: "Multiplying the two means ...", "Comparing them shows ..."
     r"(?:multiplying|combining|comparing|adding|dividing|subtracting|averaging|weighing) (?:the (?:two|three|four|"
     r"pair|figures|numbers|results|scores)|both|them|these|those)\b|"
@@ -186,7 +186,9 @@ def unusable(sentence: str) -> str | None:
 
 # "OpenAI's gpt-oss models also use Apache-2.0": as well as someone a sentence before told of. (Not "also known as",
 # "also called", nor "not only ... but also".)
-_ALSO = re.compile(r"^(?:[^\s,;:]+\s+){1,5}also\s+(?!known\b|called\b)[a-z]")
+_ALSO = re.compile(r"^(?:[^\s,;:]+\s+){0,4}(?!(?:and|but|or|nor|both)\s)[^\s,;:]+\s+also\s+"
+                   r"(?!(?:known|called|spelled|spelt|referred|written|named|dubbed|styled|sold as|marketed as)\b)"
+                   r"[a-z]", re.I)
 
 
 def points_back(sentence: str) -> bool:
