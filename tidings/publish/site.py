@@ -51,7 +51,7 @@ from tidings.urls import web_url
 from tidings.workers import in_processes
 from tidings.write.revision import domain, writer_note
 
-IN_PROCESSES = 32  # stories of a digest whose pages worker processes render, when a publish renders at least this many
+IN_PROCESSES = 32  # stories whose pages worker processes render, when a publish renders at least this many
 log = logging.getLogger(__name__)
 
 MARKER = ".tidings-site"
@@ -338,6 +338,7 @@ def _render(store: Store, root: Path, site: Path, site_url: str, state: dict[int
         _write(root / "icon.svg", resources.files("tidings").joinpath("templates/icon.svg").read_text("utf-8"))
     shown: dict[int, tuple[str, dict]] = {}
     changed_any, count = fresh, 0
+    plans: list[_Plan] = []
     for digest in digests:
         folder = root / digest.slug
         signatures = {k: _signature(v) for k, v in store.story_versions(digest.slug).items()}
@@ -355,53 +356,71 @@ def _render(store: Store, root: Path, site: Path, site_url: str, state: dict[int
         # The feed entries of the stories rendered now that may be among the newest its feeds carry are made with
         # their pages (any other one a feed needs is made when it is written).
         feeding = set(sorted(found, key=lambda k: (found[k].updated, k), reverse=True)[:FEED_ENTRIES])
-        entries: dict[int, FeedEntry] = {}
-        coverage = store.story_coverage(dirty)
+        plans.append(_Plan(digest, folder, signatures, dirty, found, feeding, store.story_coverage(dirty)))
 
-        def job(k: int, folder: Path = folder, digest: Digest = digest, found: dict = found, feeding: set = feeding,
-                coverage: dict = coverage):
-            # What a story's pages are made from, read here; everything that could fail on its data happens
-            # before anything of it is written. Revision pages already published stay as they are: a revision's
-            # page never changes once written.
-            story = found.get(k)
-            published = state[k][1]["revisions"] if k in state and (folder / "stories" / str(k)).is_dir() else 0
-            try:
-                return _story_inputs(store, digest, story, coverage.get(k, []), published, k in feeding) \
-                    if story else None
-            except TidingsError:
-                raise  # the database failing is not this story's fault: stop, and keep the site that is there
-            except Exception as exc:
-                log.debug("story %s could not be rendered", k, exc_info=True)
-                return _reason(exc)
-
-        # Pages are rendered by worker processes when there are many, while this process reads the next stories.
-        made = in_processes(_rendered, (job(k) for k in dirty), None, processes, min_tasks=IN_PROCESSES, chunk=4,
-                            total=len(dirty))
+    def job(plan: _Plan, k: int):
+        # What a story's pages are made from, read here; everything that could fail on its data happens before
+        # anything of it is written. Revision pages already published stay as they are: a revision's page never
+        # changes once written.
+        story = plan.found.get(k)
+        published = state[k][1]["revisions"] if k in state and (plan.folder / "stories" / str(k)).is_dir() else 0
         try:
-            for k, (rendered, why, entry) in zip(dirty, made, strict=True):
+            return _story_inputs(store, plan.digest, story, plan.coverage.get(k, []), published, k in plan.feeding) \
+                if story else None
+        except TidingsError:
+            raise  # the database failing is not this story's fault: stop, and keep the site that is there
+        except Exception as exc:
+            log.debug("story %s could not be rendered", k, exc_info=True)
+            return _reason(exc)
+
+    # Every digest's pages by the same worker processes, when there are many, while this process reads the next
+    # stories and writes the pages that came back: a digest's own pages are made here while the workers go on
+    # with the next digest's stories.
+    made = in_processes(_rendered, (job(plan, k) for plan in plans for k in plan.dirty), None, processes,
+                        min_tasks=IN_PROCESSES, chunk=4, total=sum(len(plan.dirty) for plan in plans))
+    try:
+        if changed_any:  # the sources' page lists no story: made while the workers render the first ones
+            _write(root / "sources.html", sources_page(env, store.sources(), digests))
+        answers = iter(made)
+        for plan in plans:
+            entries: dict[int, FeedEntry] = {}
+            for k in plan.dirty:
+                rendered, why, entry = next(answers)
                 if entry is not None:
                     entries[k] = entry
                 if why:
-                    errors.append(f"story {k} ({digest.slug}): not published, {why}")
+                    errors.append(f"story {k} ({plan.digest.slug}): not published, {why}")
                 if rendered is None:
-                    _remove_story(folder, k)
+                    _remove_story(plan.folder, k)
                     continue
                 pages, listing_line = rendered
                 for path, html in pages.items():
-                    _write(folder / path, html)
-                shown[k] = (signatures[k], listing_line)
+                    _write(plan.folder / path, html)
+                shown[k] = (plan.signatures[k], listing_line)
                 count += 1
-        finally:
-            made.close()  # stops the workers, if any are still rendering
-        listed = [line for _, line in shown.values() if line["digest"] == digest.slug]
-        _digest_pages(env, store, digest, folder, listed, redirects, site_url, errors, memo, entries)
+            listed = [line for _, line in shown.values() if line["digest"] == plan.digest.slug]
+            _digest_pages(env, store, plan.digest, plan.folder, listed, redirects, site_url, errors, memo, entries)
+    finally:
+        made.close()  # stops the workers, if any are still rendering
     ranked = {d.slug: rank([line for _, line in shown.values() if line["digest"] == d.slug]) for d in digests}
     counts = {slug: len(lines) for slug, lines in ranked.items()}
     if changed_any:
         _write(root / "index.html", home_page(env, digests, ranked))
-        _write(root / "sources.html", sources_page(env, store.sources(), digests))
     revisions = sum(listing["revisions"] for _, listing in shown.values())
     return SiteStats(site, len(digests), sum(counts.values()), revisions, tuple(errors), count), shown
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A digest whose pages a publish makes again: its stories' signatures, those to render, and what they need."""
+
+    digest: Digest
+    folder: Path
+    signatures: dict[int, str]
+    dirty: list[int]
+    found: dict[int, Story]
+    feeding: set[int]
+    coverage: dict
 
 
 def _pages_in(folder: Path) -> set[str]:
