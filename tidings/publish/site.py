@@ -48,7 +48,7 @@ from tidings.publish.pages import (
 )
 from tidings.store import Store
 from tidings.urls import web_url
-from tidings.workers import in_processes
+from tidings.workers import Answers, in_processes
 from tidings.write.revision import domain, writer_note
 
 IN_PROCESSES = 32  # stories whose pages worker processes render, when a publish renders at least this many
@@ -378,8 +378,9 @@ def _render(store: Store, root: Path, site: Path, site_url: str, state: dict[int
     # with the next digest's stories.
     made = in_processes(_rendered, (job(plan, k) for plan in plans for k in plan.dirty), None, processes,
                         min_tasks=IN_PROCESSES, chunk=4, total=sum(len(plan.dirty) for plan in plans))
+    early = changed_any and isinstance(made, Answers)
     try:
-        if changed_any:  # the sources' page lists no story: made while the workers render the first ones
+        if early:  # the sources' page lists no story: made while the workers render the first ones
             _write(root / "sources.html", sources_page(env, store.sources(), digests))
         answers = iter(made)
         for plan in plans:
@@ -406,6 +407,8 @@ def _render(store: Store, root: Path, site: Path, site_url: str, state: dict[int
     counts = {slug: len(lines) for slug, lines in ranked.items()}
     if changed_any:
         _write(root / "index.html", home_page(env, digests, ranked))
+        if not early:  # after the stories' pages, which a reader waits for
+            _write(root / "sources.html", sources_page(env, store.sources(), digests))
     revisions = sum(listing["revisions"] for _, listing in shown.values())
     return SiteStats(site, len(digests), sum(counts.values()), revisions, tuple(errors), count), shown
 
