@@ -432,6 +432,9 @@ def test_a_date_in_an_opening_after_clause_is_not_the_sentences_own(sentence, af
     ("In a surprise move, announced on March 3, 2026, the company cut 500 jobs.", False),
     ("The report, published in full on March 3, 2026, found widespread fraud.", False),
     ("The vote, held on March 3, 2026, was the first in a decade.", False),
+    ("Released on August 5, 2025, the gpt-oss models have become the yardstick.", True),
+    ("Released on March 3, 2026, the report found widespread fraud.", False),
+    ("Launched in October 2025, the service now has 2 million users.", True),
 ])
 def test_a_date_given_in_passing_does_not_date_the_sentence(sentence, in_passing):
     from datetime import UTC, datetime

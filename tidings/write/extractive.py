@@ -464,9 +464,16 @@ _DATED_ASIDE = re.compile(r"^[^,;]{1,80}(?:,\s[^,;]{1,60})?,\s+(?:(?:first|origi
                           r"(?:has|have|is|are|remains?|stays?|continues?|keeps?|holds?|leads?|sits?)\b", re.I)
 
 
+# The same aside before the subject: "Released on August 5, 2025, the models have become ...".
+_DATED_OPENING = re.compile(r"^(?:(?:first|originally|officially)\s+)?(?:[a-z]{3,}ed|built|made|held|won|sold|shown|"
+                            r"set|begun|unveiled|written|taken)\s+((?:on|in|back in)\s+[^,;]+(?:,\s*(?:19|20)\d\d)?),"
+                            r"\s+[^,;]{1,80}?\s(?:still\s+|now\s+)?(?:has|have|is|are|remains?|stays?|continues?|"
+                            r"keeps?|holds?|leads?|sits?)\b", re.I)
+
+
 def _dated_in_passing(text: str, when: date, published: date) -> bool:
     """Whether the date a sentence is placed on is one given in passing, in an aside (see _DATED_ASIDE)."""
-    aside = _DATED_ASIDE.match(text)
+    aside = _DATED_ASIDE.match(text) or _DATED_OPENING.match(text)
     if aside is None:
         return False
     found = written_date(aside.group(1), published)
