@@ -209,6 +209,15 @@ def test_bad_sources_are_reported_and_the_rest_ingested(demo):
     assert sum(s.status == "ok" for s in status.values()) >= 10
 
 
+def test_the_sources_page_tells_a_page_from_a_feed_of_the_same_name(demo):
+    stats, store, _ = demo
+    page = (stats.site / "sources.html").read_text()
+    rows = [row for row in page.split("<tr>") if "Benchmark Beat" in row]
+    assert len(rows) == 2 and sum("(page)" in row for row in rows) == 1
+    pages = {s.label for s in store.sources() if s.kind == "page"}
+    assert pages and all(f"{name} <span class=\"meta\">(page)</span>" in page for name in pages)
+
+
 def test_storylines_do_not_share_stories_much(demo):
     """Clustering v1 floor on the demo: most stories hold a single storyline."""
     _, _, export = demo
