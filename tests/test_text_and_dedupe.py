@@ -65,6 +65,18 @@ def test_the_lead_tokens_of_a_text_are_its_first_tokens(text, n):
     assert lead_tokens(text, n) == tokens(text)[:n]
 
 
+def test_a_run_with_nothing_new_needs_no_numpy():
+    """Keys and content hashes are all a feed that repeats itself needs; MinHash (and numpy) wait for a new entry."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from tidings import dedupe; from tidings.model import Entry; "
+            "dedupe.keyed(Entry(url='https://a.example/1', title='t', text='x ' * 200, publisher='p'), 1); "
+            "dedupe.sign_all([]); print('numpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_signatures_made_together_are_each_documents_minhash():
     """Many documents signed at once, in blocks (a long text in several), give each one's MinHash as defined:
     for each permutation, the least (a * x + b) mod p over the document's shingle hashes."""
@@ -72,23 +84,23 @@ def test_signatures_made_together_are_each_documents_minhash():
 
     import numpy as np
 
-    from tidings import dedupe
+    from tidings import minhash
 
     rng = random.Random(3)
     words = [f"w{n}" for n in range(400)]
-    sizes = [3, 40, 90, 700, 60, 2 * dedupe.SIGNATURE_CHUNK + 5, 15, 400, 90]
+    sizes = [3, 40, 90, 700, 60, 2 * minhash.SIGNATURE_CHUNK + 5, 15, 400, 90]
     documents = [(f"title {n}", " ".join(rng.choice(words) for _ in range(size))) for n, size in enumerate(sizes)]
     # a text of exactly one block of shingles, and of one more (distinct words: n words make n - 2 shingles)
-    documents += [("", " ".join(f"x{n}" for n in range(dedupe.SIGNATURE_CHUNK + extra))) for extra in (2, 3)]
-    got = dedupe.signatures(documents)
+    documents += [("", " ".join(f"x{n}" for n in range(minhash.SIGNATURE_CHUNK + extra))) for extra in (2, 3)]
+    got = minhash.signatures(documents)
     for (title, text), signature in zip(documents, got, strict=True):
-        hashes = dedupe._shingle_hashes(title, text)
+        hashes = minhash._shingle_hashes(title, text)
         if hashes is None:
             assert signature is None
             continue
-        expected = np.array([min((int(a) * int(x) + int(b)) % int(dedupe._PRIME) for x in hashes.tolist())
-                             for a, b in zip(dedupe._A, dedupe._B, strict=True)], dtype=np.uint32)
+        expected = np.array([min((int(a) * int(x) + int(b)) % int(minhash._PRIME) for x in hashes.tolist())
+                             for a, b in zip(minhash._A, minhash._B, strict=True)], dtype=np.uint32)
         assert signature.dtype == np.uint32 and (signature == expected).all()
-    assert got[0] is None and len(dedupe._shingle_hashes(*documents[5])) > 2 * dedupe.SIGNATURE_CHUNK
-    assert [len(dedupe._shingle_hashes(*d)) for d in documents[-2:]] == [dedupe.SIGNATURE_CHUNK,
-                                                                          dedupe.SIGNATURE_CHUNK + 1]
+    assert got[0] is None and len(minhash._shingle_hashes(*documents[5])) > 2 * minhash.SIGNATURE_CHUNK
+    assert [len(minhash._shingle_hashes(*d)) for d in documents[-2:]] == [minhash.SIGNATURE_CHUNK,
+                                                                          minhash.SIGNATURE_CHUNK + 1]

@@ -7,16 +7,17 @@ syndicated copies. Each entry gets a set of keys; two entries sharing any key ar
 from __future__ import annotations
 
 import re
-import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-import numpy as np
-
 from tidings.model import Entry
-from tidings.text import content_hash, tokens
+from tidings.text import content_hash
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # Query parameters that only say where a click came from.
 _TRACKING = {
@@ -115,94 +116,13 @@ def _global_guid(guid: str) -> bool:
     return "://" in guid or guid.startswith(("tag:", "urn:"))
 
 
-# --- near-duplicates: MinHash over word shingles, LSH banding --------------------------------------------------
+# --- near-duplicates: MinHash signatures (tidings.minhash, imported when first needed) --------------------------
 
-SHINGLE_WORDS = 3
-PERMUTATIONS = 128
-BANDS = 32  # 32 bands of 4 rows: pairs above about 0.5 Jaccard almost always share a band
-_PRIME = np.uint64(4294967291)  # the largest prime below 2**32: (a*x + b) stays inside 64 bits
-_rng = np.random.default_rng(20260313)  # fixed: signatures must agree between runs and machines
-_A = _rng.integers(1, int(_PRIME), PERMUTATIONS, dtype=np.uint64)
-_B = _rng.integers(0, int(_PRIME), PERMUTATIONS, dtype=np.uint64)
+def similarity(a, b) -> float:
+    """Estimated Jaccard similarity of two signatures (see `tidings.minhash.similarity`)."""
+    from tidings import minhash
 
-
-def signature(title: str, text: str) -> np.ndarray | None:
-    """MinHash signature of an article's word shingles, or None when it is too short to compare."""
-    return signatures([(title, text)])[0]
-
-
-# Shingles hashed at once (x 128 permutations x 8 bytes: 512 KB). The products are made, offset and reduced in
-# place, in a block small enough to stay in the processor's cache: three times faster than one pass over a block
-# 32 times larger, which memory bandwidth held back.
-SIGNATURE_CHUNK = 512
-
-
-def signatures(documents: Sequence[tuple[str, str]]) -> list[np.ndarray | None]:
-    """The MinHash signature of each (title, text), None for one too short to compare: the permutations applied
-    to several documents' shingles at once, without numpy's overhead per document."""
-    hashed = [_shingle_hashes(title, text) for title, text in documents]
-    out: list[np.ndarray | None] = [None] * len(hashed)
-    # Each call its own block (readers run in threads), no larger than its documents need.
-    most = min(SIGNATURE_CHUNK, sum(len(h) for h in hashed if h is not None))
-    block = np.empty(most * PERMUTATIONS, dtype=np.uint64)
-    group: list[int] = []
-    size = 0
-    for n, hashes in enumerate(hashed):
-        if hashes is None:
-            continue
-        if len(hashes) > SIGNATURE_CHUNK:  # a long text alone, a block of its shingles at a time
-            signature = None
-            for start in range(0, len(hashes), SIGNATURE_CHUNK):
-                least = _permuted(hashes[start:start + SIGNATURE_CHUNK], block).min(axis=0)
-                signature = least if signature is None else np.minimum(signature, least, out=signature)
-            out[n] = signature.astype(np.uint32)
-            continue
-        if group and size + len(hashes) > SIGNATURE_CHUNK:
-            _sign(hashed, group, out, block)
-            group, size = [], 0
-        group.append(n)
-        size += len(hashes)
-    if group:
-        _sign(hashed, group, out, block)
-    return out
-
-
-def _sign(hashed: list, group: list[int], out: list, block: np.ndarray) -> None:
-    """The signatures of the documents at the `group` positions, from one matrix of all their shingles: each
-    permutation's minimum over each document's rows."""
-    starts = np.cumsum([0] + [len(hashed[n]) for n in group[:-1]])
-    values = _permuted(np.concatenate([hashed[n] for n in group]), block)
-    for n, sig in zip(group, np.minimum.reduceat(values, starts, axis=0).astype(np.uint32), strict=True):
-        out[n] = sig
-
-
-def _permuted(hashes: np.ndarray, block: np.ndarray) -> np.ndarray:
-    """(a * x + b) mod p for every shingle hash x (rows) and permutation (columns), made in `block`."""
-    values = block[:len(hashes) * PERMUTATIONS].reshape(len(hashes), PERMUTATIONS)
-    np.multiply(hashes[:, None], _A[None, :], out=values)
-    values += _B
-    np.remainder(values, _PRIME, out=values)
-    return values
-
-
-def _shingle_hashes(title: str, text: str) -> np.ndarray | None:
-    words = tokens(title + " " + text)
-    if len(words) < SHINGLE_WORDS + 8:
-        return None
-    shingles = set(map(" ".join, zip(*(words[i:] for i in range(SHINGLE_WORDS)), strict=False)))  # runs of words
-    return np.fromiter(map(zlib.crc32, map(str.encode, shingles)), dtype=np.uint64, count=len(shingles))
-
-
-def band_keys(sig: np.ndarray) -> tuple[str, ...]:
-    rows = PERMUTATIONS // BANDS
-    return tuple(f"{b}:{zlib.crc32(sig[b * rows:(b + 1) * rows].tobytes()):08x}" for b in range(BANDS))
-
-
-def similarity(a: bytes | np.ndarray, b: bytes | np.ndarray) -> float:
-    """Estimated Jaccard similarity of two signatures."""
-    sa = np.frombuffer(a, dtype=np.uint32) if isinstance(a, bytes) else a
-    sb = np.frombuffer(b, dtype=np.uint32) if isinstance(b, bytes) else b
-    return float(np.mean(sa == sb))
+    return minhash.similarity(a, b)
 
 
 @dataclass(frozen=True)
@@ -218,7 +138,11 @@ class Keyed:
 
     @cached_property
     def _minhash(self) -> np.ndarray | None:
-        return None if self.entry.truncated else signature(self.entry.title, self.entry.text)
+        if self.entry.truncated:
+            return None
+        from tidings import minhash
+
+        return minhash.signature(self.entry.title, self.entry.text)
 
     @property
     def signature(self) -> bytes | None:
@@ -226,13 +150,21 @@ class Keyed:
 
     @cached_property
     def bands(self) -> tuple[str, ...]:
-        return band_keys(self._minhash) if self._minhash is not None else ()
+        if self._minhash is None:
+            return ()
+        from tidings import minhash
+
+        return minhash.band_keys(self._minhash)
 
 
 def sign_all(entries: Iterable[Keyed]) -> None:
     """Make the signatures of many entries at once (`signatures`), for those that will need one."""
     waiting = [k for k in entries if "_minhash" not in k.__dict__ and not k.entry.truncated]
-    for k, sig in zip(waiting, signatures([(k.entry.title, k.entry.text) for k in waiting]), strict=True):
+    if not waiting:
+        return
+    from tidings import minhash
+
+    for k, sig in zip(waiting, minhash.signatures([(k.entry.title, k.entry.text) for k in waiting]), strict=True):
         k.__dict__["_minhash"] = sig  # what the cached property would have made
 
 
