@@ -444,4 +444,16 @@ def test_a_date_given_in_passing_does_not_date_the_sentence(sentence, in_passing
     published = datetime(2026, 3, 14, tzinfo=UTC)
     when = written_date(sentence, published)
     assert when is not None
-    assert extractive._dated_in_passing(sentence, when[0], published) is in_passing
+    assert extractive._event_date(sentence, published) == (None if in_passing else when)
+
+
+@pytest.mark.parametrize(("sentence", "day"), [
+    ("The models, released on August 5, 2025, were updated on March 10, 2026.", "2026-03-10"),
+    ("Released in October 2025, the law took effect on January 1, 2026.", "2026-01-01"),
+    ("The models, released on August 5, 2025, have since been updated on March 10, 2026.", "2026-03-10"),
+])
+def test_a_sentence_with_a_date_in_passing_is_placed_on_its_own_date(sentence, day):
+    from datetime import UTC, date, datetime
+
+    when = extractive._event_date(sentence, datetime(2026, 3, 14, tzinfo=UTC))
+    assert when is not None and when[0] == date.fromisoformat(day)

@@ -455,29 +455,38 @@ _AFTER_THE_DATE = re.compile(r"(?:(?:nearly|almost|about|some|just|only|more tha
                              re.I)
 
 
-# "OpenAI's gpt-oss models, released on August 5, 2025, have become the yardstick ...": the date is the subject's,
-# given in passing between commas after it (after at most one other aside), and the sentence goes on to tell what
-# is true now. (Not "The vote, held on March 3, was the first ...": that is the vote's day.)
-_DATED_ASIDE = re.compile(r"^[^,;]{1,80}(?:,\s[^,;]{1,60})?,\s+(?:(?:first|originally|officially|only)\s+)?"
-                          r"(?:[a-z]{3,}ed|built|made|held|won|sold|shown|set|begun|unveiled|written|taken)\s+"
-                          r"((?:on|in|back in)\s+[^,;]+(?:,\s*(?:19|20)\d\d)?),\s+(?:still\s+|now\s+)?"
-                          r"(?:has|have|is|are|remains?|stays?|continues?|keeps?|holds?|leads?|sits?)\b", re.I)
+# A date given in passing, in an aside: right after the subject (after at most one other aside), "OpenAI's
+# gpt-oss models, released on August 5, 2025, have become ...", or before it, "Released on August 5, 2025, the
+# models have become ...". The date is the subject's; the sentence's own event is what follows.
+_PARTICIPLE_DATE = (r"(?:(?:first|originally|officially|only)\s+)?(?:[a-z]{3,}ed|built|made|held|won|sold|shown|set|"
+                    r"begun|unveiled|written|taken)\s+((?:on|in|back in)\s+[^,;]+(?:,\s*(?:19|20)\d\d)?),\s+")
+_SUBJECT_ASIDE = re.compile(r"^[^,;]{1,80}(?:,\s[^,;]{1,60})?,\s+" + _PARTICIPLE_DATE, re.I)
+_OPENING_ASIDE = re.compile(r"^" + _PARTICIPLE_DATE, re.I)
+_NOW = r"(?:still\s+|now\s+)?(?:has|have|is|are|remains?|stays?|continues?|keeps?|holds?|leads?|sits?)\b"
+_NOW_AFTER_SUBJECT = re.compile(_NOW, re.I)  # "..., have become the yardstick"
+_NOW_AFTER_OPENING = re.compile(r"[^,;]{1,80}?\s" + _NOW, re.I)  # "..., the models have become the yardstick"
 
 
-# The same aside before the subject: "Released on August 5, 2025, the models have become ...".
-_DATED_OPENING = re.compile(r"^(?:(?:first|originally|officially)\s+)?(?:[a-z]{3,}ed|built|made|held|won|sold|shown|"
-                            r"set|begun|unveiled|written|taken)\s+((?:on|in|back in)\s+[^,;]+(?:,\s*(?:19|20)\d\d)?),"
-                            r"\s+[^,;]{1,80}?\s(?:still\s+|now\s+)?(?:has|have|is|are|remains?|stays?|continues?|"
-                            r"keeps?|holds?|leads?|sits?)\b", re.I)
-
-
-def _dated_in_passing(text: str, when: date, published: date) -> bool:
-    """Whether the date a sentence is placed on is one given in passing, in an aside (see _DATED_ASIDE)."""
-    aside = _DATED_ASIDE.match(text) or _DATED_OPENING.match(text)
-    if aside is None:
-        return False
-    found = written_date(aside.group(1), published)
-    return found is not None and found[0] == when
+def _event_date(text: str, published: date) -> tuple[date, str] | None:
+    """The day or month a sentence's own event happened, as `written_date` gives it; None when it has none. A
+    date given in passing is not the event's: a later date in the sentence is ("The models, released on August 5,
+    2025, were updated on March 10, 2026"), and a sentence that goes on to tell what is true now has none ("...,
+    have become the yardstick"). Otherwise the aside's date stands ("The vote, held on March 3, was the first")."""
+    when = written_date(text, published)
+    if when is None:
+        return None
+    for aside, now in ((_SUBJECT_ASIDE, _NOW_AFTER_SUBJECT), (_OPENING_ASIDE, _NOW_AFTER_OPENING)):
+        m = aside.match(text)
+        if m is None:
+            continue
+        given = written_date(m.group(1), published)
+        if given is None or given[0] != when[0]:
+            continue
+        later = written_date(text[m.end():], published)
+        if later is not None:
+            return later
+        return None if now.match(text, m.end()) else when
+    return when
 
 
 def _dangles(text: str) -> bool:
@@ -570,12 +579,11 @@ def _timeline(items: Sequence[Item], every: Sequence[_Candidate], taken: list[_C
             continue
         # The first date written out in full ("on March 11", "in October 2025"), at day or month precision: a
         # year alone, or "this month", does not date an event.
-        when = written_date(c.text, c.item.published)
+        when = _event_date(c.text, c.item.published)
         # A sentence about what comes next is no event, whatever date it mentions ("the next thing to watch is
         # whether OpenAI refreshes the family, since both models date from August 2025").
         if when is None or when[0] >= start or is_forward_looking(c.text) or _looks_ahead(c.text) \
-                or _dangles(c.text) or _AFTER_THE_DATE.match(c.text) \
-                or _dated_in_passing(c.text, when[0], c.item.published):
+                or _dangles(c.text) or _AFTER_THE_DATE.match(c.text):
             continue
         fact = fact_of(c.text)
         if restates(fact, facts) or any(k[0] == when[0] for k in lines):
