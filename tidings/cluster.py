@@ -80,9 +80,7 @@ def assign(store: Store, settings: Settings, digests: Sequence[Digest], sources:
     before: dict[tuple[str, int], int] = {}  # (digest, item) -> story, for items already placed
     last_seen: dict[int, datetime] = {}
     for story in loaded:
-        engine = engines.get(story.digest)
-        if engine is None:
-            continue
+        engine = engines[story.digest]  # every loaded story is of a digest the items may go to
         last_seen[story.id] = story.last_item
         if story.id in members:
             engine.load_story(story.id, [(item_id, member_counts[item_id], _ts(published))

@@ -118,13 +118,6 @@ def _global_guid(guid: str) -> bool:
 
 # --- near-duplicates: MinHash signatures (tidings.minhash, imported when first needed) --------------------------
 
-def similarity(a, b) -> float:
-    """Estimated Jaccard similarity of two signatures (see `tidings.minhash.similarity`)."""
-    from tidings import minhash
-
-    return minhash.similarity(a, b)
-
-
 @dataclass(frozen=True)
 class Keyed:
     """An entry with everything the store needs to know it again.

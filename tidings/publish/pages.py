@@ -100,12 +100,11 @@ def _when(value: str | datetime) -> datetime:
     return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
-def digest_page(env: Environment, digest: Digest, ranked: list[dict], weeks: dict[str, list[dict]] | None = None
-                ) -> str:
-    """A digest's list of stories, `ranked` (see `rank`): with its archive's `weeks` (see `archive_weeks`), the
-    first DIGEST_TOP of them and a link to each week; without, all of them."""
-    shown = ranked if weeks is None else ranked[:DIGEST_TOP]
-    archive = [(week, week_label(week), len(lines)) for week, lines in (weeks or {}).items()]
+def digest_page(env: Environment, digest: Digest, ranked: list[dict], weeks: dict[str, list[dict]]) -> str:
+    """A digest's list of stories, `ranked` (see `rank`): the first DIGEST_TOP of them, and a link to each week of
+    its archive (`weeks`, see `archive_weeks`)."""
+    shown = ranked[:DIGEST_TOP]
+    archive = [(week, week_label(week), len(lines)) for week, lines in weeks.items()]
     return env.get_template("digest.html").render(root="../", digest=digest, stories=shown,
                                                   more=len(ranked) - len(shown), archive=archive)
 

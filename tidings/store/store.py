@@ -37,7 +37,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from tidings import dedupe
-from tidings.dedupe import Keyed, similarity
+from tidings.dedupe import Keyed
 from tidings.errors import StoreError
 from tidings.model import (
     CheckedClaim,
@@ -1301,6 +1301,8 @@ class _IngestBatch:
     def _near_duplicate(self, k: Keyed) -> int | None:
         """The item most similar to this entry, stored or new in this batch, if it is similar enough to be the
         same article. On a tie, the newest (an item new in this batch is newer than any stored one)."""
+        from tidings.minhash import similarity  # numpy: only once an entry has a signature to compare
+
         candidates = self.conn.execute(
             select(t.item_signatures.c.item_id, t.item_signatures.c.signature)
             .where(t.item_signatures.c.item_id.in_(

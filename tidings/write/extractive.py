@@ -577,8 +577,8 @@ def _timeline(items: Sequence[Item], every: Sequence[_Candidate], taken: list[_C
     for c in sorted(every, key=lambda c: -c.score)[:PRESELECT]:
         if c.length > TIMELINE_WORDS:
             continue
-        # The first date written out in full ("on March 11", "in October 2025"), at day or month precision: a
-        # year alone, or "this month", does not date an event.
+        # The date of its own event, written out in full ("on March 11", "in October 2025"), at day or month
+        # precision: a year alone, "this month", or a date given in passing does not date an event.
         when = _event_date(c.text, c.item.published)
         # A sentence about what comes next is no event, whatever date it mentions ("the next thing to watch is
         # whether OpenAI refreshes the family, since both models date from August 2025").
