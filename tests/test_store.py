@@ -90,3 +90,34 @@ def test_a_migration_that_fails_halfway_leaves_the_schema_before_it(tmp_path, mo
     engine = create_engine(f"sqlite:///{path}")
     assert "items_fts" in inspect(engine).get_table_names()
     engine.dispose()
+
+
+def test_new_items_get_their_own_ids_keys_and_bands(store, tmp_path):
+    """A batch's new items are inserted at once: each key, link and LSH band must name the item it came from."""
+    source = store.upsert_source(Source(url="https://news.example/feed"), NOW)
+    store.ingest(source, keyed(source, entry(1)), NOW)
+    texts = {n: f"Story {n} about topic {n * 7} with details {n * 13}. " * 6 for n in range(2, 7)}
+    store.ingest(source, keyed(source, *(entry(n, text=texts[n]) for n in texts)), NOW)
+    with sqlite3.connect(tmp_path / "store.db") as conn:
+        by_key = dict(conn.execute("SELECT k.key, i.url FROM item_keys k JOIN items i ON i.id = k.item_id"))
+        bands = conn.execute("SELECT i.url, count(*) FROM item_bands b JOIN items i ON i.id = b.item_id "
+                             "GROUP BY i.url").fetchall()
+        carried = conn.execute("SELECT count(*) FROM item_sources s JOIN items i ON i.id = s.item_id").fetchone()
+    for n in range(1, 7):
+        assert by_key[f"url:https://news.example/{n}"] == f"https://news.example/{n}"
+    assert sorted(bands) == [(f"https://news.example/{n}", 32) for n in range(1, 7)]
+    assert carried == (6,)
+
+
+def test_new_work_reads_items_to_place_and_to_check_at_once(store, tmp_path):
+    source = store.upsert_source(Source(url="https://news.example/feed"), NOW)
+    earlier = NOW.replace(hour=NOW.hour - 1)
+    store.ingest(source, keyed(source, entry(1), entry(2), entry(3, published=earlier)), NOW)
+    first, second, third = sorted(store.items(), key=lambda i: i.id)
+    store.save_claims([(first, [])])  # checked, not placed
+    with sqlite3.connect(tmp_path / "store.db") as conn:
+        conn.execute("UPDATE items SET routed = '2026-01-01 00:00:00.000000' WHERE id = ?", (second.id,))
+    unrouted, to_check = store.new_work()
+    assert [i.id for i in unrouted] == [third.id, first.id] == [i.id for i in store.unrouted_items()]
+    assert [i.id for i in to_check] == [second.id, third.id] == [i.id for i in store.items_to_check()]
+    assert unrouted[0].source_ids == (source.id,)

@@ -49,9 +49,11 @@ def params(settings: Settings) -> ClusterParams:
 
 
 def assign(store: Store, settings: Settings, digests: Sequence[Digest], sources: Sequence[Source],
-           now: datetime, on_item: Callable[[], None] | None = None) -> ClusterStats:
-    """Place every item not yet placed into stories of the digests it belongs to."""
-    items = store.unrouted_items()
+           now: datetime, on_item: Callable[[], None] | None = None, items: Sequence[Item] | None = None
+           ) -> ClusterStats:
+    """Place every item not yet placed (unless the caller has read them: `items`) into stories of the digests it
+    belongs to."""
+    items = store.unrouted_items() if items is None else items
     if not items or not digests:
         return ClusterStats(unrouted=len(items))
     from tidings.clusterer import StoryClusterer, dot  # numpy and scipy: only when there is something to place

@@ -40,7 +40,7 @@ def signatures(documents: Sequence[tuple[str, str]]) -> list[np.ndarray | None]:
     out: list[np.ndarray | None] = [None] * len(hashed)
     # Each call its own block (readers run in threads), no larger than its documents need.
     most = min(SIGNATURE_CHUNK, sum(len(h) for h in hashed if h is not None))
-    block = np.empty(most * PERMUTATIONS, dtype=np.uint64)
+    block = np.empty((2, most * PERMUTATIONS), dtype=np.uint64)
     group: list[int] = []
     size = 0
     for n, hashes in enumerate(hashed):
@@ -73,11 +73,17 @@ def _sign(hashed: list, group: list[int], out: list, block: np.ndarray) -> None:
 
 
 def _permuted(hashes: np.ndarray, block: np.ndarray) -> np.ndarray:
-    """(a * x + b) mod p for every shingle hash x (rows) and permutation (columns), made in `block`."""
-    values = block[:len(hashes) * PERMUTATIONS].reshape(len(hashes), PERMUTATIONS)
+    """(a * x + b) mod p for every shingle hash x (rows) and permutation (columns), made in `block`. The remainder
+    is y - (y // p) * p: numpy divides by a constant with a multiplication, three times faster than its remainder,
+    which divides in hardware."""
+    size = len(hashes) * PERMUTATIONS
+    values = block[0, :size].reshape(len(hashes), PERMUTATIONS)
+    quotients = block[1, :size].reshape(len(hashes), PERMUTATIONS)
     np.multiply(hashes[:, None], _A[None, :], out=values)
     values += _B
-    np.remainder(values, _PRIME, out=values)
+    np.floor_divide(values, _PRIME, out=quotients)
+    quotients *= _PRIME
+    values -= quotients
     return values
 
 

@@ -404,15 +404,17 @@ def _run(config: Config, store: Store, now: datetime, sources: Sequence[str] | N
     for problem in knowledge.errors:
         log.warning(f"{problem} (skipped; the built-in KB is used)")
     # Claims are read by worker processes (when there are many) while this process clusters.
-    begun = begin_check(store, knowledge, config.settings.processes)
-    unrouted = store.unrouted_count()
+    to_place, to_check = store.new_work()
+    begun = begin_check(store, knowledge, config.settings.processes, to_check)
+    unrouted = len(to_place)
     if unrouted >= min(write_stage.IN_PROCESSES, site_stage.IN_PROCESSES):
         # So many new items will have many stories to write and render, by worker processes: their server starts
         # now, on another processor, and is ready by then.
         warm(config.settings.processes)
     try:
         with reporter.stage("cluster", unrouted) as bar:
-            placed = cluster.assign(store, config.settings, store.digests(), store.sources(), now, bar.advance)
+            placed = cluster.assign(store, config.settings, store.digests(), store.sources(), now, bar.advance,
+                                    to_place)
         reporter.done("cluster", f"{placed.items} items placed: {placed.joined} joined a story, "
                                  f"{placed.new_stories} started one, {placed.unrouted} fit no digest")
         lap("cluster")

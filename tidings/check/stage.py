@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -33,16 +33,18 @@ class Begun:
         self.claims.close()
 
 
-def begin_check(store: Store, kb: KnowledgeBase, processes: int = 0) -> Begun:
-    """Find the items to check and start reading their claims: in worker processes when there are many
-    (`processes`: 0 is one per processor, 1 none), which read them all while the caller goes on."""
+def begin_check(store: Store, kb: KnowledgeBase, processes: int = 0, items: Sequence[Item] | None = None) -> Begun:
+    """Find the items to check (unless the caller has read them: `items`) and start reading their claims: in worker
+    processes when there are many (`processes`: 0 is one per processor, 1 none), which read them all while the
+    caller goes on."""
     rechecked = 0
     fingerprint = f"{CHECKER_VERSION}:{kb.fingerprint}"
     if store.meta("kb_fingerprint") != fingerprint:
         # The KB gained or corrected a fact, or the checker reads claims differently now: every stored verdict
         # may be stale, so every item is checked again.
         rechecked = store.recheck_all(fingerprint)
-    items = store.items_to_check()
+        items = None
+    items = store.items_to_check() if items is None else list(items)
     texts = [f"{item.title}.\n\n{item.text}" for item in items]
     # All asked for at once: the answers are small, and the workers read them while the run clusters.
     claims = in_processes(_claims_in, texts, kb, processes, min_tasks=IN_PROCESSES, ahead=len(texts))

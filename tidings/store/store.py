@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from math import sqrt
-from operator import itemgetter
 from pathlib import Path
 
 from sqlalchemy import (
@@ -590,29 +589,41 @@ class Store:
                  for i in self._items(query.where(t.items.c.id.in_(chunk)))]
         return sorted(found, key=lambda i: (i.published, i.id))
 
-    def unrouted_count(self) -> int:
-        """How many items wait to be placed (without loading them, as `unrouted_items` does)."""
-        with self.engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(t.items).where(t.items.c.routed.is_(None))
-                                ).scalar_one()
-
     def unrouted_items(self) -> list[Item]:
         return self._items(select(t.items).where(t.items.c.routed.is_(None))
                            .order_by(t.items.c.published, t.items.c.id))
 
+    def new_work(self) -> tuple[list[Item], list[Item]]:
+        """The items to place (as `unrouted_items`) and those to check (as `items_to_check`), read at once: in a
+        run they are mostly the same new items."""
+        c = t.items.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.items).where(c.routed.is_(None) | c.checked.is_(None)
+                                                      | (c.checked != c.content_hash))
+                                .order_by(c.published, c.id)).all()
+            items = self._as_items(conn, rows)
+        unrouted = [item for item, row in zip(items, rows, strict=True) if row.routed is None]
+        to_check = sorted((item for item, row in zip(items, rows, strict=True) if row.checked != row.content_hash),
+                          key=lambda item: item.id)
+        return unrouted, to_check
+
     def _items(self, query) -> list[Item]:
         with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-            ids = [r.id for r in rows]
-            carriers: dict[int, list[tuple[int, str, float | None]]] = {}
-            for chunk in _chunks(ids, 500):
-                for link in conn.execute(
-                        select(t.item_sources.c.item_id, t.item_sources.c.source_id, t.item_sources.c.publisher,
-                               t.sources.c.credibility)
-                        .join(t.sources, t.sources.c.id == t.item_sources.c.source_id)
-                        .where(t.item_sources.c.item_id.in_(chunk))
-                        .order_by(t.item_sources.c.first_seen, t.item_sources.c.source_id)):
-                    carriers.setdefault(link.item_id, []).append((link.source_id, link.publisher, link.credibility))
+            return self._as_items(conn, conn.execute(query).all())
+
+    @staticmethod
+    def _as_items(conn, rows: Sequence) -> list[Item]:
+        """Items of `rows` of the items table, with the sources that carry them."""
+        ids = [r.id for r in rows]
+        carriers: dict[int, list[tuple[int, str, float | None]]] = {}
+        for chunk in _chunks(ids, 500):
+            for link in conn.execute(
+                    select(t.item_sources.c.item_id, t.item_sources.c.source_id, t.item_sources.c.publisher,
+                           t.sources.c.credibility)
+                    .join(t.sources, t.sources.c.id == t.item_sources.c.source_id)
+                    .where(t.item_sources.c.item_id.in_(chunk))
+                    .order_by(t.item_sources.c.first_seen, t.item_sources.c.source_id)):
+                carriers.setdefault(link.item_id, []).append((link.source_id, link.publisher, link.credibility))
         out = []
         for r in rows:
             links = carriers.get(r.id, [])
@@ -1225,7 +1236,7 @@ class _IngestBatch:
         self.links: list[dict] = []
         self.new_keys: list[dict] = []
         self.signatures: list[dict] = []
-        self.bands: list[dict] = []
+        self.bands: list[tuple[int, tuple[str, ...]]] = []  # (new item, its LSH band keys)
         self.pending_bands: dict[str, list[int]] = {}  # band -> new items in this batch, for near-duplicates
         self.pending_signatures: dict[int, bytes] = {}
         self.edited: list[int] = []
@@ -1326,7 +1337,7 @@ class _IngestBatch:
             note=entry.error, origin_source=source_id))
         if k.signature is not None:
             self.signatures.append({"item_id": item_id, "signature": k.signature})
-            self.bands.extend({"band": b, "item_id": item_id} for b in k.bands)
+            self.bands.append((item_id, k.bands))
             if self.near_threshold < 1.0:
                 self.pending_signatures[item_id] = k.signature
                 for b in k.bands:
@@ -1337,31 +1348,41 @@ class _IngestBatch:
     def write(self) -> None:
         """Insert the new items, then everything that refers to them by their real ids."""
         conn = self.conn
-        if self.new_items:
-            ids = conn.execute(insert(t.items).returning(t.items.c.id, sort_by_parameter_order=True),
-                               self.new_items).scalars().all()
-            for rows in (self.links, self.signatures, self.bands, self.new_keys):
-                for row in rows:
-                    if row["item_id"] < 0:
-                        row["item_id"] = ids[-row["item_id"] - 1]
+        ids = _insert_items(conn, self.new_items) if self.new_items else []
+        for rows in (self.links, self.signatures, self.new_keys):
+            for row in rows:
+                if row["item_id"] < 0:
+                    row["item_id"] = ids[-row["item_id"] - 1]
         for table, rows in ((t.item_sources, self.links), (t.item_signatures, self.signatures)):
             if rows:
                 conn.execute(insert(table), rows)
-        for table, rows, key in ((t.item_bands, self.bands, "band"), (t.item_keys, self.new_keys, "key")):
-            if rows:
-                _insert_plain(conn, table, rows, key)
+        if self.new_keys:
+            _insert_plain(conn, t.item_keys, [(row["key"], row["item_id"]) for row in self.new_keys])
+        if self.bands:  # an item has 32: tuples, not a dict each
+            _insert_plain(conn, t.item_bands, [(band, ids[-item - 1]) for item, bands in self.bands for band in bands])
 
 
-def _insert_plain(conn, table, rows: list[dict], key: str) -> None:
-    """Many rows of text and integer columns, handed straight to the driver: for rows this small, what SQLAlchemy
-    does for each row of an executemany costs more than the insert (an item has 32 LSH bands). They go in the
-    order of `key`, the column their table is indexed by: its index then takes them in one pass over its pages
-    instead of at random places (a third faster for the bands of a few hundred items)."""
-    columns = list(rows[0])
+def _insert_items(conn, rows: list[dict]) -> list[int]:
+    """Insert new items; their ids, in order. SQLAlchemy returns ids in order from SQLite only by inserting one row
+    per statement. SQLite gives a row the id after the largest, and once the first insert holds the database's
+    write lock no other writer can come between: the rest take the ids after it, in one executemany."""
+    if conn.dialect.name != "sqlite":
+        return conn.execute(insert(t.items).returning(t.items.c.id, sort_by_parameter_order=True),
+                            rows).scalars().all()
+    first = conn.execute(insert(t.items).returning(t.items.c.id), rows[0]).scalar_one()
+    if len(rows) > 1:
+        conn.execute(insert(t.items), [dict(row, id=first + n) for n, row in enumerate(rows[1:], 1)])
+    return list(range(first, first + len(rows)))
+
+
+def _insert_plain(conn, table, rows: list[tuple[str, int]]) -> None:
+    """Rows of (text key, item id), handed straight to the driver: for rows this small, what SQLAlchemy does for
+    each row of an executemany costs more than the insert (an item has 32 LSH bands). They go in the order of the
+    key, the column their table is indexed by: its index then takes them in one pass over its pages instead of at
+    random places (a third faster for the bands of a few hundred items)."""
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
-    values = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
-    conn.exec_driver_sql(sql, [values(row) for row in sorted(rows, key=itemgetter(key))])
+    columns = ", ".join(column.name for column in table.c)
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) VALUES ({mark}, {mark})", sorted(rows))
 
 
 def story_index_terms(centroid: dict[str, float]) -> list[tuple[str, float]]:
