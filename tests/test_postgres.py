@@ -73,3 +73,23 @@ def test_the_model_writer_keeps_its_replies_in_postgresql(tmp_path, postgres_url
             assert revision.passages
             with store.engine.connect() as conn:
                 assert conn.exec_driver_sql("SELECT count(*) FROM writer_replies").scalar() == 1
+
+
+def test_an_older_postgresql_store_gets_its_bands_primary_key(tmp_path, postgres_url):
+    from sqlalchemy import inspect, text
+
+    from tidings.store import Store
+
+    store = Store(postgres_url)
+    with store.engine.begin() as conn:  # as a store made before 0016: no primary key, an index on the band
+        conn.execute(text("ALTER TABLE item_bands DROP CONSTRAINT item_bands_pkey"))
+        conn.execute(text("CREATE INDEX ix_item_bands_band ON item_bands (band)"))
+        conn.execute(text("DELETE FROM migrations WHERE name = '0016_compact_key_tables'"))
+    store.close()
+    store = Store(postgres_url)
+    with store.engine.connect() as conn:
+        found = inspect(conn)
+        key = found.get_pk_constraint("item_bands")["constrained_columns"]
+        indexes = [i["name"] for i in found.get_indexes("item_bands")]
+    store.close()
+    assert key == ["band", "item_id"] and indexes == []

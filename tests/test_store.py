@@ -121,3 +121,52 @@ def test_new_work_reads_items_to_place_and_to_check_at_once(store, tmp_path):
     assert [i.id for i in unrouted] == [third.id, first.id] == [i.id for i in store.unrouted_items()]
     assert [i.id for i in to_check] == [second.id, third.id] == [i.id for i in store.items_to_check()]
     assert unrouted[0].source_ids == (source.id,)
+
+
+def test_sources_without_item_counts_are_the_same_sources(store):
+    first = store.upsert_source(Source(url="https://news.example/feed", digests=("ai",)), NOW)
+    store.upsert_source(Source(url="https://other.example/feed"), NOW)
+    store.ingest(first, keyed(first, entry(1), entry(2)), NOW)
+    counted, uncounted = store.sources(), store.sources(item_counts=False)
+    assert [s.item_count for s in counted] == [2, 0]
+    assert [s.item_count for s in uncounted] == [0, 0]
+    assert [replace(s, item_count=0) for s in counted] == uncounted
+
+
+def test_key_tables_of_an_older_store_become_compact_and_keep_their_rows(tmp_path):
+    """A store whose keys and bands are rowid tables (with an index on the band) gets them as tables without
+    rowids, every row kept, and still finds a near-duplicate by its bands."""
+    path = tmp_path / "old.db"
+    store = Store(str(path))
+    source = store.upsert_source(Source(url="https://news.example/feed"), NOW)
+    mirror = store.upsert_source(Source(url="https://mirror.example/feed"), NOW)
+    text = " ".join(f"Paragraph {n} of the survey reports glacier {n * 3} retreat in valley {n * 7}." for n in range(9))
+    store.ingest(source, keyed(source, entry(1), entry(2, text=text)), NOW)
+    store.close()
+    db = sqlite3.connect(path)
+    before = {table: sorted(db.execute(f"SELECT * FROM {table}")) for table in ("item_keys", "item_bands")}
+    db.execute("DELETE FROM migrations WHERE name = '0016_compact_key_tables'")
+    db.execute("ALTER TABLE item_keys RENAME TO keys_new")
+    db.execute("CREATE TABLE item_keys (key TEXT PRIMARY KEY, item_id INTEGER NOT NULL REFERENCES items(id))")
+    db.execute("INSERT INTO item_keys SELECT * FROM keys_new")
+    db.execute("DROP TABLE keys_new")
+    db.execute("ALTER TABLE item_bands RENAME TO bands_new")
+    db.execute("CREATE TABLE item_bands (band VARCHAR(40) NOT NULL, item_id INTEGER NOT NULL REFERENCES items(id))")
+    db.execute("CREATE INDEX ix_item_bands_band ON item_bands (band)")
+    db.execute("INSERT INTO item_bands SELECT * FROM bands_new")
+    db.execute("DROP TABLE bands_new")
+    db.commit()
+    db.close()
+
+    store = Store(str(path))
+    db = sqlite3.connect(path)
+    made = dict(db.execute("SELECT name, sql FROM sqlite_master WHERE name IN ('item_keys', 'item_bands')"))
+    after = {table: sorted(db.execute(f"SELECT * FROM {table}")) for table in ("item_keys", "item_bands")}
+    indexes = db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'item_bands'").fetchall()
+    db.close()
+    assert all("WITHOUT ROWID" in sql for sql in made.values()) and indexes == []
+    assert after == before
+    copy = entry(3, url="https://mirror.example/2", title=entry(2).title, text=text + " Updated.")  # syndicated
+    got = store.ingest(mirror, keyed(mirror, copy), NOW, near_threshold=0.8)
+    store.close()
+    assert got.linked == 1 and got.new == 0  # found by its bands

@@ -101,7 +101,7 @@ def chosen_sources(store: Store, only: Sequence[str] | None, now: datetime | Non
                    due_only: bool = False) -> list[Source]:
     """The sources a run reads: all of them but those gone for good, or those named by URL or id; with `due_only`,
     only those whose next check has come (a scheduled run)."""
-    every = store.sources()
+    every = store.sources(item_counts=False)
     if not every:
         raise SetupError("no sources to read; add one with 'tidings sources add URL' or a [[sources]] table "
                          "in tidings.toml")
@@ -154,7 +154,7 @@ def fetch_stage(config: Config, store: Store, sources: Sequence[Source], now: da
 
     settings = config.settings
     if not sources and schedule.due_only:
-        upcoming = [s.next_check for s in store.sources() if s.status != "gone" and s.next_check]
+        upcoming = [s.next_check for s in store.sources(item_counts=False) if s.status != "gone" and s.next_check]
         when = f"; the next is due at {min(upcoming):%Y-%m-%d %H:%M} UTC" if upcoming else ""
         reporter.done("fetch", f"no source is due{when}")
         return counts, errors
@@ -413,8 +413,8 @@ def _run(config: Config, store: Store, now: datetime, sources: Sequence[str] | N
         warm(config.settings.processes)
     try:
         with reporter.stage("cluster", unrouted) as bar:
-            placed = cluster.assign(store, config.settings, store.digests(), store.sources(), now, bar.advance,
-                                    to_place)
+            placed = cluster.assign(store, config.settings, store.digests(), store.sources(item_counts=False), now,
+                                    bar.advance, to_place)
         reporter.done("cluster", f"{placed.items} items placed: {placed.joined} joined a story, "
                                  f"{placed.new_stories} started one, {placed.unrouted} fit no digest")
         lap("cluster")
@@ -430,9 +430,10 @@ def _run(config: Config, store: Store, now: datetime, sources: Sequence[str] | N
     if schedule.stopping:
         return replace(stats, items_placed=placed.items, stories_new=placed.new_stories)
 
-    with reporter.stage("write", len(store.stories_to_revise())) as bar:
+    to_revise = store.stories_to_revise()
+    with reporter.stage("write", len(to_revise)) as bar:
         written = revise(store, config.settings, now, bar.advance, knowledge.display_names, knowledge,
-                         config.writer, lambda: schedule.stopping)
+                         config.writer, lambda: schedule.stopping, to_revise)
     reporter.done("write", f"{written.revised} stories revised ({written.first} new){writer_report(written)}")
     lap("write")
 

@@ -43,7 +43,8 @@ def begin_check(store: Store, kb: KnowledgeBase, processes: int = 0, items: Sequ
         # The KB gained or corrected a fact, or the checker reads claims differently now: every stored verdict
         # may be stale, so every item is checked again.
         rechecked = store.recheck_all(fingerprint)
-        items = None
+        if rechecked:
+            items = None
     items = store.items_to_check() if items is None else list(items)
     texts = [f"{item.title}.\n\n{item.text}" for item in items]
     # All asked for at once: the answers are small, and the workers read them while the run clusters.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, inspect, select, text
+from sqlalchemy import Connection, MetaData, inspect, select, text
 
 from tidings.store import schema
 
@@ -145,6 +145,30 @@ def _writer_replies(conn: Connection) -> None:
     schema.writer_replies.create(conn, checkfirst=True)
 
 
+def _compact_key_tables(conn: Connection) -> None:
+    """Item keys and LSH bands each in one B-tree ordered by what they are looked up by (see `schema.item_bands`):
+    on SQLite, tables without rowids; on PostgreSQL, the bands get their primary key in place of the band index."""
+    if conn.dialect.name != "sqlite":
+        if not inspect(conn).get_pk_constraint("item_bands")["constrained_columns"]:
+            conn.execute(text("ALTER TABLE item_bands ADD PRIMARY KEY (band, item_id)"))
+        conn.execute(text("DROP INDEX IF EXISTS ix_item_bands_band"))
+        return
+    for table in (schema.item_keys, schema.item_bands):
+        made = conn.execute(text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :name"),
+                            {"name": table.name}).scalar_one()
+        if "WITHOUT ROWID" in made.upper():
+            continue  # made by this schema already
+        beside = MetaData()
+        schema.items.to_metadata(beside)  # what their foreign keys name
+        compact = table.to_metadata(beside, name=f"{table.name}_compact")
+        compact.create(conn)
+        columns = ", ".join(column.name for column in table.c)
+        conn.execute(text(f"INSERT OR IGNORE INTO {compact.name} ({columns}) SELECT {columns} FROM {table.name} "
+                          f"ORDER BY {columns}"))
+        conn.execute(text(f"DROP TABLE {table.name}"))
+        conn.execute(text(f"ALTER TABLE {compact.name} RENAME TO {table.name}"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_full_text_search", _full_text_search),
@@ -161,6 +185,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0013_story_indexes", _story_indexes),
     ("0014_story_window_index", _story_window_index),
     ("0015_writer_replies", _writer_replies),
+    ("0016_compact_key_tables", _compact_key_tables),
 ]
 
 

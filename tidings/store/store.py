@@ -28,6 +28,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    literal,
     select,
     text,
     update,
@@ -385,14 +386,19 @@ class Store:
             return next(iter(self._sources(t.sources.c.id == url_or_id)), None)
         return next(iter(self._sources(t.sources.c.url == url_or_id)), None)
 
-    def sources(self) -> list[Source]:
-        return self._sources(None)
+    def sources(self, item_counts: bool = True) -> list[Source]:
+        """Every source; with `item_counts=False`, without counting each one's items (every `item_count` is 0),
+        which takes a pass over every item's sources."""
+        return self._sources(None, item_counts)
 
-    def _sources(self, where) -> list[Source]:
-        counts = (select(t.item_sources.c.source_id, func.count().label("n"))
-                  .group_by(t.item_sources.c.source_id).subquery())
-        query = (select(t.sources, func.coalesce(counts.c.n, 0).label("n"))
-                 .outerjoin(counts, counts.c.source_id == t.sources.c.id).order_by(t.sources.c.id))
+    def _sources(self, where, item_counts: bool = True) -> list[Source]:
+        if item_counts:
+            counts = (select(t.item_sources.c.source_id, func.count().label("n"))
+                      .group_by(t.item_sources.c.source_id).subquery())
+            query = (select(t.sources, func.coalesce(counts.c.n, 0).label("n"))
+                     .outerjoin(counts, counts.c.source_id == t.sources.c.id).order_by(t.sources.c.id))
+        else:
+            query = select(t.sources, literal(0).label("n")).order_by(t.sources.c.id)
         if where is not None:
             query = query.where(where)
         with self.engine.connect() as conn:

@@ -8,7 +8,7 @@ cannot be had, or keeps too little after the check, gives way to the extractive 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -38,15 +38,20 @@ class WriteStats:
 
 def revise(store: Store, settings: Settings, now: datetime, on_story: Callable[[], None] | None = None,
            names: Mapping[str, str] | None = None, kb: KnowledgeBase | None = None,
-           writer_settings: WriterSettings | None = None, stopping: Callable[[], bool] | None = None) -> WriteStats:
-    """Write a revision of every story whose items or verdicts changed; `stopping()` true leaves the stories not
-    yet written for the next run (a model writer may take a while for each)."""
+           writer_settings: WriterSettings | None = None, stopping: Callable[[], bool] | None = None,
+           stories: Sequence[tuple[int, str]] | None = None) -> WriteStats:
+    """Write a revision of every story whose items or verdicts changed (`stories`, when the caller has asked the
+    store for them already); `stopping()` true leaves the stories not yet written for the next run (a model writer
+    may take a while for each)."""
     chosen = get_writer(writer_settings.backend if writer_settings else settings.writer)
     writer: Writer = chosen.for_run(writer_settings, store) if hasattr(chosen, "for_run") else chosen
     fallback = get_writer("extractive")
     checker = _checker(kb) if getattr(writer, "paraphrases", False) else None
     revised = first = dropped = fallbacks = 0
-    stories = [] if stopping is not None and stopping() else store.stories_to_revise()
+    if stopping is not None and stopping():
+        stories = []
+    elif stories is None:
+        stories = store.stories_to_revise()
     previous_of: dict[int, Revision | None] = {}
 
     def briefs() -> Iterator[Brief]:
