@@ -55,6 +55,20 @@ def test_answers_come_in_order_from_other_processes():
     assert os.getpid() not in pids and len(pids) == 2
 
 
+def niceness(_shared, _x: int) -> int:
+    return os.nice(0)
+
+
+def test_background_workers_leave_the_processors_to_this_process():
+    """Workers whose answers this process reads only after work of its own (the claims, read while it clusters)
+    run at a lower priority; others at this process's."""
+    here = os.nice(0)
+    assert set(in_processes(niceness, list(range(8)), processes=2, min_tasks=1, background=True)) \
+        == {min(19, here + workers.BACKGROUND_NICENESS)}
+    assert set(in_processes(niceness, list(range(8)), processes=2, min_tasks=1)) == {here}
+    assert os.nice(0) == here
+
+
 def test_one_process_or_a_small_batch_is_done_here():
     assert {pid for _, pid in in_processes(square_and_pid, list(range(10)), 0, processes=1, min_tasks=1)} \
         == {os.getpid()}
@@ -272,3 +286,29 @@ def test_claims_read_by_workers_match_claims_read_here(tmp_path):
     here = [stage._claims_in(kb, text) for text in texts]
     there = list(in_processes(stage._claims_in, texts, kb, processes=2, min_tasks=1, chunk=7))
     assert there == here and any(found for found in here)
+
+
+def test_an_entry_a_source_read_before_carried_is_not_signed_again(tmp_path):
+    """Publishers' feeds overlap: an entry under a key read earlier in the run is the same item, known by that key,
+    so its MinHash is not made again; every item stored still has its signature."""
+    shared = {"title": "Harbour barrier approved", "link": "https://wire.example/barrier", "text": ARTICLE_A}
+    (tmp_path / "all.rss").write_text(rss([shared]))
+    (tmp_path / "local.rss").write_text(rss([shared, {"title": "Comet tonight", "link": "https://wire.example/comet",
+                                                      "text": ARTICLE_B}]))
+    config = make_config(tmp_path, [{"url": str(tmp_path / name), "name": name} for name in ("all.rss", "local.rss")])
+    reading = pipeline._Reading(config.settings)
+    store = Store(str(tmp_path / "read.db"))
+    sources = [store.upsert_source(s, NOW) for s in config.sources]
+    store.close()
+    (_, first, _), (_, second, _) = (pipeline._read_and_key(reading, (s, (None, None, None), frozenset(), NOW))
+                                     for s in sources)
+    assert ["_minhash" in k.__dict__ for k in first] == [True]
+    assert ["_minhash" in k.__dict__ for k in second] == [False, True]
+    assert second[0].keys == first[0].keys
+
+    stats = run(config, now=NOW)
+    store = Store(config.db_url)
+    with store.engine.connect() as conn:
+        signed = conn.execute(select(schema.item_signatures.c.item_id)).scalars().all()
+    store.close()
+    assert stats.items_new == 2 and stats.items_linked == 1 and len(signed) == 2

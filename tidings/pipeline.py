@@ -179,7 +179,7 @@ def fetch_stage(config: Config, store: Store, sources: Sequence[Source], now: da
             same = {s.id for s in sources if is_local(s.url) and unchanged_file(s, settings, caches[s.id][0])}
             jobs = [(s, caches[s.id][:3], caches[s.id][3], now) for s in sources
                     if is_local(s.url) and s.id not in same]
-            local_reads = in_processes(_read_and_key, jobs, settings, settings.processes,
+            local_reads = in_processes(_read_and_key, jobs, _Reading(settings), settings.processes,
                                        min_tasks=LOCAL_READS_IN_PROCESSES)
 
             prekeyed: dict[int, tuple[dedupe.Keyed, ...]] = {}  # the entries a worker keyed, by source
@@ -256,17 +256,32 @@ def _wait(source: Source, future: Future | None, read, deadline: float, allowed:
                                                          f"{type(exc).__name__}: {exc}")
 
 
-def _read_and_key(settings: Settings, job: tuple
+@dataclass
+class _Reading:
+    """What the local reads of a run share: its settings, and the keys of the entries read so far (each worker
+    process has its own copy, made when it starts)."""
+
+    settings: Settings
+    keys: set[str] = field(default_factory=set)
+
+
+def _read_and_key(reading: _Reading, job: tuple
                   ) -> tuple[FetchResult, tuple[dedupe.Keyed, ...], frozenset[int]]:
     """A local source's read, with its entries keyed and their MinHash signatures made, and which are teasers:
     what a worker process does, so that the process storing the reads has less to do."""
     source, cache, seen, now = job
+    settings = reading.settings
     try:
         # Its teasers' pages are fetched by the run's process, where the store says which are known.
         result = read_source(source, settings, cache, now=now, seen=seen, complete=False)
         keyed = tuple(dedupe.keyed(e, source.id) for e in result.entries)
-        dedupe.sign_all(keyed)
-        for k in keyed:
+        # An entry under a key that a source read before it carried (a publisher's feeds overlap) is that item
+        # again: stored by then, it is known by the key and needs no signature. Should it not be (its source
+        # failed to store), the store signs it.
+        fresh = [k for k in keyed if reading.keys.isdisjoint(k.keys)]
+        reading.keys.update(key for k in keyed for key in k.keys)
+        dedupe.sign_all(fresh)
+        for k in fresh:
             k.bands  # noqa: B018  # made here, and kept with the entry (a cached property)
         return result, keyed, teasers_of(result, settings)
     except Exception as exc:  # one answer for each source, always: a bug met by one file costs only that file

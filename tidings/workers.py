@@ -12,6 +12,7 @@ is done here too: the run is slower, never wrong.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -31,6 +32,7 @@ MIN_TASKS = 400  # fewer inputs than this are done in this process: starting wor
 AHEAD = 3  # chunks asked of each worker ahead of the one being read
 CHUNK = 50  # inputs sent to a worker at once: enough to make the trip worth it, few enough to share the work evenly
 MAX_PROCESSES = 8
+BACKGROUND_NICENESS = 10  # a background worker's share of a processor this process wants: about a tenth
 PRELOAD = ["tidings.workers", "tidings.pipeline", "tidings.check.claims", "tidings.write.extractive",
            "tidings.publish.site"]
 
@@ -52,7 +54,7 @@ class Answers(Iterator[R]):
     workers (a caller that stops early, or never reads, leaves none busy on answers nobody reads)."""
 
     def __init__(self, fn: Callable[[Any, T], R], inputs: Iterable[T], total: int, shared: Any, count: int,
-                 chunk: int, ahead: int) -> None:
+                 chunk: int, ahead: int, niceness: int = 0) -> None:
         self.fn, self.shared, self.ahead = fn, shared, ahead
         self.inputs = iter(inputs)
         self.size = max(1, min(chunk, total // (count * AHEAD)))  # a small batch is still shared by every worker
@@ -62,7 +64,7 @@ class Answers(Iterator[R]):
         self.done = False
         try:
             self.pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
-                count, mp_context=_context(), initializer=_receive, initargs=(shared,))
+                count, mp_context=_context(), initializer=_receive, initargs=(shared, niceness))
         except (OSError, RuntimeError, ValueError) as exc:
             self.pool, self.broken = None, _failed(exc)
         try:
@@ -123,18 +125,21 @@ _NONE = object()
 
 def in_processes(fn: Callable[[Any, T], R], inputs: Iterable[T], shared: Any = None, processes: int = 0,
                  min_tasks: int = MIN_TASKS, chunk: int = CHUNK, ahead: int | None = None,
-                 total: int | None = None) -> Answers[R] | Generator[R, None, None]:
+                 total: int | None = None, background: bool = False) -> Answers[R] | Generator[R, None, None]:
     """`fn(shared, x)` for each input, in order. `fn` must be a module-level function, and `shared`, the inputs
     and the answers must pickle. `processes` 0 means one per processor; 1, or fewer than `min_tasks` inputs
     (`total`, for inputs that are not a sequence), means all here, as they are read. Otherwise the workers start
     at once (see `Answers`), and are sent `ahead` chunks beyond the one being read (by default a few each: answers
     nobody reads yet would pile up in memory). Exceptions `fn` raises reach the caller as if it had run here.
-    Either way the answers have a `close()`, which a caller that may stop early calls."""
+    Either way the answers have a `close()`, which a caller that may stop early calls. With `background`, the
+    workers yield the processors to this process, which has work of its own to do meanwhile that only it can do:
+    they take what it leaves."""
     total = len(inputs) if total is None else total  # type: ignore[arg-type]
     count = min(_most(processes), total)
     if count <= 1 or total < min_tasks:
         return (fn(shared, x) for x in inputs)
-    return Answers(fn, inputs, total, shared, count, chunk, max(1, AHEAD * count if ahead is None else ahead))
+    return Answers(fn, inputs, total, shared, count, chunk, max(1, AHEAD * count if ahead is None else ahead),
+                   BACKGROUND_NICENESS if background else 0)
 
 
 def warm(processes: int = 0) -> None:
@@ -181,9 +186,12 @@ def _context() -> multiprocessing.context.BaseContext:
     return context
 
 
-def _receive(shared: Any) -> None:
+def _receive(shared: Any, niceness: int = 0) -> None:
     global _shared
     _shared = shared
+    if niceness:
+        with contextlib.suppress(OSError):  # not allowed here: the work is the same, only shared more evenly
+            os.nice(niceness)
 
 
 def _run(fn: Callable[[Any, T], R], part: Sequence[T]) -> list[R]:

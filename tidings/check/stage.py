@@ -48,7 +48,8 @@ def begin_check(store: Store, kb: KnowledgeBase, processes: int = 0, items: Sequ
     items = store.items_to_check() if items is None else list(items)
     texts = [f"{item.title}.\n\n{item.text}" for item in items]
     # All asked for at once: the answers are small, and the workers read them while the run clusters.
-    claims = in_processes(_claims_in, texts, kb, processes, min_tasks=IN_PROCESSES, ahead=len(texts))
+    claims = in_processes(_claims_in, texts, kb, processes, min_tasks=IN_PROCESSES, ahead=len(texts),
+                          background=True)
     return Begun(items, claims, rechecked)
 
 
