@@ -135,7 +135,7 @@ def test_sources_without_item_counts_are_the_same_sources(store):
 
 def test_key_tables_of_an_older_store_become_compact_and_keep_their_rows(tmp_path):
     """A store whose keys and bands are rowid tables (with an index on the band) gets them as tables without
-    rowids, every row kept, and still finds a near-duplicate by its bands."""
+    rowids, every row of an item kept, and still finds a near-duplicate by its bands."""
     path = tmp_path / "old.db"
     store = Store(str(path))
     source = store.upsert_source(Source(url="https://news.example/feed"), NOW)
@@ -155,6 +155,9 @@ def test_key_tables_of_an_older_store_become_compact_and_keep_their_rows(tmp_pat
     db.execute("CREATE INDEX ix_item_bands_band ON item_bands (band)")
     db.execute("INSERT INTO item_bands SELECT * FROM bands_new")
     db.execute("DROP TABLE bands_new")
+    # Rows of an item deleted by another tool, with foreign keys off: dropped, and the store still opens.
+    db.execute("INSERT INTO item_bands VALUES ('0:0000beef', 999)")
+    db.execute("INSERT INTO item_keys VALUES ('url:https://gone.example/1', 999)")
     db.commit()
     db.close()
 

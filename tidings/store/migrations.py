@@ -163,8 +163,10 @@ def _compact_key_tables(conn: Connection) -> None:
         compact = table.to_metadata(beside, name=f"{table.name}_compact")
         compact.create(conn)
         columns = ", ".join(column.name for column in table.c)
+        # Only rows whose item exists: a row left behind by an item deleted with foreign keys off (by a tool
+        # other than tidings) would fail the new table's foreign key, and the store could not be opened.
         conn.execute(text(f"INSERT OR IGNORE INTO {compact.name} ({columns}) SELECT {columns} FROM {table.name} "
-                          f"ORDER BY {columns}"))
+                          f"WHERE item_id IN (SELECT id FROM items) ORDER BY {columns}"))
         conn.execute(text(f"DROP TABLE {table.name}"))
         conn.execute(text(f"ALTER TABLE {compact.name} RENAME TO {table.name}"))
 
