@@ -191,12 +191,16 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
 ]
 
 
-def migrate(conn_factory) -> list[str]:
-    """Apply every migration not yet recorded; return the names applied now."""
+def migrate(conn_factory, announce: Callable[[list[str]], None] | None = None) -> list[str]:
+    """Apply every migration not yet recorded; return the names applied now. `announce` is told the names first,
+    when a store made by an earlier version has some to apply (some rebuild large tables, which takes a while)."""
     with conn_factory() as conn:
         schema.migrations.create(conn, checkfirst=True)
         done = set(conn.scalars(select(schema.migrations.c.name)))
         conn.commit()
+    pending = [name for name, _ in MIGRATIONS if name not in done]
+    if done and pending and announce is not None:
+        announce(pending)
     applied = []
     for name, step in MIGRATIONS:
         if name in done:

@@ -11,6 +11,7 @@ import fcntl
 import functools
 import hashlib
 import json
+import logging
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -212,6 +213,7 @@ def _store_errors(cls):
     return cls
 
 
+log = logging.getLogger("tidings")
 CORROBORATION = "corroboration"  # meta key: "pending" while claims are stored whose verdicts are not yet settled
 
 
@@ -227,7 +229,9 @@ class Store:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         try:
-            migrate(self.engine.connect)
+            migrate(self.engine.connect, lambda names: log.warning(
+                f"{self.shown}: bringing the store up to this version of tidings ({', '.join(names)}); a large "
+                "store takes a while, once"))
         except (SQLAlchemyError, sqlite3.Error) as exc:
             self.engine.dispose()
             raise StoreError(_opening_error(self.shown, exc)) from exc
