@@ -162,8 +162,8 @@ def test_a_new_item_loads_only_the_dormant_stories_it_may_revive_and_rewrites_on
     loaded, written = set(), []
     real_active, real_apply = Store.active_stories, Store.apply_clustering
 
-    def active(self, since, ids=None):
-        found = real_active(self, since, ids)
+    def active(self, since, ids=None, digests=None):
+        found = real_active(self, since, ids, digests)
         loaded.update(s.id for s in found)
         return found
 

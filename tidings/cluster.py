@@ -70,10 +70,9 @@ def assign(store: Store, settings: Settings, digests: Sequence[Digest], sources:
     # Every story still taking items is loaded; of the dormant ones, those the store's index says may be revived.
     live_since = earliest - timedelta(days=settings.story_window_days)
     revive_since = earliest - timedelta(days=settings.revive_within_days)
-    active = [s for s in store.active_stories(live_since) if s.digest in wanted]
+    active = store.active_stories(live_since, digests=wanted)
     dormant = _revivable(store, Vocabulary(documents, df, size), item_counts, revive_since, live_since, settings)
-    loaded = active + [s for s in store.active_stories(revive_since, ids=set(dormant) - {s.id for s in active})
-                       if s.digest in wanted]
+    loaded = active + store.active_stories(revive_since, ids=set(dormant) - {s.id for s in active}, digests=wanted)
     members = store.story_member_texts([s.id for s in active])
     member_counts = {item_id: _counts(title, text) for group in members.values() for item_id, title, text, _ in group}
     df |= store.document_frequencies(set().union(*member_counts.values()) - new_terms)

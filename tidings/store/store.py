@@ -780,11 +780,14 @@ class Store:
                 df.update(conn.execute(select(t.terms.c.term, t.terms.c.df).where(t.terms.c.term.in_(chunk))).all())
         return df
 
-    def active_stories(self, since: datetime, ids: Iterable[int] | None = None) -> list[StoryState]:
-        """Stories whose newest item is no older than `since`: the ones a new item may join (of `ids` only,
-        when given)."""
+    def active_stories(self, since: datetime, ids: Iterable[int] | None = None,
+                       digests: Iterable[str] | None = None) -> list[StoryState]:
+        """Stories whose newest item is no older than `since`: the ones a new item may join (of `ids` only, and of
+        `digests` only, when given)."""
         query = select(t.stories.c.id, t.stories.c.digest, t.stories.c.centroid, t.stories.c.last_item) \
             .where(t.stories.c.last_item >= to_db(since), t.stories.c.status == "active")
+        if digests is not None:
+            query = query.where(t.stories.c.digest.in_(list(digests)))
         with self.engine.connect() as conn:
             if ids is None:
                 return [_story_state(r) for r in conn.execute(query.order_by(t.stories.c.id))]
@@ -1244,7 +1247,7 @@ class _IngestBatch:
         self.stored: dict[int, tuple[str, int | None]] = {}  # item -> (content hash, original source)
         self.new_items: list[dict] = []
         self.links: list[dict] = []
-        self.new_keys: list[dict] = []
+        self.new_keys: list[tuple[str, int]] = []  # (key, item)
         self.signatures: list[dict] = []
         self.bands: list[tuple[int, tuple[str, ...]]] = []  # (new item, its LSH band keys)
         self.pending_bands: dict[str, list[int]] = {}  # band -> new items in this batch, for near-duplicates
@@ -1298,7 +1301,7 @@ class _IngestBatch:
             for key in k.keys:
                 if key not in self.owner:
                     self.owner[key] = item_id
-                    self.new_keys.append({"key": key, "item_id": item_id})
+                    self.new_keys.append((key, item_id))
         return IngestCounts(new=new, linked=linked, updated=updated, unchanged=unchanged)
 
     def _look_up(self, keys: list[str]) -> None:
@@ -1359,7 +1362,7 @@ class _IngestBatch:
         """Insert the new items, then everything that refers to them by their real ids."""
         conn = self.conn
         ids = _insert_items(conn, self.new_items) if self.new_items else []
-        for rows in (self.links, self.signatures, self.new_keys):
+        for rows in (self.links, self.signatures):
             for row in rows:
                 if row["item_id"] < 0:
                     row["item_id"] = ids[-row["item_id"] - 1]
@@ -1367,7 +1370,8 @@ class _IngestBatch:
             if rows:
                 conn.execute(insert(table), rows)
         if self.new_keys:
-            _insert_plain(conn, t.item_keys, [(row["key"], row["item_id"]) for row in self.new_keys])
+            _insert_plain(conn, t.item_keys,
+                          [(key, ids[-item - 1] if item < 0 else item) for key, item in self.new_keys])
         if self.bands:  # an item has 32: tuples, not a dict each
             _insert_plain(conn, t.item_bands, [(band, ids[-item - 1]) for item, bands in self.bands for band in bands])
 
@@ -1388,7 +1392,7 @@ def _insert_items(conn, rows: list[dict]) -> list[int]:
 def _insert_plain(conn, table, rows: list[tuple[str, int]]) -> None:
     """Rows of (text key, item id), handed straight to the driver: for rows this small, what SQLAlchemy does for
     each row of an executemany costs more than the insert (an item has 32 LSH bands). They go in the order of the
-    key, the column their table is indexed by: its index then takes them in one pass over its pages instead of at
+    key, the column their table is ordered by: its B-tree then takes them in one pass over its pages instead of at
     random places (a third faster for the bands of a few hundred items)."""
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     columns = ", ".join(column.name for column in table.c)
