@@ -95,8 +95,9 @@ def reference_best(engine, v, when=None, own=None, exclude=None, exact=None):
     return best, best_score
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_pruned_lookups_answer_as_full_ones(seed):
+@pytest.mark.parametrize("seed, chunk", [(1, 20), (2, 20), (3, 20), (4, 1), (5, 3)])
+def test_pruned_lookups_answer_as_full_ones(seed, chunk, monkeypatch):
+    monkeypatch.setattr(clusterer, "EXACT_CHUNK", chunk)  # candidates completed a few at a time, or one by one
     docs = stream(500, seed)
     engine = build(docs[:400], window=30 * 3600.0)
     engine._reweight()
@@ -216,3 +217,24 @@ def test_dev_split_clusters_the_same_with_and_without_the_fast_paths(monkeypatch
     fast = run()
     slow(monkeypatch)
     assert fast == run()
+
+
+def test_the_cycle_collector_is_held_off_while_clustering_and_restored_after():
+    import gc
+
+    assert gc.isenabled()
+    with clusterer.no_cycle_collection():
+        assert not gc.isenabled()
+        engine = build(stream(50, 1))
+        engine.maintain()
+    assert gc.isenabled()
+    with pytest.raises(ZeroDivisionError), clusterer.no_cycle_collection():
+        raise ZeroDivisionError("an error inside")
+    assert gc.isenabled()  # an error on the way out restores it too
+    gc.disable()
+    try:
+        with clusterer.no_cycle_collection():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # a caller that had turned it off keeps it off
+    finally:
+        gc.enable()

@@ -56,7 +56,16 @@ def assign(store: Store, settings: Settings, digests: Sequence[Digest], sources:
     items = store.unrouted_items() if items is None else items
     if not items or not digests:
         return ClusterStats(unrouted=len(items))
-    from tidings.clusterer import StoryClusterer, dot  # numpy and scipy: only when there is something to place
+    from tidings.clusterer import no_cycle_collection  # numpy and scipy: only when there is something to place
+
+    with no_cycle_collection():  # the clusterer makes no reference cycles: see there
+        return _place(store, settings, digests, sources, now, on_item, items)
+
+
+def _place(store: Store, settings: Settings, digests: Sequence[Digest], sources: Sequence[Source],
+           now: datetime, on_item: Callable[[], None] | None, items: Sequence[Item]) -> ClusterStats:
+    from tidings.clusterer import StoryClusterer, dot
+
     item_counts = [_counts(i.title, i.text) for i in items]
     new_terms = {term for counts in item_counts for term in counts}
     documents, df, size = store.term_stats(new_terms)

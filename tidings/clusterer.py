@@ -19,8 +19,10 @@ decisions they feed are made with a margin or checked the long way near their th
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain
 from math import lgamma, log, sqrt
@@ -48,7 +50,7 @@ class _Sparse:
 
 sparse = _Sparse()
 
-__all__ = ["ClusterParams", "StoryClusterer", "Vocabulary", "blend", "dot"]
+__all__ = ["ClusterParams", "StoryClusterer", "Vocabulary", "blend", "dot", "no_cycle_collection"]
 _by_weight = itemgetter(1)
 MERGE_QUERY_TERMS = 64  # a story looks up merge partners by this many of its strongest terms
 REASSIGN_EXACT = 8  # candidates scored exactly in the maintenance sweep
@@ -56,6 +58,7 @@ MERGE_EXACT = 20  # merge partners scored exactly, after ranking by the partial 
 MERGE_MATRIX_CELLS = 4_000_000  # largest (touched stories x stories) the merge pass holds as matrices
 MERGE_MATRIX_ROWS = 200  # fewer touched stories than this look their merge partners up one by one
 SCREEN_ITEMS = 2000  # a maintenance sweep over fewer items looks each one up without screening
+EXACT_CHUNK = 20  # candidates a lookup completes at once (see `_exact_dots`)
 ITEM_CHUNK = 2048  # items the maintenance sweep screens at once, as matrices
 
 
@@ -73,6 +76,23 @@ class ClusterParams:
     absorb: float = 0.08  # cosine at which an item of a tiny story moves to its nearest story
     absorb_size: int = 2  # stories of at most this many items are tiny
     beta: float = 0.1  # Dirichlet smoothing of the likelihood test
+
+
+@contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """Hold Python's cycle collector off while many items are placed and tidied. The clusterer makes no
+    reference cycles (its vectors and postings are dicts of numbers), so each collection would only walk its
+    growing heap, and everything else the process holds: a tenth of a streaming run's time. The switch is the
+    whole process's: another thread's cycles (a server's) wait too, and are collected when collections resume
+    afterwards."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 DENSE = "~"  # keys of embedding dimensions, which no word can be (tokens are letters and digits)
@@ -271,18 +291,16 @@ class StoryClusterer:
         slack = 1e-9 + (sqrt(sum(a * a for _, a in rest)) if rest else 0.0)
         dormant = when - self.window if when is not None and self.window is not None else None
         last = self.last
-        for k in ranked:
+        exact_dots, done = partial, 0
+        for n, k in enumerate(ranked):
             if k == own:
                 continue
             if ratio[k] + slack < (best_score if best_score > floor else floor):
                 break  # no weaker candidate can reach the best score (or the floor)
-            d = partial[k]
-            if rest:
-                get = cent[k].get
-                for t, a in rest:
-                    x = get(t)
-                    if x is not None:
-                        d += a * x
+            if rest and n >= done:
+                done = n + EXACT_CHUNK
+                exact_dots = self._exact_dots(ranked[n:done], partial, rest)
+            d = exact_dots[k]
             if d <= 0.0:
                 continue
             score = d / norm[k]
@@ -291,6 +309,21 @@ class StoryClusterer:
             if score > best_score or (score == best_score and best is not None and k < best):
                 best, best_score = k, score
         return best, best_score, d_own
+
+    def _exact_dots(self, stories: list[int], partial: dict[int, float], rest: list[tuple[str, float]]
+                    ) -> dict[int, float]:
+        """These stories' exact dot products with a vector: the partial ones plus what the vector's `rest` terms
+        add, term by term in the vector's order (the sums a story-by-story loop makes, bit for bit). Each term
+        visits only the stories its posting list shares with them: a set intersection, not a lookup per term
+        and story."""
+        dots = {k: partial[k] for k in stories}
+        stories_in = dots.keys()
+        index = self.index
+        for t, a in rest:
+            postings = index[t]
+            for k in stories_in & postings.keys():
+                dots[k] += a * postings[k]
+        return dots
 
     # --- bookkeeping --------------------------------------------------------------------------------------
 

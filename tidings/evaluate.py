@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from tidings.cluster import DAY, params
-from tidings.clusterer import StoryClusterer, Vocabulary
+from tidings.clusterer import StoryClusterer, Vocabulary, no_cycle_collection
 from tidings.config import Settings
 from tidings.embed import LexicalVectoriser
 from tidings.errors import TidingsError
@@ -104,9 +104,10 @@ def evaluate_clustering(rows: list[Labelled], order: str = "file", vectoriser: s
     dense = _embeddings([r.text for r in rows]) if weight < 1.0 else [None] * len(rows)
     engine = StoryClusterer(Vocabulary(), params(settings),
                             window=settings.story_window_days * DAY if timed else None, lexical_weight=weight)
-    for n, row in enumerate(rows):
-        engine.add(n, counts("", row.text), row.time or 0.0, dense=dense[n])
-    engine.maintain()
+    with no_cycle_collection():
+        for n, row in enumerate(rows):
+            engine.add(n, counts("", row.text), row.time or 0.0, dense=dense[n])
+        engine.maintain()
     seconds = time.perf_counter() - start
     predicted = engine.labels()
     scores = cluster_scores([r.cluster for r in rows], predicted)
