@@ -640,7 +640,7 @@ class StoryClusterer:
         else:
             vecs = [self.vecs[i] for i in ids]
             terms = {t: j for j, t in enumerate(dict.fromkeys(chain.from_iterable(vecs)))}
-            m = sparse.csr(sparse.rows(vecs, terms), len(terms))
+            m = sparse.matrix(vecs, terms)
         n = len(ids)
         local_df = np.bincount(m.indices, minlength=m.shape[1])
         columns = np.flatnonzero((local_df >= 2) & (local_df < n))
@@ -1053,7 +1053,7 @@ class _Stays:
         self.position = {i: n for n, i in enumerate(items)}
         vecs = [engine.vecs[i] for i in items]
         self.terms = {t: j for j, t in enumerate(dict.fromkeys(chain(engine.index, chain.from_iterable(vecs))))}
-        self.X = sparse.csr(sparse.rows(vecs, self.terms), len(self.terms))
+        self.X = sparse.matrix(vecs, self.terms)
         engine._rows = (engine.vecs, self.position, self.X)
         self.stories = sorted(engine.cent)
         self.col = {k: c for c, k in enumerate(self.stories)}
@@ -1068,10 +1068,9 @@ class _Stays:
         self.moves: list[tuple[int, int, int]] = []  # (item, from column, to column)
 
     def _load(self, n: int) -> None:
-        engine, width = self.engine, len(self.terms)
+        engine = self.engine
         if self.centroids is None:
-            self.centroids = sparse.csr(sparse.rows([engine.cent[k] for k in self.stories], self.terms),
-                                        width).T.tocsr()
+            self.centroids = sparse.matrix([engine.cent[k] for k in self.stories], self.terms).T.tocsr()
         self.start = n - n % self.size
         chunk = self.X[self.start:self.start + self.size]
         dots = sparse.dense(chunk @ self.centroids)
