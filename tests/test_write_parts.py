@@ -294,6 +294,8 @@ def test_few_demo_sentences_are_unusable(demo, demo_sentences):
     "OpenAI's gpt-oss models also use Apache-2.0 but come with a usage policy.",
     "NVIDIA also lists Qwen3.5-122B-A10B as a comparison point.",
     "The licence allows commercial use, modification and redistribution.",
+    "Officials say the risk is higher than usual because a large share of capacity is shut for maintenance.",
+    "Analysts said that the move would raise prices.", "The regional operator warns the plan is too late.",
 ])
 def test_sentences_that_point_back(sentence):
     assert points_back(sentence)
@@ -317,6 +319,9 @@ def test_sentences_that_point_back(sentence):
     "Gemma 3 is small and also fast.", "Heavy rain and also strong winds hit the coast on Monday.",
     "Prices both fell and also stabilised.", "Kiev is also spelled Kyiv.", "The drug is also sold as Wegovy.",
     "The license was introduced by the Open Source Initiative in 2004.",
+    "Officials say the risk of outages is higher than usual.", "Officials say they expect more outages.",
+    "Forecasters say the heatwave will end on Tuesday.", "The risk of a blackout has passed.",
+    "Guide Teodor Haslinger said the approach route to the glacier has had to be moved.",
 ])
 def test_sentences_that_stand_alone(sentence):
     assert not points_back(sentence)

@@ -106,7 +106,7 @@ _BACK = re.compile(
     r"difference|distinction|discovery|announcement|launch|update|expedition|delay|organisation|organization|"
     r"institute|university|council|board|commission|government|official|officials|spokesperson|"
     r"spokesman|spokeswoman|startup|chatbot|vendor|developer|developers|site|region|town|city|country|"
-    r"winner|winners|bidder|bidders|consortia|scientists|experts|analysts|"
+    r"winner|winners|bidder|bidders|consortia|scientists|experts|analysts|risk|risks|"
     # what only a sentence before can say: "The bases were ...", "The caveat is ...", "The licence question ..."
     r"bases|caveat|catch|saving grace|upshot|twist|irony|licence question|license question|verdict|"
     # "The licence allows ...": the licence of something named before ("The licence fee ..." stands alone)
@@ -121,6 +121,14 @@ _BACK = re.compile(
 # Openers the pattern above would take that do not point back: "This week ...", "That year ..." name a time.
 _NOT_BACK = re.compile(r"^(?:this|that|these|those) (?:week|month|year|morning|afternoon|evening|night|spring|"
                        r"summer|autumn|fall|winter|weekend|quarter|season|days|decade|time)\b", re.I)
+# Reported speech about something named before: "Officials say the risk is higher ...", "Analysts said the move
+# ...": a few words of attribution, then a definite description that only the sentence before defined.
+_SAYS = re.compile(r"^(?:[\w'’.\-]+\s+){1,4}?(?:say|says|said|warn|warns|warned|believe|believes|argue|argues|"
+                   r"argued|note|notes|noted|add|adds|added|think|thinks)\s+(?:that\s+)?(?=the\s)", re.I)
+# ... and the description is the whole subject ("the risk is", not "the approach route to the glacier has"). The
+# "the" lookahead rules out "Officials say they ...": those are the officials.
+_VERB_NEXT = re.compile(r"\s+(?:is|are|was|were|has|have|had|will|would|could|can|may|might|should|must|"
+                        r"remains?|seems?|looks?)\b", re.I)
 _DEFINED = re.compile(r"\s+(?:of|from|behind|for|over|about|between|with|that|whether)\s+"
                       r"(?!(?:it|them|this|that|these|those|its|their|his|her)\b)")
 _BOTH = re.compile(r"^both\s+(\S+)", re.I)
@@ -200,6 +208,13 @@ def points_back(sentence: str) -> bool:
     m = _BACK.match(text)
     if m is None and "also" in text[:80] and _ALSO.match(text) and "not only" not in text.lower():
         return True
+    if m is None and " the " in text[:80]:
+        says = _SAYS.match(text)
+        if says is not None:  # only a description counts here: "Officials say they ..." are the officials
+            rest = text[says.end():]
+            told = _BACK.match(rest)
+            return told is not None and told.group().lower().startswith("the ") and \
+                _VERB_NEXT.match(rest, told.end()) is not None
     if m is None or _NOT_BACK.match(text):
         return False
     if m.group().lower().startswith("the ") and _DEFINED.match(text, m.end()):
