@@ -90,8 +90,13 @@ def test_sources_add_remove_and_opml_round_trip(project, tmp_path):
     exported = invoke("sources", "export").output
     before = json.loads(invoke("sources", "list", "--json").output)
     (tmp_path / "subs.opml").write_text(exported)
+    # The config's local files come back only when the list is said to be one's own.
+    guarded = CliRunner().invoke(cli, ["--db", str(tmp_path / "guarded.db"), "sources", "import",
+                                       str(tmp_path / "subs.opml")])
+    assert guarded.exit_code == 0 and "Imported 1 source from" in guarded.output
+    assert guarded.output.count("a local file; import a list's local files with --local") == 2
     other = CliRunner().invoke(cli, ["--db", str(tmp_path / "other.db"), "sources", "import",
-                                     str(tmp_path / "subs.opml")])
+                                     str(tmp_path / "subs.opml"), "--local"])
     assert other.exit_code == 0 and "Imported 3 sources" in other.output
     after = json.loads(invoke("--db", str(tmp_path / "other.db"), "sources", "list", "--json").output)
     key = [(s["url"], s["name"], s["digests"], s["credibility"]) for s in before]
@@ -125,3 +130,33 @@ def test_demo_command_prints_a_summary(tmp_path):
     assert re.search(r"Demo: 2 digests, \d+ stories, \d+ items, \d+ revisions", result.output)
     assert f"Site: {tmp_path / 'd' / 'site' / 'index.html'}" in result.output
 
+
+
+def test_newcomer_mistakes_get_one_line_each(project, tmp_path):
+    def error(*args):
+        result = CliRunner().invoke(cli, list(args))
+        assert result.exit_code == 1, result.output
+        assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1, result.output
+        return result.output
+
+    assert "sub/dir/x.toml: No such file or directory" in error("init", "sub/dir/x.toml")
+    assert "unsupported database URL scheme 'mysql'" in error("--db", "mysql://u@127.0.0.1/db", "stories", "list")
+    assert "no digest 'nosuch' (digests: news)" in error("stories", "list", "--digest", "nosuch")
+    assert "no digest 'nosuch'" in error("search", "barrier", "--digest", "nosuch")
+    assert "a URL has no spaces" in error("sources", "add", "http://exa mple.org/feed")
+    # a subscription list naming a digest that does not exist: one error, nothing imported
+    (tmp_path / "subs.opml").write_text(
+        '<opml version="2.0"><body><outline type="rss" xmlUrl="https://a.example/feed.xml"/>'
+        '<outline type="rss" xmlUrl="https://a.example/feed.xml" title="Again"/>'
+        '<outline type="rss" xmlUrl="https://b.example/feed.xml"/></body></opml>')
+    assert "digest 'nosuch' is not defined (defined: news)" in error(
+        "sources", "import", str(tmp_path / "subs.opml"), "--digest", "nosuch")
+    imported = invoke("sources", "import", str(tmp_path / "subs.opml"))
+    assert "Imported 2 sources" in imported.output  # an address listed twice is one source
+
+
+def test_demo_leaves_another_projects_folder_alone(project):
+    before = (project / "tidings.toml").read_text()
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(project)])
+    assert result.exit_code == 1 and "which the demo would replace" in result.output
+    assert (project / "tidings.toml").read_text() == before and not (project / "feeds").exists()

@@ -239,6 +239,11 @@ def test_eval_cluster_command(tmp_path):
     (tmp_path / "bad.jsonl").write_text('{"text": "a", "cluster": 1}\n{"text": "b"}\n')
     bad = CliRunner().invoke(cli, ["eval", "cluster", str(tmp_path / "bad.jsonl")])
     assert bad.exit_code == 1 and "bad.jsonl:2" in bad.output
+    for line, says in (('{"text": 5, "cluster": 1}', '"text" must be a string'),
+                       ('{"text": "a", "cluster": null}', '"cluster" must be a label')):
+        (tmp_path / "wrong.jsonl").write_text('{"text": "b", "cluster": 2}\n' + line + "\n")
+        wrong = CliRunner().invoke(cli, ["eval", "cluster", str(tmp_path / "wrong.jsonl")])
+        assert wrong.exit_code == 1 and "wrong.jsonl:2" in wrong.output and says in wrong.output, wrong.output
 
 
 def test_eval_cluster_with_sentence_embeddings(tmp_path):

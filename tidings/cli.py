@@ -26,6 +26,7 @@ from tidings.pipeline import RunStats, Schedule, opened, run, run_every, sync_co
 from tidings.progress import reporter_for
 from tidings.publish.serialize import iso
 from tidings.sources import add_source, import_sources, remove_source
+from tidings.text import counted
 
 
 @dataclass
@@ -51,6 +52,11 @@ class Group(click.Group):
             return super().invoke(ctx)
         except TidingsError as exc:
             raise click.ClickException(str(exc)) from None
+        except BrokenPipeError:
+            leave(1)  # the reader went away ("tidings search x | head"): nothing left to say to it
+        except OSError as exc:  # a file or folder the command was pointed at (missing, read-only, a full disk)
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(f"{where}{exc.strerror or exc}") from None
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -184,8 +190,11 @@ def sources_remove(obj: Context, source: str) -> None:
 @sources.command("import")
 @click.argument("opml", type=click.File("rb"))
 @click.option("--digest", "digests", multiple=True, help="Digest for outlines that name none.")
+@click.option("--local", "local_files", is_flag=True,
+              help="Also import entries that are local file paths (for a list you made, as 'sources export' "
+                   "writes it; someone else's list could name any file on this machine).")
 @pass_ctx
-def sources_import(obj: Context, opml, digests: tuple[str, ...]) -> None:
+def sources_import(obj: Context, opml, digests: tuple[str, ...], local_files: bool) -> None:
     """Import sources from an OPML file."""
     try:
         found = read_opml(opml.read(), digests)
@@ -193,10 +202,10 @@ def sources_import(obj: Context, opml, digests: tuple[str, ...]) -> None:
         raise click.ClickException(f"{opml.name}: {exc}") from None
     config = obj.config
     with opened(config) as store:
-        added, skipped = import_sources(store, config, found, datetime.now(UTC))
+        added, skipped = import_sources(store, config, found, datetime.now(UTC), local_files=local_files)
     for line in skipped:
         click.echo(f"Warning: {line}", err=True)
-    click.echo(f"Imported {len(added)} sources from {opml.name}")
+    click.echo(f"Imported {counted(len(added), 'source')} from {opml.name}")
 
 
 @sources.command("export")
@@ -295,6 +304,15 @@ def _stop_on_signals(quiet: bool) -> Iterator[threading.Event]:
             signal.signal(sig, handler)
 
 
+def _known_digest(config: Config, store, slug: str | None) -> None:
+    """A --digest that names no digest is a typo, not a digest without stories."""
+    if slug is None:
+        return
+    known = {d.slug for d in config.digests} | {d.slug for d in store.digests()}
+    if slug not in known:
+        raise click.ClickException(f"no digest {slug!r} (digests: {', '.join(sorted(known)) or 'none yet'})")
+
+
 @cli.group()
 def stories() -> None:
     """List stories."""
@@ -307,6 +325,7 @@ def stories() -> None:
 def stories_list(obj: Context, digest: str | None, as_json: bool) -> None:
     """List stories, most recently updated first."""
     with opened(obj.config) as store:
+        _known_digest(obj.config, store, digest)
         found = store.stories(digest)
         if as_json:
             from tidings.publish.serialize import story_summary
@@ -394,6 +413,7 @@ def search(obj: Context, query: str, digest: str | None, limit: int) -> None:
     from tidings.search import search as find
 
     with opened(obj.config) as store:
+        _known_digest(obj.config, store, digest)
         found = find(store, query, digest=digest, limit=limit)
     if not found.hits:
         click.echo(f"no results for {query!r}", err=True)
@@ -478,8 +498,8 @@ def demo(obj: Context, directory: str) -> None:
         for name, why, error in stats.broken_on_purpose:
             click.echo(f"  {name}: {why}. Reported: {error}")
     c = stats.counts
-    click.echo(f"Demo: {c['digests']} digests, {c['stories']} stories, {c['items']} items, "
-               f"{c['revisions']} revisions")
+    click.echo(f"Demo: {counted(c['digests'], 'digest')}, {counted(c['stories'], 'story', 'stories')}, "
+               f"{counted(c['items'], 'item')}, {counted(c['revisions'], 'revision')}")
     click.echo(f"Site: {stats.site / 'index.html'}")
 
 
@@ -501,8 +521,11 @@ def leave(code: int | str | None) -> None:
         print(code, file=sys.stderr)
         code = 1
     logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except OSError:  # a closed pipe or a full disk: what is left cannot go out anyway
+            code = code or 1
     os._exit(code or 0)
 
 
@@ -600,7 +623,7 @@ def check(obj: Context, location: str, as_json: bool) -> None:
         for flag in s["flags"]:
             click.echo(f"    FLAG          {flag}")
     checked = sum(1 for s in report["sentences"])
-    click.echo(f"{checked} check-worthy sentences in {document.name}")
+    click.echo(f"{counted(checked, 'check-worthy sentence')} in {document.name}")
 
 
 @eval_group.command("claims")

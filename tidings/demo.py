@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from tidings.config import load_config
+from tidings.errors import TidingsError
 from tidings.ingest.fetch import is_local, local_path
 from tidings.pipeline import Reporter, RunStats, run
 from tidings.store import Store
@@ -54,6 +55,35 @@ def demo_days() -> list[Path]:
     return sorted(p for p in (corpus_dir() / "days").iterdir() if p.is_dir())
 
 
+class DemoFolderError(TidingsError):
+    """A folder the demo would overwrite that holds something else."""
+
+
+# What the demo writes into its folder, and so replaces there.
+DEMO_FILES = ("tidings.toml", "tidings.db", "feeds", "site")
+
+
+def _check_folder(root: Path, demo_config: str) -> None:
+    """The demo replaces the config, database, feeds and site of its folder: only in a folder it made itself
+    (its config is the demo's), or in one that holds none of them."""
+    if not root.exists():
+        return
+    if not root.is_dir():
+        raise DemoFolderError(f"{root}: not a folder; choose another with --dir")
+    config = root / "tidings.toml"
+    try:
+        # The demo's config of any version opens with the same comment line.
+        ours = config.is_file() and config.read_text(encoding="utf-8").startswith(demo_config.splitlines()[0])
+    except (OSError, UnicodeDecodeError):
+        ours = False
+    if ours:
+        return
+    present = [name for name in DEMO_FILES if (root / name).exists()]
+    if present:
+        raise DemoFolderError(f"{root}: holds {', '.join(present)} of another project, which the demo would "
+                              "replace; choose an empty or new folder with --dir")
+
+
 def run_demo(directory: str | Path, reporter: Reporter | None = None, extra_config: str = "") -> DemoStats:
     """Set up `directory` with the demo config and feed it the corpus one day at a time.
 
@@ -62,9 +92,11 @@ def run_demo(directory: str | Path, reporter: Reporter | None = None, extra_conf
     is TOML added to the demo's config (say, a `[writer]` table).
     """
     root = Path(directory).resolve()
-    root.mkdir(parents=True, exist_ok=True)
     config_path = root / "tidings.toml"
-    shutil.copyfile(corpus_dir() / "tidings.toml", config_path)
+    demo_config = (corpus_dir() / "tidings.toml").read_text(encoding="utf-8")
+    _check_folder(root, demo_config)
+    root.mkdir(parents=True, exist_ok=True)
+    config_path.write_text(demo_config, encoding="utf-8")
     if extra_config:
         with config_path.open("a", encoding="utf-8") as f:
             f.write("\n" + extra_config)

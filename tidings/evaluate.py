@@ -55,7 +55,12 @@ def read_labelled(path: str | Path) -> list[Labelled]:
             raise EvalError(f"{path}:{number}: not JSON: {exc}") from None
         if not isinstance(row, dict) or "text" not in row or "cluster" not in row:
             raise EvalError(f"{path}:{number}: each line needs \"text\" and \"cluster\"")
-        rows.append(Labelled(str(row["text"]), json.dumps(row["cluster"]), _time(row.get("time"), path, number)))
+        if not isinstance(row["text"], str):  # (an empty one is an item with no words: real data has them)
+            raise EvalError(f"{path}:{number}: \"text\" must be a string, got {row['text']!r}")
+        if row["cluster"] is None or isinstance(row["cluster"], dict | list):
+            raise EvalError(f"{path}:{number}: \"cluster\" must be a label (a string or a number), "
+                            f"got {row['cluster']!r}")
+        rows.append(Labelled(row["text"], json.dumps(row["cluster"]), _time(row.get("time"), path, number)))
     if not rows:
         raise EvalError(f"{path}: no labelled items")
     return rows

@@ -32,6 +32,7 @@ from tidings.model import Entry, FetchResult, Polling, Source
 from tidings.publish import site as site_stage
 from tidings.publish.site import publish_site
 from tidings.store import IngestCounts, SourceRead, Store
+from tidings.text import counted
 from tidings.workers import in_processes, starting_worker, warm
 from tidings.write import revise as write_stage
 from tidings.write.revise import WriteStats, revise
@@ -430,8 +431,9 @@ def _run(config: Config, store: Store, now: datetime, sources: Sequence[str] | N
         with reporter.stage("cluster", unrouted) as bar:
             placed = cluster.assign(store, config.settings, store.digests(), store.sources(item_counts=False), now,
                                     bar.advance, to_place)
-        reporter.done("cluster", f"{placed.items} items placed: {placed.joined} joined a story, "
-                                 f"{placed.new_stories} started one, {placed.unrouted} fit no digest")
+        reporter.done("cluster", f"{counted(placed.items, 'item')} placed, "
+                                 f"{counted(placed.new_stories, 'new story', 'new stories')}, "
+                                 f"{placed.unrouted} fit no digest")
         lap("cluster")
         if schedule.stopping:
             return replace(stats, items_placed=placed.items, stories_new=placed.new_stories)

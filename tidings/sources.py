@@ -24,6 +24,8 @@ def location(text: str) -> str:
         if not web_url(text):
             reason = f"unsupported URL scheme {scheme!r}" if scheme not in ("http", "https") else "no host"
             raise SourceError(f"{text}: {reason} (use an http or https URL, or a file path)")
+        if any(c.isspace() for c in text):
+            raise SourceError(f"{text!r}: a URL has no spaces (check it for a typo, or write a space as %20)")
         return text
     path = Path(text).expanduser()
     if not path.exists():
@@ -116,19 +118,32 @@ def remove_source(store: Store, config: Config, ref: str) -> tuple[Source, bool]
     return found, any(s.url == found.url for s in config.sources)
 
 
-def import_sources(store: Store, config: Config, sources: list[Source],
-                   now: datetime | None = None) -> tuple[list[Source], list[str]]:
+def import_sources(store: Store, config: Config, sources: list[Source], now: datetime | None = None,
+                   local_files: bool = False) -> tuple[list[Source], list[str]]:
     """Add sources read from a subscription list. An entry that could not be added is skipped with a one-line
-    reason: the same checks as `add_source` (a `javascript:` or `ftp:` link in one is never stored)."""
-    added, skipped = [], []
+    reason: the same checks as `add_source` (a `javascript:` or `ftp:` link in one is never stored). A local
+    file path is imported only with `local_files` (the list is the user's own)."""
+    known = sorted(d.slug for d in config.digests) or sorted(d.slug for d in store.digests())
+    unknown = sorted({slug for s in sources for slug in s.digests} - set(known))
+    if unknown:  # (said once, not for every entry)
+        defined = f"defined: {', '.join(known)}" if known else "none is defined; run 'tidings init'"
+        raise SourceError(f"digest {', '.join(map(repr, unknown))} is not defined ({defined})")
+    added: dict[int, Source] = {}  # by id: an address listed twice is one source
+    skipped = []
     for s in sources:
+        if not local_files and ("://" not in s.url or urlsplit(s.url).scheme.lower() == "file"):
+            # Someone else's list must not make a run read this machine's files (and publish them).
+            skipped.append(f"{s.url}: a local file; import a list's local files with --local, or add this one "
+                           "with 'tidings sources add PATH'; skipped")
+            continue
         try:
             # A subscription list names feeds: nothing to discover, and no request per entry.
-            added.append(add_source(store, config, s.url, s.name, s.digests, s.credibility, now,
-                                    discover=False).source)
+            source = add_source(store, config, s.url, s.name, s.digests, s.credibility, now, discover=False).source
         except SourceError as exc:
-            skipped.append(f"{s.url}: {exc}; skipped")
-    return added, skipped
+            skipped.append(f"{exc}; skipped" if str(exc).startswith(s.url) else f"{s.url}: {exc}; skipped")
+            continue
+        added[source.id] = source
+    return list(added.values()), skipped
 
 
 def check_source(config: Config, ref: str) -> FetchResult:

@@ -25,6 +25,11 @@ def squash(text: str) -> str:
     return " ".join(text.split())
 
 
+def counted(n: int, word: str, plural: str = "") -> str:
+    """"1 item", "2 items", "1 story", "3 stories" (`plural` when adding an s is wrong)."""
+    return f"{n:,} {word if n == 1 else plural or word + 's'}"
+
+
 def strip_controls(text: str | None) -> str:
     """Text from a feed or page with its control characters gone, so it can be stored, shown and put in XML.
 

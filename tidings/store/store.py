@@ -162,6 +162,10 @@ def open_engine(url: str) -> Engine:
     except ArgumentError as exc:
         raise StoreError(f"{_hide_password(url)}: not a database URL ({exc})") from None
     except ImportError:
+        scheme = url.split("://", 1)[0].split("+", 1)[0].lower()
+        if scheme not in ("postgresql", "postgres"):
+            raise StoreError(f"{_hide_password(url)}: unsupported database URL scheme {scheme!r} (use a SQLite file "
+                             "path or postgresql://user@host/dbname)") from None
         raise StoreError(f"{_hide_password(url)}: the PostgreSQL driver is not installed; "
                          "install it with: pip install 'tidings[postgres]'") from None
 
