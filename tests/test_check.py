@@ -111,6 +111,20 @@ def test_check_command_json_shape_and_exit_code(tmp_path):
     assert piped.exit_code == 0 and "CONTRADICTED" in piped.output
 
 
+def test_check_a_feed_file_reads_its_entries_not_its_markup(tmp_path):
+    from tests.conftest import rss
+
+    path = tmp_path / "feed.rss"
+    path.write_text(rss([{"title": "Open models gain", "link": "https://w.example/1", "text": CLOSED},
+                         {"title": "Quiet week", "link": "https://w.example/2", "text": "Nothing else happened."}]))
+    result = CliRunner().invoke(cli, ["check", str(path), "--json"])
+    assert result.exit_code == 0
+    sentences = [s["text"] for s in json.loads(result.output)["sentences"]]
+    assert sentences and not any("<" in s or "guid" in s for s in sentences)
+    verdicts = [c["verdict"] for s in json.loads(result.output)["sentences"] for c in s["claims"]]
+    assert verdicts.count("contradicted") == 2
+
+
 def test_check_a_page_over_http(http_dir):
     root, base = http_dir
     (root / "page.html").write_text(

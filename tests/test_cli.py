@@ -141,9 +141,30 @@ def test_newcomer_mistakes_get_one_line_each(project, tmp_path):
 
     assert "sub/dir/x.toml: No such file or directory" in error("init", "sub/dir/x.toml")
     assert "unsupported database URL scheme 'mysql'" in error("--db", "mysql://u@127.0.0.1/db", "stories", "list")
+    assert "--db is empty" in error("--db", "", "stories", "list")
+    assert "nothing to search for" in error("search", "  ")
+    assert "no such folder" in error("eval", "checkworthy", "nope")
+    empty = CliRunner().invoke(cli, ["--db", str(tmp_path / "empty.db"), "stories", "list"])
+    assert empty.exit_code == 0 and "no stories yet: 'tidings run' reads the sources" in empty.output
     assert "no digest 'nosuch' (digests: news)" in error("stories", "list", "--digest", "nosuch")
     assert "no digest 'nosuch'" in error("search", "barrier", "--digest", "nosuch")
     assert "a URL has no spaces" in error("sources", "add", "http://exa mple.org/feed")
+    assert "allow_private_networks = true" in error("sources", "add", "http://127.0.0.1:9/feed.xml")
+    (tmp_path / "empty.xml").write_text("  \n")
+    (tmp_path / "bin.dat").write_bytes(bytes(range(256)) * 4)
+    assert "an empty file" in error("sources", "add", str(tmp_path / "empty.xml"))
+    assert "binary data, not a feed or a web page" in error("sources", "add", str(tmp_path / "bin.dat"))
+    (tmp_path / "utf16.xml").write_text(rss([{"title": "Wide", "link": "https://w.example/1", "text": "Words."}]),
+                                        encoding="utf-16")
+    assert invoke("sources", "add", str(tmp_path / "utf16.xml")).exit_code == 0
+    invoke("sources", "list")  # the config's sources are in the store now
+    kept = invoke("sources", "remove", "wire.rss")
+    assert kept.exit_code == 0 and "still lists it, so the next command that reads the config adds it again" \
+        in kept.output
+    first = invoke("sources", "add", "https://a.example/feed.xml", "--kind", "feed")
+    assert first.exit_code == 0 and "already" not in first.output
+    again = invoke("sources", "add", "https://a.example/feed.xml", "--kind", "feed")
+    assert again.exit_code == 0 and "https://a.example/feed.xml was already source" in again.output
     # a subscription list naming a digest that does not exist: one error, nothing imported
     (tmp_path / "subs.opml").write_text(
         '<opml version="2.0"><body><outline type="rss" xmlUrl="https://a.example/feed.xml"/>'
@@ -152,7 +173,7 @@ def test_newcomer_mistakes_get_one_line_each(project, tmp_path):
     assert "digest 'nosuch' is not defined (defined: news)" in error(
         "sources", "import", str(tmp_path / "subs.opml"), "--digest", "nosuch")
     imported = invoke("sources", "import", str(tmp_path / "subs.opml"))
-    assert "Imported 2 sources" in imported.output  # an address listed twice is one source
+    assert "Imported 2 sources" in imported.output  # an address listed twice is one (a.example's, known before)
 
 
 def test_demo_leaves_another_projects_folder_alone(project):

@@ -369,5 +369,7 @@ def test_adding_a_page_that_links_its_feed_adds_the_feed(tmp_path, server):
     assert kept.exit_code == 0 and "feed" not in kept.output
     offline = invoke(cli, ["-c", str(config.path), "sources", "add", "http://127.0.0.1:9/feed"])
     assert offline.exit_code == 0 and "could not read it now" in offline.output and "added anyway" in offline.output
+    typo = invoke(cli, ["-c", str(config.path), "sources", "add", server.base + "/fead.xml"])
+    assert typo.exit_code == 1 and "HTTP 404" in typo.output and "check the address" in typo.output
     kinds = {s.url.removeprefix(server.base): s.kind for s in _sources(config).values()}
     assert kinds == {"/feed.xml": "feed", "/story.html": "page", "/": "page", "http://127.0.0.1:9/feed": ""}

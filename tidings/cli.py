@@ -69,6 +69,8 @@ class Group(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, db: str | None, verbose: int, quiet: bool) -> None:
     """tidings: living topic digests that cite every sentence and check their own facts."""
+    if db is not None and not db.strip():
+        raise click.ClickException("--db is empty: give a SQLite file path or a database URL")
     level = logging.ERROR if quiet else logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(message)s", stream=sys.stderr, force=True)
     ctx.obj = Context(config_path, db, quiet)
@@ -125,6 +127,8 @@ def sources_list(obj: Context, as_json: bool) -> None:
                                 "consecutive_errors": s.consecutive_errors, "next_check": iso(s.next_check),
                                 "check_interval_seconds": s.check_interval} for s in found], indent=2))
         return
+    if not found:
+        click.echo("no sources yet: add one with 'tidings sources add URL' (or in the config)", err=True)
     now = datetime.now(UTC)
     for s in found:
         items = f"{s.item_count:>5} item{'' if s.item_count == 1 else 's'}"
@@ -181,8 +185,8 @@ def sources_remove(obj: Context, source: str) -> None:
     with opened(config) as store:
         found, in_config = remove_source(store, config, source)
     if in_config:
-        click.echo(f"Removed source {found.id} ({found.url}); it is still listed in {config.path} and will "
-                   "come back on the next run unless you delete it there.")
+        click.echo(f"Removed source {found.id} ({found.url}) from the store, but {config.path} still lists it, "
+                   "so the next command that reads the config adds it again: delete it there to remove it.")
     else:
         click.echo(f"Removed source {found.id} ({found.url})")
 
@@ -332,6 +336,9 @@ def stories_list(obj: Context, digest: str | None, as_json: bool) -> None:
 
             click.echo(json.dumps([story_summary(s, store.latest_revision(s.id)) for s in found], indent=2))
             return
+    if not found:
+        click.echo(f"no stories{f' in {digest!r}' if digest else ''} yet: 'tidings run' reads the sources and "
+                   "makes them", err=True)
     for s in found:
         click.echo(f"{s.id:>5}  {s.digest:<12} {s.updated:%Y-%m-%d}  {len(s.item_ids):>3} src  "
                    f"r{s.revision_count:<3} {s.title}")
@@ -412,6 +419,8 @@ def search(obj: Context, query: str, digest: str | None, limit: int) -> None:
     from tidings.search import plain
     from tidings.search import search as find
 
+    if not query.strip():
+        raise click.ClickException("nothing to search for: give some words, or \"words in quotes\" for a phrase")
     with opened(obj.config) as store:
         _known_digest(obj.config, store, digest)
         found = find(store, query, digest=digest, limit=limit)

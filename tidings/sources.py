@@ -63,22 +63,47 @@ def add_source(store: Store, config: Config, url: str, name: str = "", digests: 
     address, note = location(url), ""
     if discover and not kind and web_url(address):
         address, kind, note = _look(address, config)
+    elif not web_url(address):
+        _check_local(address)
+    known_before = store.source(address)
     source = _store(store, Source(url=address, name=name, digests=digests, credibility=credibility, kind=kind),
                     now or datetime.now(UTC))
+    if known_before is not None:
+        note = " ".join(filter(None, (note, f"{address} was already source {source.id}; kept, with what this "
+                                            "command gives it")))
     return Added(source, note)
+
+
+def _check_local(path: str) -> None:
+    """A local file that cannot be a feed or a page fails now, not at every run: an empty one, or binary data
+    (a NUL byte where text would be; UTF-16 text, which has them, opens with its byte-order mark)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if not head.strip():
+        raise SourceError(f"{path}: an empty file (give a feed or a web page saved as a file)")
+    if b"\0" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SourceError(f"{path}: binary data, not a feed or a web page")
 
 
 def _look(url: str, config: Config) -> tuple[str, str, str]:
     """(address, kind, note) for a web address: its feed if it is a page that links one."""
     from tidings.ingest import Session
     from tidings.ingest.discover import feed_links
-    from tidings.ingest.fetch import FetchError
+    from tidings.ingest.fetch import FetchError, RefusedAddress
     from tidings.ingest.readers import detect_kind
 
     session = Session(config.settings)
     try:
         resp = session.get(url)
+    except RefusedAddress as exc:
+        raise SourceError(str(exc)) from None  # no later run may read it either
     except FetchError as exc:
+        if exc.status in (404, 410):  # no such page there: most likely a typo
+            raise SourceError(f"{exc}: check the address (or add it as it is with --kind feed or --kind "
+                              "page)") from None
         return url, "", f"could not read it now ({exc}); added anyway, and the next run tries again"
     finally:
         session.close()

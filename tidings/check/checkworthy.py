@@ -529,7 +529,8 @@ def read_folder(folder: str | Path) -> dict[str, list[Sentence]]:
     """Debates of a CheckThat!-format folder: TSV lines `line <TAB> speaker <TAB> text <TAB> label`."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise CheckworthyDataError(f"{folder}: not a folder")
+        raise CheckworthyDataError(f"{folder}: {'not a folder' if folder.exists() else 'no such folder'} (give the "
+                                   "folder of a CheckThat! set's .tsv files)")
     debates = {}
     for path in sorted(folder.glob("*.tsv")):
         rows = []

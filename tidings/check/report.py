@@ -10,7 +10,7 @@ from tidings.check.kb import KnowledgeBase
 from tidings.check.verify import verify
 from tidings.errors import TidingsError
 from tidings.ingest.extract import ExtractError, page_entry
-from tidings.ingest.feeds import sniff
+from tidings.ingest.feeds import FeedError, parse_feed, sniff
 from tidings.ingest.fetch import FetchError, FetchPolicy, fetch
 
 _HYPE = re.compile(r"\b(shatter\w*|smash\w*|crush\w*|destroys?|best ever|ever set|revolutionar\w*|"
@@ -50,6 +50,9 @@ def read_document(location: str, stdin_bytes: bytes | None = None, timeout: floa
         except ExtractError as exc:
             raise CheckInputError(f"{name}: {exc}") from None
         text = f"{entry.title}.\n\n{entry.text}" if entry.title else entry.text
+    elif sniff(body) == "xml" and (entries := _feed_entries(body, location)) is not None:
+        # A feed: its entries' words, not its markup.
+        text = "\n\n".join(f"{e.title}.\n\n{e.text}" if e.title else e.text for e in entries)
     else:
         try:
             text = body.decode("utf-8")
@@ -58,6 +61,15 @@ def read_document(location: str, stdin_bytes: bytes | None = None, timeout: floa
     if not text.strip():
         raise CheckInputError(f"{name}: empty")
     return Document(name, text)
+
+
+def _feed_entries(body: bytes, location: str) -> list | None:
+    """The entries of an RSS or Atom document, or None when it is not one (other XML is read as text)."""
+    try:
+        entries, _, _ = parse_feed(body, location if "://" in location else "")
+    except FeedError:
+        return None
+    return entries
 
 
 _COMPARE = re.compile(r"\b(rival\w*|match\w*|beat\w*|surpass\w*|outperform\w*|ahead of|on par with|"

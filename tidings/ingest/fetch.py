@@ -48,6 +48,10 @@ class FetchError(TidingsError):
         self.retry_after = retry_after
 
 
+class RefusedAddress(FetchError):
+    """An address the settings forbid reading (a private or local one): trying again later changes nothing."""
+
+
 @dataclass(frozen=True)
 class Response:
     url: str  # where the bytes came from, after redirects (a file:// URL for local files)
@@ -277,7 +281,7 @@ def _check_address(url: str, policy: FetchPolicy) -> None:
         ip = ipaddress.ip_address(info[4][0].split("%")[0])
         if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved or \
                 ip.is_unspecified:
-            raise FetchError(f"{url}: {host} is a private or local address ({ip}); set [settings] "
+            raise RefusedAddress(f"{url}: {host} is a private or local address ({ip}); set [settings] "
                              "allow_private_networks = true to read it")
 
 

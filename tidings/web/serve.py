@@ -56,5 +56,6 @@ def _check_address(host: str, port: int) -> None:
         try:
             probe.bind(address)
         except OSError as exc:
-            why = "already in use; choose another with --port" if exc.errno == errno.EADDRINUSE else exc.strerror
+            why = "already in use; choose another with --port" if exc.errno == errno.EADDRINUSE else \
+                f"{exc.strerror} (use an address of this machine with --host, such as 127.0.0.1 or 0.0.0.0)"
             raise ServeError(f"{host}:{port}: {why}") from None
