@@ -75,6 +75,10 @@ def test_run_without_a_digest_says_how_to_add_one(project):
     ok("sources", "add", "wire.rss")
     line = one_line_error("run")
     assert "no digest is defined" in line and "tidings init" in line
+    (project / "elsewhere").mkdir()
+    line = one_line_error("--db", str(project / "elsewhere" / "t.db"), "run")
+    assert "no digest is defined" in line
+    assert not list((project / "elsewhere").iterdir())  # no store made for a run that could not start
 
 
 def test_run_without_sources_says_how_to_add_one(project):

@@ -86,13 +86,18 @@ class RunStats:
         return self.sources > 0 and self.sources_failed == self.sources
 
 
-def sync_config(config: Config, store: Store, now: datetime, for_run: bool = True) -> None:
-    """Make the store's digests and sources match the config (sources added by the CLI are kept). A run needs
-    at least one digest: without one, items would have no story to join."""
-    if for_run and not config.digests:
+def ready_to_run(config: Config) -> None:
+    """A run needs at least one digest: without one, items would have no story to join."""
+    if not config.digests:
         where = config.path or f"./{CONFIG_NAME} (there is none here)"
         raise SetupError(f"{where}: no digest is defined, so items would have no story to join; run "
                          "'tidings init' for a starter config, or add a [[digests]] table with a slug")
+
+
+def sync_config(config: Config, store: Store, now: datetime, for_run: bool = True) -> None:
+    """Make the store's digests and sources match the config (sources added by the CLI are kept)."""
+    if for_run:
+        ready_to_run(config)
     store.sync_digests(config.digests)
     for url in store.sync_sources(config.sources, now):
         log.info(f"source {url}: no longer in {config.path}; it is not read any more (its items stay)")
@@ -382,6 +387,7 @@ def run(config: Config, store: Store | None = None, now: datetime | None = None,
         raise SetupError("tidings.run() was called by a worker process as it started, which imports the main "
                          "script again: put the script's call under `if __name__ == '__main__':`")
     reporter = reporter or Reporter()
+    ready_to_run(config)  # before a store is made for a run that cannot start
     own_store = store is None
     store = store or Store(config.db_url)
     try:
