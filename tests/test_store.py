@@ -179,3 +179,50 @@ def test_key_tables_of_an_older_store_become_compact_and_keep_their_rows(tmp_pat
     got = store.ingest(mirror, keyed(mirror, copy), NOW, near_threshold=0.8)
     store.close()
     assert got.linked == 1 and got.new == 0  # found by its bands
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A folder holding a store, then made read-only: by its mode for an ordinary user; for root, whom modes do
+    not stop, by a read-only bind mount of it."""
+    import os
+    import subprocess
+
+    folder = tmp_path / "volume"
+    folder.mkdir()
+    store = Store(str(folder / "t.db"))
+    source = store.upsert_source(Source(url="https://news.example/feed", name="News"), NOW)
+    store.ingest(source, keyed(source, entry(1, title="Glacier radar survey")), NOW)
+    store.close()
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
+        return
+    mount = tmp_path / "mounted"
+    mount.mkdir()
+    made = subprocess.run(["mount", "--bind", str(folder), str(mount)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"running as root without the right to mount, so no folder can be read-only here: "
+                    f"{made.stderr.decode(errors='replace').strip()}")
+    try:
+        if subprocess.run(["mount", "-o", "remount,bind,ro", str(mount)], capture_output=True).returncode != 0:
+            pytest.skip("running as root, and a bind mount cannot be made read-only here")
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], capture_output=True)
+
+
+def test_a_store_in_a_read_only_folder_is_read_and_refuses_writes(read_only_folder):
+    import os
+
+    assert not os.access(read_only_folder, os.W_OK)
+    store = Store(str(read_only_folder / "t.db"))
+    try:
+        assert [i.title for i in store.items([1])] == ["Glacier radar survey"]
+        assert len(search(store, "glacier").hits) == 1
+        with pytest.raises(StoreError, match="readonly database"):
+            store.upsert_source(Source(url="https://other.example/feed", name="Other"), NOW)
+    finally:
+        store.close()
+    assert sorted(p.name for p in read_only_folder.iterdir()) == ["t.db"]  # nothing written beside it

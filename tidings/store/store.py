@@ -12,6 +12,7 @@ import functools
 import hashlib
 import json
 import logging
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from math import sqrt
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy import (
     Connection,
@@ -233,12 +235,38 @@ class Store:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         try:
-            migrate(self.engine.connect, lambda names: log.warning(
-                f"{self.shown}: bringing the store up to this version of tidings ({', '.join(names)}); a large "
-                "store takes a while, once"))
+            self._migrate()
         except (SQLAlchemyError, sqlite3.Error) as exc:
             self.engine.dispose()
-            raise StoreError(_opening_error(self.shown, exc)) from exc
+            if not self._read_only(exc):
+                raise StoreError(_opening_error(self.shown, exc)) from exc
+
+    def _migrate(self) -> None:
+        migrate(self.engine.connect, lambda names: log.warning(
+            f"{self.shown}: bringing the store up to this version of tidings ({', '.join(names)}); a large "
+            "store takes a while, once"))
+
+    def _read_only(self, exc: BaseException) -> bool:
+        """Open a SQLite store that exists in a folder this process cannot write to (a read-only volume) as an
+        unchanging file, read-only: SQLite could not make the files it writes beside the database. Reading
+        works; a write fails as one line saying the database is read-only."""
+        database = self.engine.url.database
+        if self.engine.dialect.name != "sqlite" or "unable to open database file" not in _reason(exc) or \
+                database in (None, "", ":memory:") or database.startswith("file:"):
+            return False
+        path = Path(database).resolve()
+        if not path.is_file() or os.access(path.parent, os.W_OK):
+            return False
+        self.engine = open_engine(f"sqlite:///file:{quote(str(path))}?mode=ro&immutable=1&uri=true")
+        event.listen(self.engine, "connect", _sqlite_pragmas)
+        try:
+            self._migrate()  # (a store of an older version would need writing: that fails here, as one line)
+        except (SQLAlchemyError, sqlite3.Error) as again:
+            self.engine.dispose()
+            raise StoreError(f"{self.shown}: in a read-only folder, and cannot be read as it is: "
+                             f"{_reason(again)}") from again
+        log.info(f"{self.shown}: the folder is read-only; the store is opened read-only")
+        return True
 
     @property
     def is_sqlite(self) -> bool:
