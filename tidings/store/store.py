@@ -248,8 +248,9 @@ class Store:
 
     def _read_only(self, exc: BaseException) -> bool:
         """Open a SQLite store that exists in a folder this process cannot write to (a read-only volume) as an
-        unchanging file, read-only: SQLite could not make the files it writes beside the database. Reading
-        works; a write fails as one line saying the database is read-only."""
+        unchanging file, read-only: SQLite could not make the files it keeps beside the database. (While a
+        writer elsewhere has the store open, those files exist and the store opens as usual.) Reading works; a
+        write fails as one line saying the database is read-only."""
         database = self.engine.url.database
         if self.engine.dialect.name != "sqlite" or "unable to open database file" not in _reason(exc) or \
                 database in (None, "", ":memory:") or database.startswith("file:"):
@@ -265,7 +266,8 @@ class Store:
             self.engine.dispose()
             raise StoreError(f"{self.shown}: in a read-only folder, and cannot be read as it is: "
                              f"{_reason(again)}") from again
-        log.info(f"{self.shown}: the folder is read-only; the store is opened read-only")
+        log.warning(f"{self.shown}: the folder is read-only, so the store is read as a file that nothing changes "
+                    "meanwhile; a store that another process writes needs a folder this one can write to")
         return True
 
     @property
