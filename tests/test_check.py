@@ -123,6 +123,12 @@ def test_check_a_feed_file_reads_its_entries_not_its_markup(tmp_path):
     assert sentences and not any("<" in s or "guid" in s for s in sentences)
     verdicts = [c["verdict"] for s in json.loads(result.output)["sentences"] for c in s["claims"]]
     assert verdicts.count("contradicted") == 2
+    # other XML with <item>s in it is not a feed: all of its words are read
+    report = tmp_path / "report.xml"
+    report.write_text(f"<report><summary>{CLOSED}</summary><item><title>Appendix</title></item></report>")
+    other = CliRunner().invoke(cli, ["check", str(report), "--json"])
+    verdicts = [c["verdict"] for s in json.loads(other.output)["sentences"] for c in s["claims"]]
+    assert other.exit_code == 0 and verdicts.count("contradicted") == 2
 
 
 def test_check_a_page_over_http(http_dir):

@@ -157,6 +157,9 @@ def test_newcomer_mistakes_get_one_line_each(project, tmp_path):
     (tmp_path / "utf16.xml").write_text(rss([{"title": "Wide", "link": "https://w.example/1", "text": "Words."}]),
                                         encoding="utf-16")
     assert invoke("sources", "add", str(tmp_path / "utf16.xml")).exit_code == 0
+    (tmp_path / "utf16le.xml").write_bytes(rss([{"title": "Wide", "link": "https://w.example/2", "text": "W."}])
+                                           .encode("utf-16-le"))  # no byte-order mark
+    assert invoke("sources", "add", str(tmp_path / "utf16le.xml")).exit_code == 0
     invoke("sources", "list")  # the config's sources are in the store now
     kept = invoke("sources", "remove", "wire.rss")
     assert kept.exit_code == 0 and "still lists it, so the next command that reads the config adds it again" \

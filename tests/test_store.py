@@ -188,7 +188,7 @@ def read_only_folder(tmp_path):
     import os
     import subprocess
 
-    folder = tmp_path / "volume"
+    folder = tmp_path / "a volume #1"  # a path that a URL would mangle
     folder.mkdir()
     store = Store(str(folder / "t.db"))
     source = store.upsert_source(Source(url="https://news.example/feed", name="News"), NOW)

@@ -25,7 +25,7 @@ from tidings.ingest.feeds import FeedError, read_opml, write_opml
 from tidings.pipeline import RunStats, Schedule, opened, run, run_every, sync_config, writer_report
 from tidings.progress import reporter_for
 from tidings.publish.serialize import iso
-from tidings.sources import add_source, import_sources, remove_source
+from tidings.sources import add_source, check_digests, import_sources, remove_source
 from tidings.text import counted
 
 
@@ -53,7 +53,7 @@ class Group(click.Group):
         except TidingsError as exc:
             raise click.ClickException(str(exc)) from None
         except BrokenPipeError:
-            leave(1)  # the reader went away ("tidings search x | head"): nothing left to say to it
+            raise  # the reader went away ("tidings search x | head"): click ends quietly
         except OSError as exc:  # a file or folder the command was pointed at (missing, read-only, a full disk)
             where = f"{exc.filename}: " if exc.filename else ""
             raise click.ClickException(f"{where}{exc.strerror or exc}") from None
@@ -206,6 +206,7 @@ def sources_import(obj: Context, opml, digests: tuple[str, ...], local_files: bo
         raise click.ClickException(f"{opml.name}: {exc}") from None
     config = obj.config
     with opened(config) as store:
+        check_digests(store, config, digests)  # a --digest typo is one error, not one warning per entry
         added, skipped = import_sources(store, config, found, datetime.now(UTC), local_files=local_files)
     for line in skipped:
         click.echo(f"Warning: {line}", err=True)

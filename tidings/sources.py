@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +42,15 @@ class Added:
     note: str = ""  # what tidings found when it looked at the address, in one sentence
 
 
+def check_digests(store: Store, config: Config, digests: Sequence[str]) -> None:
+    """Every slug names a digest of the config (or of the store, without a config)."""
+    known = sorted(d.slug for d in config.digests) or sorted(d.slug for d in store.digests())
+    for slug in digests:
+        if slug not in known:
+            defined = f"defined: {', '.join(known)}" if known else "none is defined; run 'tidings init'"
+            raise SourceError(f"digest {slug!r} is not defined ({defined})")
+
+
 def add_source(store: Store, config: Config, url: str, name: str = "", digests: tuple[str, ...] = (),
                credibility: float | None = None, now: datetime | None = None, kind: str = "",
                discover: bool = True) -> Added:
@@ -50,11 +60,7 @@ def add_source(store: Store, config: Config, url: str, name: str = "", digests: 
     (`<link rel="alternate">`) is replaced by that feed, and a page without one is read as a single article.
     An address that cannot be read now is still added, with a note saying so; `kind` skips the look.
     """
-    known = sorted(d.slug for d in config.digests) or sorted(d.slug for d in store.digests())
-    for slug in digests:
-        if slug not in known:
-            defined = f"defined: {', '.join(known)}" if known else "none is defined; run 'tidings init'"
-            raise SourceError(f"digest {slug!r} is not defined ({defined})")
+    check_digests(store, config, digests)
     if kind:
         from tidings.ingest.readers import kinds
 
@@ -84,8 +90,21 @@ def _check_local(path: str) -> None:
         raise SourceError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if not head.strip():
         raise SourceError(f"{path}: an empty file (give a feed or a web page saved as a file)")
-    if b"\0" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if b"\0" in head and not _wide_markup(head):
         raise SourceError(f"{path}: binary data, not a feed or a web page")
+
+
+def _wide_markup(head: bytes) -> bool:
+    """Whether bytes with NULs in them are a feed or a page in UTF-16 or UTF-32 (with or without a byte-order
+    mark): decoded, they open with markup."""
+    for encoding in ("utf-32", "utf-16", "utf-32-le", "utf-32-be", "utf-16-le", "utf-16-be"):
+        try:
+            text = head[:len(head) - len(head) % 4].decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if text.lstrip("\ufeff \t\r\n")[:1] in ("<", "{", "["):
+            return True
+    return False
 
 
 def _look(url: str, config: Config) -> tuple[str, str, str]:
@@ -148,11 +167,6 @@ def import_sources(store: Store, config: Config, sources: list[Source], now: dat
     """Add sources read from a subscription list. An entry that could not be added is skipped with a one-line
     reason: the same checks as `add_source` (a `javascript:` or `ftp:` link in one is never stored). A local
     file path is imported only with `local_files` (the list is the user's own)."""
-    known = sorted(d.slug for d in config.digests) or sorted(d.slug for d in store.digests())
-    unknown = sorted({slug for s in sources for slug in s.digests} - set(known))
-    if unknown:  # (said once, not for every entry)
-        defined = f"defined: {', '.join(known)}" if known else "none is defined; run 'tidings init'"
-        raise SourceError(f"digest {', '.join(map(repr, unknown))} is not defined ({defined})")
     added: dict[int, Source] = {}  # by id: an address listed twice is one source
     skipped = []
     for s in sources:

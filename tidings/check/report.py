@@ -63,8 +63,13 @@ def read_document(location: str, stdin_bytes: bytes | None = None, timeout: floa
     return Document(name, text)
 
 
+_FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF)[\s>]")
+
+
 def _feed_entries(body: bytes, location: str) -> list | None:
     """The entries of an RSS or Atom document, or None when it is not one (other XML is read as text)."""
+    if not _FEED_ROOT.search(body[:4096]):
+        return None  # XML with <item>s in it is not a feed unless it is an <rss>, <feed> or RDF document
     try:
         entries, _, _ = parse_feed(body, location if "://" in location else "")
     except FeedError:

@@ -252,13 +252,18 @@ class Store:
         writer elsewhere has the store open, those files exist and the store opens as usual.) Reading works; a
         write fails as one line saying the database is read-only."""
         database = self.engine.url.database
-        if self.engine.dialect.name != "sqlite" or "unable to open database file" not in _reason(exc) or \
-                database in (None, "", ":memory:") or database.startswith("file:"):
+        reason = _reason(exc)
+        if self.engine.dialect.name != "sqlite" or database in (None, "", ":memory:") or \
+                database.startswith("file:") or \
+                not ("unable to open database file" in reason or "readonly database" in reason):
             return False
         path = Path(database).resolve()
         if not path.is_file() or os.access(path.parent, os.W_OK):
             return False
-        self.engine = open_engine(f"sqlite:///file:{quote(str(path))}?mode=ro&immutable=1&uri=true")
+        # SQLite is given the URI itself: a URL would be decoded on the way, and a "#" in the path cut it short.
+        uri = f"file:{quote(str(path))}?mode=ro&immutable=1"
+        self.engine = create_engine(f"sqlite:///{path}", creator=lambda: sqlite3.connect(
+            uri, uri=True, check_same_thread=False))
         event.listen(self.engine, "connect", _sqlite_pragmas)
         try:
             self._migrate()  # (a store of an older version would need writing: that fails here, as one line)
