@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from tidings.config import Config
 from tidings.errors import SourceError
+from tidings.ingest.fetch import is_local
 from tidings.model import FetchResult, Source
 from tidings.store import Store
 from tidings.urls import web_url
@@ -82,7 +83,9 @@ def add_source(store: Store, config: Config, url: str, name: str = "", digests: 
 
 def _check_local(path: str) -> None:
     """A local file that cannot be a feed or a page fails now, not at every run: an empty one, or binary data
-    (a NUL byte where text would be; UTF-16 text, which has them, opens with its byte-order mark)."""
+    (NULs left after decoding it as a run would: UTF-16 and UTF-32 text has NUL bytes, but not once decoded)."""
+    from tidings.ingest.charset import decode
+
     try:
         with open(path, "rb") as f:
             head = f.read(4096)
@@ -90,21 +93,8 @@ def _check_local(path: str) -> None:
         raise SourceError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if not head.strip():
         raise SourceError(f"{path}: an empty file (give a feed or a web page saved as a file)")
-    if b"\0" in head and not _wide_markup(head):
+    if b"\0" in head and "\0" in decode(head[:len(head) - len(head) % 4]).text:  # (no wide character cut short)
         raise SourceError(f"{path}: binary data, not a feed or a web page")
-
-
-def _wide_markup(head: bytes) -> bool:
-    """Whether bytes with NULs in them are a feed or a page in UTF-16 or UTF-32 (with or without a byte-order
-    mark): decoded, they open with markup."""
-    for encoding in ("utf-32", "utf-16", "utf-32-le", "utf-32-be", "utf-16-le", "utf-16-be"):
-        try:
-            text = head[:len(head) - len(head) % 4].decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if text.lstrip("\ufeff \t\r\n")[:1] in ("<", "{", "["):
-            return True
-    return False
 
 
 def _look(url: str, config: Config) -> tuple[str, str, str]:
@@ -170,7 +160,7 @@ def import_sources(store: Store, config: Config, sources: list[Source], now: dat
     added: dict[int, Source] = {}  # by id: an address listed twice is one source
     skipped = []
     for s in sources:
-        if not local_files and ("://" not in s.url or urlsplit(s.url).scheme.lower() == "file"):
+        if not local_files and is_local(s.url):
             # Someone else's list must not make a run read this machine's files (and publish them).
             skipped.append(f"{s.url}: a local file; import a list's local files with --local, or add this one "
                            "with 'tidings sources add PATH'; skipped")

@@ -210,7 +210,7 @@ def points_back(sentence: str) -> bool:
         return True
     if m is None and " the " in text[:80]:
         says = _SAYS.match(text)
-        if says is not None:  # only a description counts here: "Officials say they ..." are the officials
+        if says is not None:
             rest = text[says.end():]
             told = _BACK.match(rest)
             return told is not None and told.group().lower().startswith("the ") and \
