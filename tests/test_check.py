@@ -61,6 +61,23 @@ def test_structured_claims_and_verdicts(kb, text, expected):
     assert expected in verdicts(text, kb)
 
 
+def test_licence_claims_and_their_evidence_read_as_sentences(kb):
+    from tidings.check.words import claim_words
+
+    text = "Nemotron 3 Super went out on March 11 with its weights, under the NVIDIA Nemotron Open Model Licence."
+    (claim,) = [c for s in check_text(text, kb)["sentences"] for c in s["claims"] if c["attribute"] == "licence"]
+    assert claim_words(claim, {"nemotron-3-super": "Nemotron 3 Super"}) == \
+        "Nemotron 3 Super is released under the NVIDIA Open Model Licence"
+    assert claim["evidence"][0]["fact"] == \
+        "Nemotron 3 Super is released under the NVIDIA Nemotron Open Model Licence"
+    said = {v: claim_words({"model": "M", "attribute": "licence", "value": v})
+            for v in ("apache", "proprietary", "Apache-2.0", "Gemma Terms of Use")}
+    assert said == {"apache": "M is released under an Apache licence",
+                    "proprietary": "M is released under a proprietary licence",
+                    "Apache-2.0": "M is released under Apache-2.0",
+                    "Gemma Terms of Use": "M is released under the Gemma Terms of Use"}
+
+
 def test_demo_errors_are_caught_and_nothing_true_is_contradicted(kb):
     """Every item of the demo corpus is checked; contradictions are exactly the deliberate errors."""
     from tidings.config import Settings

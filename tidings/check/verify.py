@@ -7,7 +7,7 @@ Numbers are compared with a tolerance (mixture-of-experts sizes are rounded in n
 from __future__ import annotations
 
 from tidings.check.kb import KnowledgeBase, Model
-from tidings.check.words import readable_date
+from tidings.check.words import licence_words, readable_date
 from tidings.model import Claim, Evidence, Verdict
 
 PARAM_TOLERANCE = 0.05  # relative
@@ -130,7 +130,7 @@ def _family(licence: str) -> str:
 def _licence(claim: Claim, model: Model) -> Verdict:
     if not model.licence:
         return Verdict(claim, "unverified", ())
-    fact = f"{model.name} is licensed {model.licence}"
+    fact = f"{model.name} is released under {licence_words(model.licence)}"
     stated, known = _family(str(claim.value)), _family(model.licence)
     if stated == "permissive":
         agrees = known in _PERMISSIVE

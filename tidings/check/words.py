@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -24,12 +25,33 @@ def claim_words(claim, names: Mapping[str, str] | None = None) -> str:
     except ValueError:
         number = value
     phrases = {"openness": f"{model} is {value}", "developer": f"{model} is developed by {value}",
-               "licence": f"{model} is licensed {value}",
+               "licence": f"{model} is released under {licence_words(value)}",
                "params_total_b": f"{model} has {number}B parameters in total",
                "params_active_b": f"{model} has {number}B active parameters",
                "released": f"{model} was released in {readable_date(value)}",
                "context_tokens": f"{model} has a context of {_tokens(number)} tokens"}
     return phrases.get(attribute, f"{model} {attribute} {value}")
+
+
+# A licence claim's value is the family its words name ("nvidia" for "the NVIDIA Open Model Licence"); said
+# back to a reader, it is the licence again.
+_LICENCES = {"apache": "an Apache licence", "mit": "the MIT licence", "modified mit": "a modified MIT licence",
+             "llama": "a Llama community licence", "community": "a community licence", "gemma": "the Gemma terms",
+             "nvidia": "the NVIDIA Open Model Licence", "mistral research": "the Mistral Research Licence",
+             "proprietary": "a proprietary licence", "permissive": "a permissive licence",
+             "non-commercial": "a non-commercial or research-only licence"}
+
+
+def licence_words(value: str) -> str:
+    """A licence as the object of "released under": a claim's family ("nvidia") or the knowledge base's name
+    ("Llama 3.1 Community Licence" takes "the"; "Apache-2.0" and "MIT" stand alone)."""
+    text = str(value).strip()
+    known = _LICENCES.get(text.lower())
+    if known:
+        return known
+    if text[:1].isupper() and re.search(r"(?:licen[cs]e|terms of use|terms)$", text, re.I):
+        return f"the {text}"
+    return text
 
 
 def value_text(value: str | float) -> str:
