@@ -5,7 +5,10 @@ Part 1, on ../shared/eval-data/googlenews-dev (TS, T and S), on the same vectors
 gates run it) beside scikit-learn KMeans (k = the true count) and agglomerative clustering (average linkage, cosine,
 k = the true count, on a 200-dimension SVD of the vectors, since it needs dense input). The batch methods get the
 whole file's IDF; tidings sees only the past. Throughput is items per second of wall time, as `tidings eval
-cluster` reports it, and of processor time (steadier on a busy machine).
+cluster` reports it, and of processor time (steadier on a busy machine). Beside them, the floor measured in the same
+run: the same items only read into words and weighed (TF-IDF, the vocabulary growing one item at a time), which
+any streaming lexical clusterer must do; the clusterer's time as a multiple of it tells a slower clusterer from a
+slower machine.
 
 Part 2, the cost growth: the time the cluster stage takes to place 1,000 new items into a SQLite store already
 holding 1k, 10k and 100k items, arriving at 1,000 a day (the default 4-day window and 30-day revival window);
@@ -74,6 +77,25 @@ def batch_baselines(name: str) -> list[tuple[str, dict, float]]:
     return out
 
 
+def words_floor(rows: list) -> float:
+    """Seconds to read the items into words and weigh them, one at a time as a stream sees them: the part of a
+    streaming lexical clusterer's work that placing the items adds to. The best of three runs."""
+    from tidings.clusterer import Vocabulary
+    from tidings.embed import LexicalVectoriser
+
+    best = float("inf")
+    for _ in range(3):
+        counts = LexicalVectoriser().counts
+        start = time.perf_counter()
+        vocabulary = Vocabulary()
+        for row in rows:
+            c = counts("", row.text)
+            vocabulary.observe(c)
+            vocabulary.vector(c)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def quality(names: list[str]) -> None:
     if not DATA.exists():
         print(f"skipping part 1: {DATA} is not here")
@@ -83,6 +105,8 @@ def quality(names: list[str]) -> None:
         print(f"\n{name}.jsonl ({len(rows):,} items)")
         evaluate_clustering(rows[:300])  # warm up: imports, first calls
         ours_time = None
+        floor = words_floor(rows)
+        print(f"  {'floor: words and weights':<24} {'':<45} {floor:6.2f} s  {len(rows) / floor:7,.0f} items/s")
         for order in ("file", "shuffled"):
             cpu = time.process_time()
             ours = evaluate_clustering(rows, order)
@@ -91,7 +115,7 @@ def quality(names: list[str]) -> None:
             ours_time = ours_time or wall
             print(f"  {'tidings, ' + order + ' order':<24} NMI {ours['nmi']:.3f}  ARI {ours['ari']:.3f}  "
                   f"stories {ours['stories']:>4}  {wall:6.2f} s  {ours['items_per_s']:7,.0f} items/s  "
-                  f"({ours['items'] / cpu:,.0f} items/s of processor time)")
+                  f"({ours['items'] / cpu:,.0f} items/s of processor time; {wall / floor:.1f}x the floor)")
         for label, scores, seconds in batch_baselines(name):
             print(f"  {label:<24} NMI {scores['nmi']:.3f}  ARI {scores['ari']:.3f}  stories "
                   f"{ours['true_stories']:>4}  {seconds:6.2f} s  {len(rows) / seconds:7,.0f} items/s  "
