@@ -213,6 +213,11 @@ def test_words_combine_as_any_with_items_having_more_of_them_first(searchable):
     assert found[0] == "Two families tested"
 
 
+def test_common_words_count_only_when_nothing_else_was_typed(searchable):
+    assert _titles(searchable, q="the nemotron") == _titles(searchable, q="nemotron")
+    assert len(_titles(searchable, q="the")) > len(_titles(searchable, q="nemotron"))
+
+
 def test_quotes_make_a_phrase_and_spellings_and_forms_match(searchable):
     assert _titles(searchable, q='"nemotron was faster"') == ["Two families tested"]
     assert _titles(searchable, q='"faster nemotron"') == []

@@ -1,9 +1,10 @@
 """Search over the stored items, as people expect a search box to work.
 
-Words combine with OR and the items with more of them rank first (`nemotron qwen`); "quoted words" must appear
-together as a phrase; a word finds its other forms ("licenses" finds "license": the index stems words) and its
-other spelling ("licence" finds "license"). Nothing a user types is read as query syntax. Each hit comes with its
-title and a passage, the matched words marked, and the stories it belongs to.
+Words combine with OR and the items with more of them rank first (`nemotron qwen`), common words such as "the"
+counting only when nothing else was typed; "quoted words" must appear together as a phrase; a word finds its other
+forms ("licenses" finds "license": the index stems words) and its other spelling ("licence" finds "license").
+Nothing a user types is read as query syntax. Each hit comes with its title and a passage, the matched words
+marked, and the stories it belongs to.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from markupsafe import Markup, escape
 from tidings.errors import TidingsError
 from tidings.model import Item
 from tidings.store import Store
+from tidings.text import STOPWORDS
 
 VERDICTS = ("supported", "contradicted", "disputed", "corroborated", "single-source", "unverified")
 MAX_TERMS = 12  # words and phrases a query may have; the rest are left out
@@ -77,6 +79,10 @@ def parse(text: str) -> Query:
         else:
             words.extend(found)
     words = [w for w in dict.fromkeys(words) if w.upper() not in ("OR", "AND", "NOT", "NEAR")]
+    # Any of the words matches, so "the" beside "nemotron" would match nearly every item: words like it count only
+    # when nothing else was typed (a phrase keeps them: "state of the art").
+    if any(w not in STOPWORDS for w in words) or phrases:
+        words = [w for w in words if w not in STOPWORDS]
     return Query(tuple(words[:MAX_TERMS]), tuple(dict.fromkeys(phrases))[:MAX_TERMS])
 
 
