@@ -15,6 +15,7 @@ from tidings.write import WRITERS, Brief, get_writer, register
 from tidings.write.extractive import compose
 from tidings.write.grounding import grounded
 from tidings.write.measures import measure
+from tidings.write.revision import numbering_note
 
 FRI = datetime(2026, 3, 13, 9, 0, tzinfo=UTC)  # a Friday
 
@@ -148,6 +149,7 @@ def test_numbers_stay_headline_stays_and_what_changed_names_the_sources():
     before = {c.item_id: c.n for c in first.sources}
     after = {c.item_id: c.n for c in second.sources}
     assert after[2] == before[2] and after[3] == 3  # item 1 left; its number 1 is not reused
+    assert numbering_note(first) == "" and "a missing number is a source that has since left" in numbering_note(second)
     assert second.headline == first.headline
     changes = " ".join(second.changes)
     assert "New source: Coast Wire" in changes and "No longer part of this story: Publisher 1" in changes

@@ -49,7 +49,7 @@ from tidings.publish.pages import (
 from tidings.store import Store
 from tidings.urls import web_url
 from tidings.workers import Answers, in_processes
-from tidings.write.revision import domain, writer_note
+from tidings.write.revision import domain, numbering_note, writer_note
 
 IN_PROCESSES = 32  # stories whose pages worker processes render, when a publish renders at least this many
 log = logging.getLogger(__name__)
@@ -83,6 +83,7 @@ def environment() -> Environment:
     env.filters["fact_check_groups"] = fact_check_groups
     env.filters["first_citations"] = first_citations
     env.filters["writer_note"] = writer_note
+    env.filters["numbering_note"] = numbering_note
     return env
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from tidings.model import Revision, Story
-from tidings.write.revision import writer_note
+from tidings.write.revision import numbering_note, writer_note
 
 
 def article_text(story: Story, revision: Revision, width: int = 88) -> str:
@@ -35,11 +35,14 @@ def article_text(story: Story, revision: Revision, width: int = 88) -> str:
         if rest:
             lines.append(f"{rest} more claim{'s' * (rest != 1)} checked, none contradicted or disputed.")
         lines.append("")
-    lines += [f"Sources ({len(revision.sources)})", "-" * 11]
+    heading = f"Sources ({len(revision.sources)})"
+    lines += [heading, "-" * len(heading)]
     for c in revision.sources:
         also = f" (also carried by {', '.join(c.carried_by)})" if c.carried_by else ""
         lines.append(f"[{c.n}] {c.publisher} — {c.title} ({c.published:%Y-%m-%d}){also}")
         lines.append(f"    {c.url}")
+    if numbering_note(revision):
+        lines += textwrap.wrap(numbering_note(revision), width)
     if revision.changes:
         lines += ["", "What changed in this revision:"] + [f"  - {c}" for c in revision.changes]
     return "\n".join(lines)

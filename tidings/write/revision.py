@@ -149,6 +149,15 @@ def writer_note(revision: Revision) -> str:
     return note + (f", and {n} that did not hold up {'was' if n == 1 else 'were'} left out." if n else ".")
 
 
+def numbering_note(revision: Revision) -> str:
+    """Why numbers are missing from the sources list, when some are ("" otherwise): a source keeps its number
+    from revision to revision (see `numbering`), so one that left leaves a gap."""
+    if not revision.sources or max(c.n for c in revision.sources) <= len(revision.sources):
+        return ""
+    return ("A source keeps its number from one revision to the next, so a missing number is a source that has "
+            "since left the story or turned out to be a copy of one listed here (\"also carried by\").")
+
+
 def domain(url: str) -> str:
     """The web domain a link points to, for labelling evidence links ("arxiv.org")."""
     host = urlsplit(url).hostname or ""
