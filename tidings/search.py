@@ -125,6 +125,8 @@ def search(store: Store, text: str, *, digest: str | None = None, since: datetim
     """The items matching `text`, best first, `limit` of them from `offset`, with the filters given."""
     if verdict and verdict not in VERDICTS:
         raise SearchError(f"no verdict {verdict!r}; use one of: {', '.join(VERDICTS)}")
+    if since is not None and until is not None and since > until:
+        raise SearchError("since is after until: nothing can be in between")
     query = parse(text)
     if query.empty:
         return Results(text, (), offset, False)

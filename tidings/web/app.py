@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from importlib import resources
@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 PAGE_CACHE_BYTES = 96 * 2**20  # rendered pages kept, least recently used dropped first (10,000 stories: ~75 MB)
 VERSION_TTL = 1.0  # seconds a data version of the store is trusted before it is asked for again
 MAX_LIMIT = 200
+MAX_QUERY = 500  # characters of a search query
+MAX_OFFSET = 100_000  # the deepest page of search hits a request may ask for
 HTML = "text/html; charset=utf-8"
 
 
@@ -230,7 +232,29 @@ def create_app(config: Config, store: Store | None = None, fresh_within: float =
     _errors(app)
     _api(app, site)  # before the pages, whose `/{digest}/...` patterns would take `/api/...` too
     _pages(app, site)
+    app.add_middleware(_Head)
     return app
+
+
+class _Head:
+    """HEAD answered as GET without its body (the same status and headers), for link checkers and uptime
+    monitors: the routes themselves answer GET only."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body"):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
 WARM_EVERY = 5.0  # seconds between looks at the store's data version by the thread that keeps pages made
@@ -298,9 +322,7 @@ def _errors(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}"
-                             for e in exc.errors())
-        return error(request, 422, problems or "invalid request")
+        return error(request, 422, "; ".join(_problem(e) for e in exc.errors()) or "invalid request")
 
     @app.exception_handler(TidingsError)
     async def failed(request: Request, exc: TidingsError) -> Response:
@@ -346,15 +368,18 @@ def _pages(app: FastAPI, site: Site) -> None:
                                                                             site.store.digests()))
 
     @page("/search", include_in_schema=False)
-    def search_page(request: Request, q: str = "", digest: str = "", since: str = "", until: str = "",
-                    publisher: str = "", verdict: str = "", offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+    def search_page(request: Request, q: Annotated[str, Query(max_length=MAX_QUERY)] = "", digest: str = "",
+                    since: str = "", until: str = "", publisher: str = "", verdict: str = "",
+                    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> Response:
         results, problem = None, ""
         try:
+            if digest:
+                site.digest(digest)
             if q.strip():
                 results = search(site.store, q, digest=digest or None, since=_day(since, "since"),
                                  until=_day(until, "until", end=True), publisher=publisher or None,
                                  verdict=verdict or None, limit=20, offset=offset)
-        except (SearchError, BadRequest) as exc:
+        except (SearchError, BadRequest, NotFound) as exc:
             problem = str(exc)
         body = site.env.get_template("search.html").render(
             root="/", q=q, digest=digest, since=since, until=until, publisher=publisher, verdict=verdict,
@@ -489,6 +514,11 @@ def _instant(value: datetime | None, name: str) -> datetime | None:
 # --- API ------------------------------------------------------------------------------------------------------
 
 def _api(app: FastAPI, site: Site) -> None:
+    @app.get("/api", include_in_schema=False)
+    @app.get("/api/", include_in_schema=False)
+    def api_root() -> Response:
+        return RedirectResponse("/api/docs", status_code=307)
+
     @app.get("/api/digests", tags=["digests"], summary="Every digest",
              responses=_documented(schemas.Digests))
     def api_digests(request: Request) -> Response:
@@ -559,10 +589,12 @@ def _api(app: FastAPI, site: Site) -> None:
 
     @app.get("/api/search", tags=["search"], summary="Search the items: words (any), \"quoted phrases\"",
              responses=_documented(schemas.SearchResults))
-    def api_search(request: Request, q: Annotated[str, Query(max_length=500)], digest: str | None = None,
+    def api_search(request: Request, q: Annotated[str, Query(max_length=MAX_QUERY)], digest: str | None = None,
                    since: datetime | None = None, until: datetime | None = None, publisher: str | None = None,
                    verdict: str | None = None, limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
-                   offset: Annotated[int, Query(ge=0, le=100_000)] = 0) -> Response:
+                   offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> Response:
+        if digest:
+            site.digest(digest)
         found = search(site.store, q, digest=digest, since=_instant(since, "since"), until=_instant(until, "until"),
                        publisher=publisher, verdict=verdict, limit=limit, offset=offset)
         return _json(request, {"results": [
@@ -580,6 +612,26 @@ def _documented(model: type) -> dict:
             422: {"model": schemas.Error, "description": "A parameter that cannot be used"}}
 
 
+def _problem(e: Mapping) -> str:
+    """One parameter's problem in words a person reads: what it is, and what it should be."""
+    name = ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0])
+    kind, ctx, given = e.get("type", ""), e.get("ctx") or {}, e.get("input")
+    shown = repr(given) if isinstance(given, str) and len(given) <= 40 else "the value given"
+    if kind == "missing":
+        return f"{name}: required"
+    if kind in ("int_parsing", "int_from_float"):
+        return f"{name}: {shown} is not a whole number"
+    if kind.startswith(("datetime_", "date_")):
+        return f"{name}: {shown} is not a date; use YYYY-MM-DD or a time such as 2026-03-14T09:00:00Z"
+    if kind == "greater_than_equal":
+        return f"{name}: must be {ctx.get('ge')} or more"
+    if kind == "less_than_equal":
+        return f"{name}: must be {ctx.get('le')} or less"
+    if kind == "string_too_long":
+        return f"{name}: at most {ctx.get('max_length')} characters"
+    return f"{name}: {e.get('msg', 'cannot be used')}"
+
+
 def _story_id(story_id: int) -> int:
     if not 0 < story_id < 2**63:
         raise NotFound(f"no story {story_id}")
@@ -595,6 +647,8 @@ def _cursor(cursor: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         when, story_id = json.loads(raw)
+        if not 0 < int(story_id) < 2**63:
+            raise ValueError(story_id)
         return datetime.fromisoformat(when), int(story_id)
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
         raise BadRequest("cursor: not one this server gave out; start again without it") from None
