@@ -111,6 +111,12 @@ def test_export_json_and_search(project):
     data = json.loads(invoke("export", "--format", "json").output)
     assert {"digests", "items", "stories"} <= set(data)
     assert len(data["items"]) == 2
+    # to a file in a folder not made yet: made, the file written whole, and said where
+    written = CliRunner().invoke(cli, ["export", "-o", "out/state.json"])
+    assert written.exit_code == 0 and "state written to out/state.json" in written.output
+    assert json.loads((project / "out" / "state.json").read_text()) == data
+    folder = CliRunner().invoke(cli, ["export", "-o", "out"])
+    assert folder.exit_code == 2 and "out is a folder; give a file in it" in folder.output
     assert "comet" in invoke("search", "comet").output.lower()
 
 
@@ -144,10 +150,14 @@ def test_newcomer_mistakes_get_one_line_each(project, tmp_path):
     assert "--db is empty" in error("--db", "", "stories", "list")
     assert "nothing to search for" in error("search", "  ")
     assert "no such folder" in error("eval", "checkworthy", "nope")
-    empty = CliRunner().invoke(cli, ["--db", str(tmp_path / "empty.db"), "stories", "list"])
-    assert empty.exit_code == 0 and "no stories yet: 'tidings run' reads the sources" in empty.output
-    assert "no digest 'nosuch' (digests: news)" in error("stories", "list", "--digest", "nosuch")
-    assert "no digest 'nosuch'" in error("search", "barrier", "--digest", "nosuch")
+    # a command that only reads a store names one that is not there, and leaves no empty one behind
+    assert "empty.db: no store there yet; 'tidings run' makes it" in error(
+        "--db", str(tmp_path / "empty.db"), "stories", "list")
+    assert "no/such/x.db: no store there yet" in error("--db", str(tmp_path / "no/such/x.db"), "export")
+    assert not (tmp_path / "empty.db").exists() and not (tmp_path / "no").exists()
+    assert "did you mean nemotron-3-super?" in error("kb", "show", "nemotrn-3-super")
+    mixed = CliRunner().invoke(cli, ["story", "list"], prog_name="tidings")
+    assert mixed.exit_code == 2 and "did you mean 'tidings stories list'?" in mixed.output
     assert "a URL has no spaces" in error("sources", "add", "http://exa mple.org/feed")
     assert "allow_private_networks = true" in error("sources", "add", "http://127.0.0.1:9/feed.xml")
     (tmp_path / "empty.xml").write_text("  \n")
@@ -161,6 +171,12 @@ def test_newcomer_mistakes_get_one_line_each(project, tmp_path):
                                            .encode("utf-16-le"))  # no byte-order mark
     assert invoke("sources", "add", str(tmp_path / "utf16le.xml")).exit_code == 0
     invoke("sources", "list")  # the config's sources are in the store now
+    empty = invoke("stories", "list")
+    assert empty.exit_code == 0 and "no stories yet: 'tidings run' reads the sources" in empty.output
+    assert "no story 99999999999999999999" in error("story", "show", "99999999999999999999")
+    assert "no digest 'nosuch' (digests: news)" in error("stories", "list", "--digest", "nosuch")
+    assert "no digest 'nosuch'" in error("search", "barrier", "--digest", "nosuch")
+    assert "no source '99999999999999999999'" in error("sources", "remove", "99999999999999999999")
     kept = invoke("sources", "remove", "wire.rss")
     assert kept.exit_code == 0 and "still lists it, so the next command that reads the config adds it again" \
         in kept.output

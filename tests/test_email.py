@@ -24,6 +24,7 @@ from tidings.pipeline import run
 from tidings.publish.email import (
     LAST_EDITION,
     build_edition,
+    default_path,
     edition_since,
     email_edition,
     last_edition,
@@ -345,6 +346,19 @@ def test_an_unreachable_server_is_named_and_the_stories_wait_for_the_next_editio
     assert last_edition(day2) is None and list(tmp_path.glob("*.eml")) == []
 
 
+def test_an_edition_written_to_a_folder_or_before_a_failed_send_says_where_it_is(day2, closed_port, tmp_path):
+    folder = tmp_path / "editions"
+    folder.mkdir()
+    smtp = f"127.0.0.1:{closed_port}"
+    message = _one_line_error(lambda: email_edition(day2, NOW - timedelta(days=1), TO, DAY2, SITE, smtp=smtp,
+                                                    out=folder))
+    written = folder / default_path(DAY2).name
+    assert written.is_file() and message.endswith(f"it is written to {written}; check --smtp and send again")
+    assert last_edition(day2) is None  # not sent: the next edition carries these stories too
+    result = email_edition(day2, NOW - timedelta(days=1), TO, DAY2, SITE, out=f"{tmp_path}/new/")
+    assert result.path == tmp_path / "new" / default_path(DAY2).name and result.path.is_file()
+
+
 def test_a_server_that_refuses_the_recipient_is_named_with_its_answer(day2, refusing_server):
     handler, smtp = refusing_server
     message = _one_line_error(lambda: email_edition(day2, NOW - timedelta(days=1), TO, DAY2, SITE, smtp=smtp))
@@ -379,7 +393,8 @@ def test_the_email_command_sends_once_then_has_nothing_to_send(day1, mail_server
     assert first.output.strip() == f"edition of 3 stories sent to reader@example.org through {smtp}"
     assert len(collector.messages()) == 1
     again = CliRunner().invoke(cli, args)
-    assert again.exit_code == 0 and again.output.startswith("nothing to send: no story was updated since")
+    assert again.exit_code == 0 and again.output.startswith(
+        "nothing to send: no story was updated since the last edition, at ")
     assert len(collector.messages()) == 1
     bad = CliRunner().invoke(cli, [*base, "--to", "nobody"])
     assert bad.exit_code == 1

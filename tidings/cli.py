@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from difflib import SequenceMatcher, get_close_matches
 from functools import cached_property, partial
 from pathlib import Path
 
@@ -46,6 +47,24 @@ pass_ctx = click.make_pass_decorator(Context)
 
 class Group(click.Group):
     """Every error tidings reports (`TidingsError`) ends a command with its one line and exit status 1."""
+
+    group_class = type  # its groups are Groups too
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError:
+            # "tidings story list" for "tidings stories list": name the group that has the command.
+            parent = ctx.parent.command if ctx.parent else None
+            name = args[0] if args else ""
+            if isinstance(parent, click.Group) and name:
+                having = [other for other, group in parent.commands.items() if other != self.name
+                          and isinstance(group, click.Group) and name in group.commands]
+                if having:  # the group named most like this one ("stories" for "story")
+                    other = max(having, key=lambda g: SequenceMatcher(None, g, self.name or "").ratio())
+                    raise click.UsageError(f"No such command {name!r} here; did you mean "
+                                           f"'{ctx.find_root().info_name} {other} {name}'?", ctx) from None
+            raise
 
     def invoke(self, ctx: click.Context):
         try:
@@ -86,6 +105,35 @@ def init(path: str) -> None:
 
 # --- sources -----------------------------------------------------------------------------------------------
 
+class OutputFile(click.File):
+    """A file to write (`-`: stdout), written whole: under a temporary name, renamed into place once complete. Its
+    folder is made if it does not exist yet."""
+
+    def __init__(self) -> None:
+        super().__init__("w", encoding="utf-8", atomic=True)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and value != "-":
+            if Path(value).expanduser().is_dir():
+                self.fail(f"{value} is a folder; give a file in it, such as {Path(value) / 'export.json'}", param,
+                          ctx)
+            folder = Path(value).expanduser().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                self.fail(f"{value}: cannot make its folder {folder} ({exc.strerror or exc})", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def _written(obj: Context, output, what: str) -> None:
+    """Put the file in place and say where it went (nothing for stdout, whose reader has it)."""
+    if output.name in ("-", "<stdout>"):
+        return
+    output.close()  # the whole file renamed into place, now: only then is it written
+    if not obj.quiet:
+        click.echo(f"{what} written to {output.name}", err=True)
+
+
 @cli.group()
 def sources() -> None:
     """Add, list, remove, import and export sources."""
@@ -103,7 +151,7 @@ def sources_add(obj: Context, url: str, name: str, digests: tuple[str, ...], cre
                 kind: str | None) -> None:
     """Add a feed or page URL, or a local file."""
     config = obj.config
-    with opened(config) as store:
+    with opened(config, existing=False) as store:
         added = add_source(store, config, url, name, digests, credibility, datetime.now(UTC), kind or "")
     if added.note:
         click.echo(added.note)
@@ -205,7 +253,7 @@ def sources_import(obj: Context, opml, digests: tuple[str, ...], local_files: bo
     except FeedError as exc:
         raise click.ClickException(f"{opml.name}: {exc}") from None
     config = obj.config
-    with opened(config) as store:
+    with opened(config, existing=False) as store:
         check_digests(store, config, digests)  # a --digest typo is one error, not one warning per entry
         added, skipped = import_sources(store, config, found, datetime.now(UTC), local_files=local_files)
     for line in skipped:
@@ -214,7 +262,7 @@ def sources_import(obj: Context, opml, digests: tuple[str, ...], local_files: bo
 
 
 @sources.command("export")
-@click.option("-o", "--output", type=click.File("w"), default="-", help="File to write (default: stdout).")
+@click.option("-o", "--output", type=OutputFile(), default="-", help="File to write (default: stdout).")
 @pass_ctx
 def sources_export(obj: Context, output) -> None:
     """Export sources as OPML."""
@@ -222,6 +270,7 @@ def sources_export(obj: Context, output) -> None:
     with opened(config) as store:
         sync_config(config, store, datetime.now(UTC), for_run=False)
         output.write(write_opml(store.sources()))
+    _written(obj, output, "sources")
 
 
 # --- running and reading -----------------------------------------------------------------------------------
@@ -399,7 +448,7 @@ def publish(obj: Context, out_dir: str | None, everything: bool) -> None:
 
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
-@click.option("-o", "--output", type=click.File("w"), default="-", help="File to write (default: stdout).")
+@click.option("-o", "--output", type=OutputFile(), default="-", help="File to write (default: stdout).")
 @pass_ctx
 def export(obj: Context, fmt: str, output) -> None:
     """Export the whole state (digests, sources, items, stories, revisions)."""
@@ -408,6 +457,7 @@ def export(obj: Context, fmt: str, output) -> None:
     with opened(obj.config) as store:
         json.dump(export_state(store), output, indent=2, ensure_ascii=False)
     output.write("\n")
+    _written(obj, output, "state")
 
 
 @cli.command()
@@ -444,7 +494,8 @@ def search(obj: Context, query: str, digest: str | None, limit: int) -> None:
 @click.option("--smtp-password-env", "password_env", default="TIDINGS_SMTP_PASSWORD", show_default=True,
               help="The environment variable holding the SMTP password.")
 @click.option("--from", "sender", default="tidings <tidings@localhost>", show_default=True, help="Sender address.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Also (or instead) write the .eml here.")
+@click.option("-o", "--output", type=click.Path(), help="Also (or instead) write the .eml here (a file, or a folder "
+                                                        "to write it in).")
 @pass_ctx
 def email(obj: Context, window: float, to: str, smtp: str | None, user: str | None, password_env: str, sender: str,
           output: str | None) -> None:
@@ -452,7 +503,7 @@ def email(obj: Context, window: float, to: str, smtp: str | None, user: str | No
     import os
     from datetime import timedelta
 
-    from tidings.publish.email import edition_since, email_edition
+    from tidings.publish.email import edition_since, email_edition, last_edition
 
     login = None
     if user:
@@ -464,10 +515,16 @@ def email(obj: Context, window: float, to: str, smtp: str | None, user: str | No
     now = datetime.now(UTC)
     with opened(obj.config) as store:
         since = edition_since(store, now, timedelta(seconds=window))
+        last = last_edition(store)
         result = email_edition(store, since, to, now, obj.config.site_url, smtp=smtp, out=output, sender=sender,
                                login=login)
     if result.edition is None:
-        click.echo(f"nothing to send: no story was updated since {since:%Y-%m-%d %H:%M} UTC")
+        if last is not None and since == last:
+            click.echo(f"nothing to send: no story was updated since the last edition, at {since:%Y-%m-%d %H:%M} "
+                       "UTC")
+        else:
+            click.echo(f"nothing to send: no story was updated since {since:%Y-%m-%d %H:%M} UTC; a longer --since "
+                       "reaches further back")
         return
     where = [f"sent to {to} through {result.sent_via}"] if result.sent_via else []
     where += [f"written to {result.path}"] if result.path else []
@@ -591,9 +648,13 @@ def kb_show(obj: Context, model: str, as_json: bool) -> None:
 
     from tidings.publish.text import model_text
 
-    found = _load_kb(obj).model(model)
+    kb = _load_kb(obj)
+    found = kb.model(model)
     if found is None:
-        raise click.ClickException(f"no model called {model!r} in the knowledge base (try 'tidings kb list')")
+        names = {n.lower(): m.id for m in kb.models.values() for n in (m.id, m.name, *m.aliases)}
+        near = list(dict.fromkeys(names[n] for n in get_close_matches(model.lower(), names, n=6, cutoff=0.6)))[:3]
+        hint = f"did you mean {' or '.join(near)}?" if near else "try 'tidings kb list'"
+        raise click.ClickException(f"no model called {model!r} in the knowledge base; {hint}")
     click.echo(json.dumps(asdict(found), indent=2) if as_json else model_text(found))
 
 

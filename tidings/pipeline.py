@@ -31,7 +31,7 @@ from tidings.ingest.schedule import after_read, is_due
 from tidings.model import Entry, FetchResult, Polling, Source
 from tidings.publish import site as site_stage
 from tidings.publish.site import publish_site
-from tidings.store import IngestCounts, SourceRead, Store
+from tidings.store import IngestCounts, SourceRead, Store, missing_store
 from tidings.text import counted
 from tidings.workers import in_processes, starting_worker, warm
 from tidings.write import revise as write_stage
@@ -84,6 +84,15 @@ class RunStats:
     def failed(self) -> bool:
         """Nothing could be processed: every source failed."""
         return self.sources > 0 and self.sources_failed == self.sources
+
+
+def existing_store(config: Config) -> None:
+    """Stop with one line when the config's store is a SQLite file that does not exist yet."""
+    path = missing_store(config.db_url)
+    if path is not None:
+        make = f"'tidings run' makes it (with {config.path})" if config.path else \
+            f"there is no ./{CONFIG_NAME} here either: 'tidings init' writes one, then 'tidings run' makes the store"
+        raise StoreError(f"{path}: no store there yet; {make}, or point -c or --db at an existing store")
 
 
 def ready_to_run(config: Config) -> None:
@@ -521,7 +530,11 @@ def run_every(config: Config, every: float, stop: threading.Event, reporter: Rep
 
 
 @contextmanager
-def opened(config: Config) -> Iterator[Store]:
+def opened(config: Config, existing: bool = True) -> Iterator[Store]:
+    """The config's store; with `existing`, only one that is there already (a command that only reads it would
+    otherwise leave an empty store behind, in a folder that was perhaps the wrong one)."""
+    if existing:
+        existing_store(config)
     store = Store(config.db_url)
     try:
         yield store

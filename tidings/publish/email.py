@@ -349,9 +349,9 @@ def email_edition(store: Store, since: datetime, to: str, now: datetime, site_ur
                   out: str | Path | None = None, sender: str = SENDER,
                   login: tuple[str, str] | None = None) -> EditionResult:
     """Build the edition of the stories revised since `since` and send it through `smtp` ("host:port"), or write
-    it to `out` (default: `default_path(now)`); with both, both; `login` is (user, password) for the mail server.
-    Then remember `now` as the time of the last
-    edition. With no story revised, nothing is sent or written, and nothing remembered.
+    it to `out` (a file, or a folder to write it in; default: `default_path(now)`); with both, both; `login` is
+    (user, password) for the mail server. Then remember `now` as the time of the last edition. With no story
+    revised, nothing is sent or written, and nothing remembered.
 
     The store is held as a run holds it, so a run writing revisions meanwhile finishes first: its revisions
     (stamped with the run's start) are then in this edition, not missed by it and the next. So do not call this
@@ -363,9 +363,17 @@ def email_edition(store: Store, since: datetime, to: str, now: datetime, site_ur
         edition = build_edition(store, since, now, site_url, to, sender)
         if edition is None:
             return EditionResult(None, since, now)
+        if out is not None and (str(out).endswith(os.sep) or Path(out).is_dir()):
+            out = Path(out) / default_path(now).name  # a folder: the edition goes in it under its usual name
         path = write_edition(edition, out) if out is not None else None
         if smtp is not None:
-            send_edition(edition, smtp, *(login or ()))
+            try:
+                send_edition(edition, smtp, *(login or ()))
+            except EmailError as exc:
+                if path is None:
+                    raise
+                sent = str(exc).split("; check --smtp", 1)[0]
+                raise EmailError(f"{sent}; it is written to {path}; check --smtp and send again") from exc
         else:
             path = path or write_edition(edition, default_path(now))
         # Only once it went out: a failed send leaves the next edition to carry these stories.

@@ -31,9 +31,10 @@ def article_text(story: Story, revision: Revision, width: int = 88) -> str:
         for f in flagged:
             lines += textwrap.wrap(f"{f.verdict.upper()}: {f.claim or f.sentence}" + (
                 f" ({f.evidence[0][0]})" if f.evidence else ""), width, subsequent_indent="    ")
-        rest = len(revision.fact_check) - len(flagged)
+        # Counted by sentence, as the story's page folds them away.
+        rest = len({f.sentence for f in revision.fact_check} - {f.sentence for f in flagged})
         if rest:
-            lines.append(f"{rest} more claim{'s' * (rest != 1)} checked, none contradicted or disputed.")
+            lines.append(f"{rest} more sentence{'s' * (rest != 1)} checked, none contradicted or disputed.")
         lines.append("")
     heading = f"Sources ({len(revision.sources)})"
     lines += [heading, "-" * len(heading)]
@@ -48,6 +49,11 @@ def article_text(story: Story, revision: Revision, width: int = 88) -> str:
     return "\n".join(lines)
 
 
+# The knowledge base's confidence codes, as a reader needs them.
+_CONFIDENCE = {"H": "high (a primary source, or two or more)", "M": "medium (one secondary source)",
+               "BK": "general knowledge, not checked against a source"}
+
+
 def model_text(model) -> str:
     """A knowledge-base entry, for the terminal."""
     def params() -> str:
@@ -59,7 +65,7 @@ def model_text(model) -> str:
     rows = [("developer", model.developer), ("openness", model.openness), ("licence", model.licence),
             ("parameters", params()), ("architecture", model.architecture),
             ("context", f"{model.context_tokens:,} tokens" if model.context_tokens else ""),
-            ("released", model.released), ("confidence", model.confidence),
+            ("released", model.released), ("confidence", _CONFIDENCE.get(model.confidence, model.confidence)),
             ("aliases", ", ".join(model.aliases))]
     lines = [f"{model.name} ({model.id})"]
     lines += [f"  {label:<12} {value}" for label, value in rows if value]

@@ -137,6 +137,18 @@ STORY_INDEX_TERMS = 40  # terms a story is indexed by (see `story_index_terms`)
 
 # --- opening a database ------------------------------------------------------------------------------------
 
+def missing_store(location: str) -> Path | None:
+    """The SQLite file a location names, when there is no such file yet (None when it exists, or for a server)."""
+    if "://" not in location:
+        path = Path(location).expanduser().resolve()
+    else:
+        scheme, rest = location.split("://", 1)
+        if scheme.lower() != "sqlite" or not rest.startswith("/") or rest in ("/", "/:memory:"):
+            return None
+        path = Path(rest[1:])
+    return None if path.exists() else path
+
+
 def database_url(location: str) -> str:
     """A SQLAlchemy URL for a SQLite path or a database URL. `postgresql://` means the psycopg 3 driver, and a
     SQLite file's folder is made if it does not exist yet (as a user naming `data/tidings.db` expects)."""
@@ -426,6 +438,8 @@ class Store:
 
     def source(self, url_or_id: str | int) -> Source | None:
         if isinstance(url_or_id, int):
+            if not _storable(url_or_id):
+                return None
             return next(iter(self._sources(t.sources.c.id == url_or_id)), None)
         return next(iter(self._sources(t.sources.c.url == url_or_id)), None)
 
@@ -634,7 +648,7 @@ class Store:
         query = select(t.items).order_by(t.items.c.published, t.items.c.id)
         if ids is None:
             return self._items(query)
-        found = [i for chunk in _chunks(sorted(set(ids)), 500)
+        found = [i for chunk in _chunks(sorted(i for i in set(ids) if _storable(i)), 500)
                  for i in self._items(query.where(t.items.c.id.in_(chunk)))]
         return sorted(found, key=lambda i: (i.published, i.id))
 
@@ -964,7 +978,7 @@ class Store:
 
     def stories_by_id(self, story_ids: Sequence[int]) -> list[Story]:
         """The stories asked for (whatever their status), most recently updated first."""
-        return [story for chunk in _chunks(sorted(set(story_ids)), 500)
+        return [story for chunk in _chunks(sorted(i for i in set(story_ids) if _storable(i)), 500)
                 for story in self._stories(t.stories.c.id.in_(chunk), only=chunk)]
 
     def redirects(self) -> dict[int, int]:
@@ -1449,6 +1463,11 @@ def story_index_terms(centroid: dict[str, float]) -> list[tuple[str, float]]:
 
 def _story_state(row) -> StoryState:
     return StoryState(row.id, row.digest, dict(row.centroid), from_db(row.last_item))
+
+
+def _storable(number: int) -> bool:
+    """Whether an id someone typed fits the database's integers (64 bits): one that does not names nothing."""
+    return -2**63 <= number < 2**63
 
 
 def _chunks(seq: list, size: int) -> Iterator[list]:

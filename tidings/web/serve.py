@@ -9,7 +9,7 @@ import threading
 
 from tidings.config import Config
 from tidings.errors import TidingsError
-from tidings.pipeline import run_every
+from tidings.pipeline import existing_store, run_every
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,8 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 8080, every: floa
     from tidings.web.app import create_app
 
     _check_address(host, port)
+    if not every:
+        existing_store(config)  # a server that only reads would otherwise serve an empty store it made
     app = create_app(config, warm=True)
     stop = threading.Event()
     runner = None
