@@ -149,6 +149,7 @@ def test_newcomer_mistakes_get_one_line_each(project, tmp_path):
     assert "unsupported database URL scheme 'mysql'" in error("--db", "mysql://u@127.0.0.1/db", "stories", "list")
     assert "--db is empty" in error("--db", "", "stories", "list")
     assert "nothing to search for" in error("search", "  ")
+    assert "nothing to search for" in error("search", '"" --')
     assert "no such folder" in error("eval", "checkworthy", "nope")
     # a command that only reads a store names one that is not there, and leaves no empty one behind
     assert "empty.db: no store there yet; 'tidings run' makes it" in error(

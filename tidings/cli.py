@@ -467,11 +467,11 @@ def export(obj: Context, fmt: str, output) -> None:
 @pass_ctx
 def search(obj: Context, query: str, digest: str | None, limit: int) -> None:
     """Search the stored items: any of the words, best first; "quoted words" as a phrase."""
-    from tidings.search import plain
+    from tidings.search import NOTHING_TO_SEARCH, SearchError, parse, plain
     from tidings.search import search as find
 
-    if not query.strip():
-        raise click.ClickException("nothing to search for: give some words, or \"words in quotes\" for a phrase")
+    if parse(query).empty:  # before the store is opened: what was typed is the first thing to put right
+        raise SearchError(NOTHING_TO_SEARCH)
     with opened(obj.config) as store:
         _known_digest(obj.config, store, digest)
         found = find(store, query, digest=digest, limit=limit)

@@ -38,6 +38,9 @@ _ISE = re.compile(r"(?<=\w{3})is(e|es|ed|ing|ation|ations)$")
 _IZE = re.compile(r"(?<=\w{3})iz(e|es|ed|ing|ation|ations)$")
 
 
+NOTHING_TO_SEARCH = 'nothing to search for: give some words, or "words in quotes" for a phrase'
+
+
 class SearchError(TidingsError):
     """A search that cannot be run as asked (a filter with an unknown value)."""
 
@@ -129,7 +132,7 @@ def search(store: Store, text: str, *, digest: str | None = None, since: datetim
         raise SearchError("since is after until: nothing can be in between")
     query = parse(text)
     if query.empty:
-        return Results(text, (), offset, False)
+        raise SearchError(NOTHING_TO_SEARCH)
     rows = store.search(fts5_query(query), tsquery(query), digest=digest, since=since, until=until,
                         publisher=publisher, verdict=verdict, limit=limit + 1, offset=offset)
     more = len(rows) > limit
