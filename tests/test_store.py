@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from tests.conftest import NOW
 from tidings.dedupe import keyed as key_entry
 from tidings.errors import StoreError
-from tidings.model import Entry, Source
+from tidings.model import Digest, Entry, Source
 from tidings.search import search
 from tidings.store import Store
 from tidings.store.migrations import MIGRATIONS
@@ -36,6 +36,25 @@ def test_migrations_are_named_and_applied_once(tmp_path):
     assert mode == "wal"
     assert {"sources", "items", "item_sources", "digests", "stories", "story_items", "revisions", "items_fts",
             "revisions_fts"} <= tables
+
+
+def test_an_older_store_gets_the_indexes_a_publish_reads_its_versions_from(tmp_path):
+    path = tmp_path / "s.db"
+    Store(str(path)).close()
+    names = ("ix_stories_versions", "ix_story_items_members", "ix_revisions_versions")
+    with sqlite3.connect(path) as conn:  # as a store made before them
+        for name in names:
+            conn.execute(f"DROP INDEX {name}")
+        conn.execute("DELETE FROM migrations WHERE name = '0017_story_version_indexes'")
+    store = Store(str(path))
+    store.sync_digests([Digest("news", "News")])
+    assert store.story_versions("news") == {}
+    store.close()
+    with sqlite3.connect(path) as conn:
+        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        plan = " ".join(r[3] for r in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT story_id, count(*), max(number), max(created) FROM revisions GROUP BY story_id"))
+    assert set(names) <= indexes and "COVERING INDEX ix_revisions_versions" in plan
 
 
 def test_one_sources_entries_are_one_transaction(store):

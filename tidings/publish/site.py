@@ -404,10 +404,10 @@ def _render(store: Store, root: Path, site: Path, site_url: str, state: dict[int
             _digest_pages(env, store, plan.digest, plan.folder, listed, redirects, site_url, errors, memo, entries)
     finally:
         made.close()  # stops the workers, if any are still rendering
-    ranked = {d.slug: rank([line for _, line in shown.values() if line["digest"] == d.slug]) for d in digests}
-    counts = {slug: len(lines) for slug, lines in ranked.items()}
+    listed = {d.slug: [line for _, line in shown.values() if line["digest"] == d.slug] for d in digests}
+    counts = {slug: len(lines) for slug, lines in listed.items()}
     if changed_any:
-        _write(root / "index.html", home_page(env, digests, ranked))
+        _write(root / "index.html", home_page(env, digests, {slug: rank(lines) for slug, lines in listed.items()}))
         if not early:  # after the stories' pages, which a reader waits for
             _write(root / "sources.html", sources_page(env, store.sources(), digests))
     revisions = sum(listing["revisions"] for _, listing in shown.values())

@@ -171,6 +171,14 @@ def _compact_key_tables(conn: Connection) -> None:
         conn.execute(text(f"ALTER TABLE {compact.name} RENAME TO {table.name}"))
 
 
+def _story_version_indexes(conn: Connection) -> None:
+    """What every publish compares, from indexes alone (see `Store.story_versions`): the stories' and revisions'
+    rows are large (centroids, article bodies), and a run that changed nothing should not read them."""
+    for table, name in ((schema.stories, "ix_stories_versions"), (schema.story_items, "ix_story_items_members"),
+                        (schema.revisions, "ix_revisions_versions")):
+        next(i for i in table.indexes if i.name == name).create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_full_text_search", _full_text_search),
@@ -188,6 +196,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0014_story_window_index", _story_window_index),
     ("0015_writer_replies", _writer_replies),
     ("0016_compact_key_tables", _compact_key_tables),
+    ("0017_story_version_indexes", _story_version_indexes),
 ]
 
 

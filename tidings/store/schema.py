@@ -153,6 +153,8 @@ stories = Table(
     Index("ix_stories_status_last", "status", "last_item"),  # the stories still taking items, for each run
     Index("ix_stories_merged", "merged_into", sqlite_where=text("merged_into IS NOT NULL"),
           postgresql_where=text("merged_into IS NOT NULL")),
+    # What each publish compares (`Store.story_versions`), read from indexes alone: the rows hold centroids.
+    Index("ix_stories_versions", "digest", "status", "id", "created", "updated"),
 )
 
 # Claims found in items and what the checker made of them.
@@ -190,6 +192,7 @@ story_items = Table(
     Column("score", Float, nullable=False),
     Column("added", DateTime, nullable=False),
     UniqueConstraint("digest", "item_id", name="uq_story_items_digest_item"),
+    Index("ix_story_items_members", "digest", "story_id"),  # a digest's stories' member counts (story_versions)
 )
 
 revisions = Table(
@@ -204,6 +207,7 @@ revisions = Table(
     Column("items_hash", String(64), nullable=False),  # what it was written from: unchanged -> no new revision
     Column("changes", JSON, nullable=False),
     UniqueConstraint("story_id", "number", name="uq_revisions_story_number"),
+    Index("ix_revisions_versions", "story_id", "number", "created"),  # the latest revisions, without their bodies
 )
 
 
