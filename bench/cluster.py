@@ -8,23 +8,26 @@ whole file's IDF; tidings sees only the past. Throughput is items per second of 
 cluster` reports it, and of processor time (steadier on a busy machine). Beside them, the floor measured in the same
 run: the same items only read into words and weighed (TF-IDF, the vocabulary growing one item at a time), which
 any streaming lexical clusterer must do; the clusterer's time as a multiple of it tells a slower clusterer from a
-slower machine.
+slower machine. And the clusterer this one replaced, read from git (`--baseline REV`) and run on the same items in
+the same run, as `tidings eval cluster` ran it: the speed-up is a ratio of two figures taken minutes apart.
 
 Part 2, the cost growth: the time the cluster stage takes to place 1,000 new items into a SQLite store already
 holding 1k, 10k and 100k items, arriving at 1,000 a day (the default 4-day window and 30-day revival window);
 each day's texts are Google News items whose words carry the weekday, so stories are new each day and come back,
 dormant, a week later.
 
-    python bench/cluster.py [--sizes 1000,10000,100000] [--skip-growth] [--splits TS,T,S]
+    python bench/cluster.py [--sizes 1000,10000,100000] [--skip-growth] [--splits TS,T,S] [--baseline REV]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import time
+import types
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -36,6 +39,39 @@ from tidings.evaluate import evaluate_clustering, read_labelled  # noqa: E402
 from tidings.metrics import cluster_scores  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "eval-data" / "googlenews-dev"
+BASELINE = "d00285f"  # the last revision with the streaming clusterer this one replaced
+
+
+def load_baseline(rev: str) -> types.ModuleType | None:
+    """The old clusterer module, loaded from git beside the current code (with today's words and weights), or
+    None when git or the revision is not there."""
+    try:
+        source = subprocess.run(["git", "show", f"{rev}:tidings/clusterer.py"], cwd=ROOT, check=True,
+                                capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    module = types.ModuleType("baseline_clusterer")
+    sys.modules[module.__name__] = module  # dataclasses look their module up while the class is made
+    exec(compile(source, f"{rev}:tidings/clusterer.py", "exec"), module.__dict__)
+    return module
+
+
+def baseline_run(module: types.ModuleType, rows: list) -> tuple[dict, float]:
+    """The old clusterer over the rows in file order, as `tidings eval cluster` ran it then: scores and seconds."""
+    from tidings.clusterer import Vocabulary
+    from tidings.embed import LexicalVectoriser
+
+    settings = Settings()
+    counts = LexicalVectoriser().counts
+    start = time.perf_counter()
+    engine = module.StoryClusterer(Vocabulary(), module.ClusterParams(join=settings.cluster_threshold,
+                                                                      revive=settings.revive_threshold))
+    for n, row in enumerate(rows):
+        engine.add(n, counts("", row.text), 0.0)
+    engine.maintain()
+    seconds = time.perf_counter() - start
+    labels = engine.labels()
+    return {**cluster_scores([r.cluster for r in rows], labels), "stories": len(set(labels))}, seconds
 
 
 def batch_baselines(name: str) -> list[tuple[str, dict, float]]:
@@ -96,7 +132,7 @@ def words_floor(rows: list) -> float:
     return best
 
 
-def quality(names: list[str]) -> None:
+def quality(names: list[str], baseline: types.ModuleType | None, rev: str) -> None:
     if not DATA.exists():
         print(f"skipping part 1: {DATA} is not here")
         return
@@ -116,6 +152,11 @@ def quality(names: list[str]) -> None:
             print(f"  {'tidings, ' + order + ' order':<24} NMI {ours['nmi']:.3f}  ARI {ours['ari']:.3f}  "
                   f"stories {ours['stories']:>4}  {wall:6.2f} s  {ours['items_per_s']:7,.0f} items/s  "
                   f"({ours['items'] / cpu:,.0f} items/s of processor time; {wall / floor:.1f}x the floor)")
+        if baseline is not None:
+            scores, seconds = baseline_run(baseline, rows)
+            print(f"  {'clusterer at ' + rev:<24} NMI {scores['nmi']:.3f}  ARI {scores['ari']:.3f}  stories "
+                  f"{scores['stories']:>4}  {seconds:6.2f} s  "
+                  f"{len(rows) / seconds:7,.0f} items/s  (tidings, file order, is {seconds / ours_time:.2f}x as fast)")
         for label, scores, seconds in batch_baselines(name):
             print(f"  {label:<24} NMI {scores['nmi']:.3f}  ARI {scores['ari']:.3f}  stories "
                   f"{ours['true_stories']:>4}  {seconds:6.2f} s  {len(rows) / seconds:7,.0f} items/s  "
@@ -170,9 +211,13 @@ def main() -> None:
     parser.add_argument("--skip-growth", action="store_true")
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--splits", default="TS,T,S", help="googlenews-dev files for part 1")
+    parser.add_argument("--baseline", default=BASELINE, help="git revision of the clusterer to compare with")
     args = parser.parse_args()
     if not args.skip_quality:
-        quality(args.splits.split(","))
+        baseline = load_baseline(args.baseline)
+        if baseline is None:
+            print(f"baseline clusterer ({args.baseline}) not found in git: only the current one is timed")
+        quality(args.splits.split(","), baseline, args.baseline)
     if not args.skip_growth:
         growth([int(s) for s in args.sizes.split(",")])
 
