@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from baseline import module_at  # noqa: E402
+
 from tidings.config import Settings  # noqa: E402
 from tidings.evaluate import evaluate_clustering, read_labelled  # noqa: E402
 from tidings.metrics import cluster_scores  # noqa: E402
@@ -43,17 +44,8 @@ BASELINE = "d00285f"  # the last revision with the streaming clusterer this one 
 
 
 def load_baseline(rev: str) -> types.ModuleType | None:
-    """The old clusterer module, loaded from git beside the current code (with today's words and weights), or
-    None when git or the revision is not there."""
-    try:
-        source = subprocess.run(["git", "show", f"{rev}:tidings/clusterer.py"], cwd=ROOT, check=True,
-                                capture_output=True, text=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    module = types.ModuleType("baseline_clusterer")
-    sys.modules[module.__name__] = module  # dataclasses look their module up while the class is made
-    exec(compile(source, f"{rev}:tidings/clusterer.py", "exec"), module.__dict__)
-    return module
+    """The old clusterer module, loaded from git beside the current code (with today's words and weights)."""
+    return module_at(rev, "tidings/clusterer.py", "baseline_clusterer")
 
 
 def baseline_run(module: types.ModuleType, rows: list) -> tuple[dict, float]:

@@ -27,16 +27,16 @@ import logging
 import math
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import types
 from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from baseline import module_at  # noqa: E402
 
 from tidings.demo import run_demo  # noqa: E402
 from tidings.model import Item  # noqa: E402
@@ -53,15 +53,8 @@ NOW = datetime(2026, 3, 16, 23, 0, tzinfo=UTC)
 
 def load_baseline(rev: str):
     """The old writer's `compose`, loaded from git beside the current code, or None."""
-    try:
-        source = subprocess.run(["git", "show", f"{rev}:tidings/write/extractive.py"], cwd=ROOT, check=True,
-                                capture_output=True, text=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    module = types.ModuleType("baseline_writer")
-    sys.modules[module.__name__] = module  # dataclasses look their module up while the class is made
-    exec(compile(source, f"{rev}:tidings/write/extractive.py", "exec"), module.__dict__)
-    return module.compose
+    module = module_at(rev, "tidings/write/extractive.py", "baseline_writer")
+    return module.compose if module else None
 
 
 def old_write(baseline, items, claims):

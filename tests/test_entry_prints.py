@@ -75,7 +75,7 @@ def _stored(config) -> dict:
 
 
 def _forget_prints(config) -> None:
-    with opened(config) as store, store.engine.begin() as conn:
+    with opened(config, existing=False) as store, store.engine.begin() as conn:
         conn.execute(update(schema.sources).values(entry_prints=None))
 
 
