@@ -252,6 +252,14 @@ def test_verdicts_reach_articles_pages_and_export(demo):
     assert "gpt-oss-120b" in watch and "Contradicted" in watch and "closed models like" in watch
     page = next(p for p in (stats.site / "ai" / "stories").glob("*.html") if "Fact check" in p.read_text())
     assert "Knowledge base:" in page.read_text()
+    # the terminal says it as the page does: the claim, its source's number, and what the knowledge base says
+    from tidings.publish.text import article_text
+
+    store = demo[1]
+    story = store.story(next(s["id"] for s in export["stories"] if s["revisions"][-1] in checked))
+    shown = " ".join(article_text(story, store.latest_revision(story.id)).split())
+    assert re.search(r"CONTRADICTED: gpt-oss-120b is closed(\[\d+\])+\. Knowledge base: gpt-oss-120b is "
+                     r"open-weight", shown), shown
 
 
 # --- articles a reader can trust ---------------------------------------------------------------------------

@@ -29,8 +29,13 @@ def article_text(story: Story, revision: Revision, width: int = 88) -> str:
     if revision.fact_check:
         lines += ["Fact check", "-" * 10]
         for f in flagged:
-            lines += textwrap.wrap(f"{f.verdict.upper()}: {f.claim or f.sentence}" + (
-                f" ({f.evidence[0][0]})" if f.evidence else ""), width, subsequent_indent="    ")
+            # As the story's page says it: the claim, whose it is, and what the evidence says instead.
+            who = f"Reported, not claimed by the source: {f.attributed_to} says " if f.attributed_to else ""
+            where = "Knowledge base" if f.verdict in ("supported", "contradicted") else "Other sources"
+            lines += textwrap.wrap(f"{f.verdict.upper()}: {who}{f.claim or f.sentence}"
+                                   f"{''.join(f'[{n}]' for n in f.cites)}."
+                                   + (f" {where}: {f.evidence[0][0]}." if f.evidence else ""),
+                                   width, subsequent_indent="    ")
         # Counted by sentence, as the story's page folds them away.
         rest = len({f.sentence for f in revision.fact_check} - {f.sentence for f in flagged})
         if rest:
