@@ -32,6 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.append(str(ROOT / "bench"))  # bench/baseline.py, also when this file is loaded from elsewhere
 
 from baseline import module_at  # noqa: E402
 
