@@ -249,3 +249,15 @@ def test_export_carries_the_diff_and_the_insertions(tmp_path):
     assert revision["diff"]["added"] and revision["diff"]["removed"] == []
     dated = [s for sec in revision["sections"] for s in sec["sentences"] if "insertions" in s]
     assert dated and dated[0]["insertions"][0]["text"] == " [Mar 12]"
+
+
+def test_a_run_imports_only_the_writer_it_uses_and_no_progress_bars_for_a_log():
+    import subprocess
+    import sys
+
+    code = ("import sys; from tidings.write import get_writer, is_writer; from tidings.progress import reporter_for; "
+            "get_writer('extractive'); reporter_for(False); assert is_writer('extractive'); "
+            "print(sorted(m for m in ('tidings.write.llm', 'httpx', 'rich') if m in sys.modules)); "
+            "assert is_writer('openai'); print('tidings.write.llm' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[:2] == ["[]", "True"]  # (stderr is not a terminal here: one line per stage, no rich)

@@ -156,9 +156,9 @@ def _writer(where: str, table: dict, settings: Settings) -> WriterSettings:
         raise ConfigError(f"{where}: backend = {values['backend']!r} but [settings] writer = {settings.writer!r}; "
                           f"name the writer in [writer] only")
     values.setdefault("backend", settings.writer)
-    from tidings.write import writer_names  # the writers registered, add-ons included
+    from tidings.write import is_writer, writer_names  # the writers registered, add-ons included
 
-    if values["backend"] not in writer_names():
+    if not is_writer(values["backend"]):
         raise ConfigError(f"{where}: backend must be one of {', '.join(writer_names())}, got {values['backend']!r}")
     for name in ("timeout", "max_passage_chars"):
         if name in values and not (math.isfinite(values[name]) and values[name] > 0):

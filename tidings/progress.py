@@ -5,11 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typing import TYPE_CHECKING
 
 from tidings.pipeline import Reporter, StageProgress
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 
 class LineReporter(Reporter):
@@ -35,11 +36,15 @@ class BarReporter(LineReporter):
     """A progress bar per stage while it runs, then its summary line."""
 
     def __init__(self) -> None:
+        from rich.console import Console  # rich only for a terminal: a run in a log pays nothing for it
+
         super().__init__()
         self.console = Console(stderr=True)
 
     @contextmanager
     def stage(self, name: str, total: int) -> Iterator[StageProgress]:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
         columns = (TextColumn(f"{name:<8}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=self.console, transient=True) as progress:
             yield _Bar(progress, progress.add_task(name, total=max(total, 1)))

@@ -61,11 +61,17 @@ def register(writer: Writer) -> Writer:
 
 
 def get_writer(name: str) -> Writer:
-    _load_builtins()
+    _load_builtins(name)
     try:
         return WRITERS[name]
     except KeyError:
         raise SetupError(f"no writer called {name!r} (available: {', '.join(sorted(WRITERS))})") from None
+
+
+def is_writer(name: str) -> bool:
+    """Whether a writer of that name is registered (a built-in is imported only if it is the one named)."""
+    _load_builtins(name)
+    return name in WRITERS
 
 
 def writer_names() -> list[str]:
@@ -73,7 +79,13 @@ def writer_names() -> list[str]:
     return sorted(WRITERS)
 
 
-def _load_builtins() -> None:
-    # Importing a built-in writer registers it, the same way an add-on registers itself.
-    import tidings.write.extractive  # noqa: F401
-    import tidings.write.llm  # noqa: F401
+_BUILTINS = {"extractive": "tidings.write.extractive", "openai": "tidings.write.llm"}
+
+
+def _load_builtins(name: str | None = None) -> None:
+    """Importing a built-in writer registers it, the same way an add-on registers itself: the one asked for, when
+    it is a built-in (the model writer's HTTP client is not imported for a run that never calls it), else all."""
+    import importlib
+
+    for module in [_BUILTINS[name]] if name in _BUILTINS else _BUILTINS.values():
+        importlib.import_module(module)
