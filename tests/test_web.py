@@ -448,3 +448,14 @@ def test_serve_with_run_every_runs_the_pipeline_beside_the_server(tmp_path):
         server.send_signal(signal.SIGINT)
         _, errors = server.communicate(timeout=30)
     assert server.returncode == 0, errors
+
+
+def test_the_serve_banner_names_the_store_as_a_path_never_with_a_password(demo, monkeypatch, capsys):
+    import uvicorn
+
+    from tidings.web.serve import serve
+
+    folder, config, _, _ = demo
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: None)  # the banner, not the serving
+    serve(config, port=_free_port())
+    assert capsys.readouterr().out.startswith(f"tidings: serving {folder / 'tidings.db'} at http://127.0.0.1:")

@@ -37,7 +37,8 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 8080, every: floa
                                   name="tidings-runs", daemon=True)
         runner.start()
     if not quiet:
-        print(f"tidings: serving {config.db_url} at http://{host}:{port}/ (Ctrl-C stops)", flush=True)
+        # The store as messages name it: a file path, or a URL without its password.
+        print(f"tidings: serving {app.state.site.store.shown} at http://{host}:{port}/ (Ctrl-C stops)", flush=True)
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning" if quiet else "info", access_log=not quiet)
     finally:
