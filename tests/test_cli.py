@@ -1,4 +1,6 @@
+import concurrent.futures
 import json
+import os
 import re
 
 import click
@@ -116,7 +118,26 @@ def test_export_json_and_search(project):
     assert written.exit_code == 0 and "state written to out/state.json" in written.output
     assert json.loads((project / "out" / "state.json").read_text()) == data
     folder = CliRunner().invoke(cli, ["export", "-o", "out"])
-    assert folder.exit_code == 2 and "out is a folder; give a file in it" in folder.output
+    assert folder.exit_code == 2 and "out is a folder; give a file in it, such as out/export.json" in folder.output
+    # an export that fails halfway leaves the file that was there as it was, and no temporary file beside it
+    import tidings.publish.export
+
+    def broken(store):
+        raise KeyboardInterrupt
+    before = (project / "out" / "state.json").read_text()
+    real, tidings.publish.export.export_state = tidings.publish.export.export_state, broken
+    try:
+        CliRunner().invoke(cli, ["export", "-o", "out/state.json"])
+    finally:
+        tidings.publish.export.export_state = real
+    assert (project / "out" / "state.json").read_text() == before and os.listdir(project / "out") == ["state.json"]
+    # a file that is not a regular one (here a pipe's reading end, as /dev/stdout would be) is written as it is
+    fifo = project / "pipe"
+    os.mkfifo(fifo)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        read = pool.submit(fifo.read_text, encoding="utf-8")
+        piped = CliRunner().invoke(cli, ["export", "-o", str(fifo)])
+        assert piped.exit_code == 0 and json.loads(read.result(timeout=30)) == data
     assert "comet" in invoke("search", "comet").output.lower()
 
 

@@ -124,8 +124,10 @@ def test_bad_parameters_are_422_never_500(demo):
     assert client.get("/api/stories?digest=nope").status_code == 404
     # numbers no database integer holds, and filters that cannot both hold
     huge = base64.urlsafe_b64encode(json.dumps(["2026-03-14T00:00:00+00:00", 10**30]).encode()).decode()
-    for path in [f"/api/stories?cursor={huge}", "/search?q=a&offset=99999999999999999999",
-                 "/api/search?q=a&offset=99999999999999999999", "/api/search?q=a&since=2026-03-15&until=2026-03-14",
+    endless = base64.urlsafe_b64encode(b'["2026-03-14T00:00:00+00:00", Infinity]').decode()
+    for path in [f"/api/stories?cursor={huge}", f"/api/stories?cursor={endless}",
+                 "/search?q=a&offset=99999999999999999999", "/api/search?q=a&offset=99999999999999999999",
+                 "/api/search?q=a&since=2026-03-15&until=2026-03-14",
                  "/search?q=a&since=2026-03-15&until=2026-03-14", "/api/search?q=%22", "/api/search?q=+"]:
         assert client.get(path).status_code == 422, path
     assert "nothing to search for" in client.get("/search?q=%22%22").text

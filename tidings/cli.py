@@ -105,31 +105,67 @@ def init(path: str) -> None:
 
 # --- sources -----------------------------------------------------------------------------------------------
 
-class OutputFile(click.File):
-    """A file to write (`-`: stdout), written whole: under a temporary name, renamed into place once complete. Its
-    folder is made if it does not exist yet."""
+class _WholeFile:
+    """A regular file written whole: under a temporary name beside it (its folder made when the first text
+    comes), renamed over it by `commit` only; `discard` drops an unfinished one, so an interrupted command leaves
+    the file as it was."""
 
-    def __init__(self) -> None:
-        super().__init__("w", encoding="utf-8", atomic=True)
+    def __init__(self, path: Path) -> None:
+        self.name = str(path)
+        self._path = path
+        self._temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        self._file = None
+
+    def write(self, text: str) -> int:
+        if self._file is None:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self._temporary, "w", encoding="utf-8")  # noqa: SIM115 - closed by commit/discard
+        return self._file.write(text)
+
+    def commit(self) -> None:
+        if self._file is None:
+            self.write("")
+        self._file.close()
+        os.replace(self._temporary, self._path)
+
+    def discard(self) -> None:
+        if self._file is not None and not self._file.closed:
+            self._file.close()
+            self._temporary.unlink(missing_ok=True)
+
+
+class OutputFile(click.ParamType):
+    """A file to write: `-` is stdout; a regular file is written whole (see `_WholeFile`), its folder made if it
+    does not exist yet; anything else that is there already (a device, a pipe) is written as it is."""
+
+    name = "file"
+
+    def __init__(self, example: str) -> None:
+        self.example = example  # a file name to suggest when a folder is given
 
     def convert(self, value, param, ctx):
-        if isinstance(value, str) and value != "-":
-            if Path(value).expanduser().is_dir():
-                self.fail(f"{value} is a folder; give a file in it, such as {Path(value) / 'export.json'}", param,
-                          ctx)
-            folder = Path(value).expanduser().parent
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                self.fail(f"{value}: cannot make its folder {folder} ({exc.strerror or exc})", param, ctx)
-        return super().convert(value, param, ctx)
+        if not isinstance(value, str):
+            return value
+        if value == "-":
+            return click.open_file("-", "w")  # stdout, left open
+        path = Path(value).expanduser()
+        if path.is_dir():
+            self.fail(f"{value} is a folder; give a file in it, such as {Path(value) / self.example}", param, ctx)
+        if path.exists() and not path.is_file():
+            stream = click.open_file(str(path), "w", encoding="utf-8")
+            ctx.call_on_close(stream.close)
+            return stream
+        whole = _WholeFile(path)
+        ctx.call_on_close(whole.discard)  # after `_written` committed it, nothing is left to drop
+        return whole
 
 
 def _written(obj: Context, output, what: str) -> None:
-    """Put the file in place and say where it went (nothing for stdout, whose reader has it)."""
-    if output.name in ("-", "<stdout>"):
+    """Put a file written whole in place and say where it went (nothing for stdout or a device, whose reader has
+    it)."""
+    if not isinstance(output, _WholeFile):
         return
-    output.close()  # the whole file renamed into place, now: only then is it written
+    output.commit()  # renamed into place, now: only then is it written
     if not obj.quiet:
         click.echo(f"{what} written to {output.name}", err=True)
 
@@ -262,7 +298,7 @@ def sources_import(obj: Context, opml, digests: tuple[str, ...], local_files: bo
 
 
 @sources.command("export")
-@click.option("-o", "--output", type=OutputFile(), default="-", help="File to write (default: stdout).")
+@click.option("-o", "--output", type=OutputFile("sources.opml"), default="-", help="File to write (default: stdout).")
 @pass_ctx
 def sources_export(obj: Context, output) -> None:
     """Export sources as OPML."""
@@ -448,7 +484,8 @@ def publish(obj: Context, out_dir: str | None, everything: bool) -> None:
 
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
-@click.option("-o", "--output", type=OutputFile(), default="-", help="File to write (default: stdout).")
+@click.option("-o", "--output", type=OutputFile("export.json"), default="-",
+              help="File to write (default: stdout).")
 @pass_ctx
 def export(obj: Context, fmt: str, output) -> None:
     """Export the whole state (digests, sources, items, stories, revisions)."""

@@ -49,7 +49,7 @@ def licence_words(value: str) -> str:
     known = _LICENCES.get(text.lower())
     if known:
         return known
-    if text[:1].isupper() and re.search(r"(?:licen[cs]e|terms of use|terms)$", text, re.I):
+    if text[:1].isupper() and re.search(r"(?:licen[cs]e|terms of use|terms)(?:\s*\([^()]*\))?$", text, re.I):
         return f"the {text}"
     return text
 

@@ -32,7 +32,7 @@ def article_text(story: Story, revision: Revision, width: int = 88) -> str:
             # As the story's page says it: the claim, whose it is, and what the evidence says instead.
             who = f"Reported, not claimed by the source: {f.attributed_to} says " if f.attributed_to else ""
             where = "Knowledge base" if f.verdict in ("supported", "contradicted") else "Other sources"
-            lines += textwrap.wrap(f"{f.verdict.upper()}: {who}{f.claim or f.sentence}"
+            lines += textwrap.wrap(f"{f.verdict.upper()}: {who}{f.claim or f.sentence.rstrip('. ')}"
                                    f"{''.join(f'[{n}]' for n in f.cites)}."
                                    + (f" {where}: {f.evidence[0][0]}." if f.evidence else ""),
                                    width, subsequent_indent="    ")

@@ -142,10 +142,15 @@ def missing_store(location: str) -> Path | None:
     if "://" not in location:
         path = Path(location).expanduser().resolve()
     else:
-        scheme, rest = location.split("://", 1)
-        if scheme.lower() != "sqlite" or not rest.startswith("/") or rest in ("/", "/:memory:"):
+        try:
+            url = make_url(location)  # as the engine reads it: options after "?" left out, escapes decoded
+        except ArgumentError:
+            return None  # opening the store says what is wrong with it
+        database = url.database
+        if url.get_backend_name() != "sqlite" or not database or database == ":memory:" or \
+                database.startswith("file:"):
             return None
-        path = Path(rest[1:])
+        path = Path(database)
     return None if path.exists() else path
 
 

@@ -647,8 +647,8 @@ def _cursor(cursor: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         when, story_id = json.loads(raw)
-        if not 0 < int(story_id) < 2**63:
+        if type(story_id) is not int or not 0 < story_id < 2**63:
             raise ValueError(story_id)
-        return datetime.fromisoformat(when), int(story_id)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        return datetime.fromisoformat(when), story_id
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
         raise BadRequest("cursor: not one this server gave out; start again without it") from None
