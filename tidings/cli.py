@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from difflib import SequenceMatcher, get_close_matches
+from difflib import SequenceMatcher
 from functools import cached_property, partial
 from pathlib import Path
 
@@ -540,7 +540,7 @@ def email(obj: Context, window: float, to: str, smtp: str | None, user: str | No
     import os
     from datetime import timedelta
 
-    from tidings.publish.email import edition_since, email_edition, last_edition
+    from tidings.publish.email import edition_since, email_edition
 
     login = None
     if user:
@@ -552,11 +552,10 @@ def email(obj: Context, window: float, to: str, smtp: str | None, user: str | No
     now = datetime.now(UTC)
     with opened(obj.config) as store:
         since = edition_since(store, now, timedelta(seconds=window))
-        last = last_edition(store)
         result = email_edition(store, since, to, now, obj.config.site_url, smtp=smtp, out=output, sender=sender,
                                login=login)
     if result.edition is None:
-        if last is not None and since == last:
+        if since > now - timedelta(seconds=window):  # the last edition, not --since, set where this one starts
             click.echo(f"nothing to send: no story was updated since the last edition, at {since:%Y-%m-%d %H:%M} "
                        "UTC")
         else:
@@ -688,8 +687,7 @@ def kb_show(obj: Context, model: str, as_json: bool) -> None:
     kb = _load_kb(obj)
     found = kb.model(model)
     if found is None:
-        names = {n.lower(): m.id for m in kb.models.values() for n in (m.id, m.name, *m.aliases)}
-        near = list(dict.fromkeys(names[n] for n in get_close_matches(model.lower(), names, n=6, cutoff=0.6)))[:3]
+        near = kb.similar(model)
         hint = f"did you mean {' or '.join(near)}?" if near else "try 'tidings kb list'"
         raise click.ClickException(f"no model called {model!r} in the knowledge base; {hint}")
     click.echo(json.dumps(asdict(found), indent=2) if as_json else model_text(found))

@@ -10,6 +10,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from difflib import get_close_matches
 from importlib import resources
 from pathlib import Path
 
@@ -89,6 +90,12 @@ class KnowledgeBase:
         """The model a name or alias refers to ("GPT OSS 120B", "gpt-oss-120b", ...), or None."""
         found = self._names.get(normalise(name))
         return self.models[found] if found else None
+
+    def similar(self, name: str, n: int = 3) -> list[str]:
+        """Ids of the models whose names or aliases are spelled most like `name`: for a typo's suggestions."""
+        spelled = {s.lower(): m.id for m in self.models.values() for s in (m.id, m.name, *m.aliases)}
+        close = get_close_matches(name.lower(), spelled, n=2 * n, cutoff=0.6)
+        return list(dict.fromkeys(spelled[c] for c in close))[:n]
 
     def benchmark(self, name: str) -> Benchmark | None:
         found = self._bench_names.get(normalise(name))

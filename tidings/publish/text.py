@@ -47,8 +47,7 @@ def article_text(story: Story, revision: Revision, width: int = 88) -> str:
         also = f" (also carried by {', '.join(c.carried_by)})" if c.carried_by else ""
         lines.append(f"[{c.n}] {c.publisher} — {c.title} ({c.published:%Y-%m-%d}){also}")
         lines.append(f"    {c.url}")
-    if numbering_note(revision):
-        lines += textwrap.wrap(numbering_note(revision), width)
+    lines += textwrap.wrap(numbering_note(revision), width)  # (nothing when no number is missing)
     if revision.changes:
         lines += ["", "What changed in this revision:"] + [f"  - {c}" for c in revision.changes]
     return "\n".join(lines)
