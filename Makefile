@@ -11,10 +11,12 @@ $(BIN)/activate:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m compileall -q tidings
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/activate
 	$(BIN)/python -m pip install --quiet -e '.[test,semantic,postgres]'
+	$(BIN)/python -m compileall -q tidings
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed

@@ -49,6 +49,7 @@ items <= 5 s, peak RSS <= 300 MB.
 from __future__ import annotations
 
 import argparse
+import compileall
 import hashlib
 import json
 import os
@@ -835,6 +836,9 @@ def main() -> None:
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     cache = Path(args.cache).resolve()
     publish, publish_label = publish_args()
+    # The runs start as an installed tidings does: from its compiled modules (`make` compiles them; an
+    # environment with PYTHONDONTWRITEBYTECODE set would otherwise compile every module in every run).
+    compileall.compile_dir(ROOT / "tidings", quiet=1)
     print(f"corpus generator {generator_key()}; stores in {cache}; runs timed as of an hour after each corpus' "
           "last run")
     results = []

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import gc
 from collections import Counter
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain
@@ -431,36 +431,50 @@ class StoryClusterer:
         stories new items joined, in the pipeline): stories nobody touched are left as they are."""
         if not self.touched:
             return  # no story to tidy; re-weighing the loaded ones would change nothing anyone reads
-        self._reweight()
+        self._reweight(self.touched & self.members.keys())
         self._reassign()
         self._merge()
         self._split()
         self._absorb()
         self.touched.clear()
 
-    def _reweight(self) -> None:
-        """Vectors made while the vocabulary was young used immature IDF: make them again."""
+    def _reweight(self, stories: set[int] | None = None) -> None:
+        """Vectors made while the vocabulary was young used immature IDF: make them again. With `stories`, only
+        their members' vectors and their centroids: a pipeline run's maintenance pass tidies the few stories new
+        items joined, and the others keep the weights the run loaded them with (a few new items barely move the
+        IDF of a store's many)."""
+        if stories is not None and not self._unweighed and len(stories) < len(self.members):
+            ids = sorted(i for k in stories for i in self.members[k])
+            for i, vector in zip(ids, self._vectors(ids), strict=True):
+                self.vecs[i] = vector
+            for k in sorted(stories):
+                self._set_centroid(k, self._centroid_of(k))
+            return
         self._unweighed = False
-        self.vecs = self._vectors()
+        self.vecs = self._vectors(range(len(self.docs)))
         self.index = {}
-        for k, members in self.members.items():
-            centroid = dict(self.base.get(k, {}))
-            get = centroid.get
-            for i in members:
-                for term, a in self.vecs[i].items():
-                    centroid[term] = get(term, 0.0) + a
+        for k in self.members:
             self.cent[k] = {}
-            self._set_centroid(k, centroid)
+            self._set_centroid(k, self._centroid_of(k))
 
-    def _vectors(self) -> list[Vector]:
-        """Every item's vector with the vocabulary as it is now: `Vocabulary.vector` item by item, with each
+    def _centroid_of(self, k: int) -> Vector:
+        """Story k's centroid made again: the mass of its members that are not loaded, plus its members' vectors."""
+        centroid = dict(self.base.get(k, {}))
+        get, vecs = centroid.get, self.vecs
+        for i in self.members[k]:
+            for term, a in vecs[i].items():
+                centroid[term] = get(term, 0.0) + a
+        return centroid
+
+    def _vectors(self, ids: Sequence[int]) -> list[Vector]:
+        """These items' vectors with the vocabulary as it is now: `Vocabulary.vector` item by item, with each
         term's IDF and each count's weight worked out once (the same numbers: the same operations on the
         same operands). Checked against `Vocabulary.vector` on a few items; should they differ (another
         weighting), it is `Vocabulary.vector` for all."""
-        docs = self.docs
+        docs = [self.docs[i] for i in ids]
         if not docs or type(self.vocab).vector is not Vocabulary.vector \
-                or self.lexical_weight < 1.0 and any(d is not None for d in self.dense):
-            return [self._vector(i) for i in range(len(docs))]
+                or self.lexical_weight < 1.0 and any(self.dense[i] is not None for i in ids):
+            return [self._vector(i) for i in ids]
         n1, df = self.vocab.documents + 1, self.vocab.df
         idf: dict[str, float] = {}
         tf: dict[float, float] = {}
@@ -478,9 +492,9 @@ class StoryClusterer:
                     vec[t] = w * f
             norm = sqrt(sum(a * a for a in vec.values()))
             out.append({t: a / norm for t, a in vec.items()} if norm else {})
-        for i in {0, len(docs) // 2, len(docs) - 1}:
-            if out[i] != self.vocab.vector(docs[i]):
-                return [self._vector(i) for i in range(len(docs))]
+        for n in {0, len(docs) // 2, len(docs) - 1}:
+            if out[n] != self.vocab.vector(docs[n]):
+                return [self._vector(i) for i in ids]
         return out
 
     def _reassign(self) -> None:
