@@ -202,13 +202,13 @@ def test_new_items_for_one_digest_leave_the_other_digests_stories_in_the_store(t
         comet = next(s for s in store.stories() if s.title == COMET["title"])
         barrier = next(s for s in store.stories() if s.title == BARRIER["title"])
     asked: list[set[int]] = []
-    real_members = Store.story_member_texts
+    real_members = Store.story_members
 
     def members(self, story_ids):
         asked.append(set(story_ids))
         return real_members(self, story_ids)
 
-    monkeypatch.setattr(Store, "story_member_texts", members)
+    monkeypatch.setattr(Store, "story_members", members)
     (folder / "port.rss").write_text(rss([BARRIER, dict(FOLLOW_UP, date="Fri, 13 Mar 2026 12:00:00 +0000")]))
     stats = run(config, now=NOW + timedelta(hours=4), publish=False)
     assert stats.items_new == 1 and stats.stories_new == 0
@@ -216,6 +216,44 @@ def test_new_items_for_one_digest_leave_the_other_digests_stories_in_the_store(t
     with opened(config) as store:
         assert len(store.story(barrier.id).item_ids) == 2
         assert store.story(comet.id).item_ids == comet.item_ids
+
+
+def test_word_counts_are_kept_and_an_edited_text_is_counted_again(tmp_path):
+    """The cluster stage keeps each item's word counts; a later run reads a live story's members from them rather
+    than from their texts; an item whose publisher edits its text is counted again from the new text."""
+    from tidings.embed import LexicalVectoriser
+
+    counts = LexicalVectoriser().counts
+    config = feed_config(tmp_path, [BARRIER])
+    run(config, now=NOW, publish=False)
+
+    def stored(store):
+        with store.engine.connect() as conn:
+            return {row.id: row for row in conn.execute(select(schema.items))}
+
+    with opened(config) as store:
+        (barrier,) = stored(store).values()
+        assert json.loads(barrier.terms) == counts(barrier.title, barrier.text)
+        story = store.stories()[0]
+        (member,) = store.story_members([story.id])[story.id]
+        assert member.terms == json.loads(barrier.terms) and member.text is None  # the text is not read again
+
+    edited = dict(BARRIER, text=ARTICLE_A.replace("140 million euros", "155 million euros, with a lock gate,"))
+    (tmp_path / "feeds" / "wire.rss").write_text(rss([edited]))
+    run(config, now=NOW + timedelta(hours=1), publish=False)
+    with opened(config) as store:
+        now_stored = stored(store)[barrier.id]
+        assert "lock gate" in now_stored.text and now_stored.terms is None
+        (member,) = store.story_members([story.id])[story.id]
+        assert member.terms is None and "lock gate" in member.text
+
+    (tmp_path / "feeds" / "wire.rss").write_text(rss([edited, dict(FOLLOW_UP, date="Fri, 13 Mar 2026 12:00:00 +0000")]))
+    stats = run(config, now=NOW + timedelta(hours=4), publish=False)
+    assert stats.items_new == 1
+    with opened(config) as store:
+        items = stored(store)
+        assert json.loads(items[barrier.id].terms) == counts(edited["title"], items[barrier.id].text)
+        assert all(json.loads(row.terms) == counts(row.title, row.text) for row in items.values())
 
 
 # --- tidings eval cluster -----------------------------------------------------------------------------------

@@ -82,8 +82,15 @@ def _place(store: Store, settings: Settings, digests: Sequence[Digest], sources:
     active = store.active_stories(live_since, digests=wanted)
     dormant = _revivable(store, Vocabulary(documents, df, size), item_counts, revive_since, live_since, settings)
     loaded = active + store.active_stories(revive_since, ids=set(dormant) - {s.id for s in active}, digests=wanted)
-    members = store.story_member_texts([s.id for s in active])
-    member_counts = {item_id: _counts(title, text) for group in members.values() for item_id, title, text, _ in group}
+    members = store.story_members([s.id for s in active])
+    member_counts: dict[int, dict[str, float]] = {}
+    counted: dict[int, dict[str, float]] = {}  # members the store kept no counts for (stored before it kept them)
+    for group in members.values():
+        for m in group:
+            if m.terms is None:
+                member_counts[m.id] = counted[m.id] = _counts(m.title, m.text or "")
+            else:
+                member_counts[m.id] = m.terms
     df |= store.document_frequencies(set().union(*member_counts.values()) - new_terms)
     vocabulary = Vocabulary(documents, df, size)
     engines = {d.slug: StoryClusterer(vocabulary, params(settings), window) for d in digests if d.slug in wanted}
@@ -93,16 +100,15 @@ def _place(store: Store, settings: Settings, digests: Sequence[Digest], sources:
         engine = engines[story.digest]  # every loaded story is of a digest the items may go to
         last_seen[story.id] = story.last_item
         if story.id in members:
-            engine.load_story(story.id, [(item_id, member_counts[item_id], _ts(published))
-                                         for item_id, _, _, published in members[story.id]],
+            engine.load_story(story.id, [(m.id, member_counts[m.id], _ts(m.published)) for m in members[story.id]],
                               last=_ts(story.last_item))
-            before.update({(story.digest, item_id): story.id for item_id, *_ in members[story.id]})
+            before.update({(story.digest, m.id): story.id for m in members[story.id]})
         else:
             engine.load_story(story.id, centroid=story.centroid, last=_ts(story.last_item))
     profiles = {d.slug: vocabulary.vector(_counts(d.title + " " + " ".join(d.keywords), d.description))
                 for d in digests if d.slug in wanted}
     known = {i.id: (i.title, i.published) for i in items} | \
-        {item_id: (title, published) for group in members.values() for item_id, title, _, published in group}
+        {m.id: (m.title, m.published) for group in members.values() for m in group}
     placed_in: dict[int, list[str]] = {}
     term_counts: Counter[str] = Counter()
     unrouted = 0
@@ -120,7 +126,8 @@ def _place(store: Store, settings: Settings, digests: Sequence[Digest], sources:
         unrouted += not chosen
         if on_item:
             on_item()
-    outcome = ClusterOutcome(routed=[i.id for i in items], term_counts=dict(term_counts))
+    outcome = ClusterOutcome(routed=[i.id for i in items], term_counts=dict(term_counts),
+                             item_terms={i.id: c for i, c in zip(items, item_counts, strict=True)} | counted)
     stats = Counter()
     for slug, engine in engines.items():
         engine.maintain()

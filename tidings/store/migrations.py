@@ -179,6 +179,13 @@ def _story_version_indexes(conn: Connection) -> None:
         next(i for i in table.indexes if i.name == name).create(conn, checkfirst=True)
 
 
+def _item_terms(conn: Connection) -> None:
+    """Each item's word counts, kept by the cluster stage (see `schema.items`). Items stored before are counted
+    from their text when a run next loads them, and kept then."""
+    if "terms" not in {c["name"] for c in inspect(conn).get_columns("items")}:
+        conn.execute(text("ALTER TABLE items ADD COLUMN terms TEXT"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_full_text_search", _full_text_search),
@@ -197,6 +204,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0015_writer_replies", _writer_replies),
     ("0016_compact_key_tables", _compact_key_tables),
     ("0017_story_version_indexes", _story_version_indexes),
+    ("0018_item_terms", _item_terms),
 ]
 
 

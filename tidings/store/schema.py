@@ -80,6 +80,10 @@ items = Table(
     Column("routed", DateTime),  # when the cluster stage placed it; NULL = not yet
     Column("checked", String(64)),  # content hash of the text last fact-checked; NULL = never
     Column("origin_source", Integer, ForeignKey("sources.id", ondelete="SET NULL")),
+    # The words the clusterer counts in the title and text, as JSON, kept by the cluster stage that read them, so
+    # a later run loads a live story's members without reading their texts again. NULL: not counted yet, or the
+    # text changed since. (The store's document frequencies already assume the same reading of words.)
+    Column("terms", Text),
     Index("ix_items_routed", "routed"),
 )
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     bindparam,
+    case,
     create_engine,
     delete,
     event,
@@ -109,6 +110,18 @@ class StoryState:
     last_item: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class StoredMember:
+    """An item of a story as the clusterer reads it: its word counts where the store keeps them (`terms`), else
+    its text to count them from."""
+
+    id: int
+    title: str
+    published: datetime
+    terms: dict[str, float] | None
+    text: str | None
+
+
 @dataclass(frozen=True)
 class NewStory:
     digest: str
@@ -130,6 +143,7 @@ class ClusterOutcome:
     events: list[tuple[str, int | str, int | str, str]] = field(default_factory=list)  # kind, story, other, detail
     routed: list[int] = field(default_factory=list)
     term_counts: dict[str, int] = field(default_factory=dict)
+    item_terms: dict[int, dict[str, float]] = field(default_factory=dict)  # word counts to keep, by item
 
 
 STORY_INDEX_TERMS = 40  # terms a story is indexed by (see `story_index_terms`)
@@ -878,17 +892,22 @@ class Store:
                     found.setdefault(story_id, {})[term] = weight
         return found
 
-    def story_member_texts(self, story_ids: Sequence[int]) -> dict[int, list[tuple[int, str, str, datetime]]]:
-        """The items of each story as (id, title, text, published), oldest first: what the clusterer reads."""
-        out: dict[int, list[tuple[int, str, str, datetime]]] = {k: [] for k in story_ids}
+    def story_members(self, story_ids: Sequence[int]) -> dict[int, list[StoredMember]]:
+        """The items of each story, oldest first, as the clusterer reads them: their kept word counts, and the text
+        only of those whose counts are not kept."""
+        out: dict[int, list[StoredMember]] = {k: [] for k in story_ids}
         si, items = t.story_items.c, t.items.c
+        loads = json.loads
         with self.engine.connect() as conn:
             for chunk in _chunks(list(story_ids), 500):
-                for row in conn.execute(select(si.story_id, items.id, items.title, items.text, items.published)
-                                        .join(t.items, items.id == si.item_id).where(si.story_id.in_(chunk))):
-                    out[row.story_id].append((row.id, row.title, row.text, from_db(row.published)))
+                for row in conn.execute(
+                        select(si.story_id, items.id, items.title, items.published, items.terms,
+                               case((items.terms.is_(None), items.text)).label("text"))
+                        .join(t.items, items.id == si.item_id).where(si.story_id.in_(chunk))):
+                    out[row.story_id].append(StoredMember(row.id, row.title, from_db(row.published),
+                                                          loads(row.terms) if row.terms else None, row.text))
         for members in out.values():
-            members.sort(key=lambda m: (m[3], m[0]))
+            members.sort(key=lambda m: (m.published, m.id))
         return out
 
     def apply_clustering(self, outcome: ClusterOutcome, now: datetime) -> dict[str, int]:
@@ -932,6 +951,10 @@ class Store:
             self._index_stories(conn, index, gone=outcome.merged)
             for chunk in _chunks(list(outcome.routed), 500):
                 conn.execute(update(t.items).where(t.items.c.id.in_(chunk)).values(routed=to_db(now)))
+            if outcome.item_terms:
+                conn.execute(update(t.items).where(t.items.c.id == bindparam("item_id_")), [
+                    {"item_id_": item_id, "terms": json.dumps(terms, separators=(",", ":"))}
+                    for item_id, terms in outcome.item_terms.items()])
             self._count_terms(conn, outcome.term_counts, len(outcome.routed))
             self._mark_stale(conn, touched)
         return created
@@ -1346,7 +1369,8 @@ class _IngestBatch:
                 if item_id < 0:
                     self.new_items[-item_id - 1].update(changes)  # listed twice: the later one wins
                 else:
-                    self.conn.execute(update(t.items).where(t.items.c.id == item_id).values(**changes))
+                    # Its words are counted again when the clusterer next reads it.
+                    self.conn.execute(update(t.items).where(t.items.c.id == item_id).values(**changes, terms=None))
                     self.edited.append(item_id)
                 self.stored[item_id] = (k.content_hash, source_id)
                 updated += 1
