@@ -1153,9 +1153,20 @@ class Store:
         return sorted(out)
 
     def story_items(self, story_id: int) -> list[Item]:
-        return self._items(select(t.items).join(t.story_items, t.story_items.c.item_id == t.items.c.id)
-                           .where(t.story_items.c.story_id == story_id)
-                           .order_by(t.items.c.published, t.items.c.id))
+        return self.stories_items([story_id])[story_id]
+
+    def stories_items(self, story_ids: Sequence[int]) -> dict[int, list[Item]]:
+        """The items of each of these stories, oldest first, in a few queries."""
+        out: dict[int, list[Item]] = {k: [] for k in story_ids}
+        si = t.story_items.c
+        with self.engine.connect() as conn:
+            for chunk in _chunks(sorted(out), 500):
+                rows = conn.execute(select(t.items, si.story_id.label("story_id_"))
+                                    .join(t.story_items, si.item_id == t.items.c.id).where(si.story_id.in_(chunk))
+                                    .order_by(si.story_id, t.items.c.published, t.items.c.id)).all()
+                for row, item in zip(rows, self._as_items(conn, rows), strict=True):
+                    out[row.story_id_].append(item)
+        return out
 
     def add_revision(self, revision: Revision, items_hash: str) -> None:
         """Store a new revision and move its story's title and 'updated' stamp, in one transaction."""

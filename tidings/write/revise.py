@@ -23,6 +23,7 @@ from tidings.write.revision import BLOCKING, finish, refuted_sentences, same_art
 
 log = logging.getLogger("tidings")
 IN_PROCESSES = 32  # stories written by worker processes, when a run revises at least this many
+BRIEFS_READ = 50  # stories whose items, claims and latest revision are read from the store at once
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,18 @@ def revise(store: Store, settings: Settings, now: datetime, on_story: Callable[[
     previous_of: dict[int, Revision | None] = {}
 
     def briefs() -> Iterator[Brief]:
-        for story_id, _ in stories:
-            previous_of[story_id] = previous = store.latest_revision(story_id)
-            items = store.story_items(story_id)
-            yield Brief(story_id, items, previous, store.claims([i.id for i in items]), now, settings.max_sentences,
-                        names or {})
+        # What a story is written from is read for many stories at once: a few queries, not a few per story.
+        for start in range(0, len(stories), BRIEFS_READ):
+            ids = [story_id for story_id, _ in stories[start:start + BRIEFS_READ]]
+            latest, items_of = store.latest_revisions(ids), store.stories_items(ids)
+            claims_of: dict[int, list] = {}
+            for claim in store.claims([i.id for k in ids for i in items_of[k]]):
+                claims_of.setdefault(claim.item_id, []).append(claim)
+            for story_id in ids:
+                previous_of[story_id] = previous = latest.get(story_id)
+                items = items_of[story_id]
+                claims = [c for item_id in sorted({i.id for i in items}) for c in claims_of.get(item_id, ())]
+                yield Brief(story_id, items, previous, claims, now, settings.max_sentences, names or {})
 
     if writer is fallback:
         # Sentences picked from the sources, with nothing to ask of a server: many stories are written by worker
