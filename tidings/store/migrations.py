@@ -186,6 +186,11 @@ def _item_terms(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE items ADD COLUMN terms TEXT"))
 
 
+def _claims_by_verdict(conn: Connection) -> None:
+    """The flagged claims every publish lists, found by their verdict (see `Store.flagged_claims`)."""
+    next(i for i in schema.claims.indexes if i.name == "ix_claims_verdict").create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_full_text_search", _full_text_search),
@@ -205,6 +210,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0016_compact_key_tables", _compact_key_tables),
     ("0017_story_version_indexes", _story_version_indexes),
     ("0018_item_terms", _item_terms),
+    ("0019_claims_by_verdict", _claims_by_verdict),
 ]
 
 

@@ -176,6 +176,8 @@ claims = Table(
     Column("setting", Text, nullable=False, server_default=""),  # a score's evaluation setting, as stated
     Column("attributed_to", Text, nullable=False, server_default=""),  # who the sentence reports as claiming it
     Index("ix_claims_item", "item_id"),
+    # Every publish lists the contradicted and disputed claims: a few among many.
+    Index("ix_claims_verdict", "verdict", "item_id"),
 )
 
 # Merges, splits and revivals, so that a story's history (and its old URLs) can be followed.
