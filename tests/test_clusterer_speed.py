@@ -238,3 +238,28 @@ def test_the_cycle_collector_is_held_off_while_clustering_and_restored_after():
         assert not gc.isenabled()  # a caller that had turned it off keeps it off
     finally:
         gc.enable()
+
+
+def test_maintenance_after_a_run_weighs_again_only_the_stories_new_items_joined():
+    """As the pipeline runs it: stories loaded from the store, a new item, maintenance. The story the item joined
+    is weighed with the vocabulary as it is now; a story nobody touched keeps the weights it was loaded with."""
+    rng = random.Random(5)
+    topics = {topic: [f"{topic}{n}" for n in range(10)] for topic in "ab"}
+    loaded = {topic: [Counter(rng.sample(words, 5)) for _ in range(12)] for topic, words in topics.items()}
+    vocabulary = Vocabulary()
+    for docs in loaded.values():
+        for d in docs:
+            vocabulary.observe(d)
+    engine = StoryClusterer(vocabulary, ClusterParams())
+    first, second = (engine.load_story(topic, [(f"{topic}{n}", d, 0.0) for n, d in enumerate(docs)])
+                     for topic, docs in loaded.items())
+    for n in range(2):  # the first weighs the loaded stories; the second moves the IDF after that
+        newcomer = Counter(topics["a"][n:n + 4])
+        vocabulary.observe(newcomer)
+        assert engine.add(f"new{n}", newcomer, observe=False) == first
+    untouched = {i: engine.vecs[i] for i in engine.members[second]}
+    centroid = dict(engine.cent[second])
+    engine.maintain()
+    assert all(engine.vecs[i] == engine.vocab.vector(engine.docs[i]) for i in engine.members[first])
+    assert {i: engine.vecs[i] for i in engine.members[second]} == untouched and engine.cent[second] == centroid
+    assert any(v != engine.vocab.vector(engine.docs[i]) for i, v in untouched.items())  # the IDF did move
