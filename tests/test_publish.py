@@ -279,3 +279,30 @@ def test_a_site_written_before_sites_carried_the_marker_is_still_replaced(store,
     with pytest.raises(PublishError, match="not a site made by tidings"):
         publish_site(store, old)
     assert (old / "notes.txt").read_text() == "mine"
+
+
+def test_templates_compiled_once_are_loaded_from_the_cache_and_a_broken_cache_is_passed_over(tmp_path, monkeypatch):
+    import jinja2
+
+    from tidings.publish import site
+
+    folder = tmp_path / "compiled"
+    folder.mkdir()
+    monkeypatch.setattr(site, "_template_cache", lambda: site._CompiledTemplates(str(folder)))
+    site.environment().get_template("story.html")
+    assert list(folder.iterdir())  # compiled and kept
+
+    def no_compiling(*args, **kwargs):
+        raise AssertionError("compiled again")
+
+    with monkeypatch.context() as m:
+        m.setattr(jinja2.Environment, "compile", no_compiling)
+        assert site.environment().get_template("story.html").render  # loaded from the cache
+
+    for path in folder.iterdir():
+        path.write_bytes(b"not bytecode")
+    assert site.environment().get_template("story.html").render  # a garbled cache: compiled as without one
+    not_a_folder = tmp_path / "a-file"
+    not_a_folder.write_text("")
+    monkeypatch.setattr(site, "_template_cache", lambda: site._CompiledTemplates(str(not_a_folder)))
+    assert site.environment().get_template("base.html").render  # cannot be read or written: the same

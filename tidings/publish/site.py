@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from tidings.check.words import claim_words
@@ -71,10 +71,33 @@ class SiteStats:
     rendered: int = 0  # stories whose pages were rendered by this publish (the others had not changed)
 
 
+class _CompiledTemplates(FileSystemBytecodeCache):
+    """Templates compiled once, kept in the user's private temporary folder (made 0700, refused if anyone else
+    owns it) and checked against their source and the Python version before use: a run that renders a few pages
+    does not compile every template it touches again, a tenth of a second. A cache that cannot be read or
+    written is passed over, and the template compiled as without one."""
+
+    def load_bytecode(self, bucket) -> None:
+        with contextlib.suppress(OSError, EOFError, ValueError, TypeError):
+            super().load_bytecode(bucket)
+
+    def dump_bytecode(self, bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+@functools.cache
+def _template_cache() -> _CompiledTemplates | None:
+    try:
+        return _CompiledTemplates()
+    except (OSError, RuntimeError):
+        return None  # no safe folder for it: templates are compiled each time
+
+
 def environment() -> Environment:
     env = Environment(loader=PackageLoader("tidings", "templates"),
                       autoescape=select_autoescape(["html", "xml"], default_for_string=True, default=True),
-                      finalize=_finalize)
+                      finalize=_finalize, bytecode_cache=_template_cache())
     env.filters["day"] = format_day
     env.filters["web_url"] = web_url
     env.filters["claim"] = lambda c: claim_words(c, display_names())
