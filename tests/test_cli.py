@@ -222,3 +222,12 @@ def test_demo_leaves_another_projects_folder_alone(project):
     result = CliRunner().invoke(cli, ["demo", "--dir", str(project)])
     assert result.exit_code == 1 and "which the demo would replace" in result.output
     assert (project / "tidings.toml").read_text() == before and not (project / "feeds").exists()
+
+
+@pytest.mark.parametrize("port", ["abc", "0", "70000", "-5", "80x"])
+def test_serve_refuses_a_port_that_is_not_one_in_one_line(tmp_path, monkeypatch, port):
+    monkeypatch.chdir(tmp_path)
+    result = invoke("serve", f"--port={port}")
+    assert result.exit_code == 2
+    assert f"'{port}' is not a port number; give one from 1 to 65535" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "tidings.db").exists()

@@ -331,6 +331,22 @@ class Duration(click.ParamType):
         return seconds
 
 
+class Port(click.ParamType):
+    """A TCP port to listen on, 1 to 65535."""
+
+    name = "port"
+
+    def convert(self, value, param, ctx) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        else:
+            text = str(value).strip()
+            number = int(text) if text.isascii() and text.isdigit() else None
+        if number is None or not 1 <= number <= 65535:
+            self.fail(f"{value!r} is not a port number; give one from 1 to 65535, such as 8080", param, ctx)
+        return number
+
+
 @cli.command("run")
 @click.option("--no-publish", is_flag=True, help="Skip writing the static site.")
 @click.option("--source", "only", multiple=True, help="Read only this source, by id or URL (repeatable).")
@@ -570,7 +586,7 @@ def email(obj: Context, window: float, to: str, smtp: str | None, user: str | No
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--port", default=8080, show_default=True, type=Port(), help="Port to listen on.")
 @click.option("--run-every", "every", type=Duration(), help="Also run the pipeline every DURATION (30m, 1h, ...) "
                                                              "beside the server, reading the sources that are due.")
 @pass_ctx
