@@ -146,6 +146,8 @@ class ClusterOutcome:
     item_terms: dict[int, dict[str, float]] = field(default_factory=dict)  # word counts to keep, by item
 
 
+# What an `Item` is read from: every column of items but the clusterer's word counts, which only it reads.
+_ITEM_FIELDS = tuple(c for c in t.items.c if c.name != "terms")
 STORY_INDEX_TERMS = 40  # terms a story is indexed by (see `story_index_terms`)
 
 
@@ -562,7 +564,7 @@ class Store:
 
     def items_to_check(self) -> list[Item]:
         """Items never fact-checked, or whose text changed since."""
-        return self._items(select(t.items).where((t.items.c.checked.is_(None))
+        return self._items(select(*_ITEM_FIELDS).where((t.items.c.checked.is_(None))
                                                  | (t.items.c.checked != t.items.c.content_hash))
                            .order_by(t.items.c.id))
 
@@ -664,7 +666,7 @@ class Store:
 
     def items(self, ids: Iterable[int] | None = None) -> list[Item]:
         """Items oldest first; of these ids only, in queries of 500 ids (SQLite caps a statement's values)."""
-        query = select(t.items).order_by(t.items.c.published, t.items.c.id)
+        query = select(*_ITEM_FIELDS).order_by(t.items.c.published, t.items.c.id)
         if ids is None:
             return self._items(query)
         found = [i for chunk in _chunks(sorted(i for i in set(ids) if _storable(i)), 500)
@@ -672,7 +674,7 @@ class Store:
         return sorted(found, key=lambda i: (i.published, i.id))
 
     def unrouted_items(self) -> list[Item]:
-        return self._items(select(t.items).where(t.items.c.routed.is_(None))
+        return self._items(select(*_ITEM_FIELDS).where(t.items.c.routed.is_(None))
                            .order_by(t.items.c.published, t.items.c.id))
 
     def new_work(self) -> tuple[list[Item], list[Item]]:
@@ -680,7 +682,7 @@ class Store:
         run they are mostly the same new items."""
         c = t.items.c
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.items).where(c.routed.is_(None) | c.checked.is_(None)
+            rows = conn.execute(select(*_ITEM_FIELDS).where(c.routed.is_(None) | c.checked.is_(None)
                                                       | (c.checked != c.content_hash))
                                 .order_by(c.published, c.id)).all()
             items = self._as_items(conn, rows)
@@ -1161,7 +1163,7 @@ class Store:
         si = t.story_items.c
         with self.engine.connect() as conn:
             for chunk in _chunks(sorted(out), 500):
-                rows = conn.execute(select(t.items, si.story_id.label("story_id_"))
+                rows = conn.execute(select(*_ITEM_FIELDS, si.story_id.label("story_id_"))
                                     .join(t.story_items, si.item_id == t.items.c.id).where(si.story_id.in_(chunk))
                                     .order_by(si.story_id, t.items.c.published, t.items.c.id)).all()
                 for row, item in zip(rows, self._as_items(conn, rows), strict=True):
