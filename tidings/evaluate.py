@@ -102,7 +102,7 @@ def evaluate_clustering(rows: list[Labelled], order: str = "file", vectoriser: s
     weight = VECTORISERS[vectoriser]
     # What the clusterer imports when a pass first needs matrices (scipy: a tenth of a second) is imported before
     # the clock starts: items/s measures the clustering, not the interpreter's imports.
-    import tidings.sparse  # noqa: F401
+    import tidings.maintenance  # noqa: F401
 
     start = time.perf_counter()
     # An embedding depends on its own text only, so computing them in batches first sees nothing of the future.

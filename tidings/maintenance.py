@@ -1,0 +1,705 @@
+"""The story clusterer's maintenance pass, as matrices over the stories it tidies.
+
+The streaming pass places items one at a time, each against the stories as they were when it came; maintenance
+looks again at the stories that took items since the last pass (every story, after a whole stream), with what has
+been seen since:
+
+1. weigh their members again with the current IDF (early items were weighed with a young vocabulary);
+2. one sweep in item order that moves a member to a story that fits it better than its own (itself left out);
+3. merge mutually closest stories, round after round, when a Dirichlet-multinomial likelihood test says one story
+   explains their words about as well as two;
+4. split a large story when the same test strongly prefers its best bisection;
+5. fold the items of stories of one or two items into their nearest story.
+
+An item may move to a story it would have found on arrival (one sharing one of its strongest terms), compared by
+the exact cosine of whole centroids. Items are rows of a sparse matrix and stories are sums of rows, so each step
+is a few sparse products and array updates instead of loops over items and their words. Dense blocks of (items x
+stories) are made a chunk at a time, so memory stays bounded however many items a pass tidies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import chain
+from math import sqrt
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy import sparse
+from scipy.special import gammaln
+
+if TYPE_CHECKING:
+    from tidings.clusterer import StoryClusterer
+
+CHUNK_CELLS = 4_000_000  # largest dense block (rows x stories) a step makes at once
+HELD_CELLS = 16_000_000  # largest (touched stories x stories) the merge pass keeps the dot products of
+
+
+def weigh(engine: StoryClusterer, stories: Sequence[int]) -> None:
+    """Make these stories' centroids from their members, weighed with the vocabulary as it is now (and the mass of
+    members that are not loaded)."""
+    work = _Pass(engine, stories)
+    work.write(stories)
+
+
+def tidy(engine: StoryClusterer) -> None:
+    """The maintenance pass over the stories that took items since the last one (`engine.touched`)."""
+    touched = sorted(engine.touched & engine.members.keys())
+    work = _Pass(engine, touched)
+    work.reassign()
+    work.merge()
+    work.split()
+    work.absorb()
+    work.write(touched)
+
+
+class _Pass:
+    """The touched stories' members as rows (`X`: weights, `K`: counts), every story as a column of the centroid
+    matrix `C` (rows: stories), and each row's story (`lab`, a column)."""
+
+    def __init__(self, engine: StoryClusterer, touched: Sequence[int]) -> None:
+        e = self.e = engine
+        self.p = e.p
+        self.items = sorted(i for k in touched for i in e.members[k])
+        docs = [e.docs[i] for i in self.items]
+        # columns: every term of a centroid the clusterer holds, and of the members
+        self.names = list(dict.fromkeys(chain(e.index, chain.from_iterable(docs))))
+        self.col = {t: j for j, t in enumerate(self.names)}
+        self.K, self.X = self._rows(docs)
+        self.stories = sorted(e.members)
+        self.scol = {k: c for c, k in enumerate(self.stories)}
+        m = len(self.stories)
+        self.touched = np.zeros(m, dtype=bool)
+        self.touched[[self.scol[k] for k in touched]] = True
+        self.lab = np.array([self.scol[e.label[i]] for i in self.items], dtype=np.int64)
+        self.when = np.array([e.when[i] for i in self.items], dtype=float)
+        self.based = np.array([k in e.base for k in self.stories], dtype=bool)
+        self.size = np.array([len(e.members[k]) for k in self.stories], dtype=np.int64)
+        self.last = np.array([e.last[k] for k in self.stories], dtype=float)
+        # What does not move with the members: untouched stories' centroids, and the mass of members not loaded.
+        fixed = [e.base.get(k, {}) if t else e.cent[k] for k, t in zip(self.stories, self.touched, strict=True)]
+        self.C0 = self._matrix(fixed)
+        self._centroids()
+
+    # --- rows ---------------------------------------------------------------------------------------------
+
+    def _matrix(self, vectors: Sequence[dict]) -> sparse.csr_matrix:
+        lengths = np.fromiter(map(len, vectors), dtype=np.int64, count=len(vectors))
+        indptr = np.zeros(len(vectors) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        total = int(indptr[-1])
+        ids = np.fromiter(map(self.col.__getitem__, chain.from_iterable(vectors)), dtype=np.int64, count=total)
+        values = np.fromiter(chain.from_iterable(map(dict.values, vectors)), dtype=float, count=total)
+        return sparse.csr_matrix((values, ids, indptr), shape=(len(vectors), len(self.names)))
+
+    def _rows(self, docs: list[dict]) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+        """Counts and TF-IDF unit vectors ((1 + ln tf) * idf, as `Vocabulary.vector`), blended with the items'
+        embeddings where the clusterer blends them in (see `blend`)."""
+        e = self.e
+        K = self._matrix(docs)
+        vocab = e.vocab
+        df = np.array([vocab.df.get(t, 0) for t in self.names], dtype=float)
+        idf = np.log((vocab.documents + 1) / (1.0 + df)) + 1.0
+        counts = K.data
+        weights = np.where(counts >= 1, (1.0 + np.log(np.maximum(counts, 1.0))) * idf[K.indices], 0.0)
+        X = sparse.csr_matrix((weights, K.indices, K.indptr), shape=K.shape)
+        X.eliminate_zeros()
+        X = _unit_rows(X)
+        if e.lexical_weight < 1.0:
+            X = self._blend(X)
+        return K, X
+
+    def _blend(self, X: sparse.csr_matrix) -> sparse.csr_matrix:
+        from tidings.clusterer import DENSE
+
+        e = self.e
+        dense = [e.dense[i] for i in self.items]
+        width = max((len(d) for d in dense if d is not None), default=0)
+        if not width:
+            return X
+        for j in range(width):
+            if f"{DENSE}{j}" not in self.col:
+                self.col[f"{DENSE}{j}"] = len(self.names)
+                self.names.append(f"{DENSE}{j}")
+        w = e.lexical_weight
+        has = np.array([d is not None for d in dense], dtype=bool)
+        at = np.array([self.col[f"{DENSE}{j}"] for j in range(width)], dtype=np.int64)
+        parts = [np.asarray(d, dtype=float) if d is not None else np.zeros(0) for d in dense]
+        indptr = np.zeros(len(parts) + 1, dtype=np.int64)
+        np.cumsum([len(v) for v in parts], out=indptr[1:])
+        values = np.concatenate(parts) * sqrt(1.0 - w)
+        indices = np.concatenate([at[:len(v)] for v in parts])
+        shape = (X.shape[0], len(self.names))
+        embedded = sparse.csr_matrix((values, indices, indptr), shape=shape)
+        lexical = sparse.csr_matrix(sparse.diags(np.where(has, sqrt(w), 1.0)) @ X)
+        lexical = sparse.csr_matrix((lexical.data, lexical.indices, lexical.indptr), shape=shape)
+        return sparse.csr_matrix(lexical + embedded)
+
+    def _assignment(self) -> sparse.csr_matrix:
+        """stories x rows: which row is in which story."""
+        n = len(self.items)
+        return sparse.csr_matrix((np.ones(n), self.lab, np.arange(n + 1)), shape=(n, len(self.stories))).T.tocsr()
+
+    def _centroids(self) -> None:
+        if self.C0.shape[1] < len(self.names):  # embedding columns added after C0 was made
+            self.C0 = sparse.csr_matrix((self.C0.data, self.C0.indices, self.C0.indptr),
+                                        shape=(self.C0.shape[0], len(self.names)))
+        self.C = sparse.csr_matrix(self.C0 + self._assignment() @ self.X)
+        self._norms()
+
+    def _norms(self) -> None:
+        self.nsq = np.asarray(self.C.multiply(self.C).sum(1)).ravel()
+        self.norm = np.sqrt(self.nsq)
+        # a story without terms is nobody's candidate
+        self.reach = np.where(self.norm > 0.0, 0.0, -np.inf)
+        self.safe = np.where(self.norm > 0.0, self.norm, 1.0)
+
+    def _cosines(self, dots: np.ndarray, findable: np.ndarray, when: np.ndarray, own: np.ndarray,
+                 cols: np.ndarray | None = None) -> np.ndarray:
+        """Cosines of rows with the stories (or these columns of them) they may move to, from their dot
+        products: a story the row would find (`_findable`), not its own, and one quiet longer than the window
+        (dormant) only at the revival threshold; -inf for any other."""
+        if cols is not None:
+            dots, findable = dots[:, cols], findable[:, cols]
+        pick = slice(None) if cols is None else cols
+        cos = dots / self.safe[pick] + self.reach[pick]
+        cos[~findable] = -np.inf
+        if self.e.window is not None:
+            dormant = self.last[pick][None, :] < (when - self.e.window)[:, None]
+            cos[dormant & (cos < self.p.revive)] = -np.inf
+        columns = np.arange(len(self.stories)) if cols is None else cols
+        cos[own[:, None] == columns[None, :]] = -np.inf
+        return cos
+
+    def _story_terms(self) -> tuple[sparse.csr_matrix, np.ndarray]:
+        """Which terms each story holds (stories x terms, ones), and which terms an item may find stories by:
+        those held by at most `posting_cap` stories, and embedding dimensions."""
+        from tidings.clusterer import DENSE
+
+        C = self.C
+        pattern = sparse.csr_matrix((np.ones(len(C.indices)), C.indices, C.indptr), shape=C.shape)
+        usable = np.bincount(C.indices, minlength=len(self.names)) <= self.p.posting_cap
+        usable[[j for t, j in self.col.items() if t[0] == DENSE]] = True
+        return pattern, usable
+
+    def _findable(self, rows: sparse.csr_matrix, terms: tuple[sparse.csr_matrix, np.ndarray]) -> np.ndarray:
+        """Which stories each row shares one of its strongest usable terms with (`candidate_terms` of them; see
+        `_story_terms`): the stories `StoryClusterer._lookup` finds for an item. A story that shares only common
+        words with an item is not one it may move to, however many of them it shares."""
+        pattern, usable = terms
+        row_of = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+        order = np.lexsort((-rows.data, row_of))  # each row's entries, strongest first
+        rank = np.arange(len(order)) - rows.indptr[row_of[order]]
+        strongest = order[rank < self.p.candidate_terms]
+        strongest = strongest[usable[rows.indices[strongest]]]
+        chosen = sparse.csr_matrix((np.ones(len(strongest)), (row_of[strongest], rows.indices[strongest])),
+                                   shape=rows.shape)
+        return (pattern @ chosen.T).toarray().T > 0  # column by column in memory, as `_sweep` reads it
+
+    def _chunk(self) -> int:
+        """How many rows a dense block against every story may hold."""
+        return max(1, CHUNK_CELLS // max(len(self.stories), 1))
+
+    def _reweigh(self, c: int) -> None:
+        """Story c's length after its squared length changed (a row moved in or out); a story left with no terms
+        or no items is nobody's candidate."""
+        self.norm[c] = sqrt(max(self.nsq[c], 0.0))
+        self.safe[c] = self.norm[c] if self.norm[c] > 0.0 else 1.0
+        gone = self.norm[c] <= 0.0 or (self.size[c] == 0 and not self.based[c])
+        self.reach[c] = -np.inf if gone else 0.0
+
+    # --- the steps ----------------------------------------------------------------------------------------
+
+    def reassign(self) -> None:
+        """One sweep over the members in item order: each moves to the story that fits it better than its own
+        (its own without it), or, alone in its story, to a story it would have joined."""
+        self._sweep(np.arange(len(self.items)))
+
+    def _sweep(self, order: np.ndarray) -> None:
+        """Look at these rows one after another, each against the stories as the moves before it left them.
+
+        A chunk of rows' dot products with every story are made at once, and kept up to date as rows move. A
+        move changes two stories, so two columns, and each later row's best story only where it was one of the
+        two or one of them now beats it; a row's verdict is worked out again only when its own story or its best
+        one changed."""
+        terms = self._story_terms()  # as the stories stand at the start, for every chunk alike
+        step = self._chunk()
+        for start in range(0, len(order), step):
+            rows = order[start:start + step]
+            X, when, own = self.X[rows], self.when[rows], self.lab[rows]
+            dots = (self.C @ X.T).toarray().T  # column by column in memory
+            findable = self._findable(X, terms)
+            cos = self._cosines(dots, findable, when, own)  # row by row: a row looks again at every story
+            best = cos.argmax(1)
+            score = cos[np.arange(len(rows)), best]
+            runner_up = _second(cos)  # no other story beats this: where a row's best story weakens but stays
+            # above it, the row need not look at every story again
+            move = self._verdict(np.arange(len(rows)), own, score, dots)
+            x = np.zeros(X.shape[1])
+            moved = False
+            first = 0
+            while first < len(rows):
+                t = first + int(move[first:].argmax())
+                if not move[t]:
+                    break
+                frm, to = int(own[t]), int(best[t])
+                a, z = X.indptr[t], X.indptr[t + 1]
+                x[X.indices[a:z]] = X.data[a:z]
+                first = t + 1
+                change = _matvec(X, x, first)
+                x[X.indices[a:z]] = 0.0
+                self.nsq[frm] += 1.0 - 2 * dots[t, frm]
+                self.nsq[to] += 1.0 + 2 * dots[t, to]
+                r = int(rows[t])
+                self.size[frm] -= 1
+                self.size[to] += 1
+                self.last[to] = max(self.last[to], self.when[r])
+                self.lab[r] = own[t] = to
+                moved = True
+                tail_own, tail_best = own[first:], best[first:]
+                redo = (tail_best == frm) | (tail_best == to) | (tail_own == frm) | (tail_own == to)
+                for c in (frm, to):
+                    column = dots[first:, c]
+                    column += change if c == to else -change
+                    self._reweigh(c)
+                    fresh = column / self.safe[c] + self.reach[c]
+                    fresh[~findable[first:, c] | (tail_own == c)] = -np.inf
+                    if self.e.window is not None:
+                        fresh[(self.last[c] < when[first:] - self.e.window) & (fresh < self.p.revive)] = -np.inf
+                    cos[first:, c] = fresh
+                # The rows still to come. One whose best story changed keeps it while it beats the runner-up,
+                # and looks at every story again otherwise; any row takes a changed story that now beats its best
+                # (its best becomes the runner-up), and a story that beats the runner-up becomes it.
+                hit = first + np.flatnonzero((tail_best == frm) | (tail_best == to))
+                now = cos[hit, best[hit]]
+                holds = now >= runner_up[hit]
+                score[hit[holds]] = now[holds]
+                again = hit[~holds]
+                if len(again):
+                    part = cos[again]
+                    best[again] = part.argmax(1)
+                    score[again] = part[np.arange(len(again)), best[again]]
+                    runner_up[again] = _second(part)
+                tail_score, tail_second = score[first:], runner_up[first:]
+                for c in (frm, to):
+                    column = cos[first:, c]
+                    better = (column > tail_score) & (tail_best != c)
+                    tail_second[better] = tail_score[better]
+                    tail_best[better], tail_score[better] = c, column[better]
+                    second = ~better & (tail_best != c) & (column > tail_second)
+                    tail_second[second] = column[second]
+                    redo |= better
+                redo = first + np.flatnonzero(redo)
+                move[redo] = self._verdict(redo, own, score, dots)
+            if moved:
+                self._centroids()
+
+    def _verdict(self, at: np.ndarray, own: np.ndarray, score: np.ndarray, dots: np.ndarray) -> np.ndarray:
+        """Whether these rows move to their best story: when it beats their own story without them, or, alone in
+        a story, when it reaches the join threshold."""
+        p = self.p
+        o, best = own[at], score[at]
+        d = dots[at, o]
+        alone = (self.size[o] == 1) & ~self.based[o]
+        stay = (d - 1.0) / np.sqrt(np.maximum(self.nsq[o] - 2 * d + 1.0, 1e-9))
+        return (best > 0.0) & np.where(alone, best >= p.join, best > stay)
+
+    def _move(self, rows: np.ndarray, to: np.ndarray) -> None:
+        np.subtract.at(self.size, self.lab[rows], 1)
+        np.add.at(self.size, to, 1)
+        np.maximum.at(self.last, to, self.when[rows])
+        self.lab[rows] = to
+
+    def merge(self) -> None:
+        """Merge mutually closest touched stories whose words one story explains about as well as two, round
+        after round until no pair merges. Each touched story keeps its closest story; after a round, only the
+        survivors' cosines are new, and only stories whose closest took part in a merge look again."""
+        p = self.p
+        rows = np.flatnonzero(self.touched & (self.nsq > 1e-9) & ~self.based & (self.size > 0))
+        if len(rows) < 2:
+            return
+        m = len(self.stories)
+        self.T = sparse.csr_matrix(self._assignment() @ self.K)
+        self.T.sum_duplicates()  # sorted term columns in every row
+        self.folded: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # rows of T that took merges
+        self.tokens = np.asarray(self.T.sum(1)).ravel()
+        self.into = np.arange(m)  # each story's survivor, so far
+        alive = (self.size > 0) | self.based
+        alive &= self.norm > 0.0
+        dots = _HeldDots(self.C, rows, self.nsq) if len(rows) * m <= HELD_CELLS else _MadeDots(self.C, self.nsq)
+        best = np.full(m, -1, dtype=np.int64)
+        score = np.full(m, -np.inf)
+        eligible = np.zeros(m, dtype=bool)
+        eligible[rows] = True
+
+        def closest(rows: np.ndarray) -> None:
+            step = self._chunk()
+            for a in range(0, len(rows), step):
+                part = rows[a:a + step]
+                cos = dots.cosines(part, None, alive)
+                cos[np.arange(len(part)), part] = -np.inf
+                top = cos.argmax(1)
+                best[part] = np.where(cos[np.arange(len(part)), top] > -np.inf, top, -1)
+                score[part] = cos[np.arange(len(part)), top]
+
+        closest(rows)
+        rejected: set[tuple[int, int]] = set()
+        while True:
+            mutual = eligible & (best >= 0) & (score >= p.merge_floor)
+            mutual[mutual] = eligible[best[mutual]]
+            mutual[mutual] = best[best[mutual]] == np.flatnonzero(mutual)
+            first = np.flatnonzero(mutual & (np.arange(m) < best))
+            pairs = [(k, o) for k, o in zip(first.tolist(), best[first].tolist(), strict=True)
+                     if (k, o) not in rejected]
+            if not pairs:
+                break
+            ks, others = np.array([k for k, _ in pairs]), np.array([o for _, o in pairs])
+            ok = (self._merge_gain(ks, others) / (self.tokens[ks] + self.tokens[others]) >= -p.merge_per_token)
+            rejected.update(pair for pair, good in zip(pairs, ok.tolist(), strict=True) if not good)
+            merges = [self._survivor(k, o) for (k, o), good in zip(pairs, ok.tolist(), strict=True) if good]
+            if not merges:
+                continue
+            keeps = np.array([k for k, _ in merges])
+            gones = np.array([g for _, g in merges])
+            dots.fold(keeps, gones)
+            self._fold_words(keeps, gones)
+            self.tokens[keeps] += self.tokens[gones]
+            self.size[keeps] += self.size[gones]
+            self.size[gones] = 0
+            np.maximum.at(self.last, keeps, self.last[gones])
+            remap = np.arange(m)
+            remap[gones] = keeps
+            self.into = remap[self.into]
+            alive[gones] = eligible[gones] = False
+            best[gones], score[gones] = -1, -np.inf
+            changed = set(keeps.tolist()) | set(gones.tolist())
+            rejected = {pair for pair in rejected if not changed.intersection(pair)}
+            live = np.flatnonzero(eligible)
+            # the survivors' new columns: a story whose closest is not among them may now be closer to one
+            cos = dots.cosines(live, keeps, alive)
+            cos[live[:, None] == keeps[None, :]] = -np.inf
+            top = cos.argmax(1)
+            top_cos = cos[np.arange(len(live)), top]
+            better = top_cos > score[live]
+            best[live[better]], score[live[better]] = keeps[top[better]], top_cos[better]
+            # the survivors, and stories whose closest merged, look again
+            closest(live[np.isin(best[live], list(changed)) | np.isin(live, keeps)])
+        if (self.into != np.arange(m)).any():
+            fold = sparse.csr_matrix((np.ones(m), (self.into, np.arange(m))), shape=(m, m))
+            self.C = sparse.csr_matrix(fold @ self.C)
+            self.C0 = sparse.csr_matrix(fold @ self.C0)
+            self.lab = self.into[self.lab]
+            self.touched[self.into[self.touched]] = True
+            self._norms()
+
+    def _merge_gain(self, ks: np.ndarray, others: np.ndarray) -> np.ndarray:
+        """How much the log likelihood of the pairs' words gains (loses, when negative) when each pair is one
+        story. Words only one story has contribute alike to both sides, so only the shared words are summed."""
+        b, vocabulary = self.p.beta, self.e.vocab.size
+        xs, ys = [], []
+        for k, o in zip(ks.tolist(), others.tolist(), strict=True):
+            (ik, vk), (io, vo) = self._words(k), self._words(o)
+            _, at_k, at_o = np.intersect1d(ik, io, assume_unique=True, return_indices=True)
+            xs.append(vk[at_k])
+            ys.append(vo[at_o])
+        bounds = np.zeros(len(xs) + 1, dtype=np.int64)
+        np.cumsum([len(x) for x in xs], out=bounds[1:])
+        x, y = np.concatenate(xs), np.concatenate(ys)
+        terms = gammaln(x + y + b) - gammaln(x + b) - gammaln(y + b) + gammaln(b)
+        running = np.concatenate([[0.0], np.cumsum(terms)])
+        shared = running[bounds[1:]] - running[bounds[:-1]]
+        n_k, n_o = self.tokens[ks], self.tokens[others]
+        vb = vocabulary * b
+        return shared - gammaln(n_k + n_o + vb) + gammaln(n_k + vb) + gammaln(n_o + vb) - gammaln(vb)
+
+    def _words(self, c: int) -> tuple[np.ndarray, np.ndarray]:
+        """A story's word counts as it stands: term columns (sorted) and counts."""
+        words = self.folded.get(c)
+        if words is None:
+            T = self.T
+            a, z = T.indptr[c], T.indptr[c + 1]
+            words = self.folded[c] = (T.indices[a:z], T.data[a:z])
+        return words
+
+    def _fold_words(self, keeps: np.ndarray, gones: np.ndarray) -> None:
+        for k, g in zip(keeps.tolist(), gones.tolist(), strict=True):
+            (ik, vk), (ig, vg) = self._words(k), self._words(g)
+            terms, where = np.unique(np.concatenate([ik, ig]), return_inverse=True)
+            self.folded[k] = terms, np.bincount(where, np.concatenate([vk, vg]), minlength=len(terms))
+            del self.folded[g]
+
+    def _survivor(self, a: int, b: int) -> tuple[int, int]:
+        """Which of two merging stories lives on: one the store already knows, then the larger one, then the
+        older one."""
+        keys = self.e.story_keys
+
+        def rank(c: int) -> tuple:
+            return keys[self.stories[c]] is not None, self.size[c], -self.stories[c]
+        return (a, b) if rank(a) >= rank(b) else (b, a)
+
+    def split(self) -> None:
+        """Split each large touched story in two when the likelihood test strongly prefers its best bisection
+        (tested again once the story has grown by a fifth). The larger half keeps the story."""
+        p, e = self.p, self.e
+        b, vocabulary = p.beta, e.vocab.size
+        large = np.flatnonzero(self.touched & (self.size >= 2 * p.split_min) & ~self.based)
+        splits: list[np.ndarray] = []
+        for c in large.tolist():
+            k = self.stories[c]
+            size = int(self.size[c])
+            if size < 1.2 * e._split_size.get(k, 0):
+                continue
+            e._split_size[k] = size
+            rows = np.flatnonzero(self.lab == c)
+            side = bisect(self.X[rows])
+            if side is None:
+                continue
+            first, second = rows[side], rows[~side]
+            if min(len(first), len(second)) < p.split_min:
+                continue
+            whole = np.asarray(self.K[rows].sum(0)).ravel()
+            part = np.asarray(self.K[first].sum(0)).ravel()
+            gain = _likelihood(part, b, vocabulary) + _likelihood(whole - part, b, vocabulary) \
+                - _likelihood(whole, b, vocabulary)
+            if gain / whole.sum() < p.split_per_token:
+                continue
+            if len(second) > len(first):
+                first, second = second, first
+            e._split_size[k] = len(first)
+            splits.append(second)
+        if not splits:
+            return
+        for second in splits:
+            k = e._new(None)
+            e._split_size[k] = len(second)
+            self._add_column(k)
+            self._move(second, np.full(len(second), len(self.stories) - 1))
+        self._centroids()
+
+    def _add_column(self, k: int) -> None:
+        self.scol[k] = len(self.stories)
+        self.stories.append(k)
+        self.touched = np.append(self.touched, True)
+        self.based = np.append(self.based, False)
+        self.size = np.append(self.size, 0)
+        self.last = np.append(self.last, 0.0)
+        self.C0 = sparse.csr_matrix(sparse.vstack([self.C0, sparse.csr_matrix((1, self.C0.shape[1]))]))
+
+    def absorb(self) -> None:
+        """Fold the items of tiny touched stories into their closest story when it is close enough: story by
+        story, each item as the moves before it left the stories (an item that moves into a tiny story still to
+        come is looked at again there)."""
+        tiny = np.flatnonzero(self.touched & (self.size > 0) & (self.size <= self.p.absorb_size) & ~self.based)
+        rows = np.flatnonzero(np.isin(self.lab, tiny))
+        if not len(rows):
+            return
+        X, when = self.X[rows], self.when[rows]
+        dots = (X @ self.C.T).toarray()
+        gram = (X @ X.T).toarray()  # what moving one of these rows changes in the others' dot products
+        findable = self._findable(X, self._story_terms())
+        moved = False
+        for c in tiny.tolist():
+            for n in np.flatnonzero(self.lab[rows] == c).tolist():
+                if self.size[c] == 0:
+                    break
+                one = slice(n, n + 1)
+                cos = self._cosines(dots[one], findable[one], when[one], np.array([c]))[0]
+                to = int(cos.argmax())
+                if cos[to] < self.p.absorb:
+                    continue
+                self.nsq[c] += 1.0 - 2 * dots[n, c]
+                self.nsq[to] += 1.0 + 2 * dots[n, to]
+                dots[:, c] -= gram[:, n]
+                dots[:, to] += gram[:, n]
+                self._move(rows[one], np.array([to]))
+                self._reweigh(c)
+                self._reweigh(to)
+                moved = True
+        if moved:
+            self._centroids()
+
+    # --- the outcome --------------------------------------------------------------------------------------
+
+    def write(self, touched: Sequence[int]) -> None:
+        """Hand the stories back to the clusterer: the members and labels of the stories that changed, and
+        stories left empty dropped, at once; their centroids when the clusterer next needs them (`_settle`: a
+        run that only reads the stories never does)."""
+        e = self.e
+        changed = set(touched) | {self.stories[c] for c in np.flatnonzero(self.touched)}
+        changed |= {self.stories[c] for c in set(self.lab.tolist())}  # untouched stories may take items
+        ours = set(self.items)
+        members = {k: e.members[k] - ours for k in changed}
+        for i, c in zip(self.items, self.lab.tolist(), strict=True):
+            k = self.stories[c]
+            members[k].add(i)
+            e.label[i] = k
+        dropped, kept = [], []
+        for k in sorted(members):
+            if not members[k] and k not in e.base:
+                dropped.append(k)
+                del e.members[k]
+            else:
+                kept.append(k)
+                e.members[k] = members[k]
+                e.last[k] = max(e.last[k], float(self.last[self.scol[k]]))
+        names, C, scol = self.names, self.C, self.scol
+
+        def centroids() -> None:
+            for k in dropped:
+                e._drop(k)
+            for k in kept:
+                a, z = C.indptr[scol[k]], C.indptr[scol[k] + 1]
+                e._set_centroid(k, dict(zip(map(names.__getitem__, C.indices[a:z].tolist()), C.data[a:z].tolist(),
+                                            strict=True)))
+        e._pending.append(centroids)
+
+
+try:  # scipy's own kernel for `matrix @ vector`, without the dispatch around it (it adds up in tight loops)
+    from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
+except ImportError:  # pragma: no cover - another scipy layout
+    _csr_matvec = None
+
+
+def _matvec(matrix: sparse.csr_matrix, vector: np.ndarray, start: int = 0) -> np.ndarray:
+    """`matrix[start:] @ vector` for a CSR matrix of floats and a vector of floats, without copying the rows."""
+    if _csr_matvec is None or matrix.dtype != np.float64 or vector.dtype != np.float64 \
+            or matrix.indptr.dtype != matrix.indices.dtype:
+        return matrix[start:] @ vector
+    out = np.zeros(matrix.shape[0] - start)
+    try:
+        _csr_matvec(len(out), matrix.shape[1], matrix.indptr[start:], matrix.indices, matrix.data,
+                    np.ascontiguousarray(vector), out)
+    except (TypeError, ValueError):  # pragma: no cover - a kernel with another signature
+        return matrix[start:] @ vector
+    return out
+
+
+def _second(cos: np.ndarray) -> np.ndarray:
+    """Each row's second highest value (-inf for a row of one)."""
+    if cos.shape[1] < 2:
+        return np.full(cos.shape[0], -np.inf)
+    at = np.arange(cos.shape[0])
+    top = cos.argmax(1)
+    kept = cos[at, top]
+    cos[at, top] = -np.inf
+    second = cos.max(1)
+    cos[at, top] = kept
+    return second
+
+
+def _unit_rows(m: sparse.csr_matrix) -> sparse.csr_matrix:
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(1)).ravel())
+    norms[norms == 0] = 1.0
+    return sparse.csr_matrix(sparse.diags(1.0 / norms) @ m)
+
+
+def _likelihood(counts: np.ndarray, beta: float, vocabulary: int) -> float:
+    """log Dirichlet-multinomial marginal likelihood of a story's words (term counts)."""
+    present = counts[counts > 0]
+    n = float(counts.sum())
+    return float((gammaln(present + beta) - gammaln(beta)).sum()) \
+        - (float(gammaln(n + vocabulary * beta)) - float(gammaln(vocabulary * beta)))
+
+
+def bisect(m: sparse.csr_matrix) -> np.ndarray | None:
+    """Two groups of a story's members (rows of unit vectors): story-local IDF, first principal direction,
+    spherical 2-means. With sparse matrices, the centring kept apart (the centred matrix is dense and large)."""
+    n = m.shape[0]
+    local_df = np.bincount(m.indices, minlength=m.shape[1])
+    columns = np.flatnonzero((local_df >= 2) & (local_df < n))
+    if not len(columns):
+        return None
+    m = m[:, columns].tocsr()
+    m = _unit_rows(sparse.csr_matrix(m.multiply(np.log(n / local_df[columns].astype(float)))))
+    mt = m.T.tocsr()
+    mean = np.asarray(m.mean(0)).ravel()
+    x = _direction(m, mt, mean, np.full(len(columns), 1.0 / sqrt(len(columns))))
+    if x is None:
+        # The even start was square to every way the members differ (it happens when they fall into groups of
+        # the same shape): start from the member farthest from their mean.
+        far = int(np.argmax(np.asarray(m.multiply(m).sum(1)).ravel() - 2 * (m @ mean)))
+        start = m[far].toarray().ravel() - mean
+        length = sqrt(start @ start)
+        x = _direction(m, mt, mean, start / length) if length > 0 else None
+        if x is None:
+            return None
+    side = (m @ x - mean @ x) > 0
+    for _ in range(10):
+        if side.all() or not side.any():
+            return None
+        c1, c2 = mt @ side.astype(float), mt @ (~side).astype(float)
+        c1 /= sqrt(c1 @ c1) or 1.0
+        c2 /= sqrt(c2 @ c2) or 1.0
+        moved = m @ c1 >= m @ c2
+        if (moved == side).all():
+            break
+        side = moved
+    return side
+
+
+def _direction(m: sparse.csr_matrix, mt: sparse.csr_matrix, mean: np.ndarray, x: np.ndarray) -> np.ndarray | None:
+    """Power iteration from x: the direction along which the rows of m (unit vectors), centred, differ most.
+    None when they do not differ along x at all: what is left is rounding noise, no direction."""
+    for step in range(30):
+        y = m @ x - mean @ x
+        if not step and y @ y <= 1e-18 * len(y):
+            return None
+        x = mt @ y - mean * y.sum()
+        length = sqrt(x @ x)
+        if length == 0:
+            return None
+        x /= length
+    return x
+
+
+class _HeldDots:
+    """The dot products of the merge pass's stories (rows) with every story (columns), held: centroids add up, so
+    after a merge the survivor's row and column are the sums of the two stories' rows and columns."""
+
+    def __init__(self, C: sparse.csr_matrix, rows: np.ndarray, nsq: np.ndarray) -> None:
+        self.at = np.full(C.shape[0], -1, dtype=np.int64)
+        self.at[rows] = np.arange(len(rows))
+        self.D = (C[rows] @ C.T).toarray()
+        self.nsq = nsq.copy()
+
+    def cosines(self, rows: np.ndarray, cols: np.ndarray | None, alive: np.ndarray) -> np.ndarray:
+        d = self.D[self.at[rows]]
+        if cols is not None:
+            d = d[:, cols]
+        return _cosines(d, self.nsq, rows, cols, alive)
+
+    def fold(self, keeps: np.ndarray, gones: np.ndarray) -> None:
+        D, at = self.D, self.at
+        D[at[keeps]] += D[at[gones]]
+        D[:, keeps] += D[:, gones]
+        self.nsq[keeps] = D[at[keeps], keeps]
+
+
+class _MadeDots:
+    """The same dot products made when asked for, from the centroids: for more stories than can be held."""
+
+    def __init__(self, C: sparse.csr_matrix, nsq: np.ndarray) -> None:
+        self.C = C
+        self.nsq = nsq.copy()
+
+    def cosines(self, rows: np.ndarray, cols: np.ndarray | None, alive: np.ndarray) -> np.ndarray:
+        d = (self.C[rows] @ (self.C if cols is None else self.C[cols]).T).toarray()
+        return _cosines(d, self.nsq, rows, cols, alive)
+
+    def fold(self, keeps: np.ndarray, gones: np.ndarray) -> None:
+        m = self.C.shape[0]
+        into = np.arange(m)
+        into[gones] = keeps
+        self.C = sparse.csr_matrix(sparse.csr_matrix((np.ones(m), (into, np.arange(m))), shape=(m, m)) @ self.C)
+        self.nsq[keeps] = np.asarray(self.C[keeps].multiply(self.C[keeps]).sum(1)).ravel()
+
+
+def _cosines(d: np.ndarray, nsq: np.ndarray, rows: np.ndarray, cols: np.ndarray | None,
+             alive: np.ndarray) -> np.ndarray:
+    """Cosines from dot products: a story that has gone, or has no terms, is nobody's candidate (-inf)."""
+    col_nsq = nsq if cols is None else nsq[cols]
+    ok = alive if cols is None else alive[cols]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cos = d / np.sqrt(np.maximum(nsq[rows], 1e-300))[:, None] / np.sqrt(np.where(col_nsq > 0, col_nsq, 1.0))
+    cos[:, ~(ok & (col_nsq > 0))] = -np.inf
+    return cos
