@@ -158,17 +158,21 @@ class _Pass:
                  cols: np.ndarray | None = None) -> np.ndarray:
         """Cosines of rows with the stories (or these columns of them) they may move to, from their dot
         products: a story the row would find (`_findable`), not its own, and one quiet longer than the window
-        (dormant) only at the revival threshold; -inf for any other."""
+        (dormant) only at the revival threshold; -inf for any other. Column by column in memory, as the dot
+        products: a move changes two columns."""
         if cols is not None:
             dots, findable = dots[:, cols], findable[:, cols]
         pick = slice(None) if cols is None else cols
-        cos = dots / self.safe[pick] + self.reach[pick]
-        cos[~findable] = -np.inf
+        cos = np.divide(dots, self.safe[pick], out=np.empty(dots.shape, order="F"))
+        cos += self.reach[pick]
+        np.copyto(cos, -np.inf, where=~findable)
         if self.e.window is not None:
             dormant = self.last[pick][None, :] < (when - self.e.window)[:, None]
             cos[dormant & (cos < self.p.revive)] = -np.inf
-        columns = np.arange(len(self.stories)) if cols is None else cols
-        cos[own[:, None] == columns[None, :]] = -np.inf
+        if cols is None:
+            cos[np.arange(len(own)), own] = -np.inf
+        else:
+            cos[own[:, None] == cols[None, :]] = -np.inf
         return cos
 
     def _story_terms(self) -> tuple[sparse.csr_matrix, np.ndarray]:
@@ -194,7 +198,10 @@ class _Pass:
         strongest = strongest[usable[rows.indices[strongest]]]
         chosen = sparse.csr_matrix((np.ones(len(strongest)), (row_of[strongest], rows.indices[strongest])),
                                    shape=rows.shape)
-        return (pattern @ chosen.T).toarray().T > 0  # column by column in memory, as `_sweep` reads it
+        shared = sparse.csr_matrix(pattern @ chosen.T)  # stories x rows
+        found = np.zeros((rows.shape[0], pattern.shape[0]), dtype=bool, order="F")  # read column by column
+        found[shared.indices, np.repeat(np.arange(shared.shape[0]), np.diff(shared.indptr))] = True
+        return found
 
     def _chunk(self) -> int:
         """How many rows a dense block against every story may hold."""
@@ -229,10 +236,10 @@ class _Pass:
             X, when, own = self.X[rows], self.when[rows], self.lab[rows]
             dots = (self.C @ X.T).toarray().T  # column by column in memory
             findable = self._findable(X, terms)
-            cos = self._cosines(dots, findable, when, own)  # row by row: a row looks again at every story
+            cos = self._cosines(dots, findable, when, own)
             best = cos.argmax(1)
             score = cos[np.arange(len(rows)), best]
-            runner_up = _second(cos)  # no other story beats this: where a row's best story weakens but stays
+            runner_up = _second(cos, best)  # no other story beats this: where a row's best story weakens but stays
             # above it, the row need not look at every story again
             move = self._verdict(np.arange(len(rows)), own, score, dots)
             x = np.zeros(X.shape[1])
@@ -279,7 +286,7 @@ class _Pass:
                     part = cos[again]
                     best[again] = part.argmax(1)
                     score[again] = part[np.arange(len(again)), best[again]]
-                    runner_up[again] = _second(part)
+                    runner_up[again] = _second(part, best[again])
                 tail_score, tail_second = score[first:], runner_up[first:]
                 for c in (frm, to):
                     column = cos[first:, c]
@@ -574,15 +581,12 @@ def _matvec(matrix: sparse.csr_matrix, vector: np.ndarray, start: int = 0) -> np
     return out
 
 
-def _second(cos: np.ndarray) -> np.ndarray:
-    """Each row's second highest value (-inf for a row of one)."""
-    if cos.shape[1] < 2:
-        return np.full(cos.shape[0], -np.inf)
+def _second(cos: np.ndarray, top: np.ndarray) -> np.ndarray:
+    """Each row's highest value but the one at `top` (-inf for a row of one)."""
     at = np.arange(cos.shape[0])
-    top = cos.argmax(1)
     kept = cos[at, top]
     cos[at, top] = -np.inf
-    second = cos.max(1)
+    second = cos.max(1) if cos.shape[1] else np.full(cos.shape[0], -np.inf)
     cos[at, top] = kept
     return second
 
