@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tidings import clusterer, maintenance
-from tidings.clusterer import ClusterParams, StoryClusterer, Vocabulary, dot
+from tidings.clusterer import ClusterParams, StoryClusterer, Vocabulary, blend, dot
 
 WORDS = [f"w{n}" for n in range(400)]
 COMMON = [f"c{n}" for n in range(12)]
@@ -244,6 +244,24 @@ def test_maintenance_after_a_run_weighs_again_only_the_stories_new_items_joined(
     assert all(engine.centroid(first)[t] == pytest.approx(x, abs=1e-12) for t, x in now.items())
     assert engine.centroid(second) == centroid
     assert weighed_now(second) != pytest.approx(centroid)  # the IDF did move
+
+
+def test_items_with_embeddings_are_weighed_as_the_streaming_pass_blends_them():
+    rng = random.Random(7)
+    docs = topic("a", 10, 8)
+    dense = [[rng.uniform(-1, 1) for _ in range(4)] for _ in docs]
+    dense = [[x / sqrt(sum(y * y for y in d)) for x in d] for d in dense]
+    engine = StoryClusterer(Vocabulary(), ClusterParams(), lexical_weight=0.6)
+    for n, (d, e) in enumerate(zip(docs, dense, strict=True)):
+        engine.add(n, d, dense=e if n % 3 else None)  # some items come without an embedding
+    engine.maintain()
+    for k, members in engine.members.items():
+        want = Counter()
+        for i in members:
+            lexical = engine.vocab.vector(engine.docs[i])
+            want.update(blend(lexical, engine.dense[i], 0.6) if engine.dense[i] is not None else lexical)
+        got = engine.centroid(k)
+        assert got.keys() == want.keys() and all(got[t] == pytest.approx(x, abs=1e-12) for t, x in want.items())
 
 
 # --- the dev data -------------------------------------------------------------------------------------------
