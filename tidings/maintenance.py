@@ -186,19 +186,23 @@ class _Pass:
         usable[[j for t, j in self.col.items() if t[0] == DENSE]] = True
         return pattern, usable
 
-    def _findable(self, rows: sparse.csr_matrix, terms: tuple[sparse.csr_matrix, np.ndarray]) -> np.ndarray:
-        """Which stories each row shares one of its strongest usable terms with (`candidate_terms` of them; see
-        `_story_terms`): the stories `StoryClusterer._lookup` finds for an item. A story that shares only common
-        words with an item is not one it may move to, however many of them it shares."""
-        pattern, usable = terms
+    def _strongest(self, rows: sparse.csr_matrix, usable: np.ndarray) -> sparse.csr_matrix:
+        """Each row's strongest usable terms (`candidate_terms` of them), as ones: what `StoryClusterer._lookup`
+        finds candidate stories by."""
         row_of = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
         order = np.lexsort((-rows.data, row_of))  # each row's entries, strongest first
         rank = np.arange(len(order)) - rows.indptr[row_of[order]]
         strongest = order[rank < self.p.candidate_terms]
         strongest = strongest[usable[rows.indices[strongest]]]
-        chosen = sparse.csr_matrix((np.ones(len(strongest)), (row_of[strongest], rows.indices[strongest])),
-                                   shape=rows.shape)
-        shared = sparse.csr_matrix(pattern @ chosen.T)  # stories x rows
+        return sparse.csr_matrix((np.ones(len(strongest)), (row_of[strongest], rows.indices[strongest])),
+                                 shape=rows.shape)
+
+    def _findable(self, rows: sparse.csr_matrix, terms: tuple[sparse.csr_matrix, np.ndarray]) -> np.ndarray:
+        """Which stories each row shares one of its strongest usable terms with (see `_story_terms`): the
+        stories an item would find on arrival. A story that shares only common words with an item is not one
+        it may move to, however many of them it shares."""
+        pattern, usable = terms
+        shared = sparse.csr_matrix(pattern @ self._strongest(rows, usable).T)  # stories x rows
         found = np.zeros((rows.shape[0], pattern.shape[0]), dtype=bool, order="F")  # read column by column
         found[shared.indices, np.repeat(np.arange(shared.shape[0]), np.diff(shared.indptr))] = True
         return found
@@ -329,11 +333,40 @@ class _Pass:
         self.T = sparse.csr_matrix(self._assignment() @ self.K)
         self.T.sum_duplicates()  # sorted term columns in every row
         self.folded: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # rows of T that took merges
+        self.C.sum_duplicates()
+        self.merged: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # rows of C that took merges
         self.tokens = np.asarray(self.T.sum(1)).ravel()
         self.into = np.arange(m)  # each story's survivor, so far
         alive = (self.size > 0) | self.based
         alive &= self.norm > 0.0
-        dots = _HeldDots(self.C, rows, self.nsq) if len(rows) * m <= HELD_CELLS else _MadeDots(self.C, self.nsq)
+        # A story finds partners as an item finds stories, by its strongest terms (those held by few enough
+        # stories when the pass began): which terms each story holds, and each touched story's strongest.
+        held, usable = self._story_terms()
+        held_by = held.T.tocsr()  # terms x stories: who holds a term
+        strongest = self._strongest(self.C[rows], usable)
+        query = dict(zip(rows.tolist(), np.split(strongest.indices, strongest.indptr[1:-1]), strict=True))
+
+        def finds(rows: np.ndarray, cols: np.ndarray | None) -> np.ndarray:
+            """Which of these stories (None: every story) each of these rows finds: a story holds the terms of
+            every story that merged into it."""
+            ids = [query[r] for r in rows.tolist()]
+            indptr = np.zeros(len(ids) + 1, dtype=np.int64)
+            np.cumsum([len(t) for t in ids], out=indptr[1:])
+            terms = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
+            asked = sparse.csr_matrix((np.ones(len(terms)), terms, indptr), shape=(len(ids), held.shape[1]))
+            if cols is None:
+                where, width = self.into, m
+                hit = sparse.csr_matrix(asked @ held_by)
+            else:
+                parts = np.flatnonzero(np.isin(self.into, cols))
+                where, width = np.argsort(cols)[np.searchsorted(np.sort(cols), self.into[parts])], len(cols)
+                hit = sparse.csr_matrix(asked @ held[parts].T)
+            found = np.zeros((len(rows), width), dtype=bool)
+            found[np.repeat(np.arange(len(rows)), np.diff(hit.indptr)), where[hit.indices]] = True
+            return found
+
+        held_dots = len(rows) * m <= HELD_CELLS
+        dots = _HeldDots(self.C, rows, self.nsq, finds) if held_dots else _MadeDots(self.C, self.nsq, finds)
         best = np.full(m, -1, dtype=np.int64)
         score = np.full(m, -np.inf)
         eligible = np.zeros(m, dtype=bool)
@@ -379,6 +412,12 @@ class _Pass:
             self.into = remap[self.into]
             alive[gones] = eligible[gones] = False
             best[gones], score[gones] = -1, -np.inf
+            # the survivors find partners by their strongest terms as they are now
+            for k in keeps.tolist():
+                terms, weights = _row(self.merged, self.C, k)
+                top = terms[np.argsort(-weights, kind="stable")[:p.candidate_terms]]
+                query[k] = top[usable[top]]
+            dots.found_again(keeps)
             changed = set(keeps.tolist()) | set(gones.tolist())
             rejected = {pair for pair in rejected if not changed.intersection(pair)}
             live = np.flatnonzero(eligible)
@@ -421,19 +460,11 @@ class _Pass:
 
     def _words(self, c: int) -> tuple[np.ndarray, np.ndarray]:
         """A story's word counts as it stands: term columns (sorted) and counts."""
-        words = self.folded.get(c)
-        if words is None:
-            T = self.T
-            a, z = T.indptr[c], T.indptr[c + 1]
-            words = self.folded[c] = (T.indices[a:z], T.data[a:z])
-        return words
+        return _row(self.folded, self.T, c)
 
     def _fold_words(self, keeps: np.ndarray, gones: np.ndarray) -> None:
-        for k, g in zip(keeps.tolist(), gones.tolist(), strict=True):
-            (ik, vk), (ig, vg) = self._words(k), self._words(g)
-            terms, where = np.unique(np.concatenate([ik, ig]), return_inverse=True)
-            self.folded[k] = terms, np.bincount(where, np.concatenate([vk, vg]), minlength=len(terms))
-            del self.folded[g]
+        _fold_rows(self.folded, self.T, keeps, gones)
+        _fold_rows(self.merged, self.C, keeps, gones)
 
     def _survivor(self, a: int, b: int) -> tuple[int, int]:
         """Which of two merging stories lives on: one the store already knows, then the larger one, then the
@@ -657,38 +688,51 @@ def _direction(m: sparse.csr_matrix, mt: sparse.csr_matrix, mean: np.ndarray, x:
 
 
 class _HeldDots:
-    """The dot products of the merge pass's stories (rows) with every story (columns), held: centroids add up, so
-    after a merge the survivor's row and column are the sums of the two stories' rows and columns."""
+    """The dot products of the merge pass's stories (rows) with every story (columns), held, and which stories
+    each row finds: centroids add up, so after a merge the survivor's row and column are the sums of the two
+    stories' rows and columns, and it is found by whoever found either."""
 
-    def __init__(self, C: sparse.csr_matrix, rows: np.ndarray, nsq: np.ndarray) -> None:
+    def __init__(self, C: sparse.csr_matrix, rows: np.ndarray, nsq: np.ndarray, finds) -> None:
         self.at = np.full(C.shape[0], -1, dtype=np.int64)
         self.at[rows] = np.arange(len(rows))
         self.D = (C[rows] @ C.T).toarray()
         self.nsq = nsq.copy()
+        self.finds = finds
+        self.F = finds(rows, None)
 
     def cosines(self, rows: np.ndarray, cols: np.ndarray | None, alive: np.ndarray) -> np.ndarray:
-        d = self.D[self.at[rows]]
+        d, found = self.D[self.at[rows]], self.F[self.at[rows]]
         if cols is not None:
-            d = d[:, cols]
-        return _cosines(d, self.nsq, rows, cols, alive)
+            d, found = d[:, cols], found[:, cols]
+        cos = _cosines(d, self.nsq, rows, cols, alive)
+        cos[~found] = -np.inf
+        return cos
 
     def fold(self, keeps: np.ndarray, gones: np.ndarray) -> None:
         D, at = self.D, self.at
         D[at[keeps]] += D[at[gones]]
         D[:, keeps] += D[:, gones]
         self.nsq[keeps] = D[at[keeps], keeps]
+        self.F[:, keeps] |= self.F[:, gones]
+
+    def found_again(self, stories: np.ndarray) -> None:
+        """These stories look partners up by other terms now."""
+        self.F[self.at[stories]] = self.finds(stories, None)
 
 
 class _MadeDots:
-    """The same dot products made when asked for, from the centroids: for more stories than can be held."""
+    """The same made when asked for, from the centroids: for more stories than can be held."""
 
-    def __init__(self, C: sparse.csr_matrix, nsq: np.ndarray) -> None:
+    def __init__(self, C: sparse.csr_matrix, nsq: np.ndarray, finds) -> None:
         self.C = C
         self.nsq = nsq.copy()
+        self.finds = finds
 
     def cosines(self, rows: np.ndarray, cols: np.ndarray | None, alive: np.ndarray) -> np.ndarray:
         d = (self.C[rows] @ (self.C if cols is None else self.C[cols]).T).toarray()
-        return _cosines(d, self.nsq, rows, cols, alive)
+        cos = _cosines(d, self.nsq, rows, cols, alive)
+        cos[~self.finds(rows, cols)] = -np.inf
+        return cos
 
     def fold(self, keeps: np.ndarray, gones: np.ndarray) -> None:
         m = self.C.shape[0]
@@ -696,6 +740,29 @@ class _MadeDots:
         into[gones] = keeps
         self.C = sparse.csr_matrix(sparse.csr_matrix((np.ones(m), (into, np.arange(m))), shape=(m, m)) @ self.C)
         self.nsq[keeps] = np.asarray(self.C[keeps].multiply(self.C[keeps]).sum(1)).ravel()
+
+    def found_again(self, stories: np.ndarray) -> None:
+        """Nothing to do: what a story finds is worked out each time it is asked."""
+
+
+def _row(rows: dict[int, tuple[np.ndarray, np.ndarray]], matrix: sparse.csr_matrix, c: int
+         ) -> tuple[np.ndarray, np.ndarray]:
+    """Row c as it stands: as `rows` holds it once it took merges, from the matrix before."""
+    row = rows.get(c)
+    if row is None:
+        a, z = matrix.indptr[c], matrix.indptr[c + 1]
+        row = (matrix.indices[a:z], matrix.data[a:z])
+    return row
+
+
+def _fold_rows(rows: dict[int, tuple[np.ndarray, np.ndarray]], matrix: sparse.csr_matrix, keeps: np.ndarray,
+               gones: np.ndarray) -> None:
+    """Each gone row added into its keep row (columns sorted)."""
+    for k, g in zip(keeps.tolist(), gones.tolist(), strict=True):
+        (ik, vk), (ig, vg) = _row(rows, matrix, k), _row(rows, matrix, g)
+        columns, where = np.unique(np.concatenate([ik, ig]), return_inverse=True)
+        rows[k] = columns, np.bincount(where, np.concatenate([vk, vg]), minlength=len(columns))
+        rows.pop(g, None)
 
 
 def _cosines(d: np.ndarray, nsq: np.ndarray, rows: np.ndarray, cols: np.ndarray | None,
