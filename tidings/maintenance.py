@@ -402,7 +402,7 @@ class _Pass:
             keeps = np.array([k for k, _ in merges])
             gones = np.array([g for _, g in merges])
             dots.fold(keeps, gones)
-            self._fold_words(keeps, gones)
+            self._fold(keeps, gones)
             self.tokens[keeps] += self.tokens[gones]
             self.size[keeps] += self.size[gones]
             self.size[gones] = 0
@@ -462,7 +462,8 @@ class _Pass:
         """A story's word counts as it stands: term columns (sorted) and counts."""
         return _row(self.folded, self.T, c)
 
-    def _fold_words(self, keeps: np.ndarray, gones: np.ndarray) -> None:
+    def _fold(self, keeps: np.ndarray, gones: np.ndarray) -> None:
+        """The survivors' word counts and centroids take in those of the stories merged into them."""
         _fold_rows(self.folded, self.T, keeps, gones)
         _fold_rows(self.merged, self.C, keeps, gones)
 
