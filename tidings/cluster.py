@@ -9,6 +9,8 @@ as an event; a dormant story that takes a new item is revived, and that is recor
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -58,8 +60,19 @@ def assign(store: Store, settings: Settings, digests: Sequence[Digest], sources:
         return ClusterStats(unrouted=len(items))
     from tidings.clusterer import no_cycle_collection  # numpy and scipy: only when there is something to place
 
+    _preload_maintenance()
     with no_cycle_collection():  # the clusterer makes no reference cycles: see there
         return _place(store, settings, digests, sources, now, on_item, items)
+
+
+def _preload_maintenance() -> None:
+    """Import the maintenance pass (numpy and scipy: a few tenths of a second) in a thread while the stage reads
+    the store, which lets go of the interpreter while SQLite works; the stage's own import waits for it."""
+    def load() -> None:
+        with contextlib.suppress(Exception):  # the stage imports it again, and reports what is wrong then
+            import tidings.maintenance  # noqa: F401
+
+    threading.Thread(target=load, name="tidings-preload", daemon=True).start()
 
 
 def _place(store: Store, settings: Settings, digests: Sequence[Digest], sources: Sequence[Source],

@@ -21,12 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import chain
-from math import sqrt
+from math import lgamma, sqrt
 from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import sparse
-from scipy.special import gammaln
 
 if TYPE_CHECKING:
     from tidings.clusterer import StoryClusterer
@@ -744,6 +743,15 @@ class _MadeDots:
 
     def found_again(self, stories: np.ndarray) -> None:
         """Nothing to do: what a story finds is worked out each time it is asked."""
+
+
+_lgamma = np.frompyfunc(lgamma, 1, 1)
+
+
+def gammaln(x) -> np.ndarray | float:
+    """ln Gamma(x), element by element (the likelihood test's arrays are short; `scipy.special` would add a
+    tenth of a second to every run that tidies a story, to import)."""
+    return np.asarray(_lgamma(x), dtype=float) if isinstance(x, np.ndarray) else lgamma(x)
 
 
 def _row(rows: dict[int, tuple[np.ndarray, np.ndarray]], matrix: sparse.csr_matrix, c: int
