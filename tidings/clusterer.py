@@ -253,12 +253,16 @@ class StoryClusterer:
         self.last[k] = 0.0
         return k
 
-    def _set_centroid(self, k: int, centroid: Vector) -> None:
-        index = self.index
+    def _unindex(self, k: int) -> None:
+        """Story k's centroid taken out of the index."""
         for term in self.cent[k]:
-            postings = index.get(term)
+            postings = self.index.get(term)
             if postings is not None:
                 postings.pop(k, None)
+
+    def _set_centroid(self, k: int, centroid: Vector) -> None:
+        index = self.index
+        self._unindex(k)
         self.cent[k] = centroid
         self.nsq[k] = sum(a * a for a in centroid.values())
         self.norm[k] = sqrt(self.nsq[k])
@@ -297,10 +301,7 @@ class StoryClusterer:
         self.label[i] = k
 
     def _drop(self, k: int) -> None:
-        for term in self.cent[k]:
-            postings = self.index.get(term)
-            if postings is not None:
-                postings.pop(k, None)
+        self._unindex(k)
         for table in (self.cent, self.nsq, self.norm, self.members, self.last):
             table.pop(k, None)  # maintenance takes a dropped story out of `members` at once
         self._split_size.pop(k, None)

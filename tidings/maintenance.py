@@ -140,9 +140,6 @@ class _Pass:
         return sparse.csr_matrix((np.ones(n), self.lab, np.arange(n + 1)), shape=(n, len(self.stories))).T.tocsr()
 
     def _centroids(self) -> None:
-        if self.C0.shape[1] < len(self.names):  # embedding columns added after C0 was made
-            self.C0 = sparse.csr_matrix((self.C0.data, self.C0.indices, self.C0.indptr),
-                                        shape=(self.C0.shape[0], len(self.names)))
         self.C = sparse.csr_matrix(self.C0 + self._assignment() @ self.X)
         self._norms()
 
@@ -258,25 +255,16 @@ class _Pass:
                 first = t + 1
                 change = _matvec(X, x, first)
                 x[X.indices[a:z]] = 0.0
-                self.nsq[frm] += 1.0 - 2 * dots[t, frm]
-                self.nsq[to] += 1.0 + 2 * dots[t, to]
-                r = int(rows[t])
-                self.size[frm] -= 1
-                self.size[to] += 1
-                self.last[to] = max(self.last[to], self.when[r])
-                self.lab[r] = own[t] = to
+                self._move_one(int(rows[t]), to, dots[t, frm], dots[t, to])
+                own[t] = to
                 moved = True
-                tail_own, tail_best = own[first:], best[first:]
+                dots[first:, frm] -= change
+                dots[first:, to] += change
+                pair = np.array([frm, to])
+                rest = slice(first, None)
+                cos[rest, pair] = self._cosines(dots[rest], findable[rest], when[rest], own[rest], pair)
+                tail_own, tail_best = own[rest], best[rest]
                 redo = (tail_best == frm) | (tail_best == to) | (tail_own == frm) | (tail_own == to)
-                for c in (frm, to):
-                    column = dots[first:, c]
-                    column += change if c == to else -change
-                    self._reweigh(c)
-                    fresh = column / self.safe[c] + self.reach[c]
-                    fresh[~findable[first:, c] | (tail_own == c)] = -np.inf
-                    if self.e.window is not None:
-                        fresh[(self.last[c] < when[first:] - self.e.window) & (fresh < self.p.revive)] = -np.inf
-                    cos[first:, c] = fresh
                 # The rows still to come. One whose best story changed keeps it while it beats the runner-up,
                 # and looks at every story again otherwise; any row takes a changed story that now beats its best
                 # (its best becomes the runner-up), and a story that beats the runner-up becomes it.
@@ -313,6 +301,16 @@ class _Pass:
         alone = (self.size[o] == 1) & ~self.based[o]
         stay = (d - 1.0) / np.sqrt(np.maximum(self.nsq[o] - 2 * d + 1.0, 1e-9))
         return (best > 0.0) & np.where(alone, best >= p.join, best > stay)
+
+    def _move_one(self, r: int, to: int, d_from: float, d_to: float) -> None:
+        """Row r moves to story `to` (d_from, d_to: its dot products with the two stories, itself included in
+        its own); both stories' lengths follow (|C - x|^2 = |C|^2 - 2 C.x + 1 for a unit row, and the like)."""
+        frm = int(self.lab[r])
+        self.nsq[frm] += 1.0 - 2 * d_from
+        self.nsq[to] += 1.0 + 2 * d_to
+        self._move(np.array([r]), np.array([to]))
+        self._reweigh(frm)
+        self._reweigh(to)
 
     def _move(self, rows: np.ndarray, to: np.ndarray) -> None:
         np.subtract.at(self.size, self.lab[rows], 1)
@@ -430,7 +428,7 @@ class _Pass:
             # the survivors, and stories whose closest merged, look again
             closest(live[np.isin(best[live], list(changed)) | np.isin(live, keeps)])
         if (self.into != np.arange(m)).any():
-            fold = sparse.csr_matrix((np.ones(m), (self.into, np.arange(m))), shape=(m, m))
+            fold = _fold_matrix(self.into)
             self.C = sparse.csr_matrix(fold @ self.C)
             self.C0 = sparse.csr_matrix(fold @ self.C0)
             self.lab = self.into[self.lab]
@@ -545,13 +543,9 @@ class _Pass:
                 to = int(cos.argmax())
                 if cos[to] < self.p.absorb:
                     continue
-                self.nsq[c] += 1.0 - 2 * dots[n, c]
-                self.nsq[to] += 1.0 + 2 * dots[n, to]
+                self._move_one(int(rows[n]), to, dots[n, c], dots[n, to])
                 dots[:, c] -= gram[:, n]
                 dots[:, to] += gram[:, n]
-                self._move(rows[one], np.array([to]))
-                self._reweigh(c)
-                self._reweigh(to)
                 moved = True
         if moved:
             self._centroids()
@@ -735,10 +729,9 @@ class _MadeDots:
         return cos
 
     def fold(self, keeps: np.ndarray, gones: np.ndarray) -> None:
-        m = self.C.shape[0]
-        into = np.arange(m)
+        into = np.arange(self.C.shape[0])
         into[gones] = keeps
-        self.C = sparse.csr_matrix(sparse.csr_matrix((np.ones(m), (into, np.arange(m))), shape=(m, m)) @ self.C)
+        self.C = sparse.csr_matrix(_fold_matrix(into) @ self.C)
         self.nsq[keeps] = np.asarray(self.C[keeps].multiply(self.C[keeps]).sum(1)).ravel()
 
     def found_again(self, stories: np.ndarray) -> None:
@@ -752,6 +745,12 @@ def gammaln(x) -> np.ndarray | float:
     """ln Gamma(x), element by element (the likelihood test's arrays are short; `scipy.special` would add a
     tenth of a second to every run that tidies a story, to import)."""
     return np.asarray(_lgamma(x), dtype=float) if isinstance(x, np.ndarray) else lgamma(x)
+
+
+def _fold_matrix(into: np.ndarray) -> sparse.csr_matrix:
+    """stories x stories: each story's row added into the row of the story it merged into (`into`)."""
+    m = len(into)
+    return sparse.csr_matrix((np.ones(m), (into, np.arange(m))), shape=(m, m))
 
 
 def _row(rows: dict[int, tuple[np.ndarray, np.ndarray]], matrix: sparse.csr_matrix, c: int
