@@ -116,3 +116,18 @@ def test_only_this_machine_is_loopback(host, loopback):
     from tidings.urls import is_loopback_host
 
     assert is_loopback_host(host) is loopback
+
+
+def test_a_config_with_the_default_writer_address_and_a_site_import_no_http_client_or_feed_writer(tmp_path):
+    """A poll run pays for what it uses: the default address needs no checking by the HTTP client, and feedgen is
+    imported only when a feed is written, after the story pages a reader waits for."""
+    import subprocess
+    import sys
+
+    path = write(tmp_path, '[[digests]]\nslug = "ai"\n[writer]\napi_key_env = "K"\n')
+    code = (f"import sys; import tidings.cli; from tidings.config import load_config; c = load_config({str(path)!r}); "
+            "print(c.writer.base_url, sorted(m for m in ('httpx', 'feedgen', 'scipy') if m in sys.modules)); "
+            "from tidings.publish.feeds import digest_atom; from tidings.model import Digest; "
+            "digest_atom(Digest(slug='ai', title='AI'), [], 'http://x/'); print('feedgen' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[:2] == ["http://127.0.0.1:11434/v1 []", "True"]

@@ -8,6 +8,7 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from tidings.errors import TidingsError
 from tidings.model import Digest, Source
@@ -164,7 +165,8 @@ def _writer(where: str, table: dict, settings: Settings) -> WriterSettings:
         if name in values and not (math.isfinite(values[name]) and values[name] > 0):
             raise ConfigError(f"{where}: {name} must be a finite number greater than 0, got {values[name]}")
     base_url = values.get("base_url", WriterSettings.base_url)
-    host = _server_host(base_url)
+    # The default address is known to be good: a config that keeps it does not import the HTTP client to check it.
+    host = _server_host(base_url) if "base_url" in values else _DEFAULT_HOST
     if host is None:
         raise ConfigError(f"{where}: base_url must be an http:// or https:// address, got {without_login(base_url)!r}")
     if values.get("api_key_env") and base_url.startswith("http://") and not is_loopback_host(host):
@@ -174,6 +176,9 @@ def _writer(where: str, table: dict, settings: Settings) -> WriterSettings:
     if values["backend"] == "openai" and not values.get("model"):
         raise ConfigError(f"{where}: backend = \"openai\" needs a model (the name the server knows it by)")
     return WriterSettings(**values)
+
+
+_DEFAULT_HOST = urlsplit(WriterSettings.base_url).hostname
 
 
 def _server_host(url: str) -> str | None:

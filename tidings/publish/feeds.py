@@ -12,12 +12,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import nh3
-from feedgen.feed import FeedGenerator
 from jinja2 import Environment
 
 from tidings.model import Digest, Revision, Story
+
+if TYPE_CHECKING:
+    from feedgen.feed import FeedGenerator
 
 # Characters XML 1.0 cannot carry at all (C0 controls other than tab, newline and return; surrogates; U+FFFE/F),
 # plus DEL and the C1 controls, which it can carry but which are never text a reader should get.
@@ -86,6 +89,10 @@ def digest_json_feed(digest: Digest, entries: Sequence[FeedEntry], site_url: str
 
 
 def _generator(digest: Digest, entries: Sequence[FeedEntry], site_url: str, name: str) -> FeedGenerator:
+    # Imported here, where a feed is written: a run whose feeds stay as they were, and the story pages a publish
+    # writes before its feeds, never wait for feedgen (and dateutil).
+    from feedgen.feed import FeedGenerator
+
     base = site_url.rstrip("/") + "/"
     title = one_line(digest.title) or digest.slug
     fg = FeedGenerator()
