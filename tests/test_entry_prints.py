@@ -42,12 +42,50 @@ def test_a_fingerprint_depends_on_the_source_that_reads_the_entry():
     assert read_document(body, "https://one.example/feed", "One", seen=set(one)).entries == []
 
 
+def test_the_fast_reader_leaves_unchanged_entries_unread_and_reads_them_all_when_the_feed_around_them_changes(
+        monkeypatch):
+    from tidings.ingest import xmlfeed
+
+    read: list[str] = []
+    real = xmlfeed._Reader.entry
+    monkeypatch.setattr(xmlfeed._Reader, "entry",
+                        lambda self, el, has: read.append(el.findtext("title")) or real(self, el, has))
+    first = read_document(rss([A, B]).encode(), "https://wire.example/feed", "Wire")
+    assert read == [A["title"], B["title"]]
+    read.clear()
+    second = read_document(rss([A2, A, B]).encode(), "https://wire.example/feed", "Wire", seen=set(first.prints))
+    assert read == [A2["title"]] and second.skipped == 2 and [e.title for e in second.entries] == [A2["title"]]
+    assert second.prints[1:] == first.prints
+    # The feed's title goes into every entry (as its publisher, without one given): all are read again.
+    read.clear()
+    renamed = read_document(rss([A2, A, B], title="Other Wire").encode(), "https://wire.example/feed",
+                            seen=set(second.prints))
+    assert read == [A2["title"], A["title"], B["title"]] and renamed.skipped == 0
+    # Fingerprints from a feedparser read match nothing the fast reader makes: everything is read, none is lost.
+    slow = read_document(rss([A, B]).encode(), "https://wire.example/feed", "Wire", fast=False)
+    read.clear()
+    again = read_document(rss([A, B]).encode(), "https://wire.example/feed", "Wire", seen=set(slow.prints))
+    assert read == [A["title"], B["title"]] and again.skipped == 0 and len(again.entries) == 2
+
+
 def test_entries_sharing_a_guid_are_all_read_again_so_they_can_be_told_apart():
     shared = [dict(A, guid="17"), dict(B, guid="17")]
     body = rss(shared).encode()
     doc = read_document(body, "https://wire.example/feed", "Wire")
     again = read_document(body, "https://wire.example/feed", "Wire", seen=set(doc.prints))
     assert again.skipped == 0 and len(again.entries) == 2
+    # Atom ids too, whatever the ids' other elements: the one id of the two entries is what counts.
+    entry = ("<entry><title>{0}</title><id>urn:x:17</id><link href='https://wire.example/{0}'/>"
+             "<updated>2026-03-13T09:00:00Z</updated><content>{0} text, long enough to keep.</content></entry>")
+    body = ("<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'><title>W</title>"
+            f"<id>urn:w</id><updated>2026-03-13T09:00:00Z</updated>{entry.format('one')}{entry.format('two')}</feed>")
+    doc = read_document(body.encode(), "https://wire.example/feed", "Wire")
+    again = read_document(body.encode(), "https://wire.example/feed", "Wire", seen=set(doc.prints))
+    assert len(doc.entries) == 2 and again.skipped == 0 and len(again.entries) == 2
+    unique = body.replace("urn:x:17</id><link href='https://wire.example/two'", "urn:x:18</id><link "
+                          "href='https://wire.example/two'")
+    doc = read_document(unique.encode(), "https://wire.example/feed", "Wire")
+    assert read_document(unique.encode(), "https://wire.example/feed", "Wire", seen=set(doc.prints)).skipped == 2
 
 
 def test_a_json_feed_skips_unchanged_items_too():

@@ -80,7 +80,7 @@ def read_document(body: bytes, base_url: str, publisher: str = "", content_type:
     # XML parser is told it has XML. feedparser is not given the feed's address: it would resolve GUIDs against it
     # too, turning an id like "item-17" into a link and changing the id; links are resolved in `_entry` instead.
     utf8, charset_warning = to_utf8_xml(body, content_type)
-    read = read_feed(utf8) if fast else None
+    read = read_feed(utf8, seen, (base_url, publisher)) if fast else None
     if read is None:
         parsed = feedparser.parse(utf8, response_headers={"content-type": "application/xml; charset=utf-8"})
     else:  # in the shape of feedparser's result; the fast path reads only well-formed documents
@@ -88,9 +88,12 @@ def read_document(body: bytes, base_url: str, publisher: str = "", content_type:
                                            entries=read.entries)
     version = parsed.get("version", "")
     title = squash(strip_controls(parsed.feed.get("title", "")))
-    fresh, prints = _unseen(parsed.entries, seen, (base_url, publisher, title))
+    if read is None:
+        fresh, prints = _unseen(parsed.entries, seen, (base_url, publisher, title))
+        skipped = len(parsed.entries) - len(fresh)
+    else:  # the fast path left out the unchanged entries before reading them
+        fresh, prints, skipped = read.entries, read.prints, read.skipped
     entries = [e for e in (_entry(raw, base_url, publisher or title) for raw in fresh) if e is not None]
-    skipped = len(parsed.entries) - len(fresh)
     bozo_warning = None
     if parsed.bozo:
         exc = parsed.get("bozo_exception")

@@ -24,7 +24,9 @@ from __future__ import annotations
 import contextlib
 import html.entities
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
+from hashlib import blake2b
 from urllib.parse import urljoin
 
 from lxml import etree
@@ -109,6 +111,8 @@ _HTML = re.compile(rf"(?:{_TEXT}++|(?>{re.sub(r'[(][?]P<[a-z]+>', '(?:', _TAG)})
 _HTML_TAG = re.compile(_TAG, re.X | re.S)
 # Attributes feedparser takes for a base (as a string, not a compiled XPath: feeds are parsed on several threads).
 _BASE_ATTRS = "//@*[translate(local-name(), 'BASE', 'base') = 'base']"
+# Elements that may be an entry's guid or id, whatever their case (`name` says which are).
+_GUID_LIKE = "//*[translate(local-name(), 'GUID', 'guid') = 'guid' or translate(local-name(), 'ID', 'id') = 'id']"
 # feedparser's HTML pass (sgmllib) rewrites references in text: a character reference keeps its number (C1 ones
 # become the cp1252 character's), a named one is kept when HTML 4 knows the name and otherwise loses its ";" and
 # has its "&" escaped. A name needs a character after it to count; at the very end it stays as written.
@@ -128,15 +132,22 @@ class FastFeed:
 
     version: str
     title: str
-    entries: list[dict]
+    entries: list[dict]  # those not left out as unchanged
+    prints: tuple[str, ...] = ()  # of every entry in the document, in order
+    skipped: int = 0
 
 
 class _Decline(Exception):
     """The document is not one this module can read exactly as feedparser does."""
 
 
-def read_feed(data: bytes) -> FastFeed | None:
-    """The feed in UTF-8 `data` (as `to_utf8_xml` gives it), or None when feedparser should read it instead."""
+def read_feed(data: bytes, seen: Collection[str] = frozenset(), context: tuple = ()) -> FastFeed | None:
+    """The feed in UTF-8 `data` (as `to_utf8_xml` gives it), or None when feedparser should read it instead.
+
+    Each entry's fingerprint covers its element as written and everything else its fields are made from here and
+    in `feeds._entry`: the document's namespaces, base and version, the feed's title and the caller's `context`.
+    An entry whose fingerprint is in `seen` is left out before it is read: most of a feed's entries are the same at
+    every read, and reading an entry is most of the time a feed takes."""
     if _KNOWN_NS is None or not _plain_prolog(data):
         return None
     # Feeds are untrusted: no DTD, no entities beyond XML's own, no network, libxml2's size limits.
@@ -149,7 +160,7 @@ def read_feed(data: bytes) -> FastFeed | None:
     if len(parser.error_log):  # a warning (an XML 1.1 document, say) that expat might not pass over the same way
         return None
     try:
-        return _Reader(root).read()
+        return _Reader(root).read(seen, context)
     except _Decline:
         return None
 
@@ -348,7 +359,7 @@ class _Reader:
 
     # --- the document ----------------------------------------------------------------------------------------
 
-    def read(self) -> FastFeed:
+    def read(self, seen: Collection[str] = frozenset(), context: tuple = ()) -> FastFeed:
         root, name = self.root, self.name(self.root.tag)
         nsmap = {u.lower() for u in self.root.nsmap.values()}
         children = list(root)
@@ -369,14 +380,14 @@ class _Reader:
         else:
             raise _Decline
         self.version = version
-        titles, entries = [], []
+        titles, items = [], []
         # feedparser's flag that an entry has content is reset after each entry, but set by feed-level elements
         # too, for the entry that follows them; it decides whether a second summary-like element is content.
         has_content = has_summary = False
         for el in feed_level:
             kind = self.name(el.tag)
             if kind in ("item", "entry"):
-                entries.append(self.entry(el, has_content))
+                items.append((el, has_content))
                 has_content = False
                 continue
             if kind in _SUMMARY and has_summary and not has_content or kind in _CONTENT:
@@ -391,7 +402,7 @@ class _Reader:
                 self.check_parts(el, _PERSON_PARTS | {"itunes_name", "itunes_email"})
             else:
                 self.check_other(el, _ALWAYS_DECLINED | {"media_title"}, _ALWAYS_DECLINED | _TEXTS, _STRUCTURES)
-        if len(titles) > 1 or not entries:
+        if len(titles) > 1 or not items:
             raise _Decline
         title = ""
         if titles:
@@ -399,9 +410,36 @@ class _Reader:
             if not value.exact:
                 raise _Decline  # markup in the feed's title: feedparser's sanitised string is used as it is
             title = value.text
+        prints = self.prints(items, (context, version, title))
+        known = seen if seen and self.skippable(items) else frozenset()
+        entries = [self.entry(el, has) for (el, has), p in zip(items, prints, strict=True) if p not in known]
         if self.based - self.based_ok:
             raise _Decline
-        return FastFeed(version=version, title=title, entries=entries)
+        return FastFeed(version, title, entries, prints, len(items) - len(entries))
+
+    def prints(self, items: list[tuple[etree._Element, bool]], context: tuple) -> tuple[str, ...]:
+        salt = repr(("xml", context, self.base, sorted(self.prefixes.items()))).encode()
+        return tuple(blake2b(salt + repr(has).encode() + etree.tostring(el, with_tail=False), digest_size=10)
+                     .hexdigest() for el, has in items)
+
+    def skippable(self, items: list[tuple[etree._Element, bool]]) -> bool:
+        """Whether entries may be left out: not when two share an id (telling them apart, `tidy`, needs all of
+        them), nor when a base below the root is read (which `read` checks on the entries it reads)."""
+        if self.based:
+            return False
+        ids = [i for i in self.entry_ids(items) if i]
+        return len(ids) == len(set(ids))
+
+    def entry_ids(self, items: list[tuple[etree._Element, bool]]) -> list[str]:
+        """The id `entry` gives each item (its last guid or id, else its rdf:about), without reading the rest:
+        the elements that may be one found by libxml2 in one pass over the document."""
+        at = {el: n for n, (el, _) in enumerate(items)}
+        found = [self.attrs(el).get("rdf:about", "") if el.attrib else "" for el, _ in items]
+        for el in self.root.xpath(_GUID_LIKE):  # in document order: the last one in an item wins, as in `entry`
+            n = at.get(el.getparent())
+            if n is not None and not len(el) and self.name(el.tag) in _GUID:
+                found[n] = self.guid_value(el)[0]
+        return found
 
     def check_parts(self, el: etree._Element, parts: set[str]) -> None:
         """An element whose children feedparser reads into a context of its own (an image, an author): only
@@ -527,13 +565,16 @@ class _Reader:
         resolved and becomes the link if there is none yet; only the first one says whether the id is a link."""
         if len(el):
             raise _Decline
-        permalink = self.attrs(el).get("ispermalink", "true") == "true"
-        value = (el.text or "").strip()
-        value = _finish(self.resolve(value) if value and permalink else value)
+        value, permalink = self.guid_value(el)
         entry["id"] = value
         entry.setdefault("guidislink", permalink and "link" not in entry)
         if permalink:
             entry.setdefault("link", value)
+
+    def guid_value(self, el: etree._Element) -> tuple[str, bool]:
+        permalink = self.attrs(el).get("ispermalink", "true") == "true"
+        value = (el.text or "").strip()
+        return _finish(self.resolve(value) if value and permalink else value), permalink
 
     def author(self, el: etree._Element) -> str:
         """An author's text, or for an Atom person "name (email)", "name" or "email" as feedparser writes it."""
