@@ -162,8 +162,10 @@ def test_a_new_item_loads_only_the_dormant_stories_it_may_revive_and_rewrites_on
     loaded, written = set(), []
     real_active, real_apply = Store.active_stories, Store.apply_clustering
 
-    def active(self, since, ids=None, digests=None):
-        found = real_active(self, since, ids, digests)
+    def active(self, since, ids=None, digests=None, profiles=True):
+        found = real_active(self, since, ids, digests, profiles)
+        # Only the dormant stories' profiles are read: the others' centroids are made from their members.
+        assert profiles == (ids is not None) and all(bool(s.centroid) == profiles for s in found)
         loaded.update(s.id for s in found)
         return found
 

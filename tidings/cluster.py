@@ -92,7 +92,7 @@ def _place(store: Store, settings: Settings, digests: Sequence[Digest], sources:
     # Every story still taking items is loaded; of the dormant ones, those the store's index says may be revived.
     live_since = earliest - timedelta(days=settings.story_window_days)
     revive_since = earliest - timedelta(days=settings.revive_within_days)
-    active = store.active_stories(live_since, digests=wanted)
+    active = store.active_stories(live_since, digests=wanted, profiles=False)  # made from their members
     dormant = _revivable(store, Vocabulary(documents, df, size), item_counts, revive_since, live_since, settings)
     loaded = active + store.active_stories(revive_since, ids=set(dormant) - {s.id for s in active}, digests=wanted)
     members = store.story_members([s.id for s in active])

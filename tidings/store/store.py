@@ -855,18 +855,21 @@ class Store:
         return df
 
     def active_stories(self, since: datetime, ids: Iterable[int] | None = None,
-                       digests: Iterable[str] | None = None) -> list[StoryState]:
+                       digests: Iterable[str] | None = None, profiles: bool = True) -> list[StoryState]:
         """Stories whose newest item is no older than `since`: the ones a new item may join (of `ids` only, and of
-        `digests` only, when given)."""
-        query = select(t.stories.c.id, t.stories.c.digest, t.stories.c.centroid, t.stories.c.last_item) \
-            .where(t.stories.c.last_item >= to_db(since), t.stories.c.status == "active")
+        `digests` only, when given). Without `profiles`, their centroids are not read (they are left empty): a
+        caller that loads the stories' members makes the centroids from them."""
+        s = t.stories.c
+        query = select(s.id, s.digest, s.last_item, *([s.centroid] if profiles else [])) \
+            .where(s.last_item >= to_db(since), s.status == "active")
         if digests is not None:
-            query = query.where(t.stories.c.digest.in_(list(digests)))
+            query = query.where(s.digest.in_(list(digests)))
         with self.engine.connect() as conn:
-            if ids is None:
-                return [_story_state(r) for r in conn.execute(query.order_by(t.stories.c.id))]
-            return [_story_state(r) for chunk in _chunks(sorted(set(ids)), 500)
-                    for r in conn.execute(query.where(t.stories.c.id.in_(chunk)).order_by(t.stories.c.id))]
+            rows = conn.execute(query.order_by(s.id)) if ids is None else \
+                (r for chunk in _chunks(sorted(set(ids)), 500) for r in conn.execute(query.where(s.id.in_(chunk))
+                                                                                       .order_by(s.id)))
+            return [StoryState(r.id, r.digest, dict(r.centroid) if profiles else {}, from_db(r.last_item))
+                    for r in rows]
 
     def any_story_between(self, since: datetime, until: datetime) -> bool:
         """Whether some active story's newest item is from `since` up to (not including) `until`."""
@@ -1501,10 +1504,6 @@ def story_index_terms(centroid: dict[str, float]) -> list[tuple[str, float]]:
     norm = sqrt(sum(w * w for w in centroid.values())) or 1.0
     strongest = sorted(centroid, key=lambda term: (-centroid[term], term))[:STORY_INDEX_TERMS]
     return [(term, round(centroid[term] / norm, 6)) for term in strongest]
-
-
-def _story_state(row) -> StoryState:
-    return StoryState(row.id, row.digest, dict(row.centroid), from_db(row.last_item))
 
 
 def _storable(number: int) -> bool:
