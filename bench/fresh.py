@@ -36,9 +36,11 @@ Built stores are cached in --cache (default /tmp/tidings-bench-fresh/), one fold
 corpus generator, store, site and feeds together (about 0.2, 0.55 and 1.1 GB; the runs need room for one more
 copy); reruns measure at once. Before measuring, a cached store is brought up to the tidings of the day with a
 `tidings publish` (schema migrations; pages rendered again if templates changed), so the runs time their own work
-only. --rebuild builds again: do so after changes to how tidings clusters, checks or writes, since a cached store
-was built by the code of its day. A first build takes a while: on a 2-CPU machine shared with other work, about
-3 minutes for 10k items, 20 for 50k and 35 for 100k (about an hour for all three), then a few minutes of runs.
+only. --rebuild builds again: do so after changes to how tidings reads feeds, clusters, checks or writes, since a
+cached store was built by the code of its day (a store whose entry fingerprints an older reader made has every
+entry of a changed feed read again once, and the 100-item run would time that). A first build takes a while: on a
+2-CPU machine shared with other work, about 3 minutes for 10k items, 20 for 50k and 35 for 100k (about an hour for
+all three), then a few minutes of runs.
 
     python bench/fresh.py [--sizes 10000,50000,100000] [--cache DIR] [--rebuild] [--repeat N]
 
