@@ -133,8 +133,8 @@ class FastFeed:
     version: str
     title: str
     entries: list[dict]  # those not left out as unchanged
-    prints: tuple[str, ...] = ()  # of every entry in the document, in order
-    skipped: int = 0
+    prints: tuple[str, ...]  # of every entry in the document, in order
+    skipped: int
 
 
 class _Decline(Exception):
@@ -411,7 +411,9 @@ class _Reader:
                 raise _Decline  # markup in the feed's title: feedparser's sanitised string is used as it is
             title = value.text
         prints = self.prints(items, (context, version, title))
-        known = seen if seen and self.skippable(items) else frozenset()
+        # Ids are looked at only when some entry could be left out: a feed read for the first time, or whose
+        # entries all changed, is read whole anyway.
+        known = seen if any(p in seen for p in prints) and self.skippable(items) else frozenset()
         entries = [self.entry(el, has) for (el, has), p in zip(items, prints, strict=True) if p not in known]
         if self.based - self.based_ok:
             raise _Decline
