@@ -48,7 +48,7 @@ def test_an_older_store_gets_the_indexes_a_publish_reads_its_versions_from(tmp_p
         conn.execute("DELETE FROM migrations WHERE name = '0017_story_version_indexes'")
     store = Store(str(path))
     store.sync_digests([Digest("news", "News")])
-    assert store.story_versions("news") == {}
+    assert store.story_versions() == {}
     store.close()
     with sqlite3.connect(path) as conn:
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}

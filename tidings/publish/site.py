@@ -363,9 +363,10 @@ def _render(store: Store, root: Path, site: Path, site_url: str, state: dict[int
     shown: dict[int, tuple[str, dict]] = {}
     changed_any, count = fresh, 0
     plans: list[_Plan] = []
+    versions = store.story_versions()
     for digest in digests:
         folder = root / digest.slug
-        signatures = {k: _signature(v) for k, v in store.story_versions(digest.slug).items()}
+        signatures = {k: _signature(v) for k, v in versions.get(digest.slug, {}).items()}
         before = {k for k, (_, listing) in state.items() if listing.get("digest") == digest.slug}
         on_disk = _pages_in(folder / "stories")
         dirty = [k for k in sorted(signatures) if fresh or state.get(k, ("",))[0] != signatures[k]
