@@ -68,6 +68,13 @@ def test_new_items_revise_the_story_and_keep_old_revisions(tmp_path):
         assert len(revisions[0].sources) == 1 and len(revisions[1].sources) == 2
         assert barrier.updated == NOW + timedelta(days=1)
         assert len(store.stories()) == 2  # the comet stayed its own story
+        # A page listing the history reads the earlier revisions as outlines: no article, the rest as stored.
+        outlined = store.revisions(barrier.id, whole_from=1)
+        assert outlined[0].sections == () and outlined[0].sources == ()
+        assert (outlined[0].number, outlined[0].created, outlined[0].headline, outlined[0].changes) == \
+            (revisions[0].number, revisions[0].created, revisions[0].headline, revisions[0].changes)
+        assert outlined[1] == revisions[1]
+        assert store.revisions(barrier.id, whole_from=5)[-1] == revisions[-1]  # the latest is always whole
 
 
 def test_one_bad_source_does_not_stop_the_others(tmp_path):

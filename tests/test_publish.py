@@ -177,7 +177,7 @@ def test_a_database_failure_stops_the_publish_and_keeps_the_old_site(store, tmp_
     publish_site(store, site)
     before = snapshot(site)
 
-    def unreadable(story_id):
+    def unreadable(story_id, whole_from=0):
         raise StoreError(f"{tmp_path / 't.db'}: database is locked")
 
     monkeypatch.setattr(store, "revisions", unreadable)

@@ -559,7 +559,7 @@ def _story_inputs(store: Store, digest: Digest, story: Story, coverage: list[tup
     """What a story's pages (and, with `feed`, its feed entry) are made from (see `_rendered`); None for a story
     with no revision yet. With `published` revisions already on the site, only the pages that differ are made:
     the story's own and the new revisions'."""
-    revisions = store.revisions(story.id)
+    revisions = store.revisions(story.id, whole_from=published)  # the others' pages stay as they are
     if not revisions:
         return None
     return digest, story, revisions, coverage, published, feed

@@ -1213,11 +1213,17 @@ class Store:
                                                    t.revisions.c.number == number).values(items_hash=items_hash))
             conn.execute(delete(t.stale_stories).where(t.stale_stories.c.story_id == story_id))
 
-    def revisions(self, story_id: int) -> list[Revision]:
+    def revisions(self, story_id: int, whole_from: int = 0) -> list[Revision]:
+        """A story's revisions, oldest first. Those before the `whole_from`-th (but the latest) come as outlines:
+        number, time, headline, items and what changed, without their article (a page listing a story's history
+        shows no more of them; their articles are most of what is read)."""
+        r = t.revisions.c
+        body = type_coerce(r.body, Text).label("body")  # decoded below, for the revisions that need it
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.revisions).where(t.revisions.c.story_id == story_id)
-                                .order_by(t.revisions.c.number)).all()
-        return [_revision(r) for r in rows]
+            rows = conn.execute(select(*(c for c in t.revisions.c if c.name != "body"), body)
+                                .where(r.story_id == story_id).order_by(r.number)).all()
+        last = len(rows) - 1
+        return [_revision(row) if k >= whole_from or k == last else _outline(row) for k, row in enumerate(rows)]
 
     def latest_revision(self, story_id: int) -> Revision | None:
         with self.engine.connect() as conn:
@@ -1265,6 +1271,11 @@ def _sentence_body(s: Sentence) -> dict:
 def _sentence(x: dict) -> Sentence:
     return Sentence(x["text"], tuple(x["cites"]), tuple((i["at"], i["text"]) for i in x.get("insertions", ())),
                     x.get("label", ""))
+
+
+def _outline(row) -> Revision:
+    return Revision(story_id=row.story_id, number=row.number, created=from_db(row.created), headline=row.headline,
+                    sections=(), sources=(), item_ids=tuple(row.item_ids), changes=tuple(row.changes))
 
 
 def _revision(row) -> Revision:
