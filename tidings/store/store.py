@@ -982,10 +982,10 @@ class Store:
         """Index stories by their strongest terms again; forget the ones that are `gone`."""
         for chunk in _chunks(sorted(set(centroids) | set(gone)), 500):
             conn.execute(delete(t.story_terms).where(t.story_terms.c.story_id.in_(chunk)))
-        rows = [{"term": term, "story_id": story_id, "weight": weight} for story_id, centroid in centroids.items()
+        rows = [(term, story_id, weight) for story_id, centroid in centroids.items()
                 if story_id not in gone for term, weight in story_index_terms(centroid)]
         if rows:
-            conn.execute(insert(t.story_terms), rows)
+            _insert_plain(conn, t.story_terms, rows)
 
     @staticmethod
     def _mark_stale(conn, story_ids: Iterable[int]) -> None:
@@ -1515,14 +1515,16 @@ def _insert_items(conn, rows: list[dict]) -> list[int]:
     return list(range(first, first + len(rows)))
 
 
-def _insert_plain(conn, table, rows: list[tuple[str, int]]) -> None:
-    """Rows of (text key, item id), handed straight to the driver: for rows this small, what SQLAlchemy does for
-    each row of an executemany costs more than the insert (an item has 32 LSH bands). They go in the order of the
-    key, the column their table is ordered by: its B-tree then takes them in one pass over its pages instead of at
-    random places (a third faster for the bands of a few hundred items)."""
+def _insert_plain(conn, table, rows: list[tuple]) -> None:
+    """Rows of plain values, one per column (a text key first), handed straight to the driver: for rows this small,
+    what SQLAlchemy does for each row of an executemany costs more than the insert (an item has 32 LSH bands, a
+    story 40 index terms). They go in the order of the key, the column their table is ordered by: its B-tree then
+    takes them in one pass over its pages instead of at random places (a third faster for the bands of a few
+    hundred items)."""
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     columns = ", ".join(column.name for column in table.c)
-    conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) VALUES ({mark}, {mark})", sorted(rows))
+    marks = ", ".join([mark] * len(table.c))
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", sorted(rows))
 
 
 def story_index_terms(centroid: dict[str, float]) -> list[tuple[str, float]]:
