@@ -600,6 +600,8 @@ def child_cli(now: str, args: list[str]) -> None:
         return stats
 
     cli.run = run
+    if hasattr(cli, "start"):
+        cli.start()  # as the `tidings` command starts
     code = 0
     try:
         cli.cli(args=args, prog_name="tidings")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -623,6 +624,7 @@ def demo(obj: Context, directory: str) -> None:
 
 
 def main() -> None:
+    start()
     try:
         cli(prog_name="tidings")
     except SystemExit as exc:
@@ -630,6 +632,13 @@ def main() -> None:
     else:
         code = 0
     leave(code)
+
+
+def start() -> None:
+    """Ready the process for one command. What the imports made (modules, classes, compiled patterns: most of
+    the heap) lives until the process ends, so the cycle collector is told to leave it out of every collection
+    the command's work sets off (a run's collections then take about a quarter less time)."""
+    gc.freeze()
 
 
 def leave(code: int | str | None) -> None:
