@@ -191,6 +191,11 @@ def _claims_by_verdict(conn: Connection) -> None:
     next(i for i in schema.claims.indexes if i.name == "ix_claims_verdict").create(conn, checkfirst=True)
 
 
+def _story_term_postings(conn: Connection) -> None:
+    """The postings a run looks dormant stories up by, read from the index alone (see `schema.story_terms`)."""
+    next(i for i in schema.story_terms.indexes if i.name == "ix_story_terms_postings").create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_full_text_search", _full_text_search),
@@ -211,6 +216,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0017_story_version_indexes", _story_version_indexes),
     ("0018_item_terms", _item_terms),
     ("0019_claims_by_verdict", _claims_by_verdict),
+    ("0020_story_term_postings", _story_term_postings),
 ]
 
 

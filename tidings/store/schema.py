@@ -238,6 +238,8 @@ story_terms = Table(
     Column("story_id", Integer, ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True),
     Column("weight", Float, nullable=False),  # the term's share of the story's profile (its length is 1)
     Index("ix_story_terms_story", "story_id"),
+    # A term's postings with their weights, from the index alone (`Store.stories_indexed_by` reads thousands).
+    Index("ix_story_terms_postings", "term", "story_id", "weight"),
 )
 
 stale_stories = Table(
