@@ -2,6 +2,8 @@ import sqlite3
 from dataclasses import replace
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import NOW
@@ -9,8 +11,9 @@ from tidings.dedupe import keyed as key_entry
 from tidings.errors import StoreError
 from tidings.model import Digest, Entry, Source
 from tidings.search import search
-from tidings.store import Store
+from tidings.store import Store, schema
 from tidings.store.migrations import MIGRATIONS
+from tidings.store.store import _pending_work
 
 
 def entry(n: int, **kw) -> Entry:
@@ -55,6 +58,24 @@ def test_an_older_store_gets_the_indexes_a_publish_reads_its_versions_from(tmp_p
         plan = " ".join(r[3] for r in conn.execute(
             "EXPLAIN QUERY PLAN SELECT story_id, count(*), max(number), max(created) FROM revisions GROUP BY story_id"))
     assert set(names) <= indexes and "COVERING INDEX ix_revisions_versions" in plan
+
+
+def test_items_still_to_place_or_check_are_read_from_their_own_index(tmp_path):
+    path = tmp_path / "s.db"
+    store = Store(str(path))
+    source = store.upsert_source(Source(url="https://news.example/feed", name="News"), NOW)
+    store.ingest(source, keyed(source, entry(1), entry(2)), NOW)
+    placed, to_check = store.new_work()
+    assert [i.title for i in placed] == [i.title for i in to_check] == ["Headline number 1", "Headline number 2"]
+    store.save_claims([(to_check[0], [])])
+    assert [i.title for i in store.items_to_check()] == ["Headline number 2"]
+    store.close()
+    with sqlite3.connect(path) as conn:
+        # The condition as the store writes it: the planner must find it in the index, not scan every item.
+        query = select(schema.items.c.id).where(_pending_work()).order_by(schema.items.c.published)
+        rendered = str(query.compile(dialect=sqlite_dialect()))
+        plan = " ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + rendered))
+    assert "ix_items_pending" in plan
 
 
 def test_one_sources_entries_are_one_transaction(store):

@@ -196,6 +196,15 @@ def _story_term_postings(conn: Connection) -> None:
     next(i for i in schema.story_terms.indexes if i.name == "ix_story_terms_postings").create(conn, checkfirst=True)
 
 
+def _pending_items(conn: Connection) -> None:
+    """On SQLite, the items still to place or to check, in an index of their own: a run asks for them first, and
+    without it reads every item of the store (a fifth of a second at 100,000) to find none or a few. The
+    condition is `Store`'s `_pending_work`, as SQLAlchemy writes it. (PostgreSQL finds them by its statistics.)"""
+    if conn.dialect.name == "sqlite":
+        conn.execute(text("CREATE INDEX IF NOT EXISTS ix_items_pending ON items (published, id) "
+                          "WHERE routed IS NULL OR checked IS NULL OR checked != content_hash"))
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_full_text_search", _full_text_search),
@@ -217,6 +226,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0018_item_terms", _item_terms),
     ("0019_claims_by_verdict", _claims_by_verdict),
     ("0020_story_term_postings", _story_term_postings),
+    ("0021_pending_items", _pending_items),
 ]
 
 

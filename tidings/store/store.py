@@ -565,10 +565,8 @@ class Store:
                                 ).first() is not None
 
     def items_to_check(self) -> list[Item]:
-        """Items never fact-checked, or whose text changed since."""
-        return self._items(select(*_ITEM_FIELDS).where((t.items.c.checked.is_(None))
-                                                 | (t.items.c.checked != t.items.c.content_hash))
-                           .order_by(t.items.c.id))
+        """Items never fact-checked, or whose text changed since, by id."""
+        return self.new_work()[1]  # found through the index of pending items
 
     def save_claims(self, checked: Sequence[tuple[Item, Sequence[CheckedClaim]]]) -> None:
         """Replace each item's checked claims and mark it checked, all in one transaction: a batch is checked
@@ -688,9 +686,7 @@ class Store:
         run they are mostly the same new items."""
         c = t.items.c
         with self.engine.connect() as conn:
-            rows = conn.execute(select(*_ITEM_FIELDS).where(c.routed.is_(None) | c.checked.is_(None)
-                                                      | (c.checked != c.content_hash))
-                                .order_by(c.published, c.id)).all()
+            rows = conn.execute(select(*_ITEM_FIELDS).where(_pending_work()).order_by(c.published, c.id)).all()
             items = self._as_items(conn, rows)
         unrouted = [item for item, row in zip(items, rows, strict=True) if row.routed is None]
         to_check = sorted((item for item, row in zip(items, rows, strict=True) if row.checked != row.content_hash),
@@ -1534,6 +1530,13 @@ def story_index_terms(centroid: dict[str, float]) -> list[tuple[str, float]]:
     norm = sqrt(sum(w * w for w in centroid.values())) or 1.0
     strongest = sorted(centroid, key=lambda term: (-centroid[term], term))[:STORY_INDEX_TERMS]
     return [(term, round(centroid[term] / norm, 6)) for term in strongest]
+
+
+def _pending_work():
+    """Items still to place or to check. Written as the partial index of such items (`ix_items_pending`, migration
+    0021) is defined, so that SQLite reads them from it instead of every item of the store."""
+    c = t.items.c
+    return c.routed.is_(None) | c.checked.is_(None) | (c.checked != c.content_hash)
 
 
 def _storable(number: int) -> bool:
