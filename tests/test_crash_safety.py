@@ -520,7 +520,7 @@ CRASH_POINTS = {
     "cluster-computed-not-stored": "tidings.store.store:Store.apply_clustering@1",
     "cluster-stored-check-not-started": "tidings.store.store:Store.apply_clustering@1+",
     "check-claims-stored-not-corroborated": "tidings.store.store:Store.save_claims@1+",
-    "write-between-stories": "tidings.store.store:Store.add_revision@5+",
+    "write-between-stories": "tidings.store.store:Store.save_revisions@1+",
     "publish-site-rendered-not-swapped-in": "tidings.publish.site:_swap@1",
 }
 

@@ -1188,26 +1188,36 @@ class Store:
 
     def add_revision(self, revision: Revision, items_hash: str) -> None:
         """Store a new revision and move its story's title and 'updated' stamp, in one transaction."""
-        body = revision_body(revision)
-        with self.engine.begin() as conn:
-            rev_id = conn.execute(insert(t.revisions).values(
-                story_id=revision.story_id, number=revision.number, created=to_db(revision.created),
-                headline=revision.headline, body=body, item_ids=list(revision.item_ids), items_hash=items_hash,
-                changes=list(revision.changes)).returning(t.revisions.c.id)).scalar_one()
-            conn.execute(update(t.stories).where(t.stories.c.id == revision.story_id).values(
-                title=revision.headline, updated=to_db(revision.created)))
-            conn.execute(delete(t.stale_stories).where(t.stale_stories.c.story_id == revision.story_id))
-            if self.is_sqlite:
-                plain = " ".join(s.text for sec in revision.sections for s in sec.sentences)
-                conn.execute(text("INSERT INTO revisions_fts(rowid, headline, body) VALUES (:id, :h, :b)"),
-                             {"id": rev_id, "h": revision.headline, "b": plain})
+        self.save_revisions([(revision, items_hash)])
 
     def set_items_hash(self, story_id: int, number: int, items_hash: str) -> None:
         """Record that a revision still stands for what its story is now written from."""
+        self.save_revisions(unchanged=[(story_id, number, items_hash)])
+
+    def save_revisions(self, new: Sequence[tuple[Revision, str]] = (),
+                       unchanged: Sequence[tuple[int, int, str]] = ()) -> None:
+        """In one transaction: `new` revisions (each with the hash of what it was written from), each moving its
+        story's title and 'updated' stamp; and for `unchanged` stories (story id, number of its latest revision,
+        hash), that their latest revision still stands for what they are now written from. Either way the stories
+        are no longer stale."""
         with self.engine.begin() as conn:
-            conn.execute(update(t.revisions).where(t.revisions.c.story_id == story_id,
-                                                   t.revisions.c.number == number).values(items_hash=items_hash))
-            conn.execute(delete(t.stale_stories).where(t.stale_stories.c.story_id == story_id))
+            for revision, items_hash in new:
+                rev_id = conn.execute(insert(t.revisions).values(
+                    story_id=revision.story_id, number=revision.number, created=to_db(revision.created),
+                    headline=revision.headline, body=revision_body(revision), item_ids=list(revision.item_ids),
+                    items_hash=items_hash, changes=list(revision.changes)).returning(t.revisions.c.id)).scalar_one()
+                conn.execute(update(t.stories).where(t.stories.c.id == revision.story_id).values(
+                    title=revision.headline, updated=to_db(revision.created)))
+                if self.is_sqlite:
+                    plain = " ".join(s.text for sec in revision.sections for s in sec.sentences)
+                    conn.execute(text("INSERT INTO revisions_fts(rowid, headline, body) VALUES (:id, :h, :b)"),
+                                 {"id": rev_id, "h": revision.headline, "b": plain})
+            for story_id, number, items_hash in unchanged:
+                conn.execute(update(t.revisions).where(t.revisions.c.story_id == story_id,
+                                                       t.revisions.c.number == number).values(items_hash=items_hash))
+            done = sorted({revision.story_id for revision, _ in new} | {story_id for story_id, _, _ in unchanged})
+            for chunk in _chunks(done, 500):
+                conn.execute(delete(t.stale_stories).where(t.stale_stories.c.story_id.in_(chunk)))
 
     def revisions(self, story_id: int, whole_from: int = 0) -> list[Revision]:
         """A story's revisions, oldest first. Those before the `whole_from`-th (but the latest) come as outlines:

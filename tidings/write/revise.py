@@ -14,6 +14,7 @@ from datetime import datetime
 
 from tidings.check.kb import KnowledgeBase
 from tidings.config import Settings, WriterSettings
+from tidings.errors import StoreError
 from tidings.model import Revision
 from tidings.store import Store
 from tidings.workers import in_processes
@@ -24,6 +25,7 @@ from tidings.write.revision import BLOCKING, finish, refuted_sentences, same_art
 log = logging.getLogger("tidings")
 IN_PROCESSES = 32  # stories written by worker processes, when a run revises at least this many
 BRIEFS_READ = 50  # stories whose items, claims and latest revision are read from the store at once
+REVISIONS_PER_COMMIT = 20  # extractive revisions stored per transaction
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,18 @@ def revise(store: Store, settings: Settings, now: datetime, on_story: Callable[[
                                chunk=2, total=len(stories))
     else:
         written = (_written(writer, fallback, brief, checker) for brief in briefs())
+    # Revisions are stored a batch per transaction: a commit costs more than storing a revision. A model writer's
+    # are stored one by one, as each may have taken a while (its replies are kept in the store anyway).
+    batch = REVISIONS_PER_COMMIT if writer is fallback else 1
+    new: list[tuple[Revision, str]] = []
+    unchanged: list[tuple[int, int, str]] = []
+
+    def store_batch() -> None:
+        if new or unchanged:
+            store.save_revisions(new, unchanged)
+            new.clear()
+            unchanged.clear()
+
     try:
         for (story_id, items_hash), (revision, lost) in zip(stories, written, strict=True):
             previous = previous_of.pop(story_id)
@@ -83,15 +97,22 @@ def revise(store: Store, settings: Settings, now: datetime, on_story: Callable[[
             dropped += lost
             if previous is not None and same_article(previous, revision):
                 # What it is written from changed (say, a verdict moved) but the article reads the same.
-                store.set_items_hash(story_id, previous.number, items_hash)
+                unchanged.append((story_id, previous.number, items_hash))
             else:
-                store.add_revision(revision, items_hash)
+                new.append((revision, items_hash))
                 revised += 1
                 first += previous is None
+            if len(new) + len(unchanged) >= batch:
+                store_batch()
             if on_story:
                 on_story()
             if stopping is not None and stopping():
                 break
+        store_batch()
+    except BaseException as exc:
+        if not isinstance(exc, StoreError):  # what was written before a writer failed is kept
+            store_batch()
+        raise
     finally:
         written.close()  # stops the workers, if any are still writing
     return WriteStats(revised=revised, first=first, dropped=dropped, fallbacks=fallbacks,
