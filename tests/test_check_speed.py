@@ -137,8 +137,18 @@ def test_a_sentence_without_cues_never_runs_the_pattern(monkeypatch):
 
     plain = "The weather in the city was mild on Tuesday, and the markets were calm."
     for name, scan in _prefiltered().items():
-        monkeypatch.setattr(scan, "pattern", Untouchable())
+        monkeypatch.setattr(scan, "_compiled", Untouchable())  # the pattern, compiled or not yet
         assert list(scan.finditer(plain)) == [] and scan.search(plain) is None, name
+
+
+def test_a_pattern_given_as_text_is_compiled_when_a_text_first_holds_a_cue(monkeypatch):
+    compiled = []
+    real = re.compile
+    monkeypatch.setattr(prefilter.re, "compile", lambda *a: compiled.append(a) or real(*a))
+    scan = prefilter.Prefiltered(r"\bcontext of (?P<n>\d+)", ("context",), re.I)
+    assert scan.search("The weather was mild.") is None and compiled == []
+    assert [m["n"] for m in scan.finditer("A CONTEXT OF 128 tokens, a context of 64")] == ["128", "64"]
+    assert scan.search("context of 8")["n"] == "8" and len(compiled) == 1
 
 
 def test_cues_must_be_lower_case():

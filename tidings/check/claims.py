@@ -183,13 +183,13 @@ _DOUBTING = (r"wrote|writes?|claim(?:s|ed)?|argu(?:e|es|ed)|insist(?:s|ed)?|alle
              r"speculat(?:e|es|ed)|reckon(?:s|ed)?|guess(?:es|ed)?|insinuat(?:e|es|ed)|counter(?:s|ed)?|"
              r"complain(?:s|ed)?|swear|swore|imply|implies|implied|rumou?red")
 _NEUTRAL = r"said|say|says|told|tell|tells|reported|report|reports|noted|note|notes|remarked|added|add|adds"
-_REPORTED = re.compile(r"\b" + _SPEAKER + r"\s+(?P<verb>" + _DOUBTING + "|" + _NEUTRAL + r")\b", re.I)
+_REPORTED = r"\b" + _SPEAKER + r"\s+(?P<verb>" + _DOUBTING + "|" + _NEUTRAL + r")\b"
 # Every reported-speech match holds its verb, and every verb above holds one of these stems (see prefilter.py).
 _REPORTED_SCAN = Prefiltered(_REPORTED, (
     "wrote", "write", "claim", "argu", "insist", "alleg", "suggest", "tweet", "post", "believ", "think", "thought",
     "maintain", "assert", "call", "describ", "contend", "quip", "jok", "predict", "speculat", "reckon", "guess",
     "insinuat", "counter", "complain", "swear", "swore", "impl", "rumo", "said", "say", "told", "tell", "report",
-    "note", "remarked", "add"))
+    "note", "remarked", "add"), re.I)
 _NEUTRAL_VERB = re.compile(_NEUTRAL, re.I)
 _GENERIC = re.compile(r"^(?:an?|some|one|many|several|other|two|three)\b|^(?:critics|commentators|rivals|skeptics|"
                       r"sceptics|observers|users|fans|rumou?rs|detractors|doubters)$|^the\b", re.I)
@@ -476,18 +476,18 @@ def _pinned_dates(text: str) -> list[tuple[date, str, int, int]]:
     return found
 
 
-_CONTEXT = re.compile(QUANTITY + r"(?:\s*|-)(?:tokens?(?:\s*|-))?(?:long[- ])?context(?:[- ]window)?\b|"
+_CONTEXT = (QUANTITY + r"(?:\s*|-)(?:tokens?(?:\s*|-))?(?:long[- ])?context(?:[- ]window)?\b|"
                       r"\bcontext(?:[- ]window)?\s+(?:of|up to|reaches|stretches to|is|tops out at|maxes out at|"
                       r"extends to|covers|spans|holds|runs to)\s+(?:up to\s+)?" +
                       QUANTITY.replace("?P<num>", "?P<num2>").replace("?P<scale>", "?P<scale2>") +
                       r"\s*(?:tokens?)?\b|" + QUANTITY.replace("?P<num>", "?P<num3>").replace("?P<scale>", "?P<scale3>")
                       + r"(?:\s*|-)tokens?\s+(?:of\s+)?context\b|\b(?:reads?|handles?|process(?:es)?|takes?|accepts?|"
                       r"ingests?|sees?)\s+(?:up to\s+|as many as\s+)?" + QUANTITY.replace("?P<num>", "?P<num4>")
-                      .replace("?P<scale>", "?P<scale4>") + r"\s*tokens?\b", re.I)
+                      .replace("?P<scale>", "?P<scale4>") + r"\s*tokens?\b")
 # Three of the four ways of giving a context length name the context; the fourth says the model reads (handles,
 # takes ...) so many tokens (see prefilter.py).
 _CONTEXT_SCAN = Prefiltered(_CONTEXT, ("context", *(("token", verb) for verb in (
-    "read", "handle", "process", "take", "accept", "ingest", "see"))))
+    "read", "handle", "process", "take", "accept", "ingest", "see"))), re.I)
 
 
 def _context(text: str, parts: list[Clause]) -> list[Claim]:

@@ -53,20 +53,28 @@ def holds_any(text: str, words: tuple[str, ...], groups: tuple[tuple[str, ...], 
 
 
 class Prefiltered:
-    """A compiled pattern that is only run on text holding one of its cues. Every match of the pattern must
-    contain a cue (the cues are written beside each pattern, with why); then `finditer` and `search` give
-    exactly what the pattern's own would."""
+    """A pattern that is only run on text holding one of its cues. Every match of the pattern must contain a cue
+    (the cues are written beside each pattern, with why); then `finditer` and `search` give exactly what the
+    pattern's own would. Given as source text (with its flags), the pattern is compiled when a text first holds a
+    cue: the longest claim patterns take tens of milliseconds to compile, and most runs meet none of their cues."""
 
-    __slots__ = ("cues", "groups", "pattern", "words")
+    __slots__ = ("_compiled", "_source", "cues", "groups", "words")
 
-    def __init__(self, pattern: re.Pattern[str], cues: tuple[Cue, ...]) -> None:
-        self.pattern = pattern
+    def __init__(self, pattern: re.Pattern[str] | str, cues: tuple[Cue, ...], flags: int = 0) -> None:
+        self._compiled = pattern if isinstance(pattern, re.Pattern) else None
+        self._source = (pattern, flags) if isinstance(pattern, str) else None
         self.cues = cues
         self.words = tuple(cue for cue in cues if isinstance(cue, str))
         self.groups = tuple(cue for cue in cues if not isinstance(cue, str))
         every = [*self.words, *(word for group in self.groups for word in group)]
         if not cues or any(word != word.lower() or not word for word in every):
             raise ValueError("cues are non-empty and lower-case: they are looked for in lower-cased text")
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = re.compile(*self._source)
+        return self._compiled
 
     def possible(self, text: str) -> bool:
         """Whether the pattern may match `text` (False only when it certainly cannot)."""

@@ -115,7 +115,7 @@ _CLOSED_PHRASES = (
     r"(?:only|solely|exclusively) (?:available|accessible|reachable|offered|sold) (?:through|via|as|over|behind|"
     r"from|on)", r"behind (?:its|an?|their) (?:own )?(?:paid )?(?:api|endpoint)",
 )
-OPEN = re.compile(r"\b(?:" + "|".join(_OPEN_PHRASES) + r")", re.I)
+OPEN = r"\b(?:" + "|".join(_OPEN_PHRASES) + r")"
 # An adjective ("open-weight", "proprietary") says something of a model only through a linking verb ("A is
 # proprietary") or right before it ("the proprietary A"); a verb phrase ("can be downloaded") says it by itself.
 ADJECTIVE = re.compile(r"(?:open[- ]weights?|open[- ]source(?:d)?|fully open|closed(?:[- ](?:source|weights?))?"
@@ -123,14 +123,14 @@ ADJECTIVE = re.compile(r"(?:open[- ]weights?|open[- ]source(?:d)?|fully open|clo
                        re.I)
 LINKING = re.compile(r"\b(?:is|are|was|were|remains?|remained|stays?|stayed|becomes?|became|been|be|isn['’]t|aren['’]t|"
                      r"wasn['’]t|'s|kept|keeps|keep|kept it)\b", re.I)
-CLOSED = re.compile(r"\b(?:" + "|".join(_CLOSED_PHRASES) + r")", re.I)
+CLOSED = r"\b(?:" + "|".join(_CLOSED_PHRASES) + r")"
 # OPEN and CLOSED run only on sentences holding words one of their phrases holds (see prefilter.py). Open: "open
 # source", "open model" (not "OpenAI"), "openly", "fully open", "is open" and the like; "self" (self-hostable, can
 # self-host), "weight" (open-weight, its weights are published) and "checkpoint", "download" (can be downloaded,
 # available for download), and "run" as in "run locally", "run it", "run them".
 OPEN_SCAN = Prefiltered(OPEN, ("open source", "open-source", "open model", "openly", "fully open", "is open",
                                "are open", "was open", "were open", "self", "weight", "checkpoint", "download",
-                               "run locally", "run it", "run them"))
+                               "run locally", "run it", "run them"), re.I)
 # Closed: "closed", "proprietary", "api" and "endpoint" (api-only, behind an API), "solely" and "exclusively",
 # "only" before the ways in ("only through", "only available"), and weights or checkpoints with what keeps them in
 # ("never", "not", "kept", "n't": its weights were never published, it did not release the weights).
@@ -139,7 +139,7 @@ CLOSED_SCAN = Prefiltered(CLOSED, (
     *(f"only {way}" for way in ("through", "via", "as", "over", "behind", "from", "available", "accessible",
                                 "reachable", "offered", "sold")),
     *(("weight", keeping) for keeping in ("never", "not", "kept", "n't", "n’t")),
-    ("checkpoint", "never"), ("checkpoint", "not")))
+    ("checkpoint", "never"), ("checkpoint", "not")), re.I)
 # A negation just before an open/closed word turns it round: "isn't an open model", "is not a closed system".
 NEGATION = re.compile(r"(?:\bnot|n['’]t|\bnever|\bno longer|\bno)\s+(?:(?:an?|the|really|truly|actually|quite|fully|"
                       r"yet)\s+){0,2}$", re.I)
@@ -161,7 +161,7 @@ LICENCE_FAMILIES = (
 )
 _LICENCE_NAMES = "|".join(f"(?P<l{n}>{p})" for n, (_, p) in enumerate(LICENCE_FAMILIES))
 # "under the Apache 2.0 terms", "Apache-licensed", "licensed MIT", "an MIT licence", "ships under MIT".
-LICENCE = re.compile(
+LICENCE = (
     r"\b(?:(?:under|with|via|uses?|using|carries|ships? under|released under|licensed under)\s+(?:an?\s+|the\s+|its\s+"
     r"|a\s+)?(?:(?:restrictive|permissive|custom|open|own|standard|usual|very|fairly|plain|simple|ordinary|"
     r"vanilla|classic|original)\s+){0,2}(?:"
@@ -171,13 +171,13 @@ LICENCE = re.compile(
     r"|licen[cs]ed\s+(?:under\s+)?(?:an?\s+|the\s+)?(?:" + _LICENCE_NAMES.replace("(?P<l", "(?P<c") + r")\b"
     r"|(?:an?|the|its)\s+(?:" + _LICENCE_NAMES.replace("(?P<l", "(?P<d") + r")\b[- ]?(?:licen[cs]e|terms)"
     r"|licen[cs]e\s+(?:is|was|:)\s+(?:the\s+)?(?:" + _LICENCE_NAMES.replace("(?P<l", "(?P<e") + r")\b"
-    r"|(?:restricted|limited) to (?P<f0>non-commercial|research)(?: research)?(?: use)?)", re.I)
+    r"|(?:restricted|limited) to (?P<f0>non-commercial|research)(?: research)?(?: use)?)")
 # Every LICENCE match names a licence family or says "restricted to research" (see prefilter.py): one of these
 # words is in each family's pattern above ("mit" in "modified mit", "community" in the Llama licence's, "nvidia"
 # with "open model" in NVIDIA's, "research" in "mistral research" and "research-only").
 LICENCE_SCAN = Prefiltered(LICENCE, ("apache", "mit", "community", "gemma terms", "gemma licen",
                                      ("nvidia", "open model"), "research", "proprietary", "permissive",
-                                     "non-commercial"))
+                                     "non-commercial"), re.I)
 
 
 def licence_family(match: re.Match) -> str | None:
