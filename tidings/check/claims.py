@@ -477,13 +477,13 @@ def _pinned_dates(text: str) -> list[tuple[date, str, int, int]]:
 
 
 _CONTEXT = (QUANTITY + r"(?:\s*|-)(?:tokens?(?:\s*|-))?(?:long[- ])?context(?:[- ]window)?\b|"
-                      r"\bcontext(?:[- ]window)?\s+(?:of|up to|reaches|stretches to|is|tops out at|maxes out at|"
-                      r"extends to|covers|spans|holds|runs to)\s+(?:up to\s+)?" +
-                      QUANTITY.replace("?P<num>", "?P<num2>").replace("?P<scale>", "?P<scale2>") +
-                      r"\s*(?:tokens?)?\b|" + QUANTITY.replace("?P<num>", "?P<num3>").replace("?P<scale>", "?P<scale3>")
-                      + r"(?:\s*|-)tokens?\s+(?:of\s+)?context\b|\b(?:reads?|handles?|process(?:es)?|takes?|accepts?|"
-                      r"ingests?|sees?)\s+(?:up to\s+|as many as\s+)?" + QUANTITY.replace("?P<num>", "?P<num4>")
-                      .replace("?P<scale>", "?P<scale4>") + r"\s*tokens?\b")
+            r"\bcontext(?:[- ]window)?\s+(?:of|up to|reaches|stretches to|is|tops out at|maxes out at|"
+            r"extends to|covers|spans|holds|runs to)\s+(?:up to\s+)?" +
+            QUANTITY.replace("?P<num>", "?P<num2>").replace("?P<scale>", "?P<scale2>") +
+            r"\s*(?:tokens?)?\b|" + QUANTITY.replace("?P<num>", "?P<num3>").replace("?P<scale>", "?P<scale3>")
+            + r"(?:\s*|-)tokens?\s+(?:of\s+)?context\b|\b(?:reads?|handles?|process(?:es)?|takes?|accepts?|"
+            r"ingests?|sees?)\s+(?:up to\s+|as many as\s+)?" + QUANTITY.replace("?P<num>", "?P<num4>")
+            .replace("?P<scale>", "?P<scale4>") + r"\s*tokens?\b")
 # Three of the four ways of giving a context length name the context; the fourth says the model reads (handles,
 # takes ...) so many tokens (see prefilter.py).
 _CONTEXT_SCAN = Prefiltered(_CONTEXT, ("context", *(("token", verb) for verb in (

@@ -1189,10 +1189,6 @@ class Store:
         """Store a new revision and move its story's title and 'updated' stamp, in one transaction."""
         self.save_revisions([(revision, items_hash)])
 
-    def set_items_hash(self, story_id: int, number: int, items_hash: str) -> None:
-        """Record that a revision still stands for what its story is now written from."""
-        self.save_revisions(unchanged=[(story_id, number, items_hash)])
-
     def save_revisions(self, new: Sequence[tuple[Revision, str]] = (),
                        unchanged: Sequence[tuple[int, int, str]] = ()) -> None:
         """In one transaction: `new` revisions (each with the hash of what it was written from), each moving its
