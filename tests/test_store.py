@@ -13,7 +13,7 @@ from tidings.model import Digest, Entry, Source
 from tidings.search import search
 from tidings.store import Store, schema
 from tidings.store.migrations import MIGRATIONS
-from tidings.store.store import _pending_work
+from tidings.store.store import CACHE_KIB, _pending_work
 
 
 def entry(n: int, **kw) -> Entry:
@@ -25,6 +25,14 @@ def entry(n: int, **kw) -> Entry:
 
 def keyed(source: Source, *entries: Entry):
     return [key_entry(e, source.id) for e in entries]
+
+
+def test_the_store_holds_a_larger_page_cache_than_sqlites_default(tmp_path):
+    store = Store(str(tmp_path / "s.db"))
+    with store.engine.connect() as conn:
+        kib = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    store.close()
+    assert kib == -CACHE_KIB and CACHE_KIB > 2000  # negative: KiB; SQLite's default is -2000
 
 
 def test_migrations_are_named_and_applied_once(tmp_path):

@@ -1330,12 +1330,19 @@ def _insert_for(conn):
     return sqlite_insert
 
 
+CACHE_KIB = 16 * 1024  # SQLite's page cache per connection
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoints, safe against corruption
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
+    # A page cache of 16 MB instead of SQLite's 2: a run that places items rewrites the index rows of the stories
+    # they join (story_terms, item_bands), scattered over a store of hundreds of megabytes, and with the default
+    # cache it reads many of those pages from the file two or three times in the same transaction.
+    cur.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     cur.close()
 
 
