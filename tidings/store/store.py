@@ -1196,17 +1196,19 @@ class Store:
         hash), that their latest revision still stands for what they are now written from. Either way the stories
         are no longer stale."""
         with self.engine.begin() as conn:
-            for revision, items_hash in new:
-                rev_id = conn.execute(insert(t.revisions).values(
+            if new:
+                # Many revisions as one statement each way (a statement per revision costs more than storing it).
+                ids = _insert_ids(conn, t.revisions, [dict(
                     story_id=revision.story_id, number=revision.number, created=to_db(revision.created),
                     headline=revision.headline, body=revision_body(revision), item_ids=list(revision.item_ids),
-                    items_hash=items_hash, changes=list(revision.changes)).returning(t.revisions.c.id)).scalar_one()
-                conn.execute(update(t.stories).where(t.stories.c.id == revision.story_id).values(
-                    title=revision.headline, updated=to_db(revision.created)))
+                    items_hash=items_hash, changes=list(revision.changes)) for revision, items_hash in new])
+                conn.execute(update(t.stories).where(t.stories.c.id == bindparam("story_id_")), [
+                    {"story_id_": revision.story_id, "title": revision.headline, "updated": to_db(revision.created)}
+                    for revision, _ in new])
                 if self.is_sqlite:
-                    plain = " ".join(s.text for sec in revision.sections for s in sec.sentences)
-                    conn.execute(text("INSERT INTO revisions_fts(rowid, headline, body) VALUES (:id, :h, :b)"),
-                                 {"id": rev_id, "h": revision.headline, "b": plain})
+                    conn.exec_driver_sql("INSERT INTO revisions_fts(rowid, headline, body) VALUES (?, ?, ?)", [
+                        (rev_id, revision.headline, _plain(revision))
+                        for rev_id, (revision, _) in zip(ids, new, strict=True)])
             for story_id, number, items_hash in unchanged:
                 conn.execute(update(t.revisions).where(t.revisions.c.story_id == story_id,
                                                        t.revisions.c.number == number).values(items_hash=items_hash))
@@ -1237,6 +1239,11 @@ class Store:
             return {name: conn.execute(select(func.count()).select_from(table)).scalar_one()
                     for name, table in (("digests", t.digests), ("sources", t.sources), ("items", t.items),
                                         ("stories", t.stories), ("revisions", t.revisions))}
+
+
+def _plain(revision: Revision) -> str:
+    """A revision's article as plain text, for the full-text index."""
+    return " ".join(s.text for section in revision.sections for s in section.sentences)
 
 
 def revision_body(revision: Revision) -> dict:
@@ -1495,7 +1502,7 @@ class _IngestBatch:
     def write(self) -> None:
         """Insert the new items, then everything that refers to them by their real ids."""
         conn = self.conn
-        ids = _insert_items(conn, self.new_items) if self.new_items else []
+        ids = _insert_ids(conn, t.items, self.new_items) if self.new_items else []
         for rows in (self.links, self.signatures):
             for row in rows:
                 if row["item_id"] < 0:
@@ -1510,16 +1517,16 @@ class _IngestBatch:
             _insert_plain(conn, t.item_bands, [(band, ids[-item - 1]) for item, bands in self.bands for band in bands])
 
 
-def _insert_items(conn, rows: list[dict]) -> list[int]:
-    """Insert new items; their ids, in order. SQLAlchemy returns ids in order from SQLite only by inserting one row
+def _insert_ids(conn, table, rows: list[dict]) -> list[int]:
+    """Insert new rows; their ids, in order. SQLAlchemy returns ids in order from SQLite only by inserting one row
     per statement. SQLite gives a row the id after the largest, and once the first insert holds the database's
     write lock no other writer can come between: the rest take the ids after it, in one executemany."""
     if conn.dialect.name != "sqlite":
-        return conn.execute(insert(t.items).returning(t.items.c.id, sort_by_parameter_order=True),
+        return conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
                             rows).scalars().all()
-    first = conn.execute(insert(t.items).returning(t.items.c.id), rows[0]).scalar_one()
+    first = conn.execute(insert(table).returning(table.c.id), rows[0]).scalar_one()
     if len(rows) > 1:
-        conn.execute(insert(t.items), [dict(row, id=first + n) for n, row in enumerate(rows[1:], 1)])
+        conn.execute(insert(table), [dict(row, id=first + n) for n, row in enumerate(rows[1:], 1)])
     return list(range(first, first + len(rows)))
 
 
