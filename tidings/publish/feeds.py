@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 # Characters XML 1.0 cannot carry at all (C0 controls other than tab, newline and return; surrogates; U+FFFE/F),
 # plus DEL and the C1 controls, which it can carry but which are never text a reader should get.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 URL_SCHEMES = {"http", "https"}
 
@@ -36,7 +36,7 @@ def one_line(value: str | None) -> str:
 
 def xml_text(value: str | None) -> str:
     """`value` with every character XML cannot (or should not) carry replaced by a space."""
-    return _NOT_XML.sub(" ", value) if value else ""
+    return NOT_XML.sub(" ", value) if value else ""
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from markupsafe import Markup, escape
 from tidings.check.words import claim_words
 from tidings.errors import PublishError, TidingsError
 from tidings.model import Digest, Revision, Sentence, Story
-from tidings.publish.feeds import FeedEntry, digest_atom, digest_json_feed, digest_rss, feed_entry, xml_text
+from tidings.publish.feeds import NOT_XML, FeedEntry, digest_atom, digest_json_feed, digest_rss, feed_entry, xml_text
 from tidings.publish.pages import (
     archive_page,
     archive_weeks,
@@ -168,11 +168,10 @@ def fact_check_groups(revision: Revision) -> list[dict]:
 
 
 def _finalize(value):
-    # Every printed value passes here, so no control character from a stored text reaches a page or a feed.
-    if isinstance(value, Markup):
-        return Markup(xml_text(str(value)))
-    if isinstance(value, str):
-        return xml_text(value)
+    # Every printed value passes here, so no control character from a stored text reaches a page or a feed. Most
+    # have none, and are printed as they are (a page prints thousands: a copy of each costs a tenth of a render).
+    if isinstance(value, str) and NOT_XML.search(value) is not None:
+        return Markup(xml_text(str(value))) if isinstance(value, Markup) else xml_text(value)
     return value
 
 
