@@ -161,8 +161,9 @@ def test_a_week_left_without_stories_loses_its_archive_page(tmp_path):
     line = {"id": 7, "headline": "Bridge reopens", "began": "2026-03-10", "updated": "Mar 12, 2026", "sources": 2,
             "publishers": 2, "revisions": 1, "contradicted": 0}
     digest, memo = Digest("news", "News"), site_module._Memo({})
-    site_module._archive(site_module.environment(), digest, tmp_path, archive_weeks([line]), memo)
+    site_module._archive(site_module.environment(), digest, tmp_path, archive_weeks([line]), memo, {7: "v1"})
     page = tmp_path / "archive" / "2026-W11.html"
     assert "Bridge reopens" in page.read_text(encoding="utf-8")
-    site_module._archive(site_module.environment(), digest, tmp_path, archive_weeks([]), site_module._Memo(memo.now))
+    site_module._archive(site_module.environment(), digest, tmp_path, archive_weeks([]), site_module._Memo(memo.now),
+                         {})
     assert not page.exists()

@@ -424,7 +424,9 @@ def _render(store: Store, root: Path, site: Path, site_url: str, state: dict[int
                 shown[k] = (plan.signatures[k], listing_line)
                 count += 1
             listed = [line for _, line in shown.values() if line["digest"] == plan.digest.slug]
-            _digest_pages(env, store, plan.digest, plan.folder, listed, redirects, site_url, errors, memo, entries)
+            versions = {k: signature for k, (signature, _) in shown.items()}
+            _digest_pages(env, store, plan.digest, plan.folder, listed, versions, redirects, site_url, errors, memo,
+                          entries)
     finally:
         made.close()  # stops the workers, if any are still rendering
     listed = {d.slug: [line for _, line in shown.values() if line["digest"] == d.slug] for d in digests}
@@ -471,14 +473,14 @@ def _remove_story(folder: Path, story_id: int) -> None:
 
 
 def _digest_pages(env: Environment, store: Store, digest: Digest, folder: Path, listed: list[dict],
-                  redirects: dict[int, int], site_url: str, errors: list[str], memo: _Memo,
+                  versions: Mapping[int, str], redirects: dict[int, int], site_url: str, errors: list[str], memo: _Memo,
                   entries: Mapping[int, FeedEntry] | None = None) -> None:
     """A digest's list of stories, its Atom feed, its misinformation watch, and the pages of stories merged into
     its stories, which send readers on to where they live now. `entries` holds feed entries already made."""
     listed = rank(listed)
     weeks = archive_weeks(listed)
     _write(folder / "index.html", digest_page(env, digest, listed, weeks))
-    _archive(env, digest, folder, weeks, memo)
+    _archive(env, digest, folder, weeks, memo, versions)
     titles = {s["id"]: s["headline"] for s in listed}
     for gone, target in sorted(redirects.items()):
         if target in titles:
@@ -504,12 +506,14 @@ def _digest_pages(env: Environment, store: Store, digest: Digest, folder: Path, 
         memo.failed(page)
 
 
-def _archive(env: Environment, digest: Digest, folder: Path, weeks: dict[str, list[dict]], memo: _Memo) -> None:
+def _archive(env: Environment, digest: Digest, folder: Path, weeks: dict[str, list[dict]], memo: _Memo,
+             versions: Mapping[int, str]) -> None:
     """The digest's archive: a page per week in which stories began, made again only when its stories' lines
-    changed; a week left without stories (merged away) loses its page."""
+    changed; a week left without stories (merged away) loses its page. A story's line is made with its pages, so
+    the signatures of its pages' inputs (`versions`) stand for the lines (and cost far less to compare)."""
     for week, lines in weeks.items():
         path = folder / "archive" / f"{week}.html"
-        if not memo.current(path, f"{digest.slug}/archive/{week}.html", lines):
+        if not memo.current(path, f"{digest.slug}/archive/{week}.html", [(s["id"], versions[s["id"]]) for s in lines]):
             _write(path, archive_page(env, digest, week, lines))
     for name in _pages_in(folder / "archive"):
         if name.endswith(".html") and name[:-5] not in weeks:
