@@ -8,6 +8,8 @@ from tests.conftest import ARTICLE_A, ARTICLE_A2, ARTICLE_B, NOW, make_config, r
 from tidings.pipeline import Reporter, fetch_stage, opened, run
 from tidings.store import Store, schema
 from tidings.text import squash
+from tidings.write.extractive import take_notes
+from tidings.write.notes import decode
 
 A = {"title": "Port Ellery approves tidal barrier", "link": "https://wire.example/barrier", "text": ARTICLE_A,
      "guid": "https://wire.example/barrier"}
@@ -116,6 +118,10 @@ def test_items_are_routed_to_the_digest_they_fit(tmp_path):
 def test_edited_article_is_updated_and_revised(tmp_path):
     config = setup(tmp_path, {"wire.rss": rss([A])})
     run(config, now=NOW, publish=False)
+    with opened(config) as store:
+        (item,) = store.items()
+        first_notes = store.item_notes([item.id])[item.id]  # what the writer noted of its sentences, kept
+        assert decode(first_notes, item.content_hash) == take_notes(item)
     edited = dict(A, text=ARTICLE_A.replace("140 million", "150 million"))
     (tmp_path / "feeds" / "wire.rss").write_text(rss([edited]))
     stats = run(config, now=NOW + timedelta(hours=3), publish=False)
@@ -127,6 +133,10 @@ def test_edited_article_is_updated_and_revised(tmp_path):
         assert "A source updated its article." in latest.changes
         text = " ".join(s.text for sec in latest.sections for s in sec.sentences)
         assert "140 million" not in text
+        # The notes of the old text no longer hold; the writer noted the new one.
+        assert decode(first_notes, item.content_hash) is None
+        notes = decode(store.item_notes([item.id])[item.id], item.content_hash)
+        assert notes == take_notes(item) and any(("150", "million €") in f.figures for f in notes.facts.values())
 
 
 def test_every_sentence_is_verbatim_from_an_item_it_cites(tmp_path):

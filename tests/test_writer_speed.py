@@ -257,3 +257,30 @@ def test_word_tests_let_through_whatever_the_patterns_find(demo_sentences):
         pattern = {"look ahead": extractive._LOOK_AHEAD, "dangling": extractive._DANGLING,
                    "teaser": standalone._TEASER}[name]
         assert all(pattern.search(p) for p in phrases), name
+
+
+def test_notes_come_back_from_the_store_as_they_were_taken(items):
+    from tidings.write.notes import decode, encode
+
+    taken = [extractive.take_notes(item) for item in items]
+    assert sum(len(n.facts) for n in taken) > 20 and any(n.ahead for n in taken)
+    assert any(when is not None for n in taken for when in n.ahead.values())
+    for notes in taken:
+        stored = encode(notes, "c0ffee" * 10)
+        assert decode(stored, "c0ffee" * 10) == notes
+        assert decode(stored, "beef" * 16) is None  # the item's text changed since: noted again
+    stored = encode(taken[0], "")
+    assert decode(stored.replace('"v":"', '"v":"x'), "") is None  # made by other code
+    assert decode("{not json", "") is None and decode(None, "") is None and decode('{"v": 1}', "") is None
+
+
+def test_a_story_written_from_stored_notes_reads_as_one_written_without(items):
+    from tidings.write import Brief
+    from tidings.write.notes import decode, encode
+
+    now = datetime(2026, 3, 20, tzinfo=UTC)
+    for story in _stories(items):
+        stored = {i.id: decode(encode(extractive.take_notes(i), i.content_hash), i.content_hash) for i in story}
+        plain = extractive.compose(Brief(1, story, None, (), now))
+        noted = extractive.compose(Brief(1, story, None, (), now, notes=stored))
+        assert noted == plain and plain.sections

@@ -205,6 +205,12 @@ def _pending_items(conn: Connection) -> None:
                           "WHERE routed IS NULL OR checked IS NULL OR checked != content_hash"))
 
 
+def _item_notes(conn: Connection) -> None:
+    """What the writer noted of items' sentences (see `schema.item_notes`): items written about before are noted
+    when their story is next written."""
+    schema.item_notes.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial),
     ("0002_full_text_search", _full_text_search),
@@ -227,6 +233,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0019_claims_by_verdict", _claims_by_verdict),
     ("0020_story_term_postings", _story_term_postings),
     ("0021_pending_items", _pending_items),
+    ("0022_item_notes", _item_notes),
 ]
 
 

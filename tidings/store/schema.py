@@ -96,6 +96,14 @@ item_keys = Table(
     sqlite_with_rowid=False,  # one B-tree by key, not a table and an index on it: smaller, faster to fill and ask
 )
 
+# What the extractive writer found in an item's sentences (`tidings.write.notes`), as JSON, kept by the write stage
+# so a story's next revision does not analyse its older items again. The notes say which text and code made them.
+item_notes = Table(
+    "item_notes", metadata,
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("notes", Text, nullable=False),
+)
+
 # MinHash signatures and their LSH bands: candidates for near-duplicate folding.
 item_signatures = Table(
     "item_signatures", metadata,

@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -1189,13 +1189,28 @@ class Store:
         """Store a new revision and move its story's title and 'updated' stamp, in one transaction."""
         self.save_revisions([(revision, items_hash)])
 
+    def item_notes(self, item_ids: Iterable[int]) -> dict[int, str]:
+        """What the writer noted of these items' sentences (see `tidings.write.notes`), for those it has noted."""
+        out: dict[int, str] = {}
+        n = t.item_notes.c
+        with self.engine.connect() as conn:
+            for chunk in _chunks(sorted(set(item_ids)), 500):
+                out.update((k, v) for k, v in conn.execute(select(n.item_id, n.notes).where(n.item_id.in_(chunk))))
+        return out
+
     def save_revisions(self, new: Sequence[tuple[Revision, str]] = (),
-                       unchanged: Sequence[tuple[int, int, str]] = ()) -> None:
+                       unchanged: Sequence[tuple[int, int, str]] = (), notes: Mapping[int, str] | None = None
+                       ) -> None:
         """In one transaction: `new` revisions (each with the hash of what it was written from), each moving its
         story's title and 'updated' stamp; and for `unchanged` stories (story id, number of its latest revision,
         hash), that their latest revision still stands for what they are now written from. Either way the stories
-        are no longer stale."""
+        are no longer stale. With them, the `notes` the writer took of items' sentences (item id -> notes)."""
         with self.engine.begin() as conn:
+            if notes:
+                upsert = _insert_for(conn)(t.item_notes)
+                conn.execute(upsert.on_conflict_do_update(index_elements=[t.item_notes.c.item_id],
+                                                          set_={"notes": upsert.excluded.notes}),
+                             [{"item_id": k, "notes": v} for k, v in sorted(notes.items())])
             if new:
                 # Many revisions as one statement each way (a statement per revision costs more than storing it).
                 ids = _insert_ids(conn, t.revisions, [dict(

@@ -17,10 +17,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tidings.errors import SetupError, TidingsError
 from tidings.model import CheckedClaim, Item, Revision
+
+if TYPE_CHECKING:
+    from tidings.write.notes import ItemNotes
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,9 @@ class Brief:
     now: datetime
     max_sentences: int = 12
     names: Mapping[str, str] = field(default_factory=dict)  # KB ids of models and benchmarks -> display names
+    # What the extractive writer noted of the items' sentences before (`tidings.write.notes`), by item id: those
+    # missing are worked out again.
+    notes: Mapping[int, ItemNotes] = field(default_factory=dict)
 
 
 class Writer(Protocol):

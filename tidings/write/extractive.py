@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property, lru_cache
@@ -30,10 +30,12 @@ from tidings.write.facts import (
     conflict,
     fact_of,
     fact_to_compare,
+    may_hold_figure,
     restates,
     same_fact,
 )
 from tidings.write.headline import clean_headline, clickbait
+from tidings.write.notes import ItemNotes
 from tidings.write.revision import fact_checks, finish, numbering, refuted_sentences, sources_list
 from tidings.write.standalone import points_back, unusable
 
@@ -142,7 +144,8 @@ def compose(brief: Brief) -> Revision:
     previous, now = brief.previous, brief.now
     contradicted = {squash(c.sentence) for c in brief.claims if c.verdict == "contradicted" and not c.attributed_to}
     refuted = refuted_sentences(brief.claims)
-    every = [c for c in _candidates(items) if not _among(c, contradicted)]
+    notes = {i.id: brief.notes.get(i.id) or take_notes(i) for i in items}
+    every = [c for c in _candidates(items, notes) if not _among(c, contradicted)]
     centroid = _centroid(every)
     days = sorted({i.published.date() for i in items})
     new_ids = _new_item_ids(items, previous, days)
@@ -150,10 +153,10 @@ def compose(brief: Brief) -> Revision:
         _score(c, centroid, days)
     pool = _preselect(every, new_ids)
     for c in pool:
-        c.fact = fact_to_compare(c.text)
-        c.forward = is_forward_looking(c.text) or _looks_ahead(c.text)
-        # Only a plan's day is ever asked for (a plan whose day has passed is stale; one still ahead is watched).
-        c.when = referred_date(c.text, c.item.published) if c.forward else None
+        noted = notes[c.item.id]
+        c.fact = noted.facts.get(c.position) or fact_to_compare(c.text)
+        c.forward = c.position in noted.ahead
+        c.when = noted.ahead.get(c.position)
     _number_words(pool)
     disputed = [c for c in pool if _among(c, refuted)]
     pool = [c for c in pool if not _among(c, refuted)]
@@ -218,17 +221,36 @@ def compose(brief: Brief) -> Revision:
 
 # --- candidates ----------------------------------------------------------------------------------------------
 
-def _candidates(items: Sequence[Item]) -> list[_Candidate]:
+def take_notes(item: Item) -> ItemNotes:
+    """What the writer finds in an item's sentences that depends on the item alone (see `tidings.write.notes`):
+    which can stand in an article on their own, what those with a figure state, and which look ahead."""
+    usable: list[int] = []
+    facts: dict[int, Fact] = {}
+    ahead: dict[int, tuple[date, str] | None] = {}
+    for position, text in enumerate(sentences(item.text)):
+        # A sentence comes squashed (its words split by single spaces), so its words are counted by its spaces.
+        if not 6 <= text.count(" ") + 1 <= 60 or text[-1] not in ".!\"'”’)" or unusable(text):
+            continue
+        usable.append(position)
+        if may_hold_figure(text):
+            facts[position] = fact_of(text)
+        if is_forward_looking(text) or _looks_ahead(text):
+            # Only a plan's day is ever asked for (a plan whose day has passed is stale; one still ahead is watched).
+            ahead[position] = referred_date(text, item.published)
+    return ItemNotes(frozenset(usable), facts, ahead)
+
+
+def _candidates(items: Sequence[Item], notes: Mapping[int, ItemNotes] | None = None) -> list[_Candidate]:
     """Every sentence that could stand in the article on its own, once, with the items that carry it."""
     vectoriser = LexicalVectoriser()
     found: dict[str, _Candidate] = {}
     raw: list[tuple[_Candidate, dict[str, float]]] = []
     for item in items:
+        usable = (notes[item.id] if notes else take_notes(item)).usable
         for position, text in enumerate(sentences(item.text)):
-            # A sentence comes squashed (its words split by single spaces), so it is its own squashed form.
-            length = text.count(" ") + 1
-            if not 6 <= length <= 60 or text[-1] not in ".!\"'”’)" or unusable(text):
+            if position not in usable:
                 continue
+            length = text.count(" ") + 1
             key = text.casefold()
             known = found.get(key)
             if known is not None:

@@ -632,13 +632,18 @@ _NUMBER_WORD = _number_word_pattern()
 _DIGIT = re.compile(r"\d")  # what every figure written in figures has (see _NUM)
 
 
+def may_hold_figure(sentence: str) -> bool:
+    """Whether the sentence has a digit or a number word: what any figure needs."""
+    return bool(_DIGIT.search(sentence) or _NUMBER_WORD.search(sentence.lower()))
+
+
 def fact_to_compare(sentence: str) -> Fact:
     """fact_of(sentence) for comparing it with others (content_overlap, restates, same_fact, conflict).
 
     Those read a sentence's names only beside its figures (a figure two sentences share, a figure's claim), so a
     sentence that cannot give a figure, having no digit and no number word, is compared the same without its
     names; it keeps none, and is spared the scan for them: most of what fact_of costs, for most sentences."""
-    if _DIGIT.search(sentence) or _NUMBER_WORD.search(sentence.lower()):
+    if may_hold_figure(sentence):
         return fact_of(sentence)
     return Fact(figures=frozenset(), entities=frozenset(), words=_words(sentence), setting=_setting(sentence)[0])
 

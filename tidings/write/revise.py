@@ -57,41 +57,50 @@ def revise(store: Store, settings: Settings, now: datetime, on_story: Callable[[
         stories = store.stories_to_revise()
     previous_of: dict[int, Revision | None] = {}
 
-    def briefs() -> Iterator[Brief]:
-        # What a story is written from is read for many stories at once: a few queries, not a few per story.
+    plainly = writer is fallback
+
+    def briefs() -> Iterator[tuple[Brief, dict[int, str]]]:
+        # What a story is written from is read for many stories at once: a few queries, not a few per story. The
+        # extractive writer gets the notes it took of the items before (decoded where it writes).
         for start in range(0, len(stories), BRIEFS_READ):
             ids = [story_id for story_id, _ in stories[start:start + BRIEFS_READ]]
             latest, items_of = store.latest_revisions(ids), store.stories_items(ids)
             claims_of: dict[int, list] = {}
-            for claim in store.claims([i.id for k in ids for i in items_of[k]]):
+            item_ids = [i.id for k in ids for i in items_of[k]]
+            for claim in store.claims(item_ids):
                 claims_of.setdefault(claim.item_id, []).append(claim)
+            notes = store.item_notes(item_ids) if plainly else {}
             for story_id in ids:
                 previous_of[story_id] = previous = latest.get(story_id)
                 items = items_of[story_id]
                 claims = [c for item_id in sorted({i.id for i in items}) for c in claims_of.get(item_id, ())]
-                yield Brief(story_id, items, previous, claims, now, settings.max_sentences, names or {})
+                yield (Brief(story_id, items, previous, claims, now, settings.max_sentences, names or {}),
+                       {i.id: notes[i.id] for i in items if i.id in notes})
 
-    if writer is fallback:
+    if plainly:
         # Sentences picked from the sources, with nothing to ask of a server: many stories are written by worker
         # processes while this process reads the next stories' items and stores what is written.
         written = in_processes(_written_plainly, briefs(), None, settings.processes, min_tasks=IN_PROCESSES,
                                chunk=2, total=len(stories))
     else:
-        written = (_written(writer, fallback, brief, checker) for brief in briefs())
+        written = ((*_written(writer, fallback, brief, checker), {}) for brief, _ in briefs())
     # Revisions are stored a batch per transaction: a commit costs more than storing a revision. A model writer's
     # are stored one by one, as each may have taken a while (its replies are kept in the store anyway).
-    batch = REVISIONS_PER_COMMIT if writer is fallback else 1
+    batch = REVISIONS_PER_COMMIT if plainly else 1
     new: list[tuple[Revision, str]] = []
     unchanged: list[tuple[int, int, str]] = []
+    learned: dict[int, str] = {}
 
     def store_batch() -> None:
         if new or unchanged:
-            store.save_revisions(new, unchanged)
+            store.save_revisions(new, unchanged, learned)
             new.clear()
             unchanged.clear()
+            learned.clear()
 
     try:
-        for (story_id, items_hash), (revision, lost) in zip(stories, written, strict=True):
+        for (story_id, items_hash), (revision, lost, noted) in zip(stories, written, strict=True):
+            learned.update(noted)
             previous = previous_of.pop(story_id)
             fallbacks += revision.writer != writer.name
             dropped += lost
@@ -120,10 +129,22 @@ def revise(store: Store, settings: Settings, now: datetime, on_story: Callable[[
                       tokens=getattr(writer, "tokens", 0))
 
 
-def _written_plainly(_shared, brief: Brief) -> tuple[Revision, int]:
-    """The extractive writer's revision: what a worker process does."""
+def _written_plainly(_shared, task: tuple[Brief, Mapping[int, str]]) -> tuple[Revision, int, dict[int, str]]:
+    """The extractive writer's revision, from the brief and the notes stored of its items: what a worker process
+    does. With it, the notes taken now of the items that had none that hold (for the store)."""
+    from tidings.write.extractive import take_notes
+    from tidings.write.notes import decode, encode
+
+    brief, stored = task
+    notes, learned = {}, {}
+    for item in brief.items:
+        noted = decode(stored.get(item.id), item.content_hash)
+        if noted is None:
+            noted = take_notes(item)
+            learned[item.id] = encode(noted, item.content_hash)
+        notes[item.id] = noted
     extractive = get_writer("extractive")
-    return _written(extractive, extractive, brief, None)
+    return (*_written(extractive, extractive, replace(brief, notes=notes), None), learned)
 
 
 def _written(writer: Writer, fallback: Writer, brief: Brief, checker) -> tuple[Revision, int]:
