@@ -46,12 +46,14 @@ def demo_project(tmp_path):
     store.close()
 
 
-@pytest.mark.parametrize("top", [None, 2])  # 2: the digest's page lists only its first stories; the rest by week
+# 2: the digest's page lists only its first stories, the rest by week; its watch the newest claim, all by month
+@pytest.mark.parametrize("top", [None, 2])
 def test_an_incremental_site_is_byte_identical_to_a_full_rebuild(demo_project, tmp_path, monkeypatch, top):
     from tidings.publish import pages
 
     if top:
         monkeypatch.setattr(pages, "DIGEST_TOP", top)
+        monkeypatch.setattr(pages, "WATCH_LATEST", top - 1)
     config, store, run_day = demo_project
     site = Path(config.resolve(config.site_dir))
     rendered = []
@@ -128,16 +130,23 @@ def test_a_publish_that_fails_midway_leaves_whole_pages_and_the_next_one_finishe
     assert tree(site) == tree(full)
 
 
+def ai_site_with(demo_project, monkeypatch, **limits) -> Path:
+    """The demo's ai digest's folder after its last day, published with these limits of `publish.pages`."""
+    from tidings.publish import pages
+
+    for name, value in limits.items():
+        monkeypatch.setattr(pages, name, value)
+    config, _, run_day = demo_project
+    for day in demo_days():
+        assert run_day(day) is None
+    return Path(config.resolve(config.site_dir)) / "ai"
+
+
 def test_a_digest_page_lists_its_first_stories_and_its_archive_every_story_once(demo_project, monkeypatch):
     import re
 
-    from tidings.publish import pages
-
-    monkeypatch.setattr(pages, "DIGEST_TOP", 2)
-    config, store, run_day = demo_project
-    for day in demo_days():
-        assert run_day(day) is None
-    folder = Path(config.resolve(config.site_dir)) / "ai"
+    folder = ai_site_with(demo_project, monkeypatch, DIGEST_TOP=2)
+    store = demo_project[1]
     index = (folder / "index.html").read_text(encoding="utf-8")
     listed = re.findall(r'<a href="stories/(\d+)\.html">', index)
     live = {str(s.id) for s in store.stories("ai")}
@@ -167,3 +176,44 @@ def test_a_week_left_without_stories_loses_its_archive_page(tmp_path):
     site_module._archive(site_module.environment(), digest, tmp_path, archive_weeks([]), site_module._Memo(memo.now),
                          {})
     assert not page.exists()
+
+
+def test_the_watch_shows_the_newest_flagged_sentences_and_every_one_on_its_months_page(demo_project, monkeypatch):
+    import re
+
+    folder = ai_site_with(demo_project, monkeypatch, WATCH_LATEST=1)
+    watch = (folder / "misinformation.html").read_text(encoding="utf-8")
+    assert watch.count('<li class="verdict-') == 1
+    month_link = r'<a href="misinformation/(\d{4}-\d\d)\.html">(\w+ \d{4})</a> <span class="meta">(\d+) sent'
+    months = re.findall(month_link, watch)
+    assert months == [("2026-03", "March 2026", "3")] and "2 more are on the page of the month" in watch
+    page = (folder / "misinformation" / "2026-03.html").read_text(encoding="utf-8")
+    assert "<h1>Misinformation watch: March 2026</h1>" in page and page.count('<li class="verdict-') == 3
+    newest = re.search(r"<blockquote>(.*?)</blockquote>", watch)[1]
+    assert f"<blockquote>{newest}</blockquote>" in page
+    linked = re.findall(r'<a href="\.\./stories/(\d+)\.html">this story</a>', page)
+    assert linked and all((folder / "stories" / f"{k}.html").is_file() for k in linked)
+    assert 'href="../../style.css"' in page and 'href="../misinformation.html"' in page
+
+
+def test_a_month_left_without_flagged_sentences_loses_its_watch_page(tmp_path, monkeypatch):
+    from tidings.model import Digest
+    from tidings.publish import pages
+
+    monkeypatch.setattr(pages, "WATCH_LATEST", 1)
+
+    def flagged(day: str, n: int) -> dict:
+        return {"sentence": f"Claim {n}.", "publisher": "Wire", "title": f"Report {n}", "url": f"https://w.example/{n}",
+                "published": datetime.fromisoformat(day), "story": n, "claims": [], "worst": "disputed"}
+
+    digest, memo, env = Digest("news", "News"), site_module._Memo({}), site_module.environment()
+    claims = [flagged("2026-04-02", 2), flagged("2026-03-30", 1)]
+    site_module._watch(env, digest, tmp_path, claims, {1, 2}, memo, [])
+    assert sorted(p.name for p in (tmp_path / "misinformation").iterdir()) == ["2026-03.html", "2026-04.html"]
+    written = mtimes(tmp_path)
+    site_module._watch(env, digest, tmp_path, claims, {1, 2}, site_module._Memo(memo.now), [])
+    assert mtimes(tmp_path) == written  # nothing changed, nothing made again
+    site_module._watch(env, digest, tmp_path, claims[:1] + [flagged("2026-04-01", 3)], {2, 3},
+                       site_module._Memo(memo.now), [])
+    assert sorted(p.name for p in (tmp_path / "misinformation").iterdir()) == ["2026-04.html"]
+    assert "Claim 3." in (tmp_path / "misinformation" / "2026-04.html").read_text(encoding="utf-8")

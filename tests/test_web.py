@@ -47,10 +47,13 @@ def test_every_page_answers_at_the_static_sites_address_and_without_html(demo):
              f"/ai/stories/{story.id}/r1", "/sources.html", "/sources", "/style.css", "/search"]
     week = sorted((folder / "site" / "ai" / "archive").glob("*.html"))[0].stem
     paths += [f"/ai/archive/{week}.html", f"/ai/archive/{week}"]
+    paths += ["/ai/misinformation/2026-03.html", "/ai/misinformation/2026-03"]  # the demo's flagged claims' month
     for path in paths:
         response = client.get(path)
         assert response.status_code == 200, path
+    assert "Misinformation watch: March 2026" in client.get("/ai/misinformation/2026-03").text
     assert client.get("/ai/archive/1999-W01").status_code == 404
+    assert client.get("/ai/misinformation/1999-01").status_code == 404
     assert client.get("/ai", follow_redirects=False).headers["location"] == "/ai/"
 
 

@@ -21,6 +21,9 @@ TOP_STORIES = 5  # per digest on the home page
 # Stories on a digest's page; all of them are on its archive, a page per week in which stories began, which a
 # run re-renders only for the weeks of the stories it changed (a digest's page grows no longer with the store).
 DIGEST_TOP = 100
+# Flagged sentences on a digest's misinformation watch, the newest; all of them are on a page per month, which a
+# run re-renders only for the months whose claims changed.
+WATCH_LATEST = 100
 
 
 def format_day(value: datetime) -> str:
@@ -140,8 +143,40 @@ def home_page(env: Environment, digests: Sequence[Digest], ranked: dict[str, lis
         top={d.slug: ranked.get(d.slug, [])[:TOP_STORIES] for d in digests})
 
 
+def watch_months(claims: Iterable[dict]) -> dict[str, list[dict]]:
+    """A digest's flagged sentences (newest first, see `publish.site.misinformation`) by the month their source
+    was published ("2026-03"), newest month first."""
+    months: dict[str, list[dict]] = {}
+    for g in claims:
+        months.setdefault(f"{_when(g['published']):%Y-%m}", []).append(g)
+    return months
+
+
+def month_label(month: str) -> str:
+    """"2026-03" as "March 2026"."""
+    return f"{date.fromisoformat(f'{month}-01'):%B %Y}"
+
+
+def watch_pages(claims: list[dict]) -> tuple[list[dict], dict[str, list[dict]]]:
+    """What a digest's misinformation watch shows of its flagged sentences (newest first): the newest
+    WATCH_LATEST, and when there are more, every one on the page of its month (none otherwise)."""
+    shown = claims[:WATCH_LATEST]
+    return shown, watch_months(claims) if len(claims) > len(shown) else {}
+
+
 def misinformation_page(env: Environment, digest: Digest, claims: list[dict], linked: Iterable[int]) -> str:
-    return env.get_template("misinformation.html").render(root="../", digest=digest, claims=claims,
+    """The digest's misinformation watch (see `watch_pages`), linking each month's page."""
+    shown, months = watch_pages(claims)
+    return env.get_template("misinformation.html").render(
+        root="../", digest=digest, claims=shown, more=len(claims) - len(shown), month=None, up="",
+        months=[(month, month_label(month), len(groups)) for month, groups in months.items()], published=set(linked))
+
+
+def misinformation_month_page(env: Environment, digest: Digest, month: str, claims: list[dict],
+                              linked: Iterable[int]) -> str:
+    """The flagged sentences of the digest's sources published in one month ("2026-03")."""
+    return env.get_template("misinformation.html").render(root="../../", digest=digest, claims=claims, months=[],
+                                                          more=0, month=month_label(month), up="../",
                                                           published=set(linked))
 
 

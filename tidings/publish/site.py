@@ -19,7 +19,7 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -39,12 +39,14 @@ from tidings.publish.pages import (
     headline,
     home_page,
     listing,
+    misinformation_month_page,
     misinformation_page,
     rank,
     redirect_page,
     revision_page,
     sources_page,
     story_page,
+    watch_pages,
 )
 from tidings.store import Store
 from tidings.urls import web_url
@@ -497,13 +499,31 @@ def _digest_pages(env: Environment, store: Store, digest: Digest, folder: Path, 
     if _write_or_report(folder / "feed.atom", feeds, f"digest {digest.slug}: feeds", errors):
         for name, content in others.items():
             _write(folder / name, content)
-    claims = misinformation(store, digest.slug)
-    linked = sorted({g["story"] for g in claims} & set(titles))
-    page = f"{digest.slug}/misinformation.html"
-    if not memo.current(folder / "misinformation.html", page, (claims, linked)) and not _write_or_report(
-            folder / "misinformation.html", lambda: misinformation_page(env, digest, claims, linked),
-            f"digest {digest.slug}: misinformation page", errors):
-        memo.failed(page)
+    _watch(env, digest, folder, misinformation(store, digest.slug), set(titles), memo, errors)
+
+
+def _watch(env: Environment, digest: Digest, folder: Path, claims: list[dict], live: set[int], memo: _Memo,
+           errors: list[str]) -> None:
+    """The digest's misinformation watch, and a page per month of its flagged sentences: each made again only
+    when what it shows changed; a month left without flagged sentences loses its page."""
+    latest, months = watch_pages(claims)
+    linked = sorted({g["story"] for g in latest} & live)
+    pages: dict[str, tuple[object, Callable[[], str]]] = {  # file -> (what it shows, how it is made)
+        "misinformation.html": ((latest, [(month, len(groups)) for month, groups in months.items()], linked),
+                                lambda: misinformation_page(env, digest, claims, linked))}
+    for month, groups in months.items():
+        stories = sorted({g["story"] for g in groups} & live)
+        pages[f"misinformation/{month}.html"] = (groups, stories), \
+            lambda month=month, groups=groups, stories=stories: misinformation_month_page(env, digest, month, groups,
+                                                                                          stories)
+    for name, (inputs, make) in pages.items():
+        page = f"{digest.slug}/{name}"
+        if not memo.current(folder / name, page, inputs) and not _write_or_report(
+                folder / name, make, f"digest {digest.slug}: {name}", errors):
+            memo.failed(page)
+    for name in _pages_in(folder / "misinformation"):
+        if name.endswith(".html") and f"misinformation/{name}" not in pages:
+            (folder / "misinformation" / name).unlink()
 
 
 def _archive(env: Environment, digest: Digest, folder: Path, weeks: dict[str, list[dict]], memo: _Memo,

@@ -421,6 +421,19 @@ def _pages(app: FastAPI, site: Site) -> None:
             return pages.misinformation_page(site.env, digest, claims, {g["story"] for g in claims} & live)
         return await html(request, ("misinformation", slug), make)
 
+    @page("/{slug}/misinformation/{month}", include_in_schema=False)
+    @page("/{slug}/misinformation/{month}.html", include_in_schema=False)
+    async def misinformation_month(request: Request, slug: str, month: str) -> Response:
+        def make() -> str:
+            digest = site.digest(slug)
+            months = pages.watch_months(misinformation(site.store, slug))
+            if month not in months:
+                raise NotFound(f"no flagged claims in digest {slug!r} from sources published in {month!r}")
+            live = {s.id for s in site.store.stories(slug)}
+            return pages.misinformation_month_page(site.env, digest, month, months[month],
+                                                   {g["story"] for g in months[month]} & live)
+        return await html(request, ("misinformation", slug, month), make)
+
     @page("/{slug}/feed.{kind}", include_in_schema=False)
     async def feed(request: Request, slug: str, kind: str) -> Response:
         formats = {"atom": (digest_atom, "application/atom+xml"), "rss": (digest_rss, "application/rss+xml"),
