@@ -630,13 +630,13 @@ def misinformation(store: Store, digest: str) -> list[dict]:
     """Contradicted and disputed claims in the sources of a digest's stories, newest first: each sentence once,
     with its item and all its claims."""
     flagged = store.flagged_claims(digest, ("contradicted", "disputed"))
-    items = {i.id: i for i in store.items({c.item_id for c, _ in flagged})}
+    items = store.item_heads({c.item_id for c, _ in flagged})
     groups: dict[tuple[int, str], dict] = {}
     for c, story_id in flagged:
-        item = items[c.item_id]
-        g = groups.setdefault((item.id, c.sentence), {
-            "sentence": c.sentence, "publisher": item.publisher, "title": item.title, "url": item.url,
-            "published": item.published, "story": story_id, "claims": [], "worst": "disputed"})
+        url, title, publisher, published = items[c.item_id]
+        g = groups.setdefault((c.item_id, c.sentence), {
+            "sentence": c.sentence, "publisher": publisher, "title": title, "url": url,
+            "published": published, "story": story_id, "claims": [], "worst": "disputed"})
         g["claims"].append(c)
         if c.verdict == "contradicted":
             g["worst"] = "contradicted"

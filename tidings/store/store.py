@@ -664,6 +664,18 @@ class Store:
                     .where((si.digest == digest) & (t.stories.c.status == "active") & si.item_id.in_(chunk))).all())
         return [(_checked_claim(r), story_of[r.item_id]) for r in rows if r.item_id in story_of]
 
+    def item_heads(self, ids: Iterable[int]) -> dict[int, tuple[str, str, str, datetime]]:
+        """Of these items, what a list of them shows: url, title, publisher and when it was published (not their
+        texts and sources, as `items` reads them)."""
+        c = t.items.c
+        out: dict[int, tuple[str, str, str, datetime]] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(sorted(set(ids)), 500):
+                for row in conn.execute(select(c.id, c.url, c.title, c.publisher, c.published)
+                                        .where(c.id.in_(chunk))):
+                    out[row.id] = (row.url, row.title, row.publisher, from_db(row.published))
+        return out
+
     def item_count(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(t.items)).scalar_one()
