@@ -30,7 +30,10 @@ from scipy import sparse
 if TYPE_CHECKING:
     from tidings.clusterer import StoryClusterer
 
-CHUNK_CELLS = 4_000_000  # largest dense block (rows x stories) a step makes at once
+# Largest dense block (rows x stories) a step makes at once. The sweep keeps a block's later rows up to date after
+# each move, so smaller blocks cost less per move; a million cells (a thousand rows against a thousand stories)
+# spends a tenth less on a pass over the dev sets than four million, with the same moves.
+CHUNK_CELLS = 1_000_000
 HELD_CELLS = 16_000_000  # largest (touched stories x stories) the merge pass keeps the dot products of
 
 
