@@ -510,12 +510,11 @@ def _watch(env: Environment, digest: Digest, folder: Path, claims: list[dict], l
     linked = sorted({g["story"] for g in latest} & live)
     pages: dict[str, tuple[object, Callable[[], str]]] = {  # file -> (what it shows, how it is made)
         "misinformation.html": ((latest, [(month, len(groups)) for month, groups in months.items()], linked),
-                                lambda: misinformation_page(env, digest, claims, linked))}
+                                functools.partial(misinformation_page, env, digest, claims, linked))}
     for month, groups in months.items():
         stories = sorted({g["story"] for g in groups} & live)
-        pages[f"misinformation/{month}.html"] = (groups, stories), \
-            lambda month=month, groups=groups, stories=stories: misinformation_month_page(env, digest, month, groups,
-                                                                                          stories)
+        make = functools.partial(misinformation_month_page, env, digest, month, groups, stories)
+        pages[f"misinformation/{month}.html"] = ((groups, stories), make)
     for name, (inputs, make) in pages.items():
         page = f"{digest.slug}/{name}"
         if not memo.current(folder / name, page, inputs) and not _write_or_report(

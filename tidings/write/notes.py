@@ -63,12 +63,12 @@ def encode(notes: ItemNotes, content_hash: str) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def decode(value: str | dict | None, content_hash: str) -> ItemNotes | None:
+def decode(value: str | None, content_hash: str) -> ItemNotes | None:
     """Stored notes, or None when there are none or they no longer hold (see the module's note)."""
     if not value:
         return None
     try:
-        data = json.loads(value) if isinstance(value, str) else value
+        data = json.loads(value)
         if data.get("v") != version() or data.get("h") != content_hash[:HASH_PREFIX]:
             return None
         facts = {int(k): Fact(figures=frozenset(map(tuple, f[0])), entities=frozenset(f[1]), words=frozenset(f[2]),
