@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tidings import clusterer, maintenance
+from tidings.cluster import no_cycle_collection
 from tidings.clusterer import ClusterParams, StoryClusterer, Vocabulary, blend, dot
 
 WORDS = [f"w{n}" for n in range(400)]
@@ -49,50 +50,60 @@ def topic(name: str, n: int, seed: int) -> list[Counter]:
     return [Counter(rng.sample(words, 5)) for _ in range(n)]
 
 
-# --- one lookup ---------------------------------------------------------------------------------------------
+# --- placing items ------------------------------------------------------------------------------------------
 
-def reference_lookup(engine, v, when=None):
-    """`_lookup` without pruning: every chosen candidate scored by a full dot product."""
+def reference_best(engine, v, when=None):
+    """The story an item joins, worked out the long way: a full dot product with every story that holds one of
+    its strongest terms held by few enough stories."""
     p = engine.p
+    centroids = {k: engine.centroid(k) for k in engine.members}
+    holders = Counter(t for c in centroids.values() for t in c)
     top = sorted(v.items(), key=itemgetter(1), reverse=True)[:p.candidate_terms]
-    partial = {}
-    for term, a in top:
-        postings = engine.index.get(term)
-        if postings and len(postings) <= p.posting_cap:
-            for k, x in postings.items():
-                partial[k] = partial.get(k, 0.0) + a * x
-    if not partial:
-        return None, 0.0
-    chosen = sorted(partial, key=lambda k: partial[k] / sqrt(engine.nsq[k]), reverse=True)[:p.exact]
+    usable = {t for t, _ in top if holders[t] <= p.posting_cap}
     best, best_score = None, 0.0
-    for k in chosen:
-        d = dot(v, engine.cent[k])
-        if d <= 0.0:
+    for k in sorted(centroids):
+        c = centroids[k]
+        d = dot(v, c)
+        if not usable & c.keys() or d <= 0.0:
             continue
-        score = d / sqrt(engine.nsq[k])
+        score = d / sqrt(sum(x * x for x in c.values()))
         if when is not None and engine.window is not None and engine.last[k] < when - engine.window \
                 and score < p.revive:
             continue
-        if score > best_score or (score == best_score and best is not None and k < best):
+        if score > best_score:
             best, best_score = k, score
     return best, best_score
 
 
-@pytest.mark.parametrize("seed, chunk, exact", [(1, 20, 20), (2, 20, 3), (3, 20, 10 ** 9), (4, 1, 20), (5, 3, 20)])
-def test_pruned_lookups_answer_as_full_ones(seed, chunk, exact, monkeypatch):
-    monkeypatch.setattr(clusterer, "EXACT_CHUNK", chunk)  # candidates completed a few at a time, or one by one
-    docs = stream(500, seed)
-    engine = build(docs[:400], params=ClusterParams(split_min=5, exact=exact), window=30 * 3600.0)
-    engine.maintain()  # lookups against the stories maintenance wrote back
-    engine._settle()
-    checked = 0
-    for n, d in enumerate(docs[400:]):
-        v = engine.vocab.vector(d)
-        for when in (None, (400 + n) * 3600.0):
-            got, want = engine._lookup(v, when), reference_lookup(engine, v, when)
-            assert got[0] == want[0] and got[1] == pytest.approx(want[1], abs=1e-12)
-            checked += 1
-    assert checked == 200
+@pytest.mark.parametrize("seed, batch, cap, window", [(1, 256, 200, None), (2, 7, 200, 30 * 3600.0),
+                                                      (3, 5, 4, None), (4, 1, 6, 30 * 3600.0)])
+def test_batches_place_items_as_the_long_way_one_at_a_time(seed, batch, cap, window, monkeypatch):
+    """A batch places each item against the stories the items before it left, as a full search would; a term
+    that comes to be held by too many stories inside a batch stops finding them (a small cap makes it happen)."""
+    docs = stream(300, seed)
+    params = ClusterParams(split_min=5, posting_cap=cap)
+    when = [n * 3600.0 if window else 0.0 for n in range(len(docs))]
+    one = StoryClusterer(Vocabulary(), params, window=window)
+    for n, d in enumerate(docs[:200]):
+        one.vocab.observe(d)
+        v = one.vocab.vector(d)
+        k, score = reference_best(one, v, when[n])
+        got = one.add(n, d, when[n], observe=False, vector=v)
+        assert got == (k if k is not None and score >= params.join else one._next - 1)
+    monkeypatch.setattr(clusterer, "BATCH", batch)
+    many = StoryClusterer(Vocabulary(), params, window=window)
+    many.add_many(range(200), docs[:200], when[:200])
+    assert many.labels() == one.labels()
+    for engine in (one, many):  # and after a maintenance pass, against the stories it wrote back
+        engine.maintain()
+    assert state(many) == state(one)
+    one.add_many(range(200, 300), docs[200:], when[200:])
+    for n, d in enumerate(docs[200:], 200):
+        v = many.vocab.vector(d) if many.vocab.observe(d) is None else None
+        k, score = reference_best(many, v, when[n])
+        got = many.add(n, d, when[n], observe=False, vector=v)
+        assert got == (k if k is not None and score >= params.join else many._next - 1)
+    assert many.labels() == one.labels()
 
 
 # --- the maintenance pass -----------------------------------------------------------------------------------
@@ -165,8 +176,7 @@ def test_stories_the_store_holds_as_centroids_are_kept_and_never_merged():
     assert all(f"old{n}" in engine.story_keys.values() for n in range(3))
     dormant = [k for k, key in engine.story_keys.items() if isinstance(key, str)]
     assert len(dormant) == 3 and all(k in engine.members and k in engine.base for k in dormant)
-    engine._settle()
-    assert all(engine.cent[k] for k in dormant)  # a centroid that lost nothing: the store's mass at least
+    assert all(engine.centroid(k) for k in dormant)  # a centroid that lost nothing: the store's mass at least
 
 
 def test_two_halves_of_one_story_merge_and_the_known_story_survives():
@@ -180,21 +190,16 @@ def test_two_halves_of_one_story_merge_and_the_known_story_survives():
     engine.touched |= {first, second}
     engine.maintain()
     assert list(engine.members) == [second] and len(engine.members[second]) == 24
-    engine._settle()  # the centroids maintenance writes back when they are next needed
-    assert first not in engine.cent and all(first not in postings for postings in engine.index.values())
+    assert first not in engine.members and engine.matrix()[first].nnz == 0  # no terms left to be found by
 
 
 def test_a_split_still_separates_two_stories_glued_together():
     a = [Counter({"barrier": 3.0, "tidal": 1.0, "harbour": 1.0, f"x{n}": 1.0}) for n in range(30)]
     b = [Counter({"comet": 3.0, "orbit": 1.0, "telescope": 1.0, f"y{n}": 1.0}) for n in range(30)]
     engine = StoryClusterer(Vocabulary(), ClusterParams(split_min=10, merge_floor=2.0, absorb=2.0))
-    k = None
-    for n, d in enumerate(a + b):
+    for d in a + b:
         engine.vocab.observe(d)
-        i = engine._item(n, d, 0.0)
-        k = engine._new(None) if k is None else k
-        engine._add_to(k, i, engine._vector(i))  # all in one story, whatever their words
-        engine.touched.add(k)
+    engine.touched.add(engine.load_story(None, [(n, d, 0.0) for n, d in enumerate(a + b)]))  # all in one story
     engine.maintain()
     assert state(engine)[1] == [list(range(30)), list(range(30, 60))]
 
@@ -296,17 +301,17 @@ def test_the_cycle_collector_is_held_off_while_clustering_and_restored_after():
     import gc
 
     assert gc.isenabled()
-    with clusterer.no_cycle_collection():
+    with no_cycle_collection():
         assert not gc.isenabled()
         engine = build(stream(50, 1))
         engine.maintain()
     assert gc.isenabled()
-    with pytest.raises(ZeroDivisionError), clusterer.no_cycle_collection():
+    with pytest.raises(ZeroDivisionError), no_cycle_collection():
         raise ZeroDivisionError("an error inside")
     assert gc.isenabled()  # an error on the way out restores it too
     gc.disable()
     try:
-        with clusterer.no_cycle_collection():
+        with no_cycle_collection():
             assert not gc.isenabled()
         assert not gc.isenabled()  # a caller that had turned it off keeps it off
     finally:

@@ -10,9 +10,11 @@ as an event; a dormant story that takes a new item is revived, and that is recor
 from __future__ import annotations
 
 import contextlib
+import gc
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -30,6 +32,23 @@ ITEM_INDEX_TERMS = 12  # a new item looks for stories to join by this many of it
 FEW_ITEMS = 200  # items a run places that `_revivable` scores one by one rather than as matrices
 CANDIDATE_SHARE = 0.25  # of the threshold for reviving, that those terms alone must reach to load a dormant story
 _counts = LexicalVectoriser().counts  # title words count twice: a title says what an article is about
+
+
+@contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """Hold Python's cycle collector off while many items are placed and tidied. The clusterer makes no
+    reference cycles (its vectors are dicts of numbers, its stories arrays), so each collection would only walk its
+    growing heap, and everything else the process holds: a tenth of a streaming run's time. The switch is the
+    whole process's: another thread's cycles (a server's) wait too, and are collected when collections resume
+    afterwards."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 @dataclass(frozen=True)
@@ -58,16 +77,15 @@ def assign(store: Store, settings: Settings, digests: Sequence[Digest], sources:
     items = store.unrouted_items() if items is None else items
     if not items or not digests:
         return ClusterStats(unrouted=len(items))
-    from tidings.clusterer import no_cycle_collection  # numpy and scipy: only when there is something to place
-
     _preload_maintenance()
     with no_cycle_collection():  # the clusterer makes no reference cycles: see there
         return _place(store, settings, digests, sources, now, on_item, items)
 
 
 def _preload_maintenance() -> None:
-    """Import the maintenance pass (numpy and scipy: a few tenths of a second) in a thread while the stage reads
-    the store, which lets go of the interpreter while SQLite works; the stage's own import waits for it."""
+    """Import the clusterer and its maintenance pass (numpy and scipy: a few tenths of a second) in a thread while
+    the stage reads the store, which lets go of the interpreter while SQLite works; the stage's own import waits
+    for it."""
     def load() -> None:
         with contextlib.suppress(Exception):  # the stage imports it again, and reports what is wrong then
             import tidings.maintenance  # noqa: F401
@@ -122,23 +140,41 @@ def _place(store: Store, settings: Settings, digests: Sequence[Digest], sources:
                 for d in digests if d.slug in wanted}
     known = {i.id: (i.title, i.published) for i in items} | \
         {m.id: (m.title, m.published) for group in members.values() for m in group}
+    for engine in engines.values():
+        engine.settle()  # the loaded stories weighed with the vocabulary as the store holds it
     placed_in: dict[int, list[str]] = {}
     term_counts: Counter[str] = Counter()
     unrouted = 0
+    # Items go to a digest's clusterer in batches (see `StoryClusterer.add_many`); a digest's batch is placed
+    # before an item is compared with its stories, so each item sees what the items before it did.
+    queued: dict[str, tuple[list, list, list, list]] = {}
+
+    def place(slug: str) -> None:
+        if slug in queued:
+            keys, counts, times, vectors = queued.pop(slug)
+            engines[slug].add_many(keys, counts, times, observe=False, vectors=vectors)
+
     for item, counts, candidates in zip(items, item_counts, routes, strict=True):
         vocabulary.observe(counts)
         term_counts.update(counts.keys())
         vector = vocabulary.vector(counts)
         # A source that names a single digest has routed its items already; otherwise the item must fit.
-        chosen = list(candidates) if len(candidates) == 1 else \
-            [slug for slug in candidates if max(dot(vector, profiles[slug]), engines[slug].closest(
-                vector, _ts(item.published))) >= settings.route_threshold]
+        chosen = list(candidates) if len(candidates) == 1 else []
+        for slug in candidates if len(candidates) > 1 else ():
+            place(slug)
+            if max(dot(vector, profiles[slug]), engines[slug].closest(vector, _ts(item.published))) \
+                    >= settings.route_threshold:
+                chosen.append(slug)
         for slug in chosen:
-            engines[slug].add(item.id, counts, _ts(item.published), observe=False, vector=vector)
+            for part, value in zip(queued.setdefault(slug, ([], [], [], [])),
+                                   (item.id, counts, _ts(item.published), vector), strict=True):
+                part.append(value)
         placed_in[item.id] = chosen
         unrouted += not chosen
         if on_item:
             on_item()
+    for slug in list(queued):
+        place(slug)
     outcome = ClusterOutcome(routed=[i.id for i in items], term_counts=dict(term_counts),
                              item_terms={i.id: c for i, c in zip(items, item_counts, strict=True)} | counted)
     stats = Counter()

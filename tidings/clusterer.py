@@ -1,9 +1,13 @@
-"""The streaming story clusterer: one item at a time into stories, with a periodic maintenance pass.
+"""The streaming story clusterer: items into stories in order, with a periodic maintenance pass.
 
 Assignment: an item's TF-IDF vector (document frequencies grow one item at a time: nothing peeks at the future)
-is compared by cosine with the centroids (sums of member vectors) of the stories that share its strongest terms,
-found through an inverted index; it joins the best one above a threshold or starts a story. A lookup stops
-scoring candidates once no weaker one can win (`_lookup`).
+is compared by cosine with the centroids (sums of member vectors) of the stories that share one of its strongest
+terms, and it joins the best one above a threshold or starts a story. Every story's centroid is a row of one sparse
+matrix, so a batch of items is compared with every story at once (`add_many`): one sparse product gives each item's
+dot products with the stories as the batch began, and as each item joins a story, what that changes for the items
+after it in the batch (their dot products with that story, and whether they find it) is one column of the batch's
+own products. Each item still sees exactly the stories the items before it left: a batch places items as one at a
+time would.
 
 Maintenance (`tidings.maintenance`), using only what has been seen, re-weighs the stories that took items, moves
 items to stories that fit them better, merges and splits stories by a likelihood test and folds tiny stories into
@@ -12,18 +16,18 @@ their nearest one. The same code serves the pipeline and `tidings eval cluster`.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Hashable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from math import sqrt
-from operator import itemgetter, truediv
+
+import numpy as np
+from scipy import sparse
 
 from tidings.embed import Vector, Vocabulary
 
-__all__ = ["ClusterParams", "StoryClusterer", "Vocabulary", "blend", "dot", "no_cycle_collection"]
-_by_weight = itemgetter(1)
-EXACT_CHUNK = 20  # candidates a lookup completes at once (see `_exact_dots`)
+__all__ = ["ClusterParams", "StoryClusterer", "Vocabulary", "blend", "dot", "strongest"]
+BATCH = 256  # items placed against one product of the centroid matrix (see `add_many`)
+BATCH_CELLS = 1_000_000  # and fewer when there are many stories: a batch's dense block is items x stories
 
 
 @dataclass(frozen=True)
@@ -31,8 +35,7 @@ class ClusterParams:
     join: float = 0.12  # cosine an arriving item needs to join a story
     revive: float = 0.3  # cosine an item needs to join a dormant story (quiet longer than the window)
     candidate_terms: int = 12  # an item looks stories up through its strongest terms
-    posting_cap: int = 200  # a term shared by more stories than this is too common to find candidates
-    exact: int = 20  # candidates scored exactly, after ranking by the partial cosine
+    posting_cap: int = 200  # a term held by more stories than this is too common to find candidates
     merge_floor: float = 0.1  # mutually closest stories below this cosine are not tested for a merge
     merge_per_token: float = 0.04  # merge when the likelihood loses at most this much per token
     split_per_token: float = 0.08  # split when the likelihood gains at least this much per token
@@ -40,23 +43,6 @@ class ClusterParams:
     absorb: float = 0.08  # cosine at which an item of a tiny story moves to its nearest story
     absorb_size: int = 2  # stories of at most this many items are tiny
     beta: float = 0.1  # Dirichlet smoothing of the likelihood test
-
-
-@contextmanager
-def no_cycle_collection() -> Iterator[None]:
-    """Hold Python's cycle collector off while many items are placed and tidied. The clusterer makes no
-    reference cycles (its vectors and postings are dicts of numbers), so each collection would only walk its
-    growing heap, and everything else the process holds: a tenth of a streaming run's time. The switch is the
-    whole process's: another thread's cycles (a server's) wait too, and are collected when collections resume
-    afterwards."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 DENSE = "~"  # keys of embedding dimensions, which no word can be (tokens are letters and digits)
@@ -71,6 +57,77 @@ def blend(lexical: Vector, dense, weight: float) -> Vector:
     return out
 
 
+def strongest(rows: sparse.csr_matrix, usable: np.ndarray, count: int) -> sparse.csr_matrix:
+    """Each row's `count` strongest terms (ties in the row's own order), of those the usable ones, as ones: the
+    terms an item finds candidate stories by."""
+    row_of = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+    order = np.lexsort((-rows.data, row_of))  # each row's entries, strongest first (a stable sort)
+    rank = np.arange(len(order)) - rows.indptr[row_of[order]]
+    top = order[rank < count]
+    top = top[usable[rows.indices[top]]]
+    return sparse.csr_matrix((np.ones(len(top)), (row_of[top], rows.indices[top])), shape=rows.shape)
+
+
+def pattern(m: sparse.csr_matrix) -> sparse.csr_matrix:
+    """Where a matrix has entries, as ones."""
+    return sparse.csr_matrix((np.ones(len(m.indices)), m.indices, m.indptr), shape=m.shape)
+
+
+def resized(m: sparse.csr_matrix, rows: int, cols: int) -> sparse.csr_matrix:
+    """A CSR matrix grown to more rows (empty) and columns, sharing its arrays."""
+    if m.shape == (rows, cols):
+        return m
+    indptr = np.concatenate([m.indptr, np.full(rows - m.shape[0], m.indptr[-1], dtype=m.indptr.dtype)])
+    return sparse.csr_matrix((m.data, m.indices, indptr), shape=(rows, cols))
+
+
+class _Centroids:
+    """Every story's centroid as a row of one sparse matrix (rows: story ids, columns: term columns), with what
+    changed since it was last put together kept aside (rows added to, rows replaced) until it is asked for:
+    putting it together is a pass over all of it, done once a batch, not once an item."""
+
+    def __init__(self) -> None:
+        self._m = sparse.csr_matrix((0, 0))
+        self._added: list[tuple[int, np.ndarray, np.ndarray]] = []  # (story, columns, weights), in order
+        self._replaced: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}  # story -> (len(_added) then, row)
+
+    def add(self, k: int, cols: np.ndarray, weights: np.ndarray) -> None:
+        self._added.append((k, cols, weights))
+
+    def replace(self, k: int, cols: np.ndarray, weights: np.ndarray) -> None:
+        self._replaced[k] = (len(self._added), cols, weights)
+
+    def reset(self, m: sparse.csr_matrix) -> None:
+        self._m, self._added, self._replaced = m, [], {}
+
+    def matrix(self, rows: int, cols: int) -> sparse.csr_matrix:
+        m = resized(self._m, rows, cols)
+        if self._replaced:
+            gone = np.fromiter(self._replaced, dtype=np.int64, count=len(self._replaced))
+            keep = np.ones(rows)
+            keep[gone] = 0.0
+            m = sparse.csr_matrix(sparse.diags(keep) @ m) + _rows(
+                [(k, c, w) for k, (_, c, w) in self._replaced.items()], rows, cols)
+        # what was added to a row before it was replaced is gone with it
+        added = [a for n, a in enumerate(self._added) if a[0] not in self._replaced or n >= self._replaced[a[0]][0]]
+        if added:
+            m = m + _rows(added, rows, cols)
+        if self._added or self._replaced:
+            m = sparse.csr_matrix(m)
+            m.sum_duplicates()
+            self.reset(m)
+        return m
+
+
+def _rows(parts: list[tuple[int, np.ndarray, np.ndarray]], rows: int, cols: int) -> sparse.csr_matrix:
+    """Rows (story, columns, weights) as a matrix; rows of the same story add up."""
+    at = np.repeat(np.fromiter((k for k, _, _ in parts), dtype=np.int64, count=len(parts)),
+                   [len(c) for _, c, _ in parts])
+    columns = np.concatenate([c for _, c, _ in parts])
+    weights = np.concatenate([w for _, _, w in parts])
+    return sparse.csr_matrix((weights, (at, columns)), shape=(rows, cols))
+
+
 class StoryClusterer:
     """Stories of one digest. Items and stories carry caller keys (store ids, or anything hashable)."""
 
@@ -81,25 +138,26 @@ class StoryClusterer:
         self.window = window  # seconds; a story quiet for longer is dormant (None: no time limits)
         self.lexical_weight = lexical_weight  # below 1, items carry an embedding too (see `blend`)
         self.dense: list = []
+        # terms, as columns of the centroid matrix
+        self.col: dict[str, int] = {}
+        self.names: list[str] = []
+        self.dense_cols: list[int] = []  # those of embedding dimensions
         # items, by position
         self.item_keys: list[Hashable] = []
         self.docs: list[dict[str, float]] = []
         self.label: list[int] = []
         self.when: list[float] = []
-        # stories, by internal id
+        # stories, by internal id (their row of the centroid matrix)
         self.story_keys: dict[int, Hashable | None] = {}
-        self.cent: dict[int, Vector] = {}
+        self.rows = _Centroids()
         self.base: dict[int, Vector] = {}  # mass of members that are not loaded (dormant stories)
-        self.nsq: dict[int, float] = {}  # squared length of the centroid
-        self.norm: dict[int, float] = {}  # its square root, kept beside it
-        self.members: dict[int, set[int]] = {}
-        self.last: dict[int, float] = {}
-        self.index: dict[str, dict[int, float]] = {}
+        self.nsq = np.zeros(16)  # squared length of each centroid
+        self.last = np.zeros(16)  # each story's newest member's time
+        self.members: dict[int, set[int]] = {}  # the stories that exist, and their loaded members
         self._next = 0
         self._split_size: dict[int, int] = {}  # a story's size when a split was last tested
         self.touched: set[int] = set()  # stories that took items since the last maintenance pass
         self._unweighed: list[int] = []  # stories loaded with members, whose centroids are not made yet
-        self._pending: list[Callable[[], None]] = []  # what maintenance left to write back (see `_settle`)
 
     # --- loading what the store holds ---------------------------------------------------------------------
 
@@ -111,24 +169,20 @@ class StoryClusterer:
         self.last[k] = last
         if centroid:
             self.base[k] = dict(centroid)
-            self._set_centroid(k, dict(centroid))
+            self.set_centroid(k, centroid)
         for item_key, counts, when in members:
             self._join(k, self._item(item_key, counts, when))
         if self.members[k]:
-            self._unweighed.append(k)  # weighed all at once before the first lookup (`_settle`)
+            self._unweighed.append(k)  # weighed all at once before the first lookup (`settle`)
         return k
 
-    def _settle(self) -> None:
-        """Make the centroids that are waiting: those maintenance left to write back, and those of the stories
-        loaded with members. Everything that reads centroids or the index settles first."""
-        while self._pending or self._unweighed:
-            while self._pending:
-                self._pending.pop(0)()
-            if self._unweighed:
-                from tidings import maintenance
+    def settle(self) -> None:
+        """Make the centroids of the stories loaded with members; everything that reads centroids settles first."""
+        if self._unweighed:
+            from tidings import maintenance
 
-                stories, self._unweighed = sorted(set(self._unweighed) & self.members.keys()), []
-                maintenance.weigh(self, stories)
+            stories, self._unweighed = sorted(set(self._unweighed) & self.members.keys()), []
+            maintenance.weigh(self, stories)
 
     # --- assignment ---------------------------------------------------------------------------------------
 
@@ -136,22 +190,36 @@ class StoryClusterer:
             dense=None, vector: Vector | None = None) -> int:
         """Place one new item (with its embedding when the clusterer blends one in); returns its story.
         `vector`: the item's lexical vector, when the caller has made it with the vocabulary as it is now."""
-        self._settle()
-        if observe:
-            self.vocab.observe(counts)
-        i = self._item(key, counts, when, dense)
-        v = self._vector(i, vector)
-        k, score = self._lookup(v, when, floor=self.p.join)
-        if k is None or score < self.p.join:
-            k = self._new(None)
-        self._add_to(k, i, v)
-        self.touched.add(k)
-        return k
+        return self.add_many([key], [counts], [when], observe=observe, dense=None if dense is None else [dense],
+                             vectors=None if vector is None else [vector])[0]
+
+    def add_many(self, keys: Sequence[Hashable], counts: Sequence[dict[str, float]], when: Sequence[float],
+                 observe: bool = True, dense: Sequence | None = None, vectors: Sequence[Vector] | None = None
+                 ) -> list[int]:
+        """Place new items in order, each seeing the stories the ones before it left; returns their stories.
+        `vectors`: their lexical vectors, when the caller made each with the vocabulary as it was then."""
+        self.settle()
+        placed: list[int] = []
+        start = 0
+        while start < len(keys):
+            size = max(1, min(BATCH, BATCH_CELLS // max(self._next, 1)))
+            batch = range(start, min(start + size, len(keys)))
+            items, weights = [], []
+            for n in batch:
+                if observe:
+                    self.vocab.observe(counts[n])
+                i = self._item(keys[n], counts[n], when[n], None if dense is None else dense[n])
+                items.append(i)
+                weights.append(self._vector(i, None if vectors is None else vectors[n]))
+            placed += self._place(items, weights)
+            start = batch.stop
+        return placed
 
     def closest(self, vector: Vector, when: float | None = None) -> float:
         """The cosine of the story that a vector would join (0 when there is none)."""
-        self._settle()
-        return self._lookup(vector, when)[1]
+        self.settle()
+        lookup = _Lookup(self, [vector])
+        return max(lookup.best(0, when)[1], 0.0)
 
     def _item(self, key: Hashable, counts: dict[str, float], when: float, dense=None) -> int:
         self.item_keys.append(key)
@@ -159,7 +227,25 @@ class StoryClusterer:
         self.dense.append(dense)
         self.label.append(-1)
         self.when.append(when)
+        if not counts.keys() <= self.col.keys():
+            self.columns(counts)
         return len(self.docs) - 1
+
+    def columns(self, terms: Iterable[str]) -> list[int]:
+        """The columns of these terms, new terms given new ones."""
+        col, names = self.col, self.names
+        if isinstance(terms, dict) and terms.keys() <= col.keys():
+            return list(map(col.__getitem__, terms))
+        out = []
+        for term in terms:
+            j = col.get(term)
+            if j is None:
+                j = col[term] = len(names)
+                names.append(term)
+                if term[0] == DENSE:
+                    self.dense_cols.append(j)
+            out.append(j)
+        return out
 
     def _vector(self, i: int, lexical: Vector | None = None) -> Vector:
         if lexical is None:
@@ -168,130 +254,38 @@ class StoryClusterer:
             return lexical
         return blend(lexical, self.dense[i], self.lexical_weight)
 
-    def _lookup(self, v: Vector, when: float | None = None, floor: float = 0.0) -> tuple[int | None, float]:
-        """The story closest to `v` by cosine, among candidates from the index, and that cosine; a dormant
-        story needs the revival score. With a `floor`, the caller has no use for a story below it: the answer is
-        the closest story when that reaches the floor, and some story below it (or none) otherwise.
-
-        Candidates are ranked by the partial cosine over v's strongest terms (those shared by few enough
-        stories) and the best `exact` of them are scored exactly, strongest first: the exact dot product is the
-        partial one plus what v's other terms add. Those terms can add at most their norm to a cosine
-        (Cauchy-Schwarz), so once a candidate's partial cosine plus that norm falls short of the best score,
-        neither it nor any weaker candidate can win, and they are not scored."""
-        p = self.p
-        items = v.items()
-        top = sorted(items, key=_by_weight, reverse=True)[:p.candidate_terms] \
-            if len(v) > p.candidate_terms else items
-        partial: dict[int, float] = {}
-        index, cap = self.index, p.posting_cap
-        used: set[str] = set()
-        for term, a in top:
-            postings = index.get(term)
-            if not postings:
-                continue
-            # Embedding dimensions are shared by every story: they rank candidates but have no cap.
-            if len(postings) <= cap or term[0] == DENSE:
-                used.add(term)
-                if partial:
-                    get = partial.get
-                    for k, x in postings.items():
-                        partial[k] = get(k, 0.0) + a * x
-                else:
-                    partial = {k: a * x for k, x in postings.items()}
-        if not partial:
-            return None, 0.0
-        rest = [(t, a) for t, a in items if t not in used and index.get(t)] if len(used) < len(v) else []
-        norm = self.norm
-        ratio = dict(zip(partial, map(truediv, partial.values(), map(norm.__getitem__, partial)), strict=True))
-        ranked = sorted(ratio, key=ratio.__getitem__, reverse=True)[:p.exact]  # stable: ties in index order
-        best, best_score = None, 0.0
-        # What the terms left out of the partial cosine can still add (plus a margin for rounding).
-        slack = 1e-9 + (sqrt(sum(a * a for _, a in rest)) if rest else 0.0)
-        dormant = when - self.window if when is not None and self.window is not None else None
-        last = self.last
-        exact_dots, done = partial, 0
-        for n, k in enumerate(ranked):
-            if ratio[k] + slack < (best_score if best_score > floor else floor):
-                break  # no weaker candidate can reach the best score (or the floor)
-            if rest and n >= done:
-                done = n + EXACT_CHUNK
-                exact_dots = self._exact_dots(ranked[n:done], partial, rest)
-            d = exact_dots[k]
-            if d <= 0.0:
-                continue
-            score = d / norm[k]
-            if dormant is not None and last[k] < dormant and score < p.revive:
-                continue  # dormant, and not a strong enough match to revive it
-            if score > best_score or (score == best_score and best is not None and k < best):
-                best, best_score = k, score
-        return best, best_score
-
-    def _exact_dots(self, stories: list[int], partial: dict[int, float], rest: list[tuple[str, float]]
-                    ) -> dict[int, float]:
-        """These stories' exact dot products with a vector: the partial ones plus what the vector's `rest` terms
-        add, term by term in the vector's order (the sums a story-by-story loop makes, bit for bit). Each term
-        visits only the stories its posting list shares with them: a set intersection, not a lookup per term
-        and story."""
-        dots = {k: partial[k] for k in stories}
-        stories_in = dots.keys()
-        index = self.index
-        for t, a in rest:
-            postings = index[t]
-            for k in stories_in & postings.keys():
-                dots[k] += a * postings[k]
-        return dots
+    def _place(self, items: list[int], vectors: list[Vector]) -> list[int]:
+        """Place a batch of items (their vectors made), in order: each joins the story closest to it, or starts
+        one."""
+        lookup = _Lookup(self, vectors)
+        stories = []
+        for n, i in enumerate(items):
+            k, score = lookup.best(n, self.when[i])
+            if k is None or score < self.p.join:
+                k = self._new(None)
+            lookup.join(n, k)
+            self._join(k, i)
+            self.touched.add(k)
+            stories.append(k)
+        return stories
 
     # --- bookkeeping --------------------------------------------------------------------------------------
 
     def _new(self, key: Hashable | None) -> int:
         k = self._next
         self._next += 1
+        if k >= len(self.nsq):
+            self.nsq = np.concatenate([self.nsq, np.zeros(len(self.nsq))])
+            self.last = np.concatenate([self.last, np.zeros(len(self.last))])
         self.story_keys[k] = key
-        self.cent[k] = {}
-        self.nsq[k] = self.norm[k] = 0.0
+        self.nsq[k] = self.last[k] = 0.0
         self.members[k] = set()
-        self.last[k] = 0.0
         return k
 
-    def _unindex(self, k: int) -> None:
-        """Story k's centroid taken out of the index."""
-        for term in self.cent[k]:
-            postings = self.index.get(term)
-            if postings is not None:
-                postings.pop(k, None)
-
-    def _set_centroid(self, k: int, centroid: Vector) -> None:
-        index = self.index
-        self._unindex(k)
-        self.cent[k] = centroid
-        self.nsq[k] = sum(a * a for a in centroid.values())
-        self.norm[k] = sqrt(self.nsq[k])
-        for term, a in centroid.items():
-            postings = index.get(term)
-            if postings is None:
-                index[term] = {k: a}
-            else:
-                postings[k] = a
-
-    def _add_to(self, k: int, i: int, v: Vector) -> None:
-        centroid, index = self.cent[k], self.index
-        get = centroid.get
-        d = 0.0
-        for term, a in v.items():
-            x = get(term)
-            if x is None:
-                centroid[term] = a
-                postings = index.get(term)
-                if postings is None:
-                    index[term] = {k: a}
-                else:
-                    postings[k] = a
-            else:
-                d += a * x
-                centroid[term] = index[term][k] = x + a
-        self.nsq[k] += 2 * d + (1.0 if v else 0.0)  # |C + v|^2 = |C|^2 + 2 C.v + |v|^2
-        self.norm[k] = sqrt(max(self.nsq[k], 0.0))
-        self._join(k, i)
+    def set_centroid(self, k: int, centroid: Vector) -> None:
+        weights = np.fromiter(centroid.values(), dtype=float, count=len(centroid))
+        self.rows.replace(k, np.array(self.columns(centroid), dtype=np.int64), weights)
+        self.nsq[k] = float(weights @ weights)
 
     def _join(self, k: int, i: int) -> None:
         """Item i becomes a member of story k (its vector is in the centroid already, or will be)."""
@@ -300,11 +294,9 @@ class StoryClusterer:
             self.last[k] = self.when[i]
         self.label[i] = k
 
-    def _drop(self, k: int) -> None:
-        self._unindex(k)
-        for table in (self.cent, self.nsq, self.norm, self.members, self.last):
-            table.pop(k, None)  # maintenance takes a dropped story out of `members` at once
-        self._split_size.pop(k, None)
+    def matrix(self) -> sparse.csr_matrix:
+        """The centroids as they stand: stories (by id) x term columns."""
+        return self.rows.matrix(self._next, len(self.names))
 
     # --- maintenance --------------------------------------------------------------------------------------
 
@@ -314,7 +306,7 @@ class StoryClusterer:
         `tidings.maintenance`."""
         if not self.touched:
             return  # no story to tidy; re-weighing the loaded ones would change nothing anyone reads
-        self._settle()
+        self.settle()
         from tidings import maintenance
 
         maintenance.tidy(self)
@@ -330,8 +322,119 @@ class StoryClusterer:
         return {k: [self.item_keys[i] for i in sorted(m)] for k, m in self.members.items()}
 
     def centroid(self, k: int) -> Vector:
-        self._settle()
-        return self.cent[k]
+        self.settle()
+        m = self.matrix()
+        a, z = m.indptr[k], m.indptr[k + 1]
+        return dict(zip(map(self.names.__getitem__, m.indices[a:z].tolist()), m.data[a:z].tolist(), strict=True))
+
+
+class _Lookup:
+    """A batch of vectors against every story: their dot products with the stories, and which stories each finds
+    (those holding one of its strongest usable terms), kept up to date as each joins a story.
+
+    A term is usable while at most `posting_cap` stories hold it. When a story takes an item, it may come to hold a
+    term it did not, and a term may pass the cap inside the batch: what a later item finds is then worked out again
+    from the stories as they stand."""
+
+    def __init__(self, engine: StoryClusterer, vectors: list[Vector]) -> None:
+        self.e = e = engine
+        p = e.p
+        ids = [np.array(e.columns(v), dtype=np.int64) for v in vectors]
+        weights = [np.fromiter(v.values(), dtype=float, count=len(v)) for v in vectors]
+        self.ids, self.weights = ids, weights
+        width = len(e.names)
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        V = sparse.csr_matrix((np.concatenate(weights) if ids else np.zeros(0),
+                               np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64), indptr),
+                              shape=(len(ids), width))
+        self.m0 = m0 = e._next
+        M = e.matrix()
+        b = len(ids)
+        self.dots = np.zeros((b, m0 + b))
+        self.dots[:, :m0] = (V @ M.T).toarray()
+        self.gram = (V @ V.T).toarray()
+        self.held = np.bincount(M.indices, minlength=width)  # stories holding each term
+        usable = self.held <= p.posting_cap
+        usable[e.dense_cols] = True
+        self.S = S = strongest(V, usable, p.candidate_terms)
+        self.M, self.V = M, V
+        self.finds = np.zeros((b, m0 + b), dtype=bool)
+        self.finds[:, :m0] = (S @ pattern(M).T).toarray() > 0
+        self.shares = (S @ pattern(V).T).toarray() > 0  # item j's strongest usable terms among item i's terms
+        self.story: list[int] = []  # where each item went
+        # Terms that may pass the cap in this batch: each story that takes one may newly hold it.
+        at_risk = (self.held <= p.posting_cap) & (self.held + np.bincount(V.indices, minlength=width)
+                                                 > p.posting_cap)
+        at_risk[e.dense_cols] = False
+        self.at_risk = set(S.indices[at_risk[S.indices]].tolist())
+        self.unusable: set[int] = set()
+        self.gained: dict[int, set[int]] = {}  # story -> terms at risk it came to hold in this batch
+
+    def best(self, n: int, when: float | None) -> tuple[int | None, float]:
+        """The story closest to item n by cosine, among those it finds, and that cosine; a dormant story
+        (quiet longer than the window) needs the revival score. Ties go to the older story."""
+        e = self.e
+        m = e._next
+        d = self.dots[n, :m]
+        candidates = np.flatnonzero(self.finds[n, :m] & (d > 0.0))
+        if not len(candidates):
+            return None, 0.0
+        score = d[candidates] / np.sqrt(e.nsq[candidates])
+        if when is not None and e.window is not None:
+            score[(e.last[candidates] < when - e.window) & (score < e.p.revive)] = -np.inf
+        top = int(score.argmax())
+        if score[top] == -np.inf:
+            return None, 0.0
+        return int(candidates[top]), float(score[top])
+
+    def join(self, n: int, k: int) -> None:
+        """Item n joins story k: the story's length, and the later items' dot products with it and whether they
+        find it."""
+        e = self.e
+        e.nsq[k] += 2 * self.dots[n, k] + (1.0 if len(self.ids[n]) else 0.0)  # |C + v|^2 = |C|^2 + 2 C.v + |v|^2
+        e.rows.add(k, self.ids[n], self.weights[n])
+        self.story.append(k)
+        later = slice(n + 1, None)
+        self.dots[later, k] += self.gram[later, n]
+        self.finds[later, k] |= self.shares[later, n]
+        if self.at_risk:
+            self._count_terms(n, k)
+
+    def _count_terms(self, n: int, k: int) -> None:
+        """Story k took item n: count the stories holding the item's terms at risk of passing the cap."""
+        terms = self.at_risk.intersection(self.ids[n].tolist())
+        if not terms:
+            return
+        gained = self.gained.setdefault(k, set())
+        if k < self.m0:
+            a, z = self.M.indptr[k], self.M.indptr[k + 1]
+            terms -= set(self.M.indices[a:z].tolist())
+        passed = []
+        for t in terms - gained:
+            gained.add(t)
+            self.held[t] += 1
+            if self.held[t] == self.e.p.posting_cap + 1:
+                passed.append(t)
+        if passed:
+            self._unusable(passed, n)
+
+    def _unusable(self, terms: list[int], n: int) -> None:
+        """These terms passed the cap as item n joined: the later items that found stories by them find again."""
+        S = self.S
+        self.unusable.update(terms)
+        for r in range(n + 1, S.shape[0]):
+            row = S.indices[S.indptr[r]:S.indptr[r + 1]].tolist()
+            if not any(t in row for t in terms):
+                continue
+            kept = [t for t in row if t not in self.unusable]
+            mine = sparse.csr_matrix((np.ones(len(kept)), kept, [0, len(kept)]), shape=(1, S.shape[1]))
+            self.finds[r] = False
+            self.finds[r, :self.m0] = (mine @ pattern(self.M).T).toarray()[0] > 0
+            self.shares[r] = (mine @ pattern(self.V).T).toarray()[0] > 0
+            for i, k in enumerate(self.story):  # the stories the batch's items joined hold their terms
+                if self.shares[r, i]:
+                    self.finds[r, k] = True
 
 
 def dot(v: Vector, centroid: Vector) -> float:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from tidings.cluster import DAY, params
-from tidings.clusterer import StoryClusterer, Vocabulary, no_cycle_collection
+from tidings.cluster import DAY, no_cycle_collection, params
+from tidings.clusterer import StoryClusterer, Vocabulary
 from tidings.config import Settings
 from tidings.embed import LexicalVectoriser
 from tidings.errors import TidingsError
@@ -110,8 +110,8 @@ def evaluate_clustering(rows: list[Labelled], order: str = "file", vectoriser: s
     engine = StoryClusterer(Vocabulary(), params(settings),
                             window=settings.story_window_days * DAY if timed else None, lexical_weight=weight)
     with no_cycle_collection():
-        for n, row in enumerate(rows):
-            engine.add(n, counts("", row.text), row.time or 0.0, dense=dense[n])
+        engine.add_many(range(len(rows)), [counts("", r.text) for r in rows], [r.time or 0.0 for r in rows],
+                        dense=dense if weight < 1.0 else None)
         engine.maintain()
     seconds = time.perf_counter() - start
     predicted = engine.labels()

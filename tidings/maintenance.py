@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import sparse
 
+from tidings.clusterer import DENSE, pattern, strongest
+
 if TYPE_CHECKING:
     from tidings.clusterer import StoryClusterer
 
@@ -64,9 +66,7 @@ class _Pass:
         self.p = e.p
         self.items = sorted(i for k in touched for i in e.members[k])
         docs = [e.docs[i] for i in self.items]
-        # columns: every term of a centroid the clusterer holds, and of the members
-        self.names = list(dict.fromkeys(chain(e.index, chain.from_iterable(docs))))
-        self.col = {t: j for j, t in enumerate(self.names)}
+        self.names, self.col = e.names, e.col  # the clusterer's term columns: every term of its items and stories
         self.K, self.X = self._rows(docs)
         self.stories = sorted(e.members)
         self.scol = {k: c for c, k in enumerate(self.stories)}
@@ -77,10 +77,14 @@ class _Pass:
         self.when = np.array([e.when[i] for i in self.items], dtype=float)
         self.based = np.array([k in e.base for k in self.stories], dtype=bool)
         self.size = np.array([len(e.members[k]) for k in self.stories], dtype=np.int64)
-        self.last = np.array([e.last[k] for k in self.stories], dtype=float)
+        self.last = e.last[self.stories].astype(float)
         # What does not move with the members: untouched stories' centroids, and the mass of members not loaded.
-        fixed = [e.base.get(k, {}) if t else e.cent[k] for k, t in zip(self.stories, self.touched, strict=True)]
-        self.C0 = self._matrix(fixed)
+        held = e.matrix()[self.stories]
+        based = [c for c in np.flatnonzero(self.touched & self.based).tolist()]
+        base = self._matrix([e.base[self.stories[c]] for c in based])
+        self.C0 = sparse.csr_matrix(sparse.diags((~self.touched).astype(float)) @ held
+                                    + sparse.csr_matrix((np.ones(len(based)), (based, range(len(based)))),
+                                                        shape=(m, len(based))) @ base)
         self._centroids()
 
     # --- rows ---------------------------------------------------------------------------------------------
@@ -112,20 +116,14 @@ class _Pass:
         return K, X
 
     def _blend(self, X: sparse.csr_matrix) -> sparse.csr_matrix:
-        from tidings.clusterer import DENSE
-
         e = self.e
         dense = [e.dense[i] for i in self.items]
         width = max((len(d) for d in dense if d is not None), default=0)
         if not width:
             return X
-        for j in range(width):
-            if f"{DENSE}{j}" not in self.col:
-                self.col[f"{DENSE}{j}"] = len(self.names)
-                self.names.append(f"{DENSE}{j}")
         w = e.lexical_weight
         has = np.array([d is not None for d in dense], dtype=bool)
-        at = np.array([self.col[f"{DENSE}{j}"] for j in range(width)], dtype=np.int64)
+        at = np.array(e.columns(f"{DENSE}{j}" for j in range(width)), dtype=np.int64)
         parts = [np.asarray(d, dtype=float) if d is not None else np.zeros(0) for d in dense]
         indptr = np.zeros(len(parts) + 1, dtype=np.int64)
         np.cumsum([len(v) for v in parts], out=indptr[1:])
@@ -177,24 +175,14 @@ class _Pass:
     def _story_terms(self) -> tuple[sparse.csr_matrix, np.ndarray]:
         """Which terms each story holds (stories x terms, ones), and which terms an item may find stories by:
         those held by at most `posting_cap` stories, and embedding dimensions."""
-        from tidings.clusterer import DENSE
-
         C = self.C
-        pattern = sparse.csr_matrix((np.ones(len(C.indices)), C.indices, C.indptr), shape=C.shape)
         usable = np.bincount(C.indices, minlength=len(self.names)) <= self.p.posting_cap
-        usable[[j for t, j in self.col.items() if t[0] == DENSE]] = True
-        return pattern, usable
+        usable[self.e.dense_cols] = True
+        return pattern(C), usable
 
     def _strongest(self, rows: sparse.csr_matrix, usable: np.ndarray) -> sparse.csr_matrix:
-        """Each row's strongest usable terms (`candidate_terms` of them), as ones: what `StoryClusterer._lookup`
-        finds candidate stories by."""
-        row_of = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
-        order = np.lexsort((-rows.data, row_of))  # each row's entries, strongest first
-        rank = np.arange(len(order)) - rows.indptr[row_of[order]]
-        strongest = order[rank < self.p.candidate_terms]
-        strongest = strongest[usable[rows.indices[strongest]]]
-        return sparse.csr_matrix((np.ones(len(strongest)), (row_of[strongest], rows.indices[strongest])),
-                                 shape=rows.shape)
+        """Each row's strongest usable terms: what an arriving item finds candidate stories by."""
+        return strongest(rows, usable, self.p.candidate_terms)
 
     def _findable(self, rows: sparse.csr_matrix, terms: tuple[sparse.csr_matrix, np.ndarray]) -> np.ndarray:
         """Which stories each row shares one of its strongest usable terms with (see `_story_terms`): the
@@ -556,9 +544,8 @@ class _Pass:
     # --- the outcome --------------------------------------------------------------------------------------
 
     def write(self, touched: Sequence[int]) -> None:
-        """Hand the stories back to the clusterer: the members and labels of the stories that changed, and
-        stories left empty dropped, at once; their centroids when the clusterer next needs them (`_settle`: a
-        run that only reads the stories never does)."""
+        """Hand the stories back to the clusterer: the members and labels of the stories that changed, stories
+        left empty dropped, and every centroid."""
         e = self.e
         changed = set(touched) | {self.stories[c] for c in np.flatnonzero(self.touched)}
         changed |= {self.stories[c] for c in set(self.lab.tolist())}  # untouched stories may take items
@@ -568,25 +555,25 @@ class _Pass:
             k = self.stories[c]
             members[k].add(i)
             e.label[i] = k
-        dropped, kept = [], []
+        dropped = []
         for k in sorted(members):
             if not members[k] and k not in e.base:
                 dropped.append(k)
                 del e.members[k]
             else:
-                kept.append(k)
                 e.members[k] = members[k]
                 e.last[k] = max(e.last[k], float(self.last[self.scol[k]]))
-        names, C, scol = self.names, self.C, self.scol
-
-        def centroids() -> None:
-            for k in dropped:
-                e._drop(k)
-            for k in kept:
-                a, z = C.indptr[scol[k]], C.indptr[scol[k] + 1]
-                e._set_centroid(k, dict(zip(map(names.__getitem__, C.indices[a:z].tolist()), C.data[a:z].tolist(),
-                                            strict=True)))
-        e._pending.append(centroids)
+        for k in dropped:
+            e._split_size.pop(k, None)
+        # every story's centroid at its row of the clusterer's matrix (those dropped left empty)
+        keep = np.ones(len(self.stories))
+        keep[[self.scol[k] for k in dropped]] = 0.0
+        place = sparse.csr_matrix((keep, (self.stories, range(len(self.stories)))),
+                                  shape=(e._next, len(self.stories)))
+        C = sparse.csr_matrix(place @ self.C)
+        C.eliminate_zeros()
+        e.rows.reset(C)
+        e.nsq[self.stories] = self.nsq * keep
 
 
 try:  # scipy's own kernel for `matrix @ vector`, without the dispatch around it (it adds up in tight loops)
