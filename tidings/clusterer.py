@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from math import sqrt
 
 import numpy as np
@@ -82,12 +83,14 @@ def resized(m: sparse.csr_matrix, rows: int, cols: int) -> sparse.csr_matrix:
 
 
 class _Centroids:
-    """Every story's centroid as a row of one sparse matrix (rows: story ids, columns: term columns), with what
-    changed since it was last put together kept aside (rows added to, rows replaced) until it is asked for:
-    putting it together is a pass over all of it, done once a batch, not once an item."""
+    """Every story's centroid, kept as one sparse matrix of terms x stories (what a lookup multiplies by: each
+    term's row lists the stories that hold it), with what changed since it was last put together kept aside (rows
+    added to, rows replaced) until it is asked for: putting it together is a pass over all of it, done once a
+    batch, not once an item."""
 
     def __init__(self) -> None:
-        self._m = sparse.csr_matrix((0, 0))
+        self._by_term = sparse.csr_matrix((0, 0))
+        self._by_story: sparse.csr_matrix | None = None  # the same turned round, made when asked for
         self._added: list[tuple[int, np.ndarray, np.ndarray]] = []  # (story, columns, weights), in order
         self._replaced: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}  # story -> (len(_added) then, row)
 
@@ -97,35 +100,43 @@ class _Centroids:
     def replace(self, k: int, cols: np.ndarray, weights: np.ndarray) -> None:
         self._replaced[k] = (len(self._added), cols, weights)
 
-    def reset(self, m: sparse.csr_matrix) -> None:
-        self._m, self._added, self._replaced = m, [], {}
+    def reset(self, by_story: sparse.csr_matrix) -> None:
+        """Every centroid at once: stories x terms."""
+        self._by_term, self._by_story, self._added, self._replaced = by_story.T.tocsr(), by_story, [], {}
 
-    def matrix(self, rows: int, cols: int) -> sparse.csr_matrix:
-        m = resized(self._m, rows, cols)
+    def by_term(self, terms: int, stories: int) -> sparse.csr_matrix:
+        m = resized(self._by_term, terms, stories)
         if self._replaced:
-            gone = np.fromiter(self._replaced, dtype=np.int64, count=len(self._replaced))
-            keep = np.ones(rows)
-            keep[gone] = 0.0
-            m = sparse.csr_matrix(sparse.diags(keep) @ m) + _rows(
-                [(k, c, w) for k, (_, c, w) in self._replaced.items()], rows, cols)
+            keep = np.ones(stories)
+            keep[np.fromiter(self._replaced, dtype=np.int64, count=len(self._replaced))] = 0.0
+            m = sparse.csr_matrix(m @ sparse.diags(keep)) + _entries(
+                [(k, c, w) for k, (_, c, w) in self._replaced.items()], terms, stories)
         # what was added to a row before it was replaced is gone with it
         added = [a for n, a in enumerate(self._added) if a[0] not in self._replaced or n >= self._replaced[a[0]][0]]
         if added:
-            m = m + _rows(added, rows, cols)
+            m = m + _entries(added, terms, stories)
         if self._added or self._replaced:
             m = sparse.csr_matrix(m)
             m.sum_duplicates()
-            self.reset(m)
+            self._by_story, self._added, self._replaced = None, [], {}
+        self._by_term = m
         return m
 
+    def by_story(self, stories: int, terms: int) -> sparse.csr_matrix:
+        m = self.by_term(terms, stories)
+        if self._by_story is None:
+            self._by_story = m.T.tocsr()
+        self._by_story = resized(self._by_story, stories, terms)
+        return self._by_story
 
-def _rows(parts: list[tuple[int, np.ndarray, np.ndarray]], rows: int, cols: int) -> sparse.csr_matrix:
-    """Rows (story, columns, weights) as a matrix; rows of the same story add up."""
+
+def _entries(parts: list[tuple[int, np.ndarray, np.ndarray]], terms: int, stories: int) -> sparse.csr_matrix:
+    """Stories' rows (story, columns, weights) as a terms x stories matrix; rows of the same story add up."""
     at = np.repeat(np.fromiter((k for k, _, _ in parts), dtype=np.int64, count=len(parts)),
                    [len(c) for _, c, _ in parts])
     columns = np.concatenate([c for _, c, _ in parts])
     weights = np.concatenate([w for _, _, w in parts])
-    return sparse.csr_matrix((weights, (at, columns)), shape=(rows, cols))
+    return sparse.csr_matrix((weights, (columns, at)), shape=(terms, stories))
 
 
 class StoryClusterer:
@@ -296,7 +307,7 @@ class StoryClusterer:
 
     def matrix(self) -> sparse.csr_matrix:
         """The centroids as they stand: stories (by id) x term columns."""
-        return self.rows.matrix(self._next, len(self.names))
+        return self.rows.by_story(self._next, len(self.names))
 
     # --- maintenance --------------------------------------------------------------------------------------
 
@@ -339,28 +350,30 @@ class _Lookup:
     def __init__(self, engine: StoryClusterer, vectors: list[Vector]) -> None:
         self.e = e = engine
         p = e.p
-        ids = [np.array(e.columns(v), dtype=np.int64) for v in vectors]
-        weights = [np.fromiter(v.values(), dtype=float, count=len(v)) for v in vectors]
-        self.ids, self.weights = ids, weights
+        col = e.col
+        for v in vectors:
+            if not v.keys() <= col.keys():
+                e.columns(v)
+        lengths = np.fromiter(map(len, vectors), dtype=np.int64, count=len(vectors))
+        self.at = at = np.zeros(len(vectors) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=at[1:])
+        self.ids = np.fromiter(map(col.__getitem__, chain.from_iterable(vectors)), dtype=np.int64, count=int(at[-1]))
+        self.weights = np.fromiter(chain.from_iterable(map(dict.values, vectors)), dtype=float, count=int(at[-1]))
         width = len(e.names)
-        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-        indptr = np.concatenate([[0], np.cumsum(lengths)])
-        V = sparse.csr_matrix((np.concatenate(weights) if ids else np.zeros(0),
-                               np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64), indptr),
-                              shape=(len(ids), width))
+        V = sparse.csr_matrix((self.weights, self.ids, at), shape=(len(vectors), width))
         self.m0 = m0 = e._next
-        M = e.matrix()
-        b = len(ids)
+        MT = e.rows.by_term(width, m0)  # terms x stories
+        b = len(vectors)
         self.dots = np.zeros((b, m0 + b))
-        self.dots[:, :m0] = (V @ M.T).toarray()
+        self.dots[:, :m0] = (V @ MT).toarray()
         self.gram = (V @ V.T).toarray()
-        self.held = np.bincount(M.indices, minlength=width)  # stories holding each term
+        self.held = np.diff(MT.indptr)  # stories holding each term
         usable = self.held <= p.posting_cap
         usable[e.dense_cols] = True
         self.S = S = strongest(V, usable, p.candidate_terms)
-        self.M, self.V = M, V
+        self.MT, self.V = MT, V
         self.finds = np.zeros((b, m0 + b), dtype=bool)
-        self.finds[:, :m0] = (S @ pattern(M).T).toarray() > 0
+        self.finds[:, :m0] = (S @ pattern(MT)).toarray() > 0
         self.shares = (S @ pattern(V).T).toarray() > 0  # item j's strongest usable terms among item i's terms
         self.story: list[int] = []  # where each item went
         # Terms that may pass the cap in this batch: each story that takes one may newly hold it.
@@ -392,8 +405,9 @@ class _Lookup:
         """Item n joins story k: the story's length, and the later items' dot products with it and whether they
         find it."""
         e = self.e
-        e.nsq[k] += 2 * self.dots[n, k] + (1.0 if len(self.ids[n]) else 0.0)  # |C + v|^2 = |C|^2 + 2 C.v + |v|^2
-        e.rows.add(k, self.ids[n], self.weights[n])
+        a, z = self.at[n], self.at[n + 1]
+        e.nsq[k] += 2 * self.dots[n, k] + (1.0 if z > a else 0.0)  # |C + v|^2 = |C|^2 + 2 C.v + |v|^2
+        e.rows.add(k, self.ids[a:z], self.weights[a:z])
         self.story.append(k)
         later = slice(n + 1, None)
         self.dots[later, k] += self.gram[later, n]
@@ -403,15 +417,15 @@ class _Lookup:
 
     def _count_terms(self, n: int, k: int) -> None:
         """Story k took item n: count the stories holding the item's terms at risk of passing the cap."""
-        terms = self.at_risk.intersection(self.ids[n].tolist())
+        terms = self.at_risk.intersection(self.ids[self.at[n]:self.at[n + 1]].tolist())
         if not terms:
             return
         gained = self.gained.setdefault(k, set())
-        if k < self.m0:
-            a, z = self.M.indptr[k], self.M.indptr[k + 1]
-            terms -= set(self.M.indices[a:z].tolist())
+        MT = self.MT
         passed = []
         for t in terms - gained:
+            if k < self.m0 and k in MT.indices[MT.indptr[t]:MT.indptr[t + 1]]:
+                continue  # the story held it before the batch
             gained.add(t)
             self.held[t] += 1
             if self.held[t] == self.e.p.posting_cap + 1:
@@ -430,7 +444,7 @@ class _Lookup:
             kept = [t for t in row if t not in self.unusable]
             mine = sparse.csr_matrix((np.ones(len(kept)), kept, [0, len(kept)]), shape=(1, S.shape[1]))
             self.finds[r] = False
-            self.finds[r, :self.m0] = (mine @ pattern(self.M).T).toarray()[0] > 0
+            self.finds[r, :self.m0] = (mine @ pattern(self.MT)).toarray()[0] > 0
             self.shares[r] = (mine @ pattern(self.V).T).toarray()[0] > 0
             for i, k in enumerate(self.story):  # the stories the batch's items joined hold their terms
                 if self.shares[r, i]:
