@@ -607,9 +607,12 @@ def _second(cos: np.ndarray, top: np.ndarray) -> np.ndarray:
 
 
 def _unit_rows(m: sparse.csr_matrix) -> sparse.csr_matrix:
-    norms = np.sqrt(np.asarray(m.multiply(m).sum(1)).ravel())
+    """Rows scaled to length 1 (empty rows left empty), entries in the order they were."""
+    lengths = np.diff(m.indptr)
+    norms = np.sqrt(np.bincount(np.repeat(np.arange(m.shape[0]), lengths), m.data * m.data, minlength=m.shape[0]))
     norms[norms == 0] = 1.0
-    return sparse.csr_matrix(sparse.diags(1.0 / norms) @ m)
+    return sparse.csr_matrix((m.data * np.repeat(1.0 / norms, lengths), m.indices.copy(), m.indptr.copy()),
+                             shape=m.shape)
 
 
 def _likelihood(counts: np.ndarray, beta: float, vocabulary: int) -> float:
@@ -629,7 +632,8 @@ def bisect(m: sparse.csr_matrix) -> np.ndarray | None:
     if not len(columns):
         return None
     m = m[:, columns].tocsr()
-    m = _unit_rows(sparse.csr_matrix(m.multiply(np.log(n / local_df[columns].astype(float)))))
+    m.data *= np.log(n / local_df[columns].astype(float))[m.indices]
+    m = _unit_rows(m)
     mt = m.T.tocsr()
     mean = np.asarray(m.mean(0)).ravel()
     x = _direction(m, mt, mean, np.full(len(columns), 1.0 / sqrt(len(columns))))
@@ -660,10 +664,10 @@ def _direction(m: sparse.csr_matrix, mt: sparse.csr_matrix, mean: np.ndarray, x:
     """Power iteration from x: the direction along which the rows of m (unit vectors), centred, differ most.
     None when they do not differ along x at all: what is left is rounding noise, no direction."""
     for step in range(30):
-        y = m @ x - mean @ x
+        y = _matvec(m, x) - mean @ x
         if not step and y @ y <= 1e-18 * len(y):
             return None
-        x = mt @ y - mean * y.sum()
+        x = _matvec(mt, y) - mean * y.sum()
         length = sqrt(x @ x)
         if length == 0:
             return None
@@ -685,9 +689,11 @@ class _HeldDots:
         self.F = finds(rows, None)
 
     def cosines(self, rows: np.ndarray, cols: np.ndarray | None, alive: np.ndarray) -> np.ndarray:
-        d, found = self.D[self.at[rows]], self.F[self.at[rows]]
-        if cols is not None:
-            d, found = d[:, cols], found[:, cols]
+        at = self.at[rows]
+        if cols is None:
+            d, found = self.D[at], self.F[at]
+        else:
+            d, found = self.D[np.ix_(at, cols)], self.F[np.ix_(at, cols)]
         cos = _cosines(d, self.nsq, rows, cols, alive)
         cos[~found] = -np.inf
         return cos
