@@ -151,47 +151,44 @@ class _Pass:
         self.reach = np.where(self.norm > 0.0, 0.0, -np.inf)
         self.safe = np.where(self.norm > 0.0, self.norm, 1.0)
 
-    def _cosines(self, dots: np.ndarray, findable: np.ndarray, when: np.ndarray, own: np.ndarray,
-                 cols: np.ndarray | None = None) -> np.ndarray:
-        """Cosines of rows with the stories (or these columns of them) they may move to, from their dot
-        products: a story the row would find (`_findable`), not its own, and one quiet longer than the window
-        (dormant) only at the revival threshold; -inf for any other. Column by column in memory, as the dot
-        products: a move changes two columns."""
-        if cols is not None:
-            dots, findable = dots[:, cols], findable[:, cols]
-        pick = slice(None) if cols is None else cols
-        cos = np.divide(dots, self.safe[pick], out=np.empty(dots.shape, order="F"))
-        cos += self.reach[pick]
-        np.copyto(cos, -np.inf, where=~findable)
+    def _cosines(self, dots: np.ndarray, findable: np.ndarray, when: np.ndarray, own: np.ndarray) -> np.ndarray:
+        """Cosines of rows with every story, from their dot products and whether they find them: a story the row
+        would find (`_found`), not its own, and one quiet longer than the window (dormant) only at the revival
+        threshold; -inf for any other."""
+        cos = dots / self.safe + self.reach
+        cos[~findable] = -np.inf
         if self.e.window is not None:
-            dormant = self.last[pick][None, :] < (when - self.e.window)[:, None]
-            cos[dormant & (cos < self.p.revive)] = -np.inf
-        if cols is None:
-            cos[np.arange(len(own)), own] = -np.inf
-        else:
-            cos[own[:, None] == cols[None, :]] = -np.inf
+            cos[(self.last[None, :] < (when - self.e.window)[:, None]) & (cos < self.p.revive)] = -np.inf
+        cos[np.arange(len(own)), own] = -np.inf
         return cos
 
     def _story_terms(self) -> tuple[sparse.csr_matrix, np.ndarray]:
-        """Which terms each story holds (stories x terms, ones), and which terms an item may find stories by:
+        """Which stories hold each term (terms x stories, ones), and which terms an item may find stories by:
         those held by at most `posting_cap` stories, and embedding dimensions."""
         C = self.C
         usable = np.bincount(C.indices, minlength=len(self.names)) <= self.p.posting_cap
         usable[self.e.dense_cols] = True
-        return pattern(C), usable
+        return pattern(C).T.tocsr(), usable
 
     def _strongest(self, rows: sparse.csr_matrix, usable: np.ndarray) -> sparse.csr_matrix:
         """Each row's strongest usable terms: what an arriving item finds candidate stories by."""
         return strongest(rows, usable, self.p.candidate_terms)
 
-    def _findable(self, rows: sparse.csr_matrix, terms: tuple[sparse.csr_matrix, np.ndarray]) -> np.ndarray:
+    def _found(self, rows: sparse.csr_matrix, terms: tuple[sparse.csr_matrix, np.ndarray]
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Which stories each row shares one of its strongest usable terms with (see `_story_terms`): the
-        stories an item would find on arrival. A story that shares only common words with an item is not one
-        it may move to, however many of them it shares."""
-        pattern, usable = terms
-        shared = sparse.csr_matrix(pattern @ self._strongest(rows, usable).T)  # stories x rows
-        found = np.zeros((rows.shape[0], pattern.shape[0]), dtype=bool, order="F")  # read column by column
-        found[shared.indices, np.repeat(np.arange(shared.shape[0]), np.diff(shared.indptr))] = True
+        stories an item would find on arrival, as (row, story) pairs, row by row, and the rows' bounds among
+        them. A story that shares only common words with an item is not one it may move
+        to, however many of them it shares."""
+        by_term, usable = terms
+        shared = sparse.csr_matrix(self._strongest(rows, usable) @ by_term)  # rows x stories
+        return np.repeat(np.arange(rows.shape[0]), np.diff(shared.indptr)), shared.indices, shared.indptr
+
+    def _findable(self, rows: sparse.csr_matrix, terms: tuple[sparse.csr_matrix, np.ndarray]) -> np.ndarray:
+        """The same as a dense block, rows x stories, read column by column."""
+        at, stories, _ = self._found(rows, terms)
+        found = np.zeros((rows.shape[0], len(self.stories)), dtype=bool, order="F")
+        found[at, stories] = True
         return found
 
     def _chunk(self) -> int:
@@ -217,21 +214,19 @@ class _Pass:
         """Look at these rows one after another, each against the stories as the moves before it left them.
 
         A chunk of rows' dot products with every story are made at once, and kept up to date as rows move. A
-        move changes two stories, so two columns, and each later row's best story only where it was one of the
-        two or one of them now beats it; a row's verdict is worked out again only when its own story or its best
-        one changed."""
+        move changes two stories, so two columns; it changes what a later row makes of them only where the row
+        finds one of them or belongs to one, and its best story only where it was one of the two or one of them now
+        beats it; a row's verdict is worked out again only then."""
         terms = self._story_terms()  # as the stories stand at the start, for every chunk alike
         step = self._chunk()
         for start in range(0, len(order), step):
             rows = order[start:start + step]
             X, when, own = self.X[rows], self.when[rows], self.lab[rows]
             dots = (self.C @ X.T).toarray().T  # column by column in memory
-            findable = self._findable(X, terms)
-            cos = self._cosines(dots, findable, when, own)
-            best = cos.argmax(1)
-            score = cos[np.arange(len(rows)), best]
-            runner_up = _second(cos, best)  # no other story beats this: where a row's best story weakens but stays
-            # above it, the row need not look at every story again
+            at, stories, bounds = self._found(X, terms)
+            findable = np.zeros(dots.shape, dtype=bool, order="F")
+            findable[at, stories] = True
+            best, score, runner_up = self._best_two(dots, at, stories, bounds, when, own)
             move = self._verdict(np.arange(len(rows)), own, score, dots)
             x = np.zeros(X.shape[1])
             moved = False
@@ -251,37 +246,75 @@ class _Pass:
                 moved = True
                 dots[first:, frm] -= change
                 dots[first:, to] += change
-                pair = np.array([frm, to])
-                rest = slice(first, None)
-                cos[rest, pair] = self._cosines(dots[rest], findable[rest], when[rest], own[rest], pair)
-                tail_own, tail_best = own[rest], best[rest]
-                redo = (tail_best == frm) | (tail_best == to) | (tail_own == frm) | (tail_own == to)
-                # The rows still to come. One whose best story changed keeps it while it beats the runner-up,
-                # and looks at every story again otherwise; any row takes a changed story that now beats its best
-                # (its best becomes the runner-up), and a story that beats the runner-up becomes it.
-                hit = first + np.flatnonzero((tail_best == frm) | (tail_best == to))
-                now = cos[hit, best[hit]]
-                holds = now >= runner_up[hit]
-                score[hit[holds]] = now[holds]
-                again = hit[~holds]
-                if len(again):
-                    part = cos[again]
-                    best[again] = part.argmax(1)
-                    score[again] = part[np.arange(len(again)), best[again]]
-                    runner_up[again] = _second(part, best[again])
-                tail_score, tail_second = score[first:], runner_up[first:]
-                for c in (frm, to):
-                    column = cos[first:, c]
-                    better = (column > tail_score) & (tail_best != c)
-                    tail_second[better] = tail_score[better]
-                    tail_best[better], tail_score[better] = c, column[better]
-                    second = ~better & (tail_best != c) & (column > tail_second)
-                    tail_second[second] = column[second]
-                    redo |= better
-                redo = first + np.flatnonzero(redo)
-                move[redo] = self._verdict(redo, own, score, dots)
+                tail = slice(first, None)
+                # the later rows that find one of the two stories, or belong to one
+                hit = first + np.flatnonzero(findable[tail, frm] | findable[tail, to]
+                                             | (own[tail] == frm) | (own[tail] == to))
+                if len(hit):
+                    self._rethink(hit, np.array([frm, to]), dots, findable, when, own, best, score, runner_up)
+                    move[hit] = self._verdict(hit, own, score, dots)
             if moved:
                 self._centroids()
+
+    def _best_two(self, dots: np.ndarray, at: np.ndarray, stories: np.ndarray, bounds: np.ndarray,
+                  when: np.ndarray, own: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each row's best story (the first of equals; 0 for a row with none), its cosine, and the next best
+        cosine, among the (row, story) pairs it finds (see `_found`)."""
+        n = len(own)
+        cos = dots[at, stories] / self.safe[stories] + self.reach[stories]
+        if self.e.window is not None:
+            cos[(self.last[stories] < when[at] - self.e.window) & (cos < self.p.revive)] = -np.inf
+        cos[stories == own[at]] = -np.inf
+        top = np.full(n, -np.inf)
+        some = np.flatnonzero(np.diff(bounds) > 0)
+        if len(some):
+            top[some] = np.maximum.reduceat(cos, bounds[some])
+        best = np.zeros(n, dtype=np.int64)
+        if len(some):  # of the stories at the top, the first (a row's pairs come in any order)
+            first = np.minimum.reduceat(np.where(cos == top[at], stories, len(self.stories)), bounds[some])
+            best[some] = np.where(top[some] > -np.inf, first, 0)
+        cos[(stories == best[at]) & (cos > -np.inf)] = -np.inf
+        second = np.full(n, -np.inf)
+        if len(some):
+            second[some] = np.maximum.reduceat(cos, bounds[some])
+        return best, top, second
+
+    def _rethink(self, hit: np.ndarray, pair: np.ndarray, dots: np.ndarray, findable: np.ndarray,
+                 when: np.ndarray, own: np.ndarray, best: np.ndarray, score: np.ndarray, runner_up: np.ndarray
+                 ) -> None:
+        """These rows' best and next best cosines after the two stories of a move changed. A row whose best
+        story was one of them keeps it while it beats the runner-up, and looks at every story again otherwise;
+        any row takes one of them that now beats its best (its best becomes the runner-up), and one that beats
+        the runner-up becomes it."""
+        e, p = self.e, self.p
+        columns = []
+        for c in pair.tolist():  # column by column: two columns of a few rows
+            column = dots[hit, c] / self.safe[c] + self.reach[c]
+            column[~findable[hit, c]] = -np.inf
+            if e.window is not None and self.last[c] < when[hit].max() - e.window:
+                column[(self.last[c] < when[hit] - e.window) & (column < p.revive)] = -np.inf
+            column[own[hit] == c] = -np.inf
+            columns.append(column)
+        was = best[hit]
+        for c, column in zip(pair.tolist(), columns, strict=True):
+            keeps = was == c
+            now = column[keeps]
+            holds = now >= runner_up[hit[keeps]]
+            score[hit[keeps][holds]] = now[holds]
+            again = hit[keeps][~holds]
+            if len(again):
+                whole = self._cosines(dots[again], findable[again], when[again], own[again])
+                best[again] = whole.argmax(1)
+                score[again] = whole[np.arange(len(again)), best[again]]
+                runner_up[again] = _second(whole, best[again])
+        for c, column in zip(pair.tolist(), columns, strict=True):
+            b, top, second = best[hit], score[hit], runner_up[hit]
+            better = (column > top) & (b != c)
+            second[better] = top[better]
+            b[better], top[better] = c, column[better]
+            beats = ~better & (b != c) & (column > second)
+            second[beats] = column[beats]
+            best[hit], score[hit], runner_up[hit] = b, top, second
 
     def _verdict(self, at: np.ndarray, own: np.ndarray, score: np.ndarray, dots: np.ndarray) -> np.ndarray:
         """Whether these rows move to their best story: when it beats their own story without them, or, alone in
@@ -329,8 +362,8 @@ class _Pass:
         alive &= self.norm > 0.0
         # A story finds partners as an item finds stories, by its strongest terms (those held by few enough
         # stories when the pass began): which terms each story holds, and each touched story's strongest.
-        held, usable = self._story_terms()
-        held_by = held.T.tocsr()  # terms x stories: who holds a term
+        held_by, usable = self._story_terms()  # terms x stories: who holds a term
+        held = held_by.T.tocsr()
         strongest = self._strongest(self.C[rows], usable)
         query = dict(zip(rows.tolist(), np.split(strongest.indices, strongest.indptr[1:-1]), strict=True))
 
