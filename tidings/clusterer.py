@@ -101,11 +101,12 @@ class _Centroids:
     def __init__(self) -> None:
         self._by_term = sparse.csr_matrix((0, 0))
         self._by_story: sparse.csr_matrix | None = None  # the same turned round, made when asked for
-        self._added: list[tuple[int, np.ndarray, np.ndarray]] = []  # (story, columns, weights), in order
+        self._added: list[tuple[np.ndarray, sparse.csr_matrix]] = []  # (each row's story, rows): batches, in order
         self._replaced: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}  # story -> (len(_added) then, row)
 
-    def add(self, k: int, cols: np.ndarray, weights: np.ndarray) -> None:
-        self._added.append((k, cols, weights))
+    def add(self, stories: np.ndarray, rows: sparse.csr_matrix) -> None:
+        """Each row added to its story's centroid."""
+        self._added.append((stories, rows))
 
     def replace(self, k: int, cols: np.ndarray, weights: np.ndarray) -> None:
         self._replaced[k] = (len(self._added), cols, weights)
@@ -119,12 +120,20 @@ class _Centroids:
         if self._replaced:
             keep = np.ones(stories)
             keep[np.fromiter(self._replaced, dtype=np.int64, count=len(self._replaced))] = 0.0
-            m = sparse.csr_matrix(m @ sparse.diags(keep)) + _entries(
-                [(k, c, w) for k, (_, c, w) in self._replaced.items()], terms, stories)
-        # what was added to a row before it was replaced is gone with it
-        added = [a for n, a in enumerate(self._added) if a[0] not in self._replaced or n >= self._replaced[a[0]][0]]
-        if added:
-            m = m + _entries(added, terms, stories)
+            parts = [(k, c, w) for k, (_, c, w) in self._replaced.items()]
+            at = np.repeat(np.fromiter((k for k, _, _ in parts), dtype=np.int64, count=len(parts)),
+                           [len(c) for _, c, _ in parts])
+            m = sparse.csr_matrix(m @ sparse.diags(keep)) + sparse.csr_matrix(
+                (np.concatenate([w for _, _, w in parts]), (np.concatenate([c for _, c, _ in parts]), at)),
+                shape=(terms, stories))
+        for n, (owner, rows) in enumerate(self._added):
+            # what was added to a row before it was replaced is gone with it
+            gone = [k for k, (after, _, _) in self._replaced.items() if after > n]
+            if gone:
+                rows = sparse.csr_matrix(sparse.diags((~np.isin(owner, gone)).astype(float)) @ rows)
+            turned = rows.T.tocsr()  # terms x the batch's rows, which name their stories
+            indptr = resized(turned, terms, turned.shape[1]).indptr
+            m = m + sparse.csr_matrix((turned.data, owner[turned.indices], indptr), shape=(terms, stories))
         if self._added or self._replaced:
             m = sparse.csr_matrix(m)
             m.sum_duplicates()
@@ -138,15 +147,6 @@ class _Centroids:
             self._by_story = m.T.tocsr()
         self._by_story = resized(self._by_story, stories, terms)
         return self._by_story
-
-
-def _entries(parts: list[tuple[int, np.ndarray, np.ndarray]], terms: int, stories: int) -> sparse.csr_matrix:
-    """Stories' rows (story, columns, weights) as a terms x stories matrix; rows of the same story add up."""
-    at = np.repeat(np.fromiter((k for k, _, _ in parts), dtype=np.int64, count=len(parts)),
-                   [len(c) for _, c, _ in parts])
-    columns = np.concatenate([c for _, c, _ in parts])
-    weights = np.concatenate([w for _, _, w in parts])
-    return sparse.csr_matrix((weights, (columns, at)), shape=(terms, stories))
 
 
 class StoryClusterer:
@@ -290,6 +290,7 @@ class StoryClusterer:
             self._join(k, i)
             self.touched.add(k)
             stories.append(k)
+        self.rows.add(np.array(stories, dtype=np.int64), lookup.V)
         return stories
 
     # --- bookkeeping --------------------------------------------------------------------------------------
@@ -415,11 +416,10 @@ class _Lookup:
 
     def join(self, n: int, k: int) -> None:
         """Item n joins story k: the story's length, and the later items' dot products with it and whether they
-        find it."""
+        find it (its centroid takes the item's vector when the batch is done: see `StoryClusterer._place`)."""
         e = self.e
         a, z = self.at[n], self.at[n + 1]
         e.nsq[k] += 2 * self.dots[n, k] + (1.0 if z > a else 0.0)  # |C + v|^2 = |C|^2 + 2 C.v + |v|^2
-        e.rows.add(k, self.ids[a:z], self.weights[a:z])
         self.story.append(k)
         later = slice(n + 1, None)
         self.dots[later, k] += self.gram[later, n]
