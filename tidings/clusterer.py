@@ -58,13 +58,14 @@ def blend(lexical: Vector, dense, weight: float) -> Vector:
     return out
 
 
-def strongest(rows: sparse.csr_matrix, usable: np.ndarray, count: int) -> sparse.csr_matrix:
-    """Each row's `count` strongest terms (ties in the row's own order), of those the usable ones, as ones: the
-    terms an item finds candidate stories by."""
-    n = rows.shape[0]
-    lengths = np.diff(rows.indptr)
+def strongest(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, usable: np.ndarray, count: int
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's `count` strongest terms (ties in the row's own order), of those the usable ones (`usable`: a
+    flag per entry), of a sparse matrix given by its CSR arrays: the terms an item finds candidate stories by, as
+    CSR arrays (bounds of the rows, term columns)."""
+    n = len(indptr) - 1
+    lengths = np.diff(indptr)
     row_of = np.repeat(np.arange(n), lengths)
-    data = rows.data
     if len(data):
         # One sort: each entry's row, plus less than a half for how much weaker than the strongest weight it is.
         low, high = float(data.min()), float(data.max())
@@ -72,11 +73,11 @@ def strongest(rows: sparse.csr_matrix, usable: np.ndarray, count: int) -> sparse
         order = np.argsort(key, kind="stable")
     else:
         order = np.zeros(0, dtype=np.int64)
-    rank = np.arange(len(order)) - rows.indptr[row_of[order]]
-    top = order[(rank < count) & usable[rows.indices[order]]]  # still row by row
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(row_of[top], minlength=n), out=indptr[1:])
-    return sparse.csr_matrix((np.ones(len(top)), rows.indices[top], indptr), shape=rows.shape)
+    rank = np.arange(len(order)) - indptr[row_of[order]]
+    top = order[(rank < count) & usable[order]]  # still row by row
+    bounds = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row_of[top], minlength=n), out=bounds[1:])
+    return bounds, indices[top]
 
 
 def pattern(m: sparse.csr_matrix) -> sparse.csr_matrix:
@@ -95,18 +96,20 @@ def resized(m: sparse.csr_matrix, rows: int, cols: int) -> sparse.csr_matrix:
 class _Centroids:
     """Every story's centroid, kept as one sparse matrix of terms x stories (what a lookup multiplies by: each
     term's row lists the stories that hold it), with what changed since it was last put together kept aside (rows
-    added to, rows replaced) until it is asked for: putting it together is a pass over all of it, done once a
-    batch, not once an item."""
+    added to, rows replaced) until it is asked for, then put in at once."""
+
+    FEW = 64  # changed entries put in one by one (a pass over the whole matrix costs more)
 
     def __init__(self) -> None:
         self._by_term = sparse.csr_matrix((0, 0))
         self._by_story: sparse.csr_matrix | None = None  # the same turned round, made when asked for
-        self._added: list[tuple[np.ndarray, sparse.csr_matrix]] = []  # (each row's story, rows): batches, in order
+        # batches of rows added to stories: (each row's story, bounds of the rows, term columns, weights)
+        self._added: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self._replaced: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}  # story -> (len(_added) then, row)
 
-    def add(self, stories: np.ndarray, rows: sparse.csr_matrix) -> None:
-        """Each row added to its story's centroid."""
-        self._added.append((stories, rows))
+    def add(self, stories: np.ndarray, bounds: np.ndarray, cols: np.ndarray, weights: np.ndarray) -> None:
+        """Each row (given as CSR arrays) added to its story's centroid."""
+        self._added.append((stories, bounds, cols, weights))
 
     def replace(self, k: int, cols: np.ndarray, weights: np.ndarray) -> None:
         self._replaced[k] = (len(self._added), cols, weights)
@@ -126,14 +129,25 @@ class _Centroids:
             m = sparse.csr_matrix(m @ sparse.diags(keep)) + sparse.csr_matrix(
                 (np.concatenate([w for _, _, w in parts]), (np.concatenate([c for _, c, _ in parts]), at)),
                 shape=(terms, stories))
-        for n, (owner, rows) in enumerate(self._added):
-            # what was added to a row before it was replaced is gone with it
-            gone = [k for k, (after, _, _) in self._replaced.items() if after > n]
-            if gone:
-                rows = sparse.csr_matrix(sparse.diags((~np.isin(owner, gone)).astype(float)) @ rows)
-            turned = rows.T.tocsr()  # terms x the batch's rows, which name their stories
-            indptr = resized(turned, terms, turned.shape[1]).indptr
-            m = m + sparse.csr_matrix((turned.data, owner[turned.indices], indptr), shape=(terms, stories))
+        if self._added:
+            owners, cols, weights = [], [], []
+            for n, (owner, bounds, c, w) in enumerate(self._added):
+                owner = np.repeat(owner, np.diff(bounds))
+                gone = [k for k, (after, _, _) in self._replaced.items() if after > n]
+                keep = ~np.isin(owner, gone) if gone else slice(None)  # added to a row before it was replaced
+                owners.append(owner[keep])
+                cols.append(c[keep])
+                weights.append(w[keep])
+            # each (term, story) once, the weights added to it in the order they came
+            keys, where = np.unique(np.concatenate(cols) * stories + np.concatenate(owners), return_inverse=True)
+            sums = np.bincount(where, np.concatenate(weights), minlength=len(keys))
+            m.sort_indices()
+            if len(keys) <= self.FEW:
+                m = _inserted(m, keys // stories, keys % stories, sums)
+            else:
+                indptr = np.zeros(terms + 1, dtype=np.int64)
+                np.cumsum(np.bincount(keys // stories, minlength=terms), out=indptr[1:])
+                m = m + sparse.csr_matrix((sums, keys % stories, indptr), shape=(terms, stories))
         if self._added or self._replaced:
             m = sparse.csr_matrix(m)
             m.sum_duplicates()
@@ -147,6 +161,31 @@ class _Centroids:
             self._by_story = m.T.tocsr()
         self._by_story = resized(self._by_story, stories, terms)
         return self._by_story
+
+
+def _inserted(m: sparse.csr_matrix, rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> sparse.csr_matrix:
+    """A CSR matrix (sorted, no duplicates) with a few values added at (row, column) places, sorted by place:
+    added to an entry that is there, inserted where none is."""
+    data, indices, indptr = m.data.copy(), m.indices, m.indptr
+    places, new_rows, new_cols, new_values = [], [], [], []
+    for r, c, v in zip(rows.tolist(), cols.tolist(), values.tolist(), strict=True):
+        a, z = indptr[r], indptr[r + 1]
+        p = a + int(np.searchsorted(indices[a:z], c))
+        if p < z and indices[p] == c:
+            data[p] += v
+        else:
+            places.append(p)
+            new_rows.append(r)
+            new_cols.append(c)
+            new_values.append(v)
+    if places:
+        data = np.insert(data, places, new_values)
+        indices = np.insert(indices, places, new_cols)
+        indptr = indptr.copy()
+        indptr[1:] += np.cumsum(np.bincount(new_rows, minlength=len(indptr) - 1))
+    out = sparse.csr_matrix((data, indices, indptr), shape=m.shape)
+    out.has_canonical_format = True  # as the matrix was: sorted, no duplicates (saves a pass to find it out)
+    return out
 
 
 class StoryClusterer:
@@ -290,7 +329,7 @@ class StoryClusterer:
             self._join(k, i)
             self.touched.add(k)
             stories.append(k)
-        self.rows.add(np.array(stories, dtype=np.int64), lookup.V)
+        self.rows.add(np.array(stories, dtype=np.int64), lookup.at, lookup.ids, lookup.weights)
         return stories
 
     # --- bookkeeping --------------------------------------------------------------------------------------
@@ -367,35 +406,47 @@ class _Lookup:
         for v in vectors:
             if not v.keys() <= col.keys():
                 e.columns(v)
-        lengths = np.fromiter(map(len, vectors), dtype=np.int64, count=len(vectors))
-        self.at = at = np.zeros(len(vectors) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=at[1:])
-        self.ids = np.fromiter(map(col.__getitem__, chain.from_iterable(vectors)), dtype=np.int64, count=int(at[-1]))
-        self.weights = np.fromiter(chain.from_iterable(map(dict.values, vectors)), dtype=float, count=int(at[-1]))
-        width = len(e.names)
-        V = sparse.csr_matrix((self.weights, self.ids, at), shape=(len(vectors), width))
-        self.m0 = m0 = e._next
-        MT = e.rows.by_term(width, m0)  # terms x stories
         b = len(vectors)
-        self.dots = np.zeros((b, m0 + b))
-        self.dots[:, :m0] = (V @ MT).toarray()
-        self.gram = (V @ V.T).toarray()
-        self.held = np.diff(MT.indptr)  # stories holding each term
-        usable = self.held <= p.posting_cap
-        usable[e.dense_cols] = True
-        self.S = S = strongest(V, usable, p.candidate_terms)
-        self.MT, self.V = MT, V
-        self.finds = np.zeros((b, m0 + b), dtype=bool)
-        self.finds[:, :m0] = (S @ pattern(MT)).toarray() > 0
-        self.shares = (S @ pattern(V).T).toarray() > 0  # item j's strongest usable terms among item i's terms
+        lengths = np.fromiter(map(len, vectors), dtype=np.int64, count=b)
+        self.at = at = np.zeros(b + 1, dtype=np.int64)
+        np.cumsum(lengths, out=at[1:])
+        self.ids = ids = np.fromiter(map(col.__getitem__, chain.from_iterable(vectors)), dtype=np.int64,
+                                     count=int(at[-1]))
+        self.weights = np.fromiter(chain.from_iterable(map(dict.values, vectors)), dtype=float, count=int(at[-1]))
+        self.m0 = m0 = e._next
+        self.MT = MT = e.rows.by_term(len(e.names), m0)  # terms x stories
+        row_of = np.repeat(np.arange(b), lengths)
+        # Only the batch's own terms are read: their stories, as (entry, story, weight) triples.
+        entry, stories, values = _postings(MT, ids)
+        width = m0 + b  # the stories there are, and room for one new story an item
+        self.dots = np.bincount(row_of[entry] * width + stories, self.weights[entry] * values,
+                                minlength=b * width).astype(float, copy=False).reshape(b, width)
+        held = MT.indptr[ids + 1] - MT.indptr[ids]  # stories holding each entry's term
+        dense = np.isin(ids, e.dense_cols) if e.dense_cols else np.zeros(len(ids), dtype=bool)
+        self.S = strongest(self.weights, ids, at, (held <= p.posting_cap) | dense, p.candidate_terms)
+        bounds, found_by = self.S
+        self.finds = np.zeros((b, width), dtype=bool)
+        self._find(np.repeat(np.arange(b), np.diff(bounds)), found_by)
+        if b > 1:  # what an item joining a story changes for the items after it
+            V = sparse.csr_matrix((self.weights, ids, at), shape=(b, len(e.names)))
+            self.gram = (V @ V.T).toarray()
+            self.terms_of = pattern(V).T.tocsr()
+            S = sparse.csr_matrix((np.ones(len(found_by)), found_by, bounds), shape=V.shape)
+            self.shares = (S @ self.terms_of).toarray() > 0  # item j's strongest usable terms among item i's terms
         self.story: list[int] = []  # where each item went
-        # Terms that may pass the cap in this batch: each story that takes one may newly hold it.
-        at_risk = (self.held <= p.posting_cap) & (self.held + np.bincount(V.indices, minlength=width)
-                                                 > p.posting_cap)
-        at_risk[e.dense_cols] = False
-        self.at_risk = set(S.indices[at_risk[S.indices]].tolist())
+        # Terms that may pass the cap in this batch (each story that takes one may newly hold it), and how many
+        # stories hold each of them.
+        terms, at_entry, in_rows = np.unique(ids, return_index=True, return_counts=True)
+        risky = (held[at_entry] <= p.posting_cap) & (held[at_entry] + in_rows > p.posting_cap) & ~dense[at_entry]
+        self.held = dict(zip(terms[risky].tolist(), held[at_entry][risky].tolist(), strict=True))
+        self.at_risk = set(self.held).intersection(found_by.tolist()) if self.held else set()
         self.unusable: set[int] = set()
         self.gained: dict[int, set[int]] = {}  # story -> terms at risk it came to hold in this batch
+
+    def _find(self, rows: np.ndarray, terms: np.ndarray) -> None:
+        """Each of these rows finds the stories that held its term when the batch began."""
+        entry, stories, _ = _postings(self.MT, terms)
+        self.finds[rows[entry], stories] = True
 
     def best(self, n: int, when: float | None) -> tuple[int | None, float]:
         """The story closest to item n by cosine, among those it finds, and that cosine; a dormant story
@@ -421,9 +472,10 @@ class _Lookup:
         a, z = self.at[n], self.at[n + 1]
         e.nsq[k] += 2 * self.dots[n, k] + (1.0 if z > a else 0.0)  # |C + v|^2 = |C|^2 + 2 C.v + |v|^2
         self.story.append(k)
-        later = slice(n + 1, None)
-        self.dots[later, k] += self.gram[later, n]
-        self.finds[later, k] |= self.shares[later, n]
+        if n + 1 < len(self.dots):
+            later = slice(n + 1, None)
+            self.dots[later, k] += self.gram[later, n]
+            self.finds[later, k] |= self.shares[later, n]
         if self.at_risk:
             self._count_terms(n, k)
 
@@ -447,20 +499,30 @@ class _Lookup:
 
     def _unusable(self, terms: list[int], n: int) -> None:
         """These terms passed the cap as item n joined: the later items that found stories by them find again."""
-        S = self.S
+        bounds, found_by = self.S
         self.unusable.update(terms)
-        for r in range(n + 1, S.shape[0]):
-            row = S.indices[S.indptr[r]:S.indptr[r + 1]].tolist()
+        for r in range(n + 1, len(bounds) - 1):
+            row = found_by[bounds[r]:bounds[r + 1]].tolist()
             if not any(t in row for t in terms):
                 continue
-            kept = [t for t in row if t not in self.unusable]
-            mine = sparse.csr_matrix((np.ones(len(kept)), kept, [0, len(kept)]), shape=(1, S.shape[1]))
+            kept = np.array([t for t in row if t not in self.unusable], dtype=np.int64)
             self.finds[r] = False
-            self.finds[r, :self.m0] = (mine @ pattern(self.MT)).toarray()[0] > 0
-            self.shares[r] = (mine @ pattern(self.V).T).toarray()[0] > 0
+            self._find(np.full(len(kept), r), kept)
+            mine = sparse.csr_matrix((np.ones(len(kept)), kept, [0, len(kept)]), shape=(1, self.terms_of.shape[0]))
+            self.shares[r] = (mine @ self.terms_of).toarray()[0] > 0
             for i, k in enumerate(self.story):  # the stories the batch's items joined hold their terms
                 if self.shares[r, i]:
                     self.finds[r, k] = True
+
+
+def _postings(by_term: sparse.csr_matrix, terms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of these terms (entries of `terms`) in a terms x stories matrix, end to end: for each entry of
+    each row, which of `terms` it is, its story and its weight."""
+    starts = by_term.indptr[terms]
+    lengths = by_term.indptr[terms + 1] - starts
+    entry = np.repeat(np.arange(len(terms)), lengths)
+    at = np.arange(len(entry)) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    return entry, by_term.indices[at], by_term.data[at]
 
 
 def dot(v: Vector, centroid: Vector) -> float:

@@ -172,7 +172,8 @@ class _Pass:
 
     def _strongest(self, rows: sparse.csr_matrix, usable: np.ndarray) -> sparse.csr_matrix:
         """Each row's strongest usable terms: what an arriving item finds candidate stories by."""
-        return strongest(rows, usable, self.p.candidate_terms)
+        bounds, terms = strongest(rows.data, rows.indices, rows.indptr, usable[rows.indices], self.p.candidate_terms)
+        return sparse.csr_matrix((np.ones(len(terms)), terms, bounds), shape=rows.shape)
 
     def _found(self, rows: sparse.csr_matrix, terms: tuple[sparse.csr_matrix, np.ndarray]
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
