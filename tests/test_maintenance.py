@@ -75,6 +75,37 @@ def reference_best(engine, v, when=None):
     return best, best_score
 
 
+def test_centroids_take_changes_one_by_one_or_in_a_pass_alike(monkeypatch):
+    """A few changed entries go into the centroid matrix in place, many by a pass over all of it: the same sums,
+    bit for bit, and the same matrix (sorted, no duplicates) either way; a replaced row drops what it took before."""
+    import numpy as np
+
+    rng = random.Random(3)
+
+    def run(few):
+        monkeypatch.setattr(clusterer._Centroids, "FEW", few)
+        rows = clusterer._Centroids()
+        got = []
+        for step in range(30):
+            stories = np.array([rng.randrange(12) for _ in range(rng.randint(1, 4))])
+            bounds = np.cumsum([0] + [rng.randint(0, 5) for _ in stories])
+            cols = np.array([rng.randrange(40) for _ in range(bounds[-1])], dtype=np.int64)
+            rows.add(stories, bounds, cols, np.array([rng.random() for _ in cols]))
+            if step % 7 == 3:
+                rows.replace(int(stories[0]), np.array([1, 5]), np.array([0.5, 0.25]))
+            if step % 3 == 2:
+                m = rows.by_term(40, 12)
+                got.append((m.data.tobytes(), m.indices.tolist(), m.indptr.tolist()))
+                assert all((np.diff(m.indices[a:z]) > 0).all() for a, z in zip(m.indptr[:-1], m.indptr[1:],
+                                                                                 strict=True))
+        return got
+
+    state = rng.getstate()
+    one_by_one = run(10 ** 9)
+    rng.setstate(state)
+    assert run(0) == one_by_one
+
+
 @pytest.mark.parametrize("seed, batch, cap, window", [(1, 256, 200, None), (2, 7, 200, 30 * 3600.0),
                                                       (3, 5, 4, None), (4, 1, 6, 30 * 3600.0)])
 def test_batches_place_items_as_the_long_way_one_at_a_time(seed, batch, cap, window, monkeypatch):
