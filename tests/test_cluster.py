@@ -73,18 +73,6 @@ def test_clearly_separate_topics_stay_apart():
     assert partition(engine) == [list(range(t, 40, 4)) for t in range(4)]
 
 
-def test_observing_and_weighing_in_one_pass_gives_what_two_passes_give():
-    docs = [Counter({"barrier": 3.0, "tide": 1.0, "port": 2.0, "half": 0.5}), Counter({"tide": 4.0, "comet": 1.0}),
-            Counter(), Counter({"port": 1.0, "barrier": 1.0})] * 3
-    two, three = Vocabulary(5, {"tide": 2}), Vocabulary(5, {"tide": 2})
-    for d in docs:
-        three.observe(d)
-        assert two.observed_vector(d) == three.vector(d)  # the same weights, bit for bit, in the same order
-        assert list(two.observed_vector(Counter())) == []
-        three.observe(Counter())
-    assert two.df == three.df and two.documents == three.documents == 5 + 2 * len(docs)
-
-
 def test_metrics_agree_with_scikit_learn():
     sklearn = pytest.importorskip("sklearn.metrics", reason="scikit-learn comes with the test extras")
     rng = random.Random(7)

@@ -266,15 +266,11 @@ class StoryClusterer:
             batch = range(start, min(start + size, len(keys)))
             items, weights = [], []
             for n in batch:
-                if vectors is not None:
-                    if observe:
-                        self.vocab.observe(counts[n])
-                    lexical = vectors[n]
-                else:
-                    lexical = self.vocab.observed_vector(counts[n]) if observe else self.vocab.vector(counts[n])
+                if observe:
+                    self.vocab.observe(counts[n])
                 i = self._item(keys[n], counts[n], when[n], None if dense is None else dense[n])
                 items.append(i)
-                weights.append(self._vector(i, lexical))
+                weights.append(self._vector(i, None if vectors is None else vectors[n]))
             placed += self._place(items, weights)
             start = batch.stop
         return placed
@@ -311,7 +307,9 @@ class StoryClusterer:
             out.append(j)
         return out
 
-    def _vector(self, i: int, lexical: Vector) -> Vector:
+    def _vector(self, i: int, lexical: Vector | None = None) -> Vector:
+        if lexical is None:
+            lexical = self.vocab.vector(self.docs[i])
         if self.lexical_weight >= 1.0 or self.dense[i] is None:
             return lexical
         return blend(lexical, self.dense[i], self.lexical_weight)

@@ -43,24 +43,8 @@ class Vocabulary:
         """(1 + ln tf) * idf, L2-normalised; idf = ln((N + 1) / (1 + df)) + 1."""
         n1, df = self.documents + 1, self.df
         vec = {t: (1.0 + log(c)) * (log(n1 / (1 + df.get(t, 0))) + 1.0) for t, c in counts.items() if c >= 1}
-        return _unit(vec)
-
-    def observed_vector(self, counts: dict[str, float]) -> Vector:
-        """`observe(counts)` and then `vector(counts)`, in one pass over the terms."""
-        self.documents += 1
-        n1, df = self.documents + 1, self.df
-        get = df.get
-        vec = {}
-        for t, c in counts.items():
-            seen = df[t] = get(t, 0) + 1
-            if c >= 1:
-                vec[t] = (1.0 + log(c)) * (log(n1 / (1 + seen)) + 1.0)
-        return _unit(vec)
-
-
-def _unit(vec: dict[str, float]) -> Vector:
-    norm = sqrt(sum(a * a for a in vec.values()))
-    return {t: a / norm for t, a in vec.items()} if norm else {}
+        norm = sqrt(sum(a * a for a in vec.values()))
+        return {t: a / norm for t, a in vec.items()} if norm else {}
 
 
 class LexicalVectoriser(Vocabulary):
