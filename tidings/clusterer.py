@@ -413,20 +413,22 @@ class _Lookup:
         self.weights = np.fromiter(chain.from_iterable(map(dict.values, vectors)), dtype=float, count=int(at[-1]))
         self.m0 = m0 = e._next
         self.MT = MT = e.rows.by_term(len(e.names), m0)  # terms x stories
-        row_of = np.repeat(np.arange(b), lengths)
-        # Only the batch's own terms are read: their stories, as (entry, story, weight) triples.
-        entry, stories, values = _postings(MT, ids)
         width = m0 + b  # the stories there are, and room for one new story an item
-        self.dots = np.bincount(row_of[entry] * width + stories, self.weights[entry] * values,
-                                minlength=b * width).astype(float, copy=False).reshape(b, width)
+        V = sparse.csr_matrix((self.weights, ids, at), shape=(b, len(e.names))) if b > 1 else None
+        if V is not None:  # one sparse product; for a single item, reading its terms' rows costs less
+            self.dots = np.zeros((b, width))
+            self.dots[:, :m0] = (V @ MT).toarray()
+        else:  # the same sums in the same order
+            entry, stories, values = _postings(MT, ids)
+            self.dots = np.bincount(np.repeat(np.arange(b), lengths)[entry] * width + stories,
+                                    self.weights[entry] * values, minlength=b * width).astype(float).reshape(b, width)
         held = MT.indptr[ids + 1] - MT.indptr[ids]  # stories holding each entry's term
         dense = np.isin(ids, e.dense_cols) if e.dense_cols else np.zeros(len(ids), dtype=bool)
         self.S = strongest(self.weights, ids, at, (held <= p.posting_cap) | dense, p.candidate_terms)
         bounds, found_by = self.S
         self.finds = np.zeros((b, width), dtype=bool)
         self._find(np.repeat(np.arange(b), np.diff(bounds)), found_by)
-        if b > 1:  # what an item joining a story changes for the items after it
-            V = sparse.csr_matrix((self.weights, ids, at), shape=(b, len(e.names)))
+        if V is not None:  # what an item joining a story changes for the items after it
             self.gram = (V @ V.T).toarray()
             self.terms_of = pattern(V).T.tocsr()
             S = sparse.csr_matrix((np.ones(len(found_by)), found_by, bounds), shape=V.shape)
