@@ -518,8 +518,7 @@ class _Pass:
             first, second = rows[side], rows[~side]
             if min(len(first), len(second)) < p.split_min:
                 continue
-            whole = np.asarray(self.K[rows].sum(0)).ravel()
-            part = np.asarray(self.K[first].sum(0)).ravel()
+            whole, part = _word_counts(self.K, rows, side)
             gain = _likelihood(part, b, vocabulary) + _likelihood(whole - part, b, vocabulary) \
                 - _likelihood(whole, b, vocabulary)
             if gain / whole.sum() < p.split_per_token:
@@ -647,6 +646,15 @@ def _unit_rows(m: sparse.csr_matrix) -> sparse.csr_matrix:
     norms[norms == 0] = 1.0
     return sparse.csr_matrix((m.data * np.repeat(1.0 / norms, lengths), m.indices.copy(), m.indptr.copy()),
                              shape=m.shape)
+
+
+def _word_counts(counts: sparse.csr_matrix, rows: np.ndarray, side: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The word counts of these rows together, and of those on one side, term by term over the terms they have."""
+    sub = counts[rows]
+    terms, where = np.unique(sub.indices, return_inverse=True)
+    on_side = np.repeat(side, np.diff(sub.indptr))
+    return (np.bincount(where, sub.data, minlength=len(terms)),
+            np.bincount(where[on_side], sub.data[on_side], minlength=len(terms)))
 
 
 def _likelihood(counts: np.ndarray, beta: float, vocabulary: int) -> float:
