@@ -302,7 +302,7 @@ class StoryClusterer:
             if j is None:
                 j = col[term] = len(names)
                 names.append(term)
-                if term[0] == DENSE:
+                if term[:1] == DENSE:
                     self.dense_cols.append(j)
             out.append(j)
         return out
