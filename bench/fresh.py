@@ -522,17 +522,14 @@ def renote(work: Path, end: datetime) -> tuple[int, float]:
     the runs then time the steady state, not that one-off. Returns how many items were noted, and the seconds."""
     from tidings.config import load_config
     from tidings.pipeline import opened
-    from tidings.write.extractive import take_notes
-    from tidings.write.notes import decode, encode
+    from tidings.write.extractive import notes_of
 
     start = time.perf_counter()
     config = load_config(work / "tidings.toml")
     with opened(config) as store:
         live = store.active_stories(end - timedelta(days=config.settings.story_window_days), profiles=False)
         items = [i for group in store.stories_items([s.id for s in live]).values() for i in group]
-        stored = store.item_notes(i.id for i in items)
-        stale = {i.id: encode(take_notes(i), i.content_hash) for i in items
-                 if decode(stored.get(i.id), i.content_hash) is None}
+        _, stale = notes_of(items, store.item_notes(i.id for i in items))
         if stale:
             store.save_revisions(notes=stale)
     return len(stale), time.perf_counter() - start

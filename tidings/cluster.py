@@ -147,11 +147,11 @@ def _place(store: Store, settings: Settings, digests: Sequence[Digest], sources:
     unrouted = 0
     # Items go to a digest's clusterer in batches (see `StoryClusterer.add_many`); a digest's batch is placed
     # before an item is compared with its stories, so each item sees what the items before it did.
-    queued: dict[str, tuple[list, list, list, list]] = {}
+    queued: dict[str, list[tuple[int, dict[str, float], float, dict[str, float]]]] = {}
 
     def place(slug: str) -> None:
         if slug in queued:
-            keys, counts, times, vectors = queued.pop(slug)
+            keys, counts, times, vectors = zip(*queued.pop(slug), strict=True)
             engines[slug].add_many(keys, counts, times, observe=False, vectors=vectors)
 
     for item, counts, candidates in zip(items, item_counts, routes, strict=True):
@@ -159,16 +159,17 @@ def _place(store: Store, settings: Settings, digests: Sequence[Digest], sources:
         term_counts.update(counts.keys())
         vector = vocabulary.vector(counts)
         # A source that names a single digest has routed its items already; otherwise the item must fit.
-        chosen = list(candidates) if len(candidates) == 1 else []
-        for slug in candidates if len(candidates) > 1 else ():
-            place(slug)
-            if max(dot(vector, profiles[slug]), engines[slug].closest(vector, _ts(item.published))) \
-                    >= settings.route_threshold:
-                chosen.append(slug)
+        if len(candidates) == 1:
+            chosen = list(candidates)
+        else:
+            chosen = []
+            for slug in candidates:
+                place(slug)
+                if max(dot(vector, profiles[slug]), engines[slug].closest(vector, _ts(item.published))) \
+                        >= settings.route_threshold:
+                    chosen.append(slug)
         for slug in chosen:
-            for part, value in zip(queued.setdefault(slug, ([], [], [], [])),
-                                   (item.id, counts, _ts(item.published), vector), strict=True):
-                part.append(value)
+            queued.setdefault(slug, []).append((item.id, counts, _ts(item.published), vector))
         placed_in[item.id] = chosen
         unrouted += not chosen
         if on_item:

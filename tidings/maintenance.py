@@ -80,7 +80,7 @@ class _Pass:
         self.last = e.last[self.stories].astype(float)
         # What does not move with the members: untouched stories' centroids, and the mass of members not loaded.
         held = e.matrix()[self.stories]
-        based = [c for c in np.flatnonzero(self.touched & self.based).tolist()]
+        based = np.flatnonzero(self.touched & self.based).tolist()
         base = self._matrix([e.base[self.stories[c]] for c in based])
         self.C0 = sparse.csr_matrix(sparse.diags((~self.touched).astype(float)) @ held
                                     + sparse.csr_matrix((np.ones(len(based)), (based, range(len(based)))),
@@ -179,16 +179,15 @@ class _Pass:
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Which stories each row shares one of its strongest usable terms with (see `_story_terms`): the
         stories an item would find on arrival, as (row, story) pairs, row by row, and the rows' bounds among
-        them. A story that shares only common words with an item is not one it may move
-        to, however many of them it shares."""
+        them. A story that shares only common words with an item is not one it may move to, however many of them it
+        shares."""
         by_term, usable = terms
         shared = sparse.csr_matrix(self._strongest(rows, usable) @ by_term)  # rows x stories
         return np.repeat(np.arange(rows.shape[0]), np.diff(shared.indptr)), shared.indices, shared.indptr
 
-    def _findable(self, rows: sparse.csr_matrix, terms: tuple[sparse.csr_matrix, np.ndarray]) -> np.ndarray:
-        """The same as a dense block, rows x stories, read column by column."""
-        at, stories, _ = self._found(rows, terms)
-        found = np.zeros((rows.shape[0], len(self.stories)), dtype=bool, order="F")
+    def _findable(self, rows: int, at: np.ndarray, stories: np.ndarray) -> np.ndarray:
+        """The (row, story) pairs of `_found` as a dense block, rows x stories, read column by column."""
+        found = np.zeros((rows, len(self.stories)), dtype=bool, order="F")
         found[at, stories] = True
         return found
 
@@ -225,8 +224,7 @@ class _Pass:
             X, when, own = self.X[rows], self.when[rows], self.lab[rows]
             dots = (self.C @ X.T).toarray().T  # column by column in memory
             at, stories, bounds = self._found(X, terms)
-            findable = np.zeros(dots.shape, dtype=bool, order="F")
-            findable[at, stories] = True
+            findable = self._findable(len(rows), at, stories)
             best, score, runner_up = self._best_two(dots, at, stories, bounds, when, own)
             move = self._verdict(np.arange(len(rows)), own, score, dots)
             x = np.zeros(X.shape[1])
@@ -556,7 +554,7 @@ class _Pass:
         X, when = self.X[rows], self.when[rows]
         dots = (X @ self.C.T).toarray()
         gram = (X @ X.T).toarray()  # what moving one of these rows changes in the others' dot products
-        findable = self._findable(X, self._story_terms())
+        findable = self._findable(len(rows), *self._found(X, self._story_terms())[:2])
         moved = False
         for c in tiny.tolist():
             for n in np.flatnonzero(self.lab[rows] == c).tolist():

@@ -35,7 +35,7 @@ from tidings.write.facts import (
     same_fact,
 )
 from tidings.write.headline import clean_headline, clickbait
-from tidings.write.notes import ItemNotes
+from tidings.write.notes import ItemNotes, decode, encode
 from tidings.write.revision import fact_checks, finish, numbering, refuted_sentences, sources_list
 from tidings.write.standalone import points_back, unusable
 
@@ -238,6 +238,19 @@ def take_notes(item: Item) -> ItemNotes:
             # Only a plan's day is ever asked for (a plan whose day has passed is stale; one still ahead is watched).
             ahead[position] = referred_date(text, item.published)
     return ItemNotes(frozenset(usable), facts, ahead)
+
+
+def notes_of(items: Sequence[Item], stored: Mapping[int, str]) -> tuple[dict[int, ItemNotes], dict[int, str]]:
+    """Each item's notes: the `stored` ones (item id -> encoded notes) where they still hold, taken now where they
+    do not; and those taken now, encoded for the store."""
+    notes, taken = {}, {}
+    for item in items:
+        noted = decode(stored.get(item.id), item.content_hash)
+        if noted is None:
+            noted = take_notes(item)
+            taken[item.id] = encode(noted, item.content_hash)
+        notes[item.id] = noted
+    return notes, taken
 
 
 def _candidates(items: Sequence[Item], notes: Mapping[int, ItemNotes] | None = None) -> list[_Candidate]:

@@ -132,17 +132,10 @@ def revise(store: Store, settings: Settings, now: datetime, on_story: Callable[[
 def _written_plainly(_shared, task: tuple[Brief, Mapping[int, str]]) -> tuple[Revision, int, dict[int, str]]:
     """The extractive writer's revision, from the brief and the notes stored of its items: what a worker process
     does. With it, the notes taken now of the items that had none that hold (for the store)."""
-    from tidings.write.extractive import take_notes
-    from tidings.write.notes import decode, encode
+    from tidings.write.extractive import notes_of
 
     brief, stored = task
-    notes, learned = {}, {}
-    for item in brief.items:
-        noted = decode(stored.get(item.id), item.content_hash)
-        if noted is None:
-            noted = take_notes(item)
-            learned[item.id] = encode(noted, item.content_hash)
-        notes[item.id] = noted
+    notes, learned = notes_of(brief.items, stored)
     extractive = get_writer("extractive")
     return (*_written(extractive, extractive, replace(brief, notes=notes), None), learned)
 
