@@ -106,6 +106,33 @@ def test_centroids_take_changes_one_by_one_or_in_a_pass_alike(monkeypatch):
     assert run(0) == one_by_one
 
 
+@pytest.mark.parametrize("observe", [True, False])
+def test_a_batch_is_weighed_as_one_document_at_a_time_bit_for_bit(observe):
+    """A batch's TF-IDF vectors, made at once, are `Vocabulary.vector`'s, each with the document frequencies the
+    documents before it left (and its own), to the last bit; counts below one weigh nothing, as there."""
+    docs = stream(2000, 11)
+    docs[5] = Counter()  # an item with no words
+    docs[9] = Counter({"w1": 0.5, "w2": 2.0})  # and one with a count below one
+    rng = random.Random(11)
+    known = {w: rng.randint(1, 90_000) for w in WORDS[::2]}  # a store's many documents: logs of many ratios
+    one = Vocabulary(documents=100_000, df=known)
+    expected = []
+    for d in docs:
+        if observe:
+            one.observe(d)
+        expected.append(one.vector(d))
+    engine = StoryClusterer(Vocabulary(documents=100_000, df=known))
+    got = []
+    for start in range(0, len(docs), 128):
+        batch = docs[start:start + 128]
+        at, ids, weights = engine._weighed(batch, engine._ids([t for d in batch for t in d]), observe)
+        got += [dict(zip([engine.names[j] for j in ids[a:z]], weights[a:z].tolist(), strict=True))
+                for a, z in zip(at[:-1], at[1:], strict=True)]
+    assert got == expected
+    assert [list(v) for v in got] == [list(v) for v in expected]  # the same terms in the same order
+    assert (engine.vocab.df, engine.vocab.documents) == (one.df, one.documents)
+
+
 @pytest.mark.parametrize("seed, batch, cap, window", [(1, 256, 200, None), (2, 7, 200, 30 * 3600.0),
                                                       (3, 5, 4, None), (4, 1, 6, 30 * 3600.0)])
 def test_batches_place_items_as_the_long_way_one_at_a_time(seed, batch, cap, window, monkeypatch):

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import chain
-from math import sqrt
+from itertools import chain, repeat
+from math import log, sqrt
 
 import numpy as np
 from scipy import sparse
@@ -232,6 +232,8 @@ class StoryClusterer:
             self.set_centroid(k, centroid)
         for item_key, counts, when in members:
             self._join(k, self._item(item_key, counts, when))
+            if not counts.keys() <= self.col.keys():
+                self.columns(counts)
         if self.members[k]:
             self._unweighed.append(k)  # weighed all at once before the first lookup (`settle`)
         return k
@@ -259,26 +261,37 @@ class StoryClusterer:
         """Place new items in order, each seeing the stories the ones before it left; returns their stories.
         `vectors`: their lexical vectors, when the caller made each with the vocabulary as it was then."""
         self.settle()
+        blends = self.lexical_weight < 1.0 and dense is not None
         placed: list[int] = []
         start = 0
         while start < len(keys):
             size = max(1, min(BATCH, BATCH_CELLS // max(self._next, 1)))
-            batch = range(start, min(start + size, len(keys)))
-            items, weights = [], []
-            for n in batch:
-                if observe:
-                    self.vocab.observe(counts[n])
-                i = self._item(keys[n], counts[n], when[n], None if dense is None else dense[n])
-                items.append(i)
-                weights.append(self._vector(i, None if vectors is None else vectors[n]))
-            placed += self._place(items, weights)
-            start = batch.stop
+            stop = min(start + size, len(keys))
+            docs = counts[start:stop]
+            items = [self._item(keys[n], counts[n], when[n], None if dense is None else dense[n])
+                     for n in range(start, stop)]
+            terms = self._ids(list(chain.from_iterable(docs)))
+            if vectors is None and not blends:
+                rows = self._weighed(docs, terms, observe)
+            else:
+                if vectors is None:
+                    at, ids, weights = self._weighed(docs, terms, observe)
+                    names = self.names
+                    lexical = [dict(zip([names[j] for j in ids[a:z].tolist()], weights[a:z].tolist(), strict=True))
+                               for a, z in zip(at[:-1].tolist(), at[1:].tolist(), strict=True)]
+                else:
+                    lexical = vectors[start:stop]
+                    for d in docs if observe else ():
+                        self.vocab.observe(d)
+                rows = self._rows([self._vector(i, v) for i, v in zip(items, lexical, strict=True)])
+            placed += self._place(items, *rows)
+            start = stop
         return placed
 
     def closest(self, vector: Vector, when: float | None = None) -> float:
         """The cosine of the story that a vector would join (0 when there is none)."""
         self.settle()
-        lookup = _Lookup(self, [vector])
+        lookup = _Lookup(self, *self._rows([vector]))
         return max(lookup.best(0, when)[1], 0.0)
 
     def _item(self, key: Hashable, counts: dict[str, float], when: float, dense=None) -> int:
@@ -287,8 +300,6 @@ class StoryClusterer:
         self.dense.append(dense)
         self.label.append(-1)
         self.when.append(when)
-        if not counts.keys() <= self.col.keys():
-            self.columns(counts)
         return len(self.docs) - 1
 
     def columns(self, terms: Iterable[str]) -> list[int]:
@@ -307,17 +318,66 @@ class StoryClusterer:
             out.append(j)
         return out
 
-    def _vector(self, i: int, lexical: Vector | None = None) -> Vector:
-        if lexical is None:
-            lexical = self.vocab.vector(self.docs[i])
+    def _ids(self, terms: list[str]) -> np.ndarray:
+        """The columns of these terms (an array), new terms given new ones."""
+        try:
+            return np.fromiter(map(self.col.__getitem__, terms), dtype=np.int64, count=len(terms))
+        except KeyError:
+            return np.array(self.columns(terms), dtype=np.int64)
+
+    def _weighed(self, docs: Sequence[dict[str, float]], terms: np.ndarray, observe: bool
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The TF-IDF unit vectors of documents (`terms`: the columns of their counts, end to end), as
+        `Vocabulary.vector` makes each, bit for bit, all at once: each weighed with the document frequencies as they
+        stand after the documents before it, and itself when `observe` (the vocabulary then counts them all). As
+        CSR arrays: bounds of the rows, term columns, weights."""
+        b, vocab = len(docs), self.vocab
+        lengths = np.fromiter(map(len, docs), dtype=np.int64, count=b)
+        counts = np.fromiter(chain.from_iterable(map(dict.values, docs)), dtype=float, count=len(terms))
+        row = np.repeat(np.arange(b), lengths)
+        distinct, term_of, held = np.unique(terms, return_inverse=True, return_counts=True)
+        names = [self.names[j] for j in distinct.tolist()]
+        before = np.fromiter(map(vocab.df.get, names, repeat(0)), dtype=np.int64, count=len(names))
+        freq = before[term_of]
+        n = np.full(b, vocab.documents + 1)  # N + 1 of the idf, as each document is weighed
+        if observe:  # each document counts itself and the documents before it that hold its terms
+            order = np.argsort(term_of, kind="stable")
+            seen = np.empty(len(terms), dtype=np.int64)
+            seen[order] = np.arange(1, len(terms) + 1) - (np.cumsum(held) - held)[term_of[order]]
+            freq = freq + seen
+            n += np.arange(1, b + 1)
+            vocab.df.update(zip(names, (before + held).tolist(), strict=True))
+            vocab.documents += b
+        kept = counts >= 1.0
+        row, counts, freq, terms = row[kept], counts[kept], freq[kept], terms[kept]
+        # math.log, as `Vocabulary.vector` takes it, so the weights are the same bit for bit (numpy's may differ
+        # in the last place)
+        tf = 1.0 + np.fromiter(map(log, counts.tolist()), dtype=float, count=len(counts))
+        idf = 1.0 + np.fromiter(map(log, (n[row] / (1 + freq)).tolist()), dtype=float, count=len(counts))
+        weights = tf * idf
+        norm = np.sqrt(np.bincount(row, weights * weights, minlength=b))  # in order, as a sum would add them
+        weights /= norm[row]
+        at = np.zeros(b + 1, dtype=np.int64)
+        np.cumsum(np.bincount(row, minlength=b), out=at[1:])
+        return at, terms, weights
+
+    def _rows(self, vectors: Sequence[Vector]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Vectors as CSR arrays: bounds of the rows, term columns, weights."""
+        at = np.zeros(len(vectors) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, vectors), dtype=np.int64, count=len(vectors)), out=at[1:])
+        ids = self._ids(list(chain.from_iterable(vectors)))
+        weights = np.fromiter(chain.from_iterable(map(dict.values, vectors)), dtype=float, count=len(ids))
+        return at, ids, weights
+
+    def _vector(self, i: int, lexical: Vector) -> Vector:
         if self.lexical_weight >= 1.0 or self.dense[i] is None:
             return lexical
         return blend(lexical, self.dense[i], self.lexical_weight)
 
-    def _place(self, items: list[int], vectors: list[Vector]) -> list[int]:
-        """Place a batch of items (their vectors made), in order: each joins the story closest to it, or starts
-        one."""
-        lookup = _Lookup(self, vectors)
+    def _place(self, items: list[int], at: np.ndarray, ids: np.ndarray, weights: np.ndarray) -> list[int]:
+        """Place a batch of items (their vectors made: CSR arrays), in order: each joins the story closest to it,
+        or starts one."""
+        lookup = _Lookup(self, at, ids, weights)
         stories = []
         for n, i in enumerate(items):
             k, score = lookup.best(n, self.when[i])
@@ -327,7 +387,7 @@ class StoryClusterer:
             self._join(k, i)
             self.touched.add(k)
             stories.append(k)
-        self.rows.add(np.array(stories, dtype=np.int64), lookup.at, lookup.ids, lookup.weights)
+        self.rows.add(np.array(stories, dtype=np.int64), at, ids, weights)
         return stories
 
     # --- bookkeeping --------------------------------------------------------------------------------------
@@ -397,20 +457,13 @@ class _Lookup:
     term it did not, and a term may pass the cap inside the batch: what a later item finds is then worked out again
     from the stories as they stand."""
 
-    def __init__(self, engine: StoryClusterer, vectors: list[Vector]) -> None:
+    def __init__(self, engine: StoryClusterer, at: np.ndarray, ids: np.ndarray, weights: np.ndarray) -> None:
+        """`at`, `ids`, `weights`: the vectors as CSR arrays (bounds of the rows, term columns, weights)."""
         self.e = e = engine
         p = e.p
-        col = e.col
-        for v in vectors:
-            if not v.keys() <= col.keys():
-                e.columns(v)
-        b = len(vectors)
-        lengths = np.fromiter(map(len, vectors), dtype=np.int64, count=b)
-        self.at = at = np.zeros(b + 1, dtype=np.int64)
-        np.cumsum(lengths, out=at[1:])
-        self.ids = ids = np.fromiter(map(col.__getitem__, chain.from_iterable(vectors)), dtype=np.int64,
-                                     count=int(at[-1]))
-        self.weights = np.fromiter(chain.from_iterable(map(dict.values, vectors)), dtype=float, count=int(at[-1]))
+        b = len(at) - 1
+        lengths = np.diff(at)
+        self.at, self.ids, self.weights = at, ids, weights
         self.m0 = m0 = e._next
         self.MT = MT = e.rows.by_term(len(e.names), m0)  # terms x stories
         width = m0 + b  # the stories there are, and room for one new story an item
