@@ -226,7 +226,7 @@ class _Pass:
             at, stories, bounds = self._found(X, terms)
             findable = self._findable(len(rows), at, stories)
             best, score, runner_up = self._best_two(dots, at, stories, bounds, when, own)
-            move = self._verdict(np.arange(len(rows)), own, score, dots)
+            move = self._verdict(0, own, score, dots)
             x = np.zeros(X.shape[1])
             moved = False
             first = 0
@@ -245,13 +245,12 @@ class _Pass:
                 moved = True
                 dots[first:, frm] -= change
                 dots[first:, to] += change
-                tail = slice(first, None)
-                # the later rows that find one of the two stories, or belong to one
-                hit = first + np.flatnonzero(findable[tail, frm] | findable[tail, to]
-                                             | (own[tail] == frm) | (own[tail] == to))
-                if len(hit):
-                    self._rethink(hit, np.array([frm, to]), dots, findable, when, own, best, score, runner_up)
-                    move[hit] = self._verdict(hit, own, score, dots)
+                if first < len(rows):
+                    # The later rows: only those that find one of the two stories, or belong to one, can change
+                    # their minds, but working on all of them reads the columns in place, which costs less than
+                    # picking those out (most of them, after a large story moved).
+                    self._rethink(first, (frm, to), dots, findable, when, own, best, score, runner_up)
+                    move[first:] = self._verdict(first, own, score, dots)
             if moved:
                 self._centroids()
 
@@ -278,49 +277,50 @@ class _Pass:
             second[some] = np.maximum.reduceat(cos, bounds[some])
         return best, top, second
 
-    def _rethink(self, hit: np.ndarray, pair: np.ndarray, dots: np.ndarray, findable: np.ndarray,
+    def _rethink(self, first: int, pair: tuple[int, int], dots: np.ndarray, findable: np.ndarray,
                  when: np.ndarray, own: np.ndarray, best: np.ndarray, score: np.ndarray, runner_up: np.ndarray
                  ) -> None:
-        """These rows' best and next best cosines after the two stories of a move changed. A row whose best
-        story was one of them keeps it while it beats the runner-up, and looks at every story again otherwise;
-        any row takes one of them that now beats its best (its best becomes the runner-up), and one that beats
-        the runner-up becomes it."""
+        """The best and next best cosines of the rows from `first` on, after the two stories of a move changed. A
+        row whose best story was one of them keeps it while it beats the runner-up, and looks at every story again
+        otherwise; any row takes one of them that now beats its best (its best becomes the runner-up), and one that
+        beats the runner-up becomes it. A row that neither finds nor belongs to either story sees -inf for both and
+        keeps what it had."""
         e, p = self.e, self.p
+        rows = slice(first, None)
+        o, w = own[rows], when[rows]
         columns = []
-        for c in pair.tolist():  # column by column: two columns of a few rows
-            column = dots[hit, c] / self.safe[c] + self.reach[c]
-            column[~findable[hit, c]] = -np.inf
-            if e.window is not None and self.last[c] < when[hit].max() - e.window:
-                column[(self.last[c] < when[hit] - e.window) & (column < p.revive)] = -np.inf
-            column[own[hit] == c] = -np.inf
+        for c in pair:  # a column is contiguous: dots and findable are read column by column
+            column = dots[rows, c] / self.safe[c] + self.reach[c]
+            column[~findable[rows, c]] = -np.inf
+            if e.window is not None and self.last[c] < w.max() - e.window:
+                column[(self.last[c] < w - e.window) & (column < p.revive)] = -np.inf
+            column[o == c] = -np.inf
             columns.append(column)
-        was = best[hit]
-        for c, column in zip(pair.tolist(), columns, strict=True):
+        b, top, second = best[rows], score[rows], runner_up[rows]  # views: changed in place
+        was = b.copy()
+        for c, column in zip(pair, columns, strict=True):
             keeps = was == c
-            now = column[keeps]
-            holds = now >= runner_up[hit[keeps]]
-            score[hit[keeps][holds]] = now[holds]
-            again = hit[keeps][~holds]
+            holds = column >= second
+            top[keeps & holds] = column[keeps & holds]
+            again = first + np.flatnonzero(keeps & ~holds)
             if len(again):
                 whole = self._cosines(dots[again], findable[again], when[again], own[again])
                 best[again] = whole.argmax(1)
                 score[again] = whole[np.arange(len(again)), best[again]]
                 runner_up[again] = _second(whole, best[again])
-        for c, column in zip(pair.tolist(), columns, strict=True):
-            b, top, second = best[hit], score[hit], runner_up[hit]
+        for c, column in zip(pair, columns, strict=True):
             better = (column > top) & (b != c)
             second[better] = top[better]
             b[better], top[better] = c, column[better]
             beats = ~better & (b != c) & (column > second)
             second[beats] = column[beats]
-            best[hit], score[hit], runner_up[hit] = b, top, second
 
-    def _verdict(self, at: np.ndarray, own: np.ndarray, score: np.ndarray, dots: np.ndarray) -> np.ndarray:
-        """Whether these rows move to their best story: when it beats their own story without them, or, alone in
-        a story, when it reaches the join threshold."""
+    def _verdict(self, first: int, own: np.ndarray, score: np.ndarray, dots: np.ndarray) -> np.ndarray:
+        """Whether the rows from `first` on move to their best story: when it beats their own story without them,
+        or, alone in a story, when it reaches the join threshold."""
         p = self.p
-        o, best = own[at], score[at]
-        d = dots[at, o]
+        o, best = own[first:], score[first:]
+        d = dots[np.arange(first, len(own)), o]
         alone = (self.size[o] == 1) & ~self.based[o]
         stay = (d - 1.0) / np.sqrt(np.maximum(self.nsq[o] - 2 * d + 1.0, 1e-9))
         return (best > 0.0) & np.where(alone, best >= p.join, best > stay)
