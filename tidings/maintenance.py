@@ -20,7 +20,6 @@ stories) are made a chunk at a time, so memory stays bounded however many items 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import chain
 from math import lgamma, sqrt
 from typing import TYPE_CHECKING
 
@@ -90,13 +89,8 @@ class _Pass:
     # --- rows ---------------------------------------------------------------------------------------------
 
     def _matrix(self, vectors: Sequence[dict]) -> sparse.csr_matrix:
-        lengths = np.fromiter(map(len, vectors), dtype=np.int64, count=len(vectors))
-        indptr = np.zeros(len(vectors) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=indptr[1:])
-        total = int(indptr[-1])
-        ids = np.fromiter(map(self.col.__getitem__, chain.from_iterable(vectors)), dtype=np.int64, count=total)
-        values = np.fromiter(chain.from_iterable(map(dict.values, vectors)), dtype=float, count=total)
-        return sparse.csr_matrix((values, ids, indptr), shape=(len(vectors), len(self.names)))
+        at, ids, weights = self.e._rows(vectors)
+        return sparse.csr_matrix((weights, ids, at), shape=(len(vectors), len(self.names)))
 
     def _rows(self, docs: list[dict]) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
         """Counts and TF-IDF unit vectors ((1 + ln tf) * idf, as `Vocabulary.vector`), blended with the items'
